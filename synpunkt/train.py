@@ -1,0 +1,218 @@
+"""Fine-tune the comment classifier (in the spirit of Hugging Face's example training scripts).
+
+Steps: load labelled data -> tokenise with ``datasets`` -> train LoRA adapters + heads (seeded, progress
+bar) -> fit temperatures and topic thresholds on validation -> save -> evaluate -> write the model card.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
+from synpunkt.labels import SENTIMENTS, TOPICS, sentiment_index, topic_vector
+from synpunkt.model import CommentClassifier, ModelSettings, build_model, save_model
+
+log = logging.getLogger(__name__)
+IGNORE = -100
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; every field is a `synpunkt train` option."""
+
+    output_dir: Path = DEFAULT_MODEL_DIR
+    base_model: str = DEFAULT_BASE_MODEL
+    in_domain: Path = IN_DOMAIN_DATA
+    public_sources: tuple[str, ...] = SHIPPABLE_PUBLIC_SOURCES
+    data_dir: Path | None = None  # shared datasets folder (default: ../shared/datasets)
+    epochs: float = 3.0
+    batch_size: int = 16
+    learning_rate: float = 6e-4
+    head_learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    in_domain_oversample: int = 2  # in-domain rows are repeated this often per epoch
+    max_length: int = 256
+    seed: int = 42
+    max_train_examples: int | None = None  # for quick experiments and tests
+    lora_r: int = 16
+    name: str = "synpunkt-sv-e5small"
+    evaluate_public: bool = True  # evaluate on every public test split found
+    extra: dict = field(default_factory=dict)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# -- data -> tensors --------------------------------------------------------------------------------------
+def encode_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Label columns as model targets: sentiment index, topic multi-hot + mask, per-topic sentiment."""
+    out = pd.DataFrame({"text": df["text"].astype(str)})
+    out["sentiment_id"] = df["sentiment"].map(sentiment_index)
+    has_topics = df["topics"].map(lambda t: t is not None)
+    out["topic_mask"] = has_topics.astype(float)
+    out["topic_targets"] = [topic_vector(t) if h else [0.0] * len(TOPICS) for t, h in zip(df["topics"], has_topics)]
+    ts = df["topic_sentiment"] if "topic_sentiment" in df else pd.Series([None] * len(df))
+    out["topic_sentiment_ids"] = [
+        [sentiment_index(d[t]) if isinstance(d, dict) and d.get(t) in SENTIMENTS else IGNORE for t in TOPICS]
+        for d in ts
+    ]
+    return out
+
+
+def to_dataset(df: pd.DataFrame, tokenizer, settings: ModelSettings):
+    """A tokenised ``datasets.Dataset`` (no padding: batches are padded dynamically)."""
+    from datasets import Dataset
+
+    ds = Dataset.from_pandas(encode_labels(df), preserve_index=False)
+
+    def tokenize(batch):
+        enc = tokenizer([settings.text_prefix + t for t in batch["text"]], truncation=True,
+                        max_length=settings.max_length)
+        return {"input_ids": enc["input_ids"], "length": [len(x) for x in enc["input_ids"]]}
+
+    return ds.map(tokenize, batched=True, remove_columns=["text"], desc="Tokenising")
+
+
+def collate(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(r["input_ids"]) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
+        mask[i, : len(r["input_ids"])] = 1
+    return {
+        "input_ids": ids, "attention_mask": mask,
+        "sentiment_id": torch.tensor([r["sentiment_id"] for r in rows]),
+        "topic_mask": torch.tensor([r["topic_mask"] for r in rows], dtype=torch.float),
+        "topic_targets": torch.tensor([r["topic_targets"] for r in rows], dtype=torch.float),
+        "topic_sentiment_ids": torch.tensor([r["topic_sentiment_ids"] for r in rows]),
+    }
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random, group: int = 50) -> list[list[int]]:
+    """Shuffled batches of similar length (less padding), like transformers' group_by_length."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    batches = []
+    for start in range(0, len(idx), batch_size * group):
+        mega = sorted(idx[start : start + batch_size * group], key=lambda i: -lengths[i])
+        batches += [mega[i : i + batch_size] for i in range(0, len(mega), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def multitask_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Sentiment CE + topic BCE (rows with topic labels only) + per-topic sentiment CE (where labelled)."""
+    loss = F.cross_entropy(out["sentiment"], batch["sentiment_id"])
+    mask = batch["topic_mask"]
+    if mask.sum() > 0:
+        bce = F.binary_cross_entropy_with_logits(out["topics"], batch["topic_targets"], reduction="none")
+        loss = loss + (bce.mean(1) * mask).sum() / mask.sum()
+    ts_targets = batch["topic_sentiment_ids"]
+    if (ts_targets != IGNORE).any():
+        loss = loss + 0.5 * F.cross_entropy(out["topic_sentiment"].reshape(-1, len(SENTIMENTS)),
+                                            ts_targets.reshape(-1), ignore_index=IGNORE)
+    return loss
+
+
+# -- training --------------------------------------------------------------------------------------------
+def train_model(model: CommentClassifier, train_ds, cfg: TrainConfig, pad_id: int) -> list[float]:
+    """The training loop: AdamW, linear warm-up and decay, length-grouped batches. Returns epoch losses."""
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    head_params = [p for n, p in model.named_parameters() if p.requires_grad and n.split(".")[0].endswith("head")]
+    body_params = [p for n, p in model.named_parameters() if p.requires_grad and not n.split(".")[0].endswith("head")]
+    opt = torch.optim.AdamW([{"params": body_params, "lr": cfg.learning_rate},
+                             {"params": head_params, "lr": cfg.head_learning_rate}], weight_decay=cfg.weight_decay)
+    rng = random.Random(cfg.seed)
+    lengths = train_ds["length"]
+    steps_per_epoch = math.ceil(len(lengths) / cfg.batch_size)
+    total = max(1, int(steps_per_epoch * cfg.epochs))
+    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
+    model.train()
+    step, losses = 0, []
+    with tqdm(total=total, desc="Training", unit="step") as bar:
+        while step < total:
+            running, count = 0.0, 0
+            for batch_idx in length_grouped_batches(lengths, cfg.batch_size, rng):
+                if step >= total:
+                    break
+                batch = collate([train_ds[i] for i in batch_idx], pad_id)
+                loss = multitask_loss(model(batch["input_ids"], batch["attention_mask"]), batch)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(body_params + head_params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                step += 1
+                running, count = running + loss.item(), count + 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{running / count:.3f}", epoch=f"{step / steps_per_epoch:.2f}")
+            losses.append(running / max(count, 1))
+            log.info("epoch %d: mean training loss %.4f", len(losses), losses[-1])
+    model.eval()
+    return losses
+
+
+def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
+    """Train, calibrate, save, evaluate and write the model card; returns the evaluation report."""
+    from synpunkt.data import load_in_domain, load_public
+    from synpunkt.evaluate import calibrate, evaluate_standard, write_model_card
+
+    set_seed(cfg.seed)
+    started = time.time()
+    settings = ModelSettings(name=cfg.name, base_model=cfg.base_model, max_length=cfg.max_length, lora_r=cfg.lora_r,
+                             lora_alpha=2 * cfg.lora_r)
+    model, base_tok = build_model(settings, encoder)
+    tokenizer = tokenizer or base_tok
+    if encoder is None:  # the base records its own prompt prefix (E5: "query: ")
+        from synpunkt.base_model import base_model_info, resolve_base_model
+        settings.text_prefix = base_model_info(resolve_base_model(cfg.base_model)).get("text_prefix", "")
+
+    in_domain = load_in_domain(cfg.in_domain)
+    public = load_public(cfg.public_sources, cfg.data_dir) if cfg.public_sources else in_domain.iloc[:0]
+    train_df = pd.concat([in_domain[in_domain.split == "train"]] * cfg.in_domain_oversample
+                         + [public[public.split == "train"]], ignore_index=True)
+    if cfg.max_train_examples:
+        train_df = train_df.sample(n=min(cfg.max_train_examples, len(train_df)), random_state=cfg.seed)
+    log.info("training on %d rows (%s)", len(train_df), train_df["source"].value_counts().to_dict())
+    train_ds = to_dataset(train_df, tokenizer, settings)
+    losses = train_model(model, train_ds, cfg, tokenizer.pad_token_id)
+
+    # Calibrate on validation: sentiment on every validation row, topics on in-domain validation.
+    validation = pd.concat([in_domain[in_domain.split == "validation"], public[public.split == "validation"]],
+                           ignore_index=True)
+    save_model(model, cfg.output_dir)  # the merged copy below must not be what we save
+    from synpunkt.classifier import Classifier
+    from synpunkt.model import model_version
+
+    clf = Classifier(model, tokenizer, settings, "unsaved")
+    calibrate(clf, validation)
+    settings.save(cfg.output_dir)
+    clf.version = model_version(cfg.output_dir)
+
+    report = evaluate_standard(clf, in_domain, data_dir=cfg.data_dir, include_public=cfg.evaluate_public)
+    report["training"] = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "train_rows": train_df["source"].value_counts().to_dict(),
+        "epoch_losses": losses,
+        "seconds": round(time.time() - started, 1),
+        "torch_threads": torch.get_num_threads(),
+    }
+    write_model_card(cfg.output_dir, report, settings)
+    return report

@@ -1,0 +1,61 @@
+"""Shared fixtures: a tiny transformers encoder built on the fly, and paths to optional shared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from synpunkt.config import DEFAULT_MODEL_DIR, shared_datasets  # noqa: E402
+
+TINY_CORPUS = [
+    "Handläggaren var trevlig och hjälpsam",
+    "Jag väntade en timme i telefonkön",
+    "E-tjänsten för bygglov krånglade med BankID",
+    "Snöröjningen på vår gata fungerar inte",
+    "Tack för snabb hjälp med fakturan",
+    "Bemötandet var dåligt och ingen ringde tillbaka",
+    "Vi får väl se om det blir gjort",
+    "Förskolan är fantastisk men kön var lång",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    """A tiny BERT and a unigram tokenizer trained on a few sentences, saved as a local transformers dir."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    out = tmp_path_factory.mktemp("tiny-base")
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok.train_from_iterator(TINY_CORPUS * 5, trainers.UnigramTrainer(vocab_size=200, special_tokens=specials,
+                                                                      unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   unk_token="<unk>", mask_token="<mask>", model_max_length=64)
+    fast.save_pretrained(out)
+    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64, pad_token_id=1)
+    BertModel(config, add_pooling_layer=False).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_datasets()
+    if not (path / "sentiment").is_dir():
+        pytest.skip(f"shared development datasets not found at {path} (they exist on developer machines and in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shipped_model_dir() -> Path:
+    if not (DEFAULT_MODEL_DIR / "trained_weights.safetensors").exists():
+        pytest.fail(f"the shipped default model is missing from {DEFAULT_MODEL_DIR}")
+    return DEFAULT_MODEL_DIR

@@ -1,0 +1,95 @@
+"""Training end to end on a tiny encoder, then the Classifier interface on the trained model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from synpunkt.classifier import Classifier
+from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
+from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE
+from synpunkt.train import TrainConfig, run_training
+
+ROWS = [
+    ("Handläggaren var trevlig och hjälpsam", "positive", {"handler": "positive"}),
+    ("Jag väntade en timme i telefonkön, helt oacceptabelt", "negative", {"wait_time": "negative"}),
+    ("E-tjänsten krånglade med BankID", "negative", {"digital_services": "negative"}),
+    ("Tack för snabb hjälp", "positive", {"experience": "positive", "wait_time": "positive"}),
+    ("Vi får väl se om det blir gjort", "skeptical", {"municipal_services": "skeptical"}),
+    ("Förskolan är fantastisk men kön var lång", "skeptical", {"municipal_services": "positive", "wait_time": "negative"}),
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("train")
+    data = tmp / "comments.jsonl"
+    with open(data, "w", encoding="utf-8") as f:
+        for i in range(36):
+            text, sent, ts = ROWS[i % len(ROWS)]
+            split = ["train", "train", "validation", "test"][i % 4]
+            f.write(json.dumps({"id": f"t{i}", "text": f"{text} ({i})", "sentiment": sent, "topics": list(ts),
+                                "topic_sentiment": ts, "split": split}, ensure_ascii=False) + "\n")
+    cfg = TrainConfig(output_dir=tmp / "model", base_model=str(tiny_base), in_domain=data, public_sources=(),
+                      epochs=2, batch_size=4, evaluate_public=False, name="tiny-test")
+    report = run_training(cfg)
+    return cfg.output_dir, report
+
+
+def test_training_writes_model_dir_with_card_and_evaluation(trained):
+    model_dir, report = trained
+    for name in (SETTINGS_FILE, WEIGHTS_FILE, "README.md", "evaluation.json"):
+        assert (model_dir / name).exists(), name
+    card = (model_dir / "README.md").read_text()
+    assert "Training data and licences" in card and "in_domain_test" in card
+    sets = report["sets"]["in_domain_test"]
+    assert 0.0 <= sets["sentiment"]["macro_f1"] <= 1.0
+    lo, hi = sets["sentiment"]["macro_f1_ci95"]
+    assert lo <= sets["sentiment"]["macro_f1"] <= hi
+    assert set(sets["topics"]["per_topic"]) == set(TOPICS)
+    assert report["training"]["epoch_losses"], "loss history recorded"
+
+
+def test_saved_model_stores_only_trained_weights(trained, tiny_base):
+    from safetensors.torch import load_file
+
+    model_dir, _ = trained
+    names = list(load_file(str(model_dir / WEIGHTS_FILE)))
+    assert any("lora_" in n for n in names) and any(n.startswith("sentiment_head") for n in names)
+    assert not any("word_embeddings" in n for n in names), "frozen base weights must not be saved"
+
+
+def test_predict_rows_and_probabilities(trained):
+    model_dir, _ = trained
+    clf = Classifier.load(model_dir)
+    texts = ["Handläggaren var trevlig", "   ", None, "Kön var lång", ""]
+    out = clf.predict(texts, batch_size=2)
+    assert len(out) == len(texts)
+    expected = ["sentiment", *map(prob_column, SENTIMENTS), "topics", *map(prob_column, TOPICS), "model_version"]
+    assert list(out.columns) == expected
+    real = out.iloc[[0, 3]]
+    assert np.allclose(real[[prob_column(s) for s in SENTIMENTS]].sum(axis=1), 1.0, atol=1e-6)
+    assert real["sentiment"].isin(SENTIMENTS).all()
+    assert ((real[[prob_column(t) for t in TOPICS]] >= 0) & (real[[prob_column(t) for t in TOPICS]] <= 1)).all().all()
+    blanks = out.iloc[[1, 2, 4]]
+    assert blanks["sentiment"].isna().all() and blanks["p_positive"].isna().all()
+    assert all(t == [] for t in blanks["topics"])
+    assert out["model_version"].str.startswith("tiny-test@").all()
+
+
+def test_predict_is_order_independent(trained):
+    """Length-sorted batching must return rows in input order."""
+    model_dir, _ = trained
+    clf = Classifier.load(model_dir)
+    texts = ["kort", "en mycket längre kommentar om väntetiden i kön", "mellan lång text"]
+    a = clf.predict(texts, batch_size=1)
+    b = clf.predict(texts[::-1], batch_size=3).iloc[::-1].reset_index(drop=True)
+    assert np.allclose(a["p_positive"], b["p_positive"], atol=1e-5)
+
+
+def test_predict_rejects_a_bare_string(trained):
+    model_dir, _ = trained
+    with pytest.raises(TypeError, match="list of texts"):
+        Classifier.load(model_dir).predict("en text")
