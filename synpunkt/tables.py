@@ -1,8 +1,6 @@
 """Read and write tables of citizen comments: CSV/TSV/TXT, XLSX, JSON, JSONL/NDJSON and Parquet.
-
 Delimited text and XLSX are read as text only ("" for empty cells; "NA" stays "NA"); JSON, JSONL and
-Parquet keep their types, lists included. Errors name file and problem, never cell contents.
-"""
+Parquet keep their types, lists included. Errors name file and problem, never cell contents."""
 
 from __future__ import annotations
 
@@ -12,22 +10,24 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+from charset_normalizer import from_bytes
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 TEXT_COLUMN_CANDIDATES: tuple[str, ...] = (
     "text", "kommentar", "synpunkt", "fritext", "comment", "svar", "meddelande", "beskrivning", "feedback",
 )
-"""Column names (lower case) that hold the free-text comment, tried in the table's column order."""
+"""Column names (lower case) that may hold the free-text comment."""
 
-DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
-READ_SUFFIXES = (*DELIMITED_SUFFIXES, ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
+READ_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
 WRITE_SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl", ".parquet")
 SEPARATORS = ",;\t|"
 LIST_SEPARATOR = ";"
 _SNIFF_CHARS = 64_000
+_LISTS = (list, tuple, np.ndarray)
 
 
 class TableReadError(ValueError):
@@ -54,7 +54,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
         try:
             text, encoding = decode_text(path.read_bytes())
         except UnicodeError:
-            raise TableReadError(f"{path}: could not decode the text (not UTF-8, UTF-16 or Windows-1252)") from None
+            raise TableReadError(f"{path}: cannot decode the text (not UTF-8, UTF-16 or Windows-1252)") from None
         if not text.strip():
             raise TableReadError(f"{path}: file is empty")
         if suffix == ".json":
@@ -63,8 +63,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
             df = _read_jsonl(text, path)
         else:
             df = _read_delimited(text, path, default_sep="\t" if suffix == ".tsv" else ",")
-            df.attrs.update(encoding=encoding)
-    df.columns = [clean_header(c) for c in df.columns]
+            df.attrs["encoding"] = encoding
+    df.columns = [c.strip().lstrip("\ufeff").strip() if isinstance(c, str) else c for c in df.columns]
     return df
 
 
@@ -80,8 +80,6 @@ def decode_text(raw: bytes) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             pass
-    from charset_normalizer import from_bytes
-
     best = from_bytes(raw).best()
     if best is None:
         raise UnicodeError("no known text encoding fits")
@@ -89,20 +87,18 @@ def decode_text(raw: bytes) -> tuple[str, str]:
 
 
 def detect_separator(text: str, default: str = ",") -> str:
-    """Guess the separator among , ; tab | with csv.Sniffer, checked against the header line."""
-    sample = text[:_SNIFF_CHARS]
-    if len(text) > _SNIFF_CHARS and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]
-    header = text.partition("\n")[0]
+    """Guess the separator among , ; tab | with csv.Sniffer, checked against the header line; falls
+    back to the one most frequent in the header line. A one-column file gets one that splits no row."""
+    header, sample = text.partition("\n")[0], text[:_SNIFF_CHARS]
+    if not any(sep in header for sep in SEPARATORS):
+        return min((default, *SEPARATORS), key=sample.count)
     try:
         sep = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
         if sep in header:
             return sep
     except csv.Error:
         pass
-    counts = {sep: header.count(sep) for sep in SEPARATORS}
-    best = max(counts, key=counts.__getitem__)
-    return best if counts[best] else default
+    return max(SEPARATORS, key=header.count)
 
 
 def _check_suffix(path: str | Path, suffixes: tuple[str, ...], error: type[ValueError]) -> tuple[Path, str]:
@@ -113,18 +109,12 @@ def _check_suffix(path: str | Path, suffixes: tuple[str, ...], error: type[Value
     return path, suffix
 
 
-def clean_header(name: Any) -> Any:
-    """Strip whitespace and a stray BOM from a column name; leave case (and non-strings) alone."""
-    return name.strip().lstrip("\ufeff").strip() if isinstance(name, str) else name
-
-
 def _read_delimited(text: str, path: Path, default_sep: str) -> pd.DataFrame:
     sep = detect_separator(text, default_sep)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, quotechar='"', dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise TableReadError(f"{path}: file has no columns") from None
-    except pd.errors.ParserError as exc:
+        # index_col=False: a trailing separator on data rows must not shift the columns
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         line = re.search(r"line (\d+)", str(exc))
         where = f" near line {line.group(1)}" if line else ""
         raise TableReadError(f"{path}: malformed delimited text{where} (separator {sep!r})") from None
@@ -134,60 +124,50 @@ def _read_delimited(text: str, path: Path, default_sep: str) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    sheet = 0 if sheet is None else sheet
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            names = book.sheet_names
+            if sheet in (names if isinstance(sheet, str) else range(len(names))):
+                return pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False).fillna("")
     except Exception as exc:  # zipfile, openpyxl and XML errors alike
         raise TableReadError(f"{path}: not a valid .xlsx workbook ({type(exc).__name__})") from None
-    with book:
-        names, sheet = book.sheet_names, 0 if sheet is None else sheet
-        if sheet not in (names if isinstance(sheet, str) else range(len(names))):
-            raise TableReadError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(names)}")
-        try:
-            df = book.parse(sheet, dtype=str, keep_default_na=False)
-        except Exception as exc:
-            raise TableReadError(f"{path}: could not read sheet {sheet!r} ({type(exc).__name__})") from None
-    return df.fillna("")
+    raise TableReadError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(names)}")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        df = pd.read_parquet(path)
-    except Exception as exc:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid, OSError, ...
         raise TableReadError(f"{path}: not a valid Parquet file ({type(exc).__name__})") from None
-    return _map_cells(df, lambda v: isinstance(v, np.ndarray), lambda v: v.tolist())  # pyarrow gives arrays
+    return pd.DataFrame(table.to_pydict())  # via Python objects so that list cells are lists, not arrays
 
 
 def _read_json(text: str, path: Path) -> pd.DataFrame:
+    """A list of objects, an object with one list of objects (e.g. {"comments": [...]}),
+    or pandas "columns" orientation ({column: {row: value}})."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (one object per line? name the file .jsonl)" if exc.msg == "Extra data" else ""
-        raise TableReadError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from None
-    try:
-        return json_to_frame(data)
-    except ValueError as exc:
-        raise TableReadError(f"{path}: {exc}") from None
-
-
-def json_to_frame(data: Any) -> pd.DataFrame:
-    """Turn parsed JSON into a table: a list of objects, an object with one list of objects
-    (e.g. {"comments": [...]}), or pandas "columns" orientation ({column: {row: value}})."""
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise TableReadError(f"{path}: malformed JSON at {where}: {exc.msg}") from None
+    not_table = f"{path}: JSON shape is not a table"
     if isinstance(data, dict):
-        tables = [key for key, value in data.items() if isinstance(value, list) and all(isinstance(r, dict) for r in value)]
+        tables = [k for k, v in data.items() if isinstance(v, list) and all(isinstance(r, dict) for r in v)]
         if len(tables) > 1:
-            raise ValueError(f"JSON shape is ambiguous: several lists of objects ({', '.join(tables)})")
+            raise TableReadError(f"{not_table}: it is ambiguous which list of objects to use ({', '.join(tables)})")
         if tables:
             data = data[tables[0]]
-        elif data and all(isinstance(value, dict) for value in data.values()):
+        elif data and all(isinstance(v, dict) for v in data.values()):
             index = list(dict.fromkeys(key for column in data.values() for key in column))
             return pd.DataFrame({name: [col.get(key) for key in index] for name, col in data.items()})
         else:
-            raise ValueError("JSON shape is not a table: the object holds no list of objects and is not column-oriented")
+            raise TableReadError(f"{not_table}: the object holds no list of objects and is not column-oriented")
     if not isinstance(data, list):
-        raise ValueError(f"JSON shape is not a table: top level is {type(data).__name__}, not a list or an object")
+        raise TableReadError(f"{not_table}: top level is {type(data).__name__}, not a list or an object")
     bad = next((n for n, row in enumerate(data, 1) if not isinstance(row, dict)), None)
     if bad is not None:
-        raise ValueError(f"JSON shape is not a table: item {bad} of the list is not an object")
+        raise TableReadError(f"{not_table}: item {bad} of the list is not an object")
     return pd.DataFrame(data)
 
 
@@ -199,26 +179,22 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TableReadError(f"{path}: malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}") from None
+            where = f"line {lineno}, column {exc.colno}"
+            raise TableReadError(f"{path}: malformed JSON on {where}: {exc.msg}") from None
         if not isinstance(row, dict):
             raise TableReadError(f"{path}: line {lineno} is not a JSON object")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _map_cells(df: pd.DataFrame, test: Callable[[Any], bool], change: Callable[[Any], Any]) -> pd.DataFrame:
-    """Copy of df with change(v) for every cell v of an object column where test(v) holds."""
+def join_list_cells(df: pd.DataFrame, sep: str = LIST_SEPARATOR) -> pd.DataFrame:
+    """Copy of df where list cells become one string: ["handler", "wait_time"] -> "handler;wait_time"."""
     out = df.copy()
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
-        if col.dtype == object and col.map(test).any():
-            out.isetitem(i, col.map(lambda v: change(v) if test(v) else v))
+        if col.dtype == object:
+            out.isetitem(i, col.map(lambda v: sep.join(map(str, v)) if isinstance(v, _LISTS) else v))
     return out
-
-
-def join_list_cells(df: pd.DataFrame, sep: str = LIST_SEPARATOR) -> pd.DataFrame:
-    """Copy of df where list cells become one joined string: ["handler", "wait_time"] -> "handler;wait_time"."""
-    return _map_cells(df, lambda v: isinstance(v, (list, tuple, np.ndarray)), lambda v: sep.join(map(str, v)))
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
@@ -240,13 +216,26 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
-    """Write with openpyxl, dropping characters Excel forbids and keeping "=..." text as text, not formulas."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    df = df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)  # e.g. \x0b from Word
+    """Write with openpyxl, dropping characters Excel forbids (e.g. \\x0b pasted from Word) and keeping
+    text that starts with "=" as text: openpyxl would store it as a formula and the comment would be lost."""
+    df = df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         df.to_excel(writer, index=False)
         for row in writer.sheets["Sheet1"].iter_rows():
             for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
+                cell.data_type = "s" if cell.data_type == "f" else cell.data_type
+
+
+def find_column(df: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str:
+    """`preferred` if it is a column (else ValueError), otherwise the first column whose stripped,
+    lower-cased name is one of `candidates`; ValueError listing the available columns if none is."""
+    available = ", ".join(map(str, df.columns)) or "(none)"
+    if preferred is not None:
+        if preferred in df.columns:
+            return preferred
+        raise ValueError(f"column {preferred!r} not found; available columns: {available}")
+    wanted = {c.strip().lower() for c in candidates}
+    for column in df.columns:
+        if str(column).strip().lower() in wanted:
+            return column
+    raise ValueError(f"no column named like {'/'.join(candidates)} (any case); available columns: {available}")

