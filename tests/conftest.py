@@ -10,6 +10,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import json  # noqa: E402
+
 from synpunkt.config import DEFAULT_MODEL_DIR, shared_datasets  # noqa: E402
 
 TINY_CORPUS = [
@@ -59,3 +61,32 @@ def shipped_model_dir() -> Path:
     if not (DEFAULT_MODEL_DIR / "trained_weights.safetensors").exists():
         pytest.fail(f"the shipped default model is missing from {DEFAULT_MODEL_DIR}")
     return DEFAULT_MODEL_DIR
+
+
+ROWS = [
+    ("Handläggaren var trevlig och hjälpsam", "positive", {"handler": "positive"}),
+    ("Jag väntade en timme i telefonkön, helt oacceptabelt", "negative", {"wait_time": "negative"}),
+    ("E-tjänsten krånglade med BankID", "negative", {"digital_services": "negative"}),
+    ("Tack för snabb hjälp", "positive", {"experience": "positive", "wait_time": "positive"}),
+    ("Vi får väl se om det blir gjort", "skeptical", {"municipal_services": "skeptical"}),
+    ("Förskolan är fantastisk men kön var lång", "skeptical", {"municipal_services": "positive", "wait_time": "negative"}),
+]
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_base, tmp_path_factory):
+    """A tiny classifier trained end to end (tiny base, a few labelled rows): (model_dir, report)."""
+    from synpunkt.train import TrainConfig, run_training
+
+    tmp = tmp_path_factory.mktemp("train")
+    data = tmp / "comments.jsonl"
+    with open(data, "w", encoding="utf-8") as f:
+        for i in range(36):
+            text, sent, ts = ROWS[i % len(ROWS)]
+            split = ["train", "train", "validation", "test"][i % 4]
+            f.write(json.dumps({"id": f"t{i}", "text": f"{text} ({i})", "sentiment": sent, "topics": list(ts),
+                                "topic_sentiment": ts, "split": split}, ensure_ascii=False) + "\n")
+    cfg = TrainConfig(output_dir=tmp / "model", base_model=str(tiny_base), in_domain=data, public_sources=(),
+                      epochs=2, batch_size=4, evaluate_public=False, name="tiny-test")
+    report = run_training(cfg)
+    return cfg.output_dir, report

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from synpunkt.classifier import Classifier
 from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE
-from synpunkt.train import TrainConfig, run_training
-
-ROWS = [
-    ("Handläggaren var trevlig och hjälpsam", "positive", {"handler": "positive"}),
-    ("Jag väntade en timme i telefonkön, helt oacceptabelt", "negative", {"wait_time": "negative"}),
-    ("E-tjänsten krånglade med BankID", "negative", {"digital_services": "negative"}),
-    ("Tack för snabb hjälp", "positive", {"experience": "positive", "wait_time": "positive"}),
-    ("Vi får väl se om det blir gjort", "skeptical", {"municipal_services": "skeptical"}),
-    ("Förskolan är fantastisk men kön var lång", "skeptical", {"municipal_services": "positive", "wait_time": "negative"}),
-]
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_base, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("train")
-    data = tmp / "comments.jsonl"
-    with open(data, "w", encoding="utf-8") as f:
-        for i in range(36):
-            text, sent, ts = ROWS[i % len(ROWS)]
-            split = ["train", "train", "validation", "test"][i % 4]
-            f.write(json.dumps({"id": f"t{i}", "text": f"{text} ({i})", "sentiment": sent, "topics": list(ts),
-                                "topic_sentiment": ts, "split": split}, ensure_ascii=False) + "\n")
-    cfg = TrainConfig(output_dir=tmp / "model", base_model=str(tiny_base), in_domain=data, public_sources=(),
-                      epochs=2, batch_size=4, evaluate_public=False, name="tiny-test")
-    report = run_training(cfg)
-    return cfg.output_dir, report
-
 
 def test_training_writes_model_dir_with_card_and_evaluation(trained):
     model_dir, report = trained
