@@ -87,8 +87,13 @@ class Classifier:
         }
 
     # -- the interface ----------------------------------------------------------------------------------
-    def predict(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> pd.DataFrame:
-        """Classify texts; one row per input, in input order."""
+    def predict(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None,
+                topic_sentiment: bool = False) -> pd.DataFrame:
+        """Classify texts; one row per input, in input order.
+
+        With topic_sentiment=True a ``topic_sentiment`` column maps each predicted topic to the sentiment
+        expressed towards it ({"handler": "positive", "wait_time": "negative"}).
+        """
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts; wrap a single text in a list")
         texts = list(texts)
@@ -115,6 +120,13 @@ class Classifier:
         ]
         for j, label in enumerate(s.topics):
             table[prob_column(label)] = p_top[:, j]
+        if topic_sentiment:
+            per_topic = np.full(n, None, dtype=object)
+            if probs is not None:
+                best = probs["topic_sentiment"].argmax(-1)  # [kept, topics]
+                for row, k in enumerate(keep):
+                    per_topic[k] = {t: s.sentiments[best[row, s.topics.index(t)]] for t in table["topics"][k]}
+            table["topic_sentiment"] = [d if d is not None else {} for d in per_topic]
         table["model_version"] = self.version
         return pd.DataFrame(table)
 

@@ -66,6 +66,7 @@ def evaluate(
     text_column: Annotated[Optional[str], typer.Option(help="Column with the comment")] = None,
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the full report as JSON")] = None,
+    update_card: Annotated[bool, typer.Option(help="With --standard: rewrite the model's evaluation.json and model card")] = False,
 ) -> None:
     """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
     _setup_logging()
@@ -94,6 +95,12 @@ def evaluate(
     if output:
         output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
         typer.echo(f"\nreport written to {output}")
+    if update_card and standard:
+        from synpunkt.config import model_dir as default_model_dir
+        from synpunkt.evaluate import update_model_card
+
+        update_model_card(model or default_model_dir(), report)
+        typer.echo(f"model card updated in {model or default_model_dir()}")
 
 
 @app.command()

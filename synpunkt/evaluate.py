@@ -56,7 +56,23 @@ def evaluate_frame(clf: Classifier, df: pd.DataFrame) -> dict:
         thresholds = np.array([clf.settings.topic_thresholds.get(t, 0.5) for t in TOPICS])
         report["topics"] = topic_report(targets, probs["topics"][has_topics], thresholds, TOPICS,
                                         proba_uncalibrated=sigmoid(logits["topics"][has_topics]))
+    if "topic_sentiment" in df and df["topic_sentiment"].map(lambda d: isinstance(d, dict) and bool(d)).any():
+        report["topic_sentiment"] = topic_sentiment_report(df["topic_sentiment"].tolist(), probs["topic_sentiment"])
     return report
+
+
+def topic_sentiment_report(labels: list, proba: np.ndarray) -> dict:
+    """Sentiment towards each labelled topic (gold topics given): macro-F1 and accuracy over comment-topic pairs."""
+    from synpunkt.metrics import macro_f1
+
+    y_true, y_pred = [], []
+    for row, gold in enumerate(labels):
+        for topic, sentiment in (gold or {}).items() if isinstance(gold, dict) else []:
+            y_true.append(sentiment_index(sentiment))
+            y_pred.append(int(proba[row, TOPICS.index(topic)].argmax()))
+    y_true, y_pred = np.array(y_true), np.array(y_pred)
+    return {"pairs": int(len(y_true)), "macro_f1": macro_f1(y_true, y_pred, list(range(len(SENTIMENTS)))),
+            "accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan")}
 
 
 def evaluate_standard(clf: Classifier, in_domain: pd.DataFrame, data_dir: Path | None = None,
@@ -131,10 +147,24 @@ def markdown_details(res: dict) -> str:
               "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += [f"| {n} | " + " | ".join(map(str, row)) + " |"
               for n, row in zip(names, s["confusion_matrix"]["rows_true_cols_pred"])]
+    if "topic_sentiment" in res:
+        ts = res["topic_sentiment"]
+        lines += ["", f"Sentiment towards each labelled topic ({ts['pairs']} comment-topic pairs): "
+                      f"macro-F1 {ts['macro_f1']:.3f}, accuracy {ts['accuracy']:.3f}"]
     if "topics" in res:
         lines += ["", "| topic | F1 | support |", "|---|---|---|"]
         lines += [f"| {t} | {v['f1']:.3f} | {v['support']} |" for t, v in res["topics"]["per_topic"].items()]
     return "\n".join(lines)
+
+
+def update_model_card(model_dir: Path, report: dict) -> None:
+    """Replace the evaluation in an existing model directory, keeping its recorded training details."""
+    from synpunkt.model import ModelSettings
+
+    previous = json.loads((Path(model_dir) / EVAL_FILE).read_text()) if (Path(model_dir) / EVAL_FILE).exists() else {}
+    if "training" in previous:
+        report = {**report, "training": previous["training"]}
+    write_model_card(model_dir, report, ModelSettings.load(model_dir))
 
 
 def write_model_card(model_dir: Path, report: dict, settings) -> None:

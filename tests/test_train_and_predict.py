@@ -64,3 +64,19 @@ def test_predict_rejects_a_bare_string(trained):
     model_dir, _ = trained
     with pytest.raises(TypeError, match="list of texts"):
         Classifier.load(model_dir).predict("en text")
+
+
+def test_predict_topic_sentiment_covers_predicted_topics(trained):
+    model_dir, _ = trained
+    out = Classifier.load(model_dir).predict(["Trevlig handläggare men lång kö", " "], topic_sentiment=True)
+    first = out.iloc[0]
+    assert set(first["topic_sentiment"]) == set(first["topics"])
+    assert set(first["topic_sentiment"].values()) <= set(SENTIMENTS)
+    assert out.iloc[1]["topic_sentiment"] == {}
+
+
+def test_evaluation_reports_topic_sentiment_and_targets(trained):
+    _, report = trained
+    res = report["sets"]["in_domain_test"]
+    assert res["topic_sentiment"]["pairs"] > 0
+    assert "in_domain_test.sentiment.macro_f1" in report["targets"]
