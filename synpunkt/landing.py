@@ -1,0 +1,163 @@
+"""The landing area: every way in (folder inbox, HTTP pull, HTTP API, `synpunkt submit`) ends here.
+
+A landed batch is a folder ``landing/<municipality>/<batch_id>/`` holding ``raw<.suffix>`` (an immutable copy of
+the file exactly as received) and ``receipt.json`` (checksum, origin, times). The batch id is derived from the
+municipality and the file's SHA-256, so landing the same file twice is a no-op, never a duplicate batch.
+Files and folders are created readable by the pipeline's user only: the raw copy is the one place where
+unredacted text may exist, and it is purged after the retention period once its batch is processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from synpunkt.config import inbox_dir, landing_dir
+from synpunkt.municipalities import validate_code
+from synpunkt.tables import READ_SUFFIXES
+
+log = logging.getLogger(__name__)
+RECEIPT = "receipt.json"
+ORIGINS = ("inbox", "http", "api", "cli", "demo")
+
+
+@dataclass
+class Receipt:
+    """What a submitter gets back, and what the pipeline knows about a landed file."""
+
+    batch_id: str
+    municipality_code: str
+    origin: str
+    original_name: str  # metadata only: never used as a path
+    suffix: str
+    checksum_sha256: str
+    size_bytes: int
+    received_at: str  # ISO 8601, UTC
+    duplicate: bool = False  # True when this exact file had already landed
+
+    def raw_path(self, root: Path | None = None) -> Path:
+        return batch_dir(self.municipality_code, self.batch_id, root) / f"raw{self.suffix}"
+
+
+def batch_dir(municipality_code: str, batch_id: str, root: Path | None = None) -> Path:
+    return (root or landing_dir()) / municipality_code / batch_id
+
+
+def safe_suffix(name: str) -> str:
+    """The file type from a client's file name; only known table suffixes are accepted."""
+    suffix = Path(name.replace("\\", "/")).suffix.lower()
+    if suffix not in READ_SUFFIXES:
+        raise ValueError(f"unsupported file type {suffix or '(none)'!r}; accepted: {', '.join(READ_SUFFIXES)}")
+    return suffix
+
+
+def make_batch_id(municipality_code: str, checksum: str) -> str:
+    return f"{municipality_code}-{checksum[:16]}"
+
+
+def land_bytes(data: bytes, municipality: str | int, original_name: str, origin: str,
+               root: Path | None = None) -> Receipt:
+    """Land file contents for a municipality; idempotent by content. Returns the receipt."""
+    code = validate_code(municipality)
+    if origin not in ORIGINS:
+        raise ValueError(f"unknown origin {origin!r}")
+    if not data:
+        raise ValueError("the file is empty")
+    suffix = safe_suffix(original_name)
+    checksum = hashlib.sha256(data).hexdigest()
+    batch_id = make_batch_id(code, checksum)
+    folder = batch_dir(code, batch_id, root)
+    if (folder / RECEIPT).exists():
+        existing = read_receipt(folder)
+        existing.duplicate = True
+        return existing
+    receipt = Receipt(batch_id, code, origin, Path(original_name.replace("\\", "/")).name[:200], suffix, checksum,
+                      len(data), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    _private_mkdir(folder.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=".landing-", dir=folder.parent))
+    try:
+        raw = tmp / f"raw{suffix}"
+        raw.write_bytes(data)
+        os.chmod(raw, 0o400)  # immutable copy, owner read-only
+        (tmp / RECEIPT).write_text(json.dumps(asdict(receipt), indent=2, ensure_ascii=False))
+        os.chmod(tmp, 0o700)
+        os.rename(tmp, folder)  # atomic: a batch is either fully landed or not at all
+    except FileExistsError:  # landed concurrently by another process: same content, same batch
+        shutil.rmtree(tmp, ignore_errors=True)
+        return read_receipt(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("landed batch %s (%s, %d bytes) from %s", batch_id, suffix, len(data), origin)
+    return receipt
+
+
+def land_file(path: Path, municipality: str | int, origin: str = "cli", root: Path | None = None) -> Receipt:
+    """Land a file from disk (see land_bytes)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return land_bytes(path.read_bytes(), municipality, path.name, origin, root)
+
+
+def read_receipt(folder: Path) -> Receipt:
+    return Receipt(**json.loads((Path(folder) / RECEIPT).read_text()))
+
+
+def landed_batches(root: Path | None = None) -> list[Receipt]:
+    """Every landed batch, oldest first."""
+    root = root or landing_dir()
+    receipts = [read_receipt(p.parent) for p in root.glob(f"*/*/{RECEIPT}")]
+    return sorted(receipts, key=lambda r: (r.received_at, r.batch_id))
+
+
+def collect_inbox(inbox: Path | None = None, root: Path | None = None) -> tuple[list[Receipt], list[str]]:
+    """Land every file in inbox/<code>/, then delete it there (the landing copy is the only raw copy kept).
+
+    Returns (receipts, problems).
+    A file in a folder that is not a municipality code, or of an unsupported type, stays where it is and is
+    reported as a problem (by file name), so nothing is silently ignored.
+    """
+    inbox = inbox or inbox_dir()
+    receipts, problems = [], []
+    if not inbox.exists():
+        return receipts, problems
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir()):
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            try:
+                receipts.append(land_file(path, folder.name, "inbox", root))
+            except (ValueError, OSError) as err:
+                problems.append(f"{folder.name}/{path.name}: {err}")
+                continue
+            path.unlink()
+    return receipts, problems
+
+
+def purge_raw(receipt: Receipt, processed_at: datetime, retention_days: int, now: datetime | None = None,
+              root: Path | None = None) -> bool:
+    """Delete a processed batch's raw copy once the retention period has passed. True if purged."""
+    now = now or datetime.now(timezone.utc)
+    raw = receipt.raw_path(root)
+    if not raw.exists() or now - processed_at < timedelta(days=retention_days):
+        return False
+    os.chmod(raw, 0o600)
+    raw.unlink()
+    return True
+
+
+def _private_mkdir(path: Path) -> None:
+    """mkdir -p with owner-only permissions on every folder this creates."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
