@@ -131,6 +131,144 @@ def train(
     typer.echo(f"\nmodel written to {output_dir} (model card: {output_dir / 'README.md'})")
 
 
+# -- the pipeline ------------------------------------------------------------------------------------------------
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="Comment file (CSV, TSV, XLSX, JSON, JSONL, Parquet)")],
+    municipality: Annotated[str, typer.Option(help="Four-digit SCB municipality code, e.g. 0180")],
+) -> None:
+    """Put a file into a municipality's landing area (processed by the next `synpunkt run`)."""
+    from synpunkt.landing import land_file
+
+    try:
+        receipt = land_file(file, municipality, origin="cli")
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    state = "already received (same content)" if receipt.duplicate else "landed"
+    typer.echo(f"{state}: batch {receipt.batch_id} for {receipt.municipality_code} "
+               f"(sha256 {receipt.checksum_sha256[:16]}..., {receipt.size_bytes} bytes)")
+
+
+@app.command()
+def run(model: ModelOpt = None) -> None:
+    """Run the pipeline once: ingest -> classify -> trends -> publish."""
+    _setup_logging()
+    from flows.pipeline import pipeline_flow
+
+    result = pipeline_flow(model_dir=model)
+    batches = result["ingest"]["batches"]
+    failed = [b for b in batches if b["status"] == "failed"]
+    typer.echo(f"{len(batches)} new batch(es): {sum(b['rows_accepted'] for b in batches)} comments accepted, "
+               f"{sum(b['rows_quarantined'] for b in batches)} quarantined, {len(failed)} failed batch(es); "
+               f"{result['classify']['classified']} classified with {result['classify']['model_version']}")
+    typer.echo(f"analysts' copy: {result['published']}")
+
+
+@app.command()
+def status(limit: Annotated[int, typer.Option(help="How many recent batches")] = 20) -> None:
+    """Recent batches with their accepted, quarantined and failed counts (and those waiting to be ingested)."""
+    from synpunkt.config import published_path, warehouse_path
+    from synpunkt.landing import landed_batches
+    from synpunkt.publish import open_published
+
+    rows, known = [], set()
+    path = published_path() if published_path().exists() else warehouse_path()
+    if path.exists():
+        try:
+            con = open_published(path)
+        except Exception as err:  # the live warehouse is locked while a run writes
+            _fail(f"cannot read {path}: {err}")
+        rows = con.execute("SELECT batch_id, municipality, status, rows_received, rows_accepted, rows_quarantined, "
+                           "coalesce(error, ''), processed_at FROM batch_overview ORDER BY processed_at DESC LIMIT ?",
+                           [limit]).fetchall()
+        known = {r[0] for r in con.execute("SELECT batch_id FROM batches").fetchall()}
+        con.close()
+    waiting = [r for r in landed_batches() if r.batch_id not in known]
+    typer.echo(f"{'batch':<22} {'municipality':<16} {'status':<9} {'received':>8} {'accepted':>8} "
+               f"{'quarant.':>8}  note")
+    for r in waiting:
+        typer.echo(f"{r.batch_id:<22} {r.municipality_code:<16} {'landed':<9} {'':>8} {'':>8} {'':>8}  "
+                   f"waiting for the next run")
+    for batch_id, name, st, received, accepted, quarantined, error, _ in rows:
+        typer.echo(f"{batch_id:<22} {str(name)[:16]:<16} {st:<9} {received:>8} {accepted:>8} {quarantined:>8}  "
+                   f"{error[:80]}")
+    if not rows and not waiting:
+        typer.echo("no batches yet: submit one with `synpunkt submit FILE --municipality CODE`")
+
+
+@app.command()
+def serve(
+    api: Annotated[bool, typer.Option(help="Also serve the upload API")] = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    nightly: Annotated[str, typer.Option(help="Cron schedule of the pipeline")] = "0 2 * * *",
+) -> None:
+    """Serve the Prefect deployments with schedules (nightly pipeline) and the upload API."""
+    _setup_logging()
+    from flows.serve import serve_all
+
+    serve_all(api=api, host=host, port=port, nightly=nightly)
+
+
+@app.command()
+def token(
+    municipality: Annotated[str, typer.Argument(help="Municipality code")],
+    revoke: Annotated[bool, typer.Option(help="Revoke all of the municipality's tokens instead")] = False,
+) -> None:
+    """Issue an API token for a municipality (shown once; only its hash is stored)."""
+    from synpunkt.api import issue_token, revoke_tokens
+    from synpunkt.municipalities import UnknownMunicipality, validate_code
+
+    try:
+        code = validate_code(municipality)
+    except UnknownMunicipality as err:
+        _fail(str(err))
+    if revoke:
+        typer.echo(f"revoked {revoke_tokens(code)} token(s) of {code}")
+    else:
+        typer.echo(issue_token(code))
+
+
+@app.command()
+def demo(
+    per_year: Annotated[int, typer.Option(help="Comments per municipality and year (about)")] = 120,
+    reports: Annotated[bool, typer.Option(help="Render the annual reports at the end")] = True,
+) -> None:
+    """Sample submissions for eight municipalities over three years, the whole pipeline, and a summary."""
+    _setup_logging()
+    from datetime import date
+
+    from flows.pipeline import pipeline_flow
+    from synpunkt.config import home, inbox_dir
+    from synpunkt.demo import demo_files, summary_lines, write_inbox
+    from synpunkt.publish import open_published
+
+    last = date.today().year - 1
+    years = (last - 2, last - 1, last)
+    files = demo_files(years, per_year)
+    write_inbox(files, inbox_dir())
+    typer.echo(f"wrote {len(files)} sample files for {len({f.municipality for f in files})} municipalities "
+               f"({years[0]}-{years[-1]}) into {inbox_dir()}")
+    result = pipeline_flow()
+    con = open_published(result["published"])
+    for line in summary_lines(con, last):
+        typer.echo(line)
+    q = con.execute("SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined), "
+                    "count(*) FILTER (status = 'failed') FROM batches").fetchone()
+    con.close()
+    typer.echo(f"\n{q[0]} rows received = {q[1]} accepted + {q[2]} quarantined; {q[3]} batch(es) could not be read")
+    typer.echo(f"warehouse (pipeline): {result['published'].replace('published', 'warehouse')}")
+    typer.echo(f"analysts' read-only copy: {result['published']}")
+    typer.echo(f"  try: duckdb -readonly {result['published']} \"SELECT * FROM yearly_shares WHERE year = {last}\"")
+    if reports:
+        try:
+            from flows.report import report_flow
+        except ImportError:
+            return
+        out = report_flow(year=last)
+        typer.echo(f"reports: {out}")
+
+
 @app.command("prepare-base")
 def prepare_base(base_model: str = DEFAULT_BASE_MODEL) -> None:
     """Convert and cache the base encoder now (otherwise done on first use)."""

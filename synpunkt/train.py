@@ -42,7 +42,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     in_domain_oversample: int = 2  # in-domain rows are repeated this often per epoch
-    max_length: int = 256
+    max_length: int = 256  # at inference
+    train_max_length: int = 128  # training truncates harder: most comments are far shorter, and it is CPU time
+    trainable_layers: int = 6
     seed: int = 42
     max_train_examples: int | None = None  # for quick experiments and tests
     lora_r: int = 16
@@ -73,7 +75,7 @@ def encode_labels(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_dataset(df: pd.DataFrame, tokenizer, settings: ModelSettings):
+def to_dataset(df: pd.DataFrame, tokenizer, settings: ModelSettings, max_length: int | None = None):
     """A tokenised ``datasets.Dataset`` (no padding: batches are padded dynamically)."""
     from datasets import Dataset
 
@@ -81,7 +83,7 @@ def to_dataset(df: pd.DataFrame, tokenizer, settings: ModelSettings):
 
     def tokenize(batch):
         enc = tokenizer([settings.text_prefix + t for t in batch["text"]], truncation=True,
-                        max_length=settings.max_length)
+                        max_length=max_length or settings.max_length)
         return {"input_ids": enc["input_ids"], "length": [len(x) for x in enc["input_ids"]]}
 
     return ds.map(tokenize, batched=True, remove_columns=["text"], desc="Tokenising")
@@ -177,7 +179,7 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     set_seed(cfg.seed)
     started = time.time()
     settings = ModelSettings(name=cfg.name, base_model=cfg.base_model, max_length=cfg.max_length, lora_r=cfg.lora_r,
-                             lora_alpha=2 * cfg.lora_r)
+                             lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers)
     model, base_tok = build_model(settings, encoder)
     tokenizer = tokenizer or base_tok
     if encoder is None:  # the base records its own prompt prefix (E5: "query: ")
@@ -191,7 +193,7 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     if cfg.max_train_examples:
         train_df = train_df.sample(n=min(cfg.max_train_examples, len(train_df)), random_state=cfg.seed)
     log.info("training on %d rows (%s)", len(train_df), train_df["source"].value_counts().to_dict())
-    train_ds = to_dataset(train_df, tokenizer, settings)
+    train_ds = to_dataset(train_df, tokenizer, settings, cfg.train_max_length)
     losses = train_model(model, train_ds, cfg, tokenizer.pad_token_id)
 
     # Calibrate on validation: sentiment on every validation row, topics on in-domain validation.

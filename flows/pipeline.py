@@ -1,0 +1,151 @@
+"""Prefect flows: the path from a municipality's batch to numbers an analyst can query.
+
+    sources (inbox, HTTP pull, API) -> landing -> ingest -> classify -> trends -> publish
+
+Each flow is safe to re-run at any time: landing is content-addressed, each batch is ingested in one
+transaction, classification only fills in what the current model has not scored, trends are recomputed, and
+publishing swaps in a complete snapshot atomically. A crash anywhere leaves a state the next run completes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from synpunkt import config
+from synpunkt.ingest import ingest_batch, pending_batches, purge_expired_raw, resync_statuses
+from synpunkt.landing import collect_inbox
+from synpunkt.warehouse import (connect, count_unclassified, insert_predictions, pipeline_lock, refresh_trends,
+                                save_source_state, set_current_model, source_states, unclassified)
+
+CLASSIFY_CHUNK = 256
+
+
+@task(name="collect-inbox", cache_policy=NO_CACHE)
+def collect_inbox_task() -> int:
+    logger = get_run_logger()
+    receipts, problems = collect_inbox()
+    for problem in problems:
+        logger.warning("inbox file not landed: %s", problem)
+    return sum(not r.duplicate for r in receipts)
+
+
+@task(name="pull-sources", cache_policy=NO_CACHE)
+def pull_sources_task(con) -> int:
+    """Pull every configured HTTP(S) source; unchanged exports are not re-read (ETag / Last-Modified)."""
+    from synpunkt.sources import load_sources, pull_all
+
+    logger = get_run_logger()
+    sources = load_sources()
+    if not sources:
+        return 0
+    results = pull_all(sources, source_states(con))
+    for r in results:
+        state = r.state
+        save_source_state(con, r.url, r.municipality, state.get("etag"), state.get("last_modified"),
+                          state.get("checksum"), r.status if r.status != "failed" else f"failed: {r.error}")
+        if r.status == "failed":
+            logger.warning("source for %s failed: %s", r.municipality, r.error)
+    return sum(r.status == "ok" for r in results)
+
+
+@task(name="ingest-batches", cache_policy=NO_CACHE)
+def ingest_batches_task(con) -> list[dict]:
+    from tqdm.auto import tqdm
+
+    from synpunkt.redact import Redactor
+
+    logger = get_run_logger()
+    batches = pending_batches(con)
+    if not batches:
+        return []
+    redactor = Redactor.default()
+    results = []
+    for receipt in tqdm(batches, desc="Ingesting", unit="batch"):
+        result = ingest_batch(con, receipt, redactor)
+        results.append(asdict(result))
+        logger.info("batch %s (%s): %s, %d received = %d accepted + %d quarantined%s", result.batch_id,
+                    result.municipality_code, result.status, result.rows_received, result.rows_accepted,
+                    result.rows_quarantined, f" ({result.error})" if result.error else "")
+    return results
+
+
+@flow(name="ingest")
+def ingest_flow(warehouse: Path | None = None) -> dict:
+    """Pull from all sources, land, validate, deduplicate, redact and store; purge expired raw copies."""
+    con = connect(warehouse)
+    try:
+        landed = collect_inbox_task() + pull_sources_task(con)
+        results = ingest_batches_task(con)
+        resync_statuses(con)
+        purged = purge_expired_raw(con, config.raw_retention_days())
+    finally:
+        con.close()
+    return {"landed": landed, "batches": results, "raw_purged": purged}
+
+
+@flow(name="classify")
+def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
+                  chunk_size: int = CLASSIFY_CHUNK) -> dict:
+    """Classify every stored comment without a prediction from the current model version, in chunks."""
+    from tqdm.auto import tqdm
+
+    from synpunkt.classifier import Classifier
+
+    logger = get_run_logger()
+    con = connect(warehouse)
+    try:
+        clf = Classifier.load(model_dir)
+        todo = count_unclassified(con, clf.version)
+        logger.info("%d comments to classify with %s", todo, clf.version)
+        done = 0
+        with tqdm(total=todo, desc="Classifying", unit="comment", disable=todo == 0) as bar:
+            while not (chunk := unclassified(con, clf.version, chunk_size)).empty:
+                predictions = clf.predict(chunk["text"].tolist(), topic_sentiment=True, progress=False)
+                insert_predictions(con, chunk["comment_id"].tolist(), predictions)
+                done += len(chunk)
+                bar.update(len(chunk))
+        set_current_model(con, clf.version)  # only once everything is scored: views never mix versions
+    finally:
+        con.close()
+    return {"classified": done, "model_version": clf.version}
+
+
+@flow(name="trends")
+def trends_flow(warehouse: Path | None = None) -> dict:
+    """Yearly shares with Wilson intervals and net score, per municipality, topic and year, and nationally."""
+    con = connect(warehouse)
+    try:
+        current = con.execute("SELECT model_version FROM current_model").fetchone()
+        rows = refresh_trends(con, current[0]) if current else 0
+    finally:
+        con.close()
+    return {"trend_rows": rows}
+
+
+@flow(name="publish")
+def publish_flow(warehouse: Path | None = None, published: Path | None = None) -> str:
+    """Give analysts a consistent read-only snapshot."""
+    from synpunkt.publish import publish
+
+    con = connect(warehouse)
+    try:
+        return str(publish(con, published))
+    finally:
+        con.close()
+
+
+@flow(name="pipeline")
+def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, published: Path | None = None) -> dict:
+    """ingest -> classify -> trends -> publish, under the pipeline lock (one writer at a time)."""
+    logger = get_run_logger()
+    with pipeline_lock():
+        ingested = ingest_flow(warehouse)
+        classified = classify_flow(warehouse, model_dir)
+        trends = trends_flow(warehouse)
+        path = publish_flow(warehouse, published)
+    logger.info("published %s", path)
+    return {"ingest": ingested, "classify": classified, "trends": trends, "published": path}

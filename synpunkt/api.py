@@ -1,0 +1,262 @@
+"""HTTP API: a municipality uploads a batch of comments with its own bearer token and follows its status.
+
+    POST /v1/municipalities/{code}/batches            multipart field ``file`` -> 201 + receipt
+    GET  /v1/municipalities/{code}/batches/{batch_id} -> landed | ingested | failed (+ row counts)
+    GET  /healthz
+
+Tokens are random strings handed out once (``issue_token``); only their SHA-256 hashes are stored, with the
+municipality they act for. A token never acts for another municipality, and a batch of another municipality
+is reported as not found. The upload is read in chunks and refused as soon as it passes ``max_upload_bytes()``.
+Neither tokens nor comment contents (nor client file names) are ever logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from filelock import FileLock
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from synpunkt.batch_status import read_status
+from synpunkt.config import max_upload_bytes, tokens_file
+from synpunkt.landing import RECEIPT, batch_dir, land_bytes, read_receipt, safe_suffix
+from synpunkt.municipalities import UnknownMunicipality, validate_code
+
+log = logging.getLogger(__name__)
+
+CODE_RE = re.compile(r"[0-9]{4}", re.ASCII)
+BATCH_ID_RE = re.compile(r"[0-9]{4}-[0-9a-f]{16}", re.ASCII)
+FORM_OVERHEAD = 64 * 1024
+"""Room for multipart framing and small extra fields on top of the file size limit."""
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "The batch: .csv, .tsv, .txt, .xlsx, .json, .jsonl, .ndjson or .parquet"}},
+}}}}}
+
+
+# -- tokens ----------------------------------------------------------------------------------------------------
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _load_tokens(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["tokens"]
+
+
+def _save_tokens(path: Path, entries: list[dict[str, str]]) -> None:
+    """Write the tokens file atomically: file 0600 in a 0700 folder."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".json", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"tokens": entries}, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _lock(path: Path) -> FileLock:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return FileLock(f"{path}.lock", mode=0o600)
+
+
+def issue_token(municipality: str | int, path: Path | None = None) -> str:
+    """Create an API token for a municipality and return it; it is shown only this once (only its hash is kept)."""
+    code = validate_code(municipality)
+    path = path or tokens_file()
+    token = secrets.token_urlsafe(32)
+    with _lock(path):
+        entries = _load_tokens(path)
+        entries.append({"sha256": _hash(token), "municipality_code": code,
+                        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        _save_tokens(path, entries)
+    log.info("issued an API token for municipality %s", code)
+    return token
+
+
+def revoke_tokens(municipality: str | int, path: Path | None = None) -> int:
+    """Revoke every token of a municipality. Returns how many were revoked."""
+    code = validate_code(municipality)
+    path = path or tokens_file()
+    with _lock(path):
+        entries = _load_tokens(path)
+        kept = [e for e in entries if e["municipality_code"] != code]
+        if len(kept) != len(entries):
+            _save_tokens(path, kept)
+    log.info("revoked %d API token(s) of municipality %s", len(entries) - len(kept), code)
+    return len(entries) - len(kept)
+
+
+def token_municipality(token: str, path: Path | None = None) -> str | None:
+    """The municipality code a token acts for, or None for an unknown token."""
+    digest = _hash(token)
+    owner = None
+    for entry in _load_tokens(path or tokens_file()):
+        if hmac.compare_digest(entry["sha256"], digest):
+            owner = entry["municipality_code"]
+    return owner
+
+
+# -- reading the upload ----------------------------------------------------------------------------------------
+class _FileField:
+    """Multipart callbacks that keep the one field named ``file`` and refuse it as early as possible."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.filename: str | None = None
+        self.data = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._name = self._value = b""
+        self._in_file = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ("on_part_begin", "on_header_field", "on_header_value",
+                                                       "on_header_end", "on_headers_finished", "on_part_data")}
+
+    def on_part_begin(self) -> None:
+        self._headers, self._in_file = {}, False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._name.lower()] = self._value
+        self._name = self._value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if options.get(b"name") != b"file":
+            return  # other fields are ignored (their bytes still count against the body limit)
+        if self.filename is not None:
+            raise HTTPException(400, "send exactly one file per request")
+        self.filename = options.get(b"filename", b"").decode("utf-8", "replace")
+        self._in_file = True
+        try:
+            safe_suffix(self.filename)  # the client's name only tells the type; it never becomes a path
+        except ValueError as err:
+            raise HTTPException(415, str(err)) from None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._in_file:
+            self.data += data[start:end]
+            if len(self.data) > self.limit:
+                raise _too_large(self.limit)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"the file is larger than the limit of {limit} bytes")
+
+
+async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
+    """The (file name, contents) of the multipart field ``file``, read in chunks within the size limit."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise HTTPException(400, "invalid Content-Length")
+        if int(length) > limit + FORM_OVERHEAD:
+            raise _too_large(limit)
+    content_type, params = parse_options_header(request.headers.get("content-type"))
+    if content_type != b"multipart/form-data" or not params.get(b"boundary"):
+        raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
+    field = _FileField(limit)
+    parser = MultipartParser(params[b"boundary"], field.callbacks())
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit + FORM_OVERHEAD:
+                raise _too_large(limit)
+            parser.write(chunk)
+        parser.finalize()
+    except FormParserError:
+        raise HTTPException(400, "malformed multipart body") from None
+    if field.filename is None:
+        raise HTTPException(400, "no file: send it in a multipart field named 'file'")
+    if not field.data:
+        raise HTTPException(400, "the file is empty")
+    return field.filename, bytes(field.data)
+
+
+# -- the app ---------------------------------------------------------------------------------------------------
+def create_app(root: Path | None = None, tokens_path: Path | None = None) -> FastAPI:
+    """The API app. ``root`` overrides the landing folder, ``tokens_path`` the tokens file (both from config)."""
+    app = FastAPI(title="Synpunkt", summary="Municipalities submit batches of citizen comments.", version="1")
+    bearer = HTTPBearer(auto_error=False, description="The municipality's API token")
+
+    def authorised(code: str, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+        """The municipality in the path, once the bearer token is known to act for it."""
+        owner = token_municipality(credentials.credentials, tokens_path) if credentials else None
+        if owner is None:
+            raise HTTPException(401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            if not CODE_RE.fullmatch(code):
+                raise UnknownMunicipality(code)
+            code = validate_code(code)
+        except UnknownMunicipality:
+            raise HTTPException(404, "unknown municipality code") from None
+        if owner != code:
+            raise HTTPException(403, "this token does not act for this municipality")
+        return code
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/municipalities/{code}/batches", status_code=201, openapi_extra=UPLOAD_BODY)
+    async def upload_batch(request: Request, municipality: str = Depends(authorised)) -> JSONResponse:
+        """Upload one batch (multipart field ``file``). Uploading the same file again returns its receipt."""
+        filename, data = await _read_upload(request, max_upload_bytes())
+        receipt = await run_in_threadpool(land_bytes, data, municipality, filename, "api", root)
+        log.info("API batch %s for %s: %d bytes%s", receipt.batch_id, municipality, receipt.size_bytes,
+                 " (duplicate)" if receipt.duplicate else "")
+        status_url = str(request.url_for("batch_status", code=municipality, batch_id=receipt.batch_id))
+        body = {"batch_id": receipt.batch_id, "municipality_code": receipt.municipality_code,
+                "checksum_sha256": receipt.checksum_sha256, "size_bytes": receipt.size_bytes,
+                "received_at": receipt.received_at, "duplicate": receipt.duplicate, "status_url": status_url}
+        return JSONResponse(body, status_code=201, headers={"Location": status_url})
+
+    @app.get("/v1/municipalities/{code}/batches/{batch_id}", name="batch_status")
+    def batch_status(batch_id: str, municipality: str = Depends(authorised)) -> dict[str, Any]:
+        """A batch's status: landed (waiting for the pipeline), ingested or failed, with row counts."""
+        if not BATCH_ID_RE.fullmatch(batch_id) or not batch_id.startswith(f"{municipality}-"):
+            raise HTTPException(404, "no such batch")
+        folder = batch_dir(municipality, batch_id, root)
+        if not (folder / RECEIPT).is_file():
+            raise HTTPException(404, "no such batch")
+        receipt = read_receipt(folder)
+        return {"batch_id": receipt.batch_id, "municipality_code": receipt.municipality_code,
+                "received_at": receipt.received_at, "checksum_sha256": receipt.checksum_sha256,
+                "size_bytes": receipt.size_bytes, **(read_status(folder) or {"status": "landed"})}
+
+    return app
+
+
+def serve_api(host: str = "127.0.0.1", port: int = 8000, root: Path | None = None) -> None:
+    """Run the API with uvicorn (put it behind a TLS-terminating proxy when exposed beyond localhost)."""
+    import uvicorn
+
+    uvicorn.run(create_app(root), host=host, port=port)
