@@ -119,8 +119,8 @@ def trends_flow(warehouse: Path | None = None) -> dict:
     """Yearly shares with Wilson intervals and net score, per municipality, topic and year, and nationally."""
     con = connect(warehouse)
     try:
-        current = con.execute("SELECT model_version FROM current_model").fetchone()
-        rows = refresh_trends(con, current[0]) if current else 0
+        current = con.execute("SELECT model_version FROM current_model").fetchall()
+        rows = refresh_trends(con, current[0][0]) if current else 0
     finally:
         con.close()
     return {"trend_rows": rows}

@@ -254,7 +254,7 @@ def demo(
     for line in summary_lines(con, last):
         typer.echo(line)
     q = con.execute("SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined), "
-                    "count(*) FILTER (status = 'failed') FROM batches").fetchone()
+                    "count(*) FILTER (status = 'failed') FROM batches").fetchall()[0]
     con.close()
     typer.echo(f"\n{q[0]} rows received = {q[1]} accepted + {q[2]} quarantined; {q[3]} batch(es) could not be read")
     typer.echo(f"warehouse (pipeline): {result['published'].replace('published', 'warehouse')}")

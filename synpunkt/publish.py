@@ -20,7 +20,7 @@ def publish(con, dest: Path | None = None) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    source = con.execute("SELECT current_database()").fetchone()[0]
+    source = con.execute("SELECT current_database()").fetchall()[0][0]
     con.execute(f"ATTACH '{tmp}' AS snapshot")
     try:
         con.execute(f"COPY FROM DATABASE \"{source}\" TO snapshot")

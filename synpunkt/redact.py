@@ -400,7 +400,7 @@ Hodžić Hadžić Ahmadi Hosseini Mohammadi Rezaei Karimi Hussein Hassan Ahmed M
 Axelsson Ekberg Engberg Lundmark Marklund Öhman Lindblom Söderström Wahlberg Westerberg Åkerlund
 """.split())
 
-_NAME_SUFFIX_RE = re.compile(r"^[A-ZÅÄÖ][a-zåäöé]+(?:sson|ssen|sdotter)$")
+_NAME_SUFFIX_RE = re.compile(r"^[A-ZÅÄÖ][a-zåäöé]+(?:sson|sdotter)$")
 
 TITLE_WORDS = frozenset("""
 heter hette kallas herr fru fröken dr doktor prof professor mvh hälsningar hälsning hälsar signerat
@@ -424,6 +424,11 @@ var vad vem vilken vilket vilka hur varför en ett alla ingen inget inga jo nu d
 även bara så kommunen kommun staden regionen vänliga vänlig hälsningar hälsning kl klockan nr tel telefon mejl mail
 januari februari mars april maj juni juli augusti september oktober november december måndag tisdag onsdag torsdag
 fredag lördag söndag sverige stockholm göteborg malmö uppsala herr fru dr sms bankid swish ok okej bra dålig dåligt
+toppen kanon super grattis snälla bästa stort tusen fantastiskt underbart värdelöst katastrof skandal äntligen tyvärr
+dessvärre jättebra fick får har hade kan kunde vill ska skulle finns gillar älskar hatar undrar önskar saknar behöver
+ring ringde kom trots dock alltså typ hallå nä japp mycket lite helt väldigt riktigt verkligen varje ingenting någon
+något några många flera hela samma annan andra ju väl redan fortfarande aldrig alltid ibland ofta igen mer mest
+thank thanks thx the we you it my our this that hi hello please great lovely good bad very not and but
 """.split())
 
 
@@ -445,6 +450,14 @@ def _is_cap(w: str) -> bool:
 
 def _is_wordlike(w: str) -> bool:
     return any(c.isalpha() for c in w) and not any(c.isdigit() for c in w) and not _PLACEHOLDER_RE.fullmatch(w)
+
+
+_ACRONYM_RE = re.compile(r"^[A-ZÅÄÖ]{2,3}$|^[A-ZÅÄÖ]{2,}:[a-zåäö]+$")
+
+
+def _model_candidate(w: str) -> bool:
+    """Words the name model may mark: not stopwords, numbers, placeholders or acronyms (VA, SYV:n)."""
+    return _is_wordlike(w) and w.lower() not in _STOPWORDS and not _ACRONYM_RE.match(w)
 
 
 def _sentence_initial(words: list[str], line_start: list[bool]) -> list[bool]:
@@ -704,7 +717,9 @@ class Redactor:
                 probs = self.name_model.probabilities([tokenised[k][0] for k in todo], [tokenised[k][2] for k in todo],
                                                       batch_size)
                 for k, p in zip(todo, probs):
-                    names[k] = names[k] | (p >= self.name_model.threshold)
+                    words = tokenised[k][0]
+                    names[k] = names[k] | ((p >= self.name_model.threshold)
+                                           & np.array([_model_candidate(w) for w in words], dtype=bool))
         for k, (text, (words, offsets, _)) in enumerate(zip(texts, tokenised)):
             taken = [(s.start, s.end) for s in result[k]]
             taken += [(m.start(), m.end()) for m in _PLACEHOLDER_RE.finditer(text)]
@@ -799,8 +814,33 @@ def choose_threshold(probs: np.ndarray, rules: np.ndarray, is_per: np.ndarray, t
     return best
 
 
+def _augment(words: list[list[str]], tags: list[list[str]], n_cut: int, n_lower: int, rng
+             ) -> tuple[list[list[str]], list[list[str]]]:
+    """Extra training sentences in the style of comments, made from the news sentences.
+
+    ``n_cut``: sentences cut to start at a lowercase word, capitalised ("Gillar att ...", "Hemsidan är ..."), so a
+    capital on the first word of a comment is not taken for a name. ``n_lower``: sentences with persons written all
+    in lowercase, as many comments are ("tack till anna").
+    """
+    out_w, out_t = [], []
+    for k in rng.permutation(len(words)):
+        if len(out_w) >= n_cut:
+            break
+        toks, tg = words[k], tags[k]
+        cands = [j for j in range(1, len(toks) - 3) if tg[j] == "O" and toks[j].isalpha() and toks[j].islower()]
+        if cands:
+            j = int(rng.choice(cands))
+            out_w.append([toks[j][:1].upper() + toks[j][1:]] + list(toks[j + 1 :]))
+            out_t.append(list(tg[j:]))
+    with_person = [k for k in rng.permutation(len(words)) if "PER" in tags[k]][:n_lower]
+    for k in with_person:
+        out_w.append([w.lower() for w in words[k]])
+        out_t.append(list(tags[k]))
+    return out_w, out_t
+
+
 def train(data: Path | None = None, out_dir: Path | None = None, layer: int = 6, max_negative: int = 1000,
-          heldout_fraction: float = 0.2, target_recall: float = 0.95, max_fp_rate: float = 0.05, C: float = 0.5,
+          augment_cut: int = 1000, augment_lower: int = 400, heldout_fraction: float = 0.2, target_recall: float = 0.95, max_fp_rate: float = 0.05, C: float = 0.5,
           seed: int = 0, batch_size: int = 32) -> dict:
     """Train the name head on the NER corpus' train split and write it to ``out_dir`` (models/redaction)."""
     from sklearn.linear_model import LogisticRegression
@@ -823,24 +863,27 @@ def train(data: Path | None = None, out_dir: Path | None = None, layer: int = 6,
 
     model = NameModel(layer=layer, base_model=DEFAULT_BASE_MODEL)
 
-    def build(idx):
-        words = [tr.at[i, "tokens"] for i in idx]
+    def build(words, tags):
         starts = [[False] * len(w) for w in words]
         feats = model.features(words, starts, batch_size)
-        y = np.concatenate([np.array(tr.at[i, "tags"]) == "PER" for i in idx])
+        y = np.concatenate([np.array(t) == "PER" for t in tags])
         rules = np.concatenate([rule_names(w) for w in words])
         return np.vstack(feats), y, rules
 
-    X, y, _ = build(fit)
-    Xh, yh, rules_h = build(held)
+    fit_words, fit_tags = [tr.at[i, "tokens"] for i in fit], [tr.at[i, "tags"] for i in fit]
+    aug_words, aug_tags = _augment(fit_words, fit_tags, augment_cut, augment_lower, rng)
+    X, y, _ = build(fit_words + aug_words, fit_tags + aug_tags)
+    Xh, yh, rules_h = build([tr.at[i, "tokens"] for i in held], [tr.at[i, "tags"] for i in held])
     t_feat = time.time() - t0
     mean, scale = X.mean(0), X.std(0) + 1e-6
     clf = LogisticRegression(C=C, max_iter=3000).fit((X - mean) / scale, y)
     coef = (clf.coef_[0] / scale).astype(np.float32)  # fold the standardisation into the weights
     intercept = float(clf.intercept_[0] - (clf.coef_[0] * mean / scale).sum())
     probs_h = 1.0 / (1.0 + np.exp(-(Xh @ coef + intercept)))
-    candidate = np.concatenate([[_is_wordlike(w) for w in tr.at[i, "tokens"]] for i in held])
-    threshold, recall, fpr = choose_threshold(np.where(candidate, probs_h, 0.0), rules_h & candidate, yh,
+    candidate = np.concatenate([[_model_candidate(w) for w in tr.at[i, "tokens"]] for i in held])
+    wordlike = np.concatenate([[_is_wordlike(w) for w in tr.at[i, "tokens"]] for i in held])
+    rules_h &= wordlike
+    threshold, recall, fpr = choose_threshold(np.where(candidate, probs_h, 0.0), rules_h, yh,
                                               target_recall, max_fp_rate)
     model_only = (probs_h >= threshold) & candidate
     settings = {
@@ -854,6 +897,7 @@ def train(data: Path | None = None, out_dir: Path | None = None, layer: int = 6,
         "training": {
             "data": "klintan swedish_ner_corpus (CC BY 4.0), split=train",
             "fit_sentences": len(fit), "fit_sentences_with_person": len(pos), "fit_words": int(len(y)),
+            "augmented_sentences": {"cut_and_capitalised": augment_cut, "lowercased": augment_lower},
             "heldout_sentences": int(n_held), "C": C, "seed": seed, "max_negative": max_negative,
             "target_recall": target_recall, "max_fp_rate": max_fp_rate,
         },
@@ -917,12 +961,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="output directory (default models/redaction)")
     p.add_argument("--layer", type=int, default=6, help="encoder layer whose features the head reads")
     p.add_argument("--max-negative", type=int, default=1000, help="sentences without persons used for fitting")
+    p.add_argument("--augment-cut", type=int, default=1000, help="extra sentences cut to start at a lowercase word")
+    p.add_argument("--augment-lower", type=int, default=400, help="extra sentences with persons, lowercased")
     p.add_argument("--target-recall", type=float, default=0.95)
     p.add_argument("--max-fp-rate", type=float, default=0.05)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "train":
         settings = train(args.data, args.out, layer=args.layer, max_negative=args.max_negative,
+                         augment_cut=args.augment_cut, augment_lower=args.augment_lower,
                          target_recall=args.target_recall, max_fp_rate=args.max_fp_rate)
         print(json.dumps({"threshold": settings["threshold"], "heldout": settings["heldout"],
                           "seconds": settings["seconds"]}, indent=2))

@@ -43,7 +43,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create tables, macros and views if missing, and load the municipality reference table."""
     columns = ",\n    ".join(f"{prob_column(t)} DOUBLE" for t in TOPICS)
     con.execute(sql_text("schema.sql").replace("{topic_probability_columns}", columns))
-    if con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == 0:
+    if con.execute("SELECT count(*) FROM municipalities").fetchall()[0][0] == 0:
         ref = load_municipalities()[["code", "name", "county_code", "county"]]
         con.register("ref", ref)
         con.execute("INSERT INTO municipalities SELECT code, name, county_code, county FROM ref")
@@ -135,7 +135,7 @@ def unclassified(con, model_version: str, limit: int) -> pd.DataFrame:
 
 def count_unclassified(con, model_version: str) -> int:
     return con.execute("SELECT count(*) FROM comments c WHERE NOT EXISTS (SELECT 1 FROM predictions p "
-                       "WHERE p.comment_id = c.comment_id AND p.model_version = ?)", [model_version]).fetchone()[0]
+                       "WHERE p.comment_id = c.comment_id AND p.model_version = ?)", [model_version]).fetchall()[0][0]
 
 
 def insert_predictions(con, comment_ids: list[str], predictions: pd.DataFrame) -> None:
@@ -153,7 +153,7 @@ def refresh_trends(con, model_version: str) -> int:
     with transaction(con):
         for statement in _statements(sql_text("trends.sql")):
             con.execute(statement, {"model_version": model_version})
-    return con.execute("SELECT count(*) FROM yearly_trends WHERE model_version = ?", [model_version]).fetchone()[0]
+    return con.execute("SELECT count(*) FROM yearly_trends WHERE model_version = ?", [model_version]).fetchall()[0][0]
 
 
 def _statements(script: str) -> list[str]:

@@ -1,5 +1,5 @@
 -- Synpunkt warehouse: staging tables written by the pipeline. Analysts use the views in marts.sql.
--- {topic_probability_columns} is filled in from synpunkt/labels.py (one DOUBLE column per topic).
+-- The topic probability columns of `predictions` are filled in from synpunkt/labels.py (one per topic).
 
 CREATE TABLE IF NOT EXISTS municipalities (
     code         VARCHAR PRIMARY KEY,   -- four-digit SCB municipality code, e.g. 0180

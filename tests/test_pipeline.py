@@ -1,0 +1,271 @@
+"""The pipeline flows under Prefect's test harness: formats, accounting, redaction, idempotence, crashes,
+trends and the published snapshot."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import duckdb
+import pandas as pd
+import pytest
+
+PHONE = "070-123 45 67"
+MARKER = "Snöröjningen på Ekvägen var usel"  # a comment text that must never reach the logs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
+    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def rows(n: int, start: int = 0, year: int = 2024) -> pd.DataFrame:
+    texts = ["Handläggaren var trevlig och hjälpsam", "Jag väntade en timme i telefonkön",
+             f"Ring mig på {PHONE}, ingen har svarat", MARKER, "E-tjänsten krånglade med BankID",
+             "Tack för snabb hjälp med bygglovet"]
+    return pd.DataFrame({
+        "id": [f"r{start + i}" for i in range(n)],
+        "datum": [f"{year}-{1 + i % 12:02d}-{1 + i % 27:02d}" for i in range(n)],
+        "kanal": ["telefon", "chatt", "e-post", "besök"][0:1] * n,
+        "kommentar": [texts[(start + i) % len(texts)] + f" ({start + i})" for i in range(n)],
+        "kön": ["kvinna", "man"][0:1] * n,
+    })
+
+
+def encoded(df: pd.DataFrame, fmt: str) -> tuple[str, bytes]:
+    if fmt == "csv":
+        return "a.csv", df.to_csv(index=False).encode()
+    if fmt == "csv-bom":
+        return "b.csv", df.to_csv(index=False).encode("utf-8-sig")
+    if fmt == "csv-1252-semicolon":
+        return "c.csv", df.to_csv(index=False, sep=";").encode("cp1252")
+    if fmt == "tsv":
+        return "d.tsv", df.to_csv(index=False, sep="\t").encode()
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        df.to_excel(buf, index=False)
+        return "e.xlsx", buf.getvalue()
+    if fmt == "json":
+        return "f.json", df.to_json(orient="records", force_ascii=False).encode()
+    if fmt == "jsonl":
+        return "g.jsonl", df.to_json(orient="records", lines=True, force_ascii=False).encode()
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return "h.parquet", buf.getvalue()
+
+
+FORMATS = ["csv", "csv-bom", "csv-1252-semicolon", "tsv", "xlsx", "json", "jsonl", "parquet"]
+
+
+def drop_in_inbox(home, code: str, name: str, data: bytes) -> None:
+    folder = home / "inbox" / code
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+
+
+def run(model_dir):
+    from flows.pipeline import pipeline_flow
+
+    return pipeline_flow(model_dir=model_dir)
+
+
+def query(home, sql: str, params=None):
+    con = duckdb.connect(str(home / "published" / "synpunkt.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_format_and_encoding_is_ingested_with_full_accounting(home, trained):
+    model_dir, _ = trained
+    for k, fmt in enumerate(FORMATS):
+        df = rows(6, start=10 * k)
+        if fmt == "csv":  # bad rows: empty comment, broken date, duplicate id
+            df.loc[6] = ["bad1", "2024-02-02", "telefon", "   ", "man"]
+            df.loc[7] = ["bad2", "2024-02-31", "telefon", "Text", "man"]
+            df.loc[8] = df.loc[0].to_dict()
+        drop_in_inbox(home, "0180", *encoded(df, fmt))
+    drop_in_inbox(home, "1480", "broken.xlsx", b"PK\x03\x04 definitely not a workbook")
+
+    result = run(model_dir)
+
+    batches = query(home, "SELECT original_name, status, rows_received, rows_accepted, rows_quarantined, error "
+                          "FROM batch_overview ORDER BY original_name")
+    assert len(batches) == len(FORMATS) + 1
+    by_name = {b[0]: b for b in batches}
+    assert by_name["broken.xlsx"][1] == "failed" and "xlsx" in by_name["broken.xlsx"][5]
+    for name, status, received, accepted, quarantined, _ in batches:
+        assert received == accepted + quarantined, name
+        if name != "broken.xlsx":
+            assert status == "ingested" and accepted == 6, name
+    assert by_name["a.csv"][4] == 3
+    reasons = {r[0] for r in query(home, "SELECT reason_code FROM quarantine")}
+    assert reasons == {"empty_text", "invalid_date", "duplicate_in_batch"}
+    # å ä ö survive every encoding
+    assert query(home, "SELECT count(*) FROM comments WHERE text LIKE 'Handläggaren var trevlig%'")[0][0] == 8
+    # classified, trends and metadata
+    n_comments = query(home, "SELECT count(*) FROM comments")[0][0]
+    assert result["classify"]["classified"] == n_comments == 6 * len(FORMATS)
+    assert query(home, "SELECT count(*) FROM comments_classified")[0][0] == n_comments
+    assert query(home, "SELECT json_extract_string(metadata, '$.kön') FROM comments LIMIT 1")[0][0] == "kvinna"
+    national = query(home, "SELECT n FROM national_shares WHERE year = 2024 AND topic = 'all'")[0][0]
+    assert national == n_comments
+    # the raw landing copy is the only unredacted text
+    assert not query(home, "SELECT count(*) FROM comments WHERE text LIKE ?", [f"%{PHONE}%"])[0][0]
+    assert query(home, "SELECT count(*) FROM comments WHERE text LIKE '%[TELEFON]%'")[0][0] > 0
+    assert not list((home / "inbox" / "0180").iterdir()), "inbox files are removed once landed"
+
+
+def test_rerun_and_resubmission_add_nothing(home, trained):
+    from synpunkt.landing import land_bytes
+
+    model_dir, _ = trained
+    name, data = encoded(rows(8), "csv")
+    drop_in_inbox(home, "0180", name, data)
+    run(model_dir)
+    before = query(home, "SELECT (SELECT count(*) FROM comments), (SELECT count(*) FROM predictions), "
+                         "(SELECT count(*) FROM batches)")[0]
+    assert land_bytes(data, "0180", "again.csv", "api").duplicate  # same file: same batch
+    # the same rows in another file (other bytes): every row is a stored duplicate, kept in quarantine
+    drop_in_inbox(home, "0180", *encoded(rows(8), "jsonl"))
+    run(model_dir)
+    run(model_dir)
+    after = query(home, "SELECT (SELECT count(*) FROM comments), (SELECT count(*) FROM predictions), "
+                        "(SELECT count(*) FROM batches)")[0]
+    assert after == (before[0], before[1], before[2] + 1)
+    assert query(home, "SELECT count(*) FROM quarantine WHERE reason_code = 'duplicate_stored'")[0][0] == 8
+
+
+def test_crash_during_ingest_then_rerun_completes_without_duplicates_or_loss(home, trained, monkeypatch):
+    import synpunkt.ingest as ingest
+
+    model_dir, _ = trained
+    for k, fmt in enumerate(["csv", "jsonl", "parquet"]):
+        drop_in_inbox(home, "0180", *encoded(rows(5, start=10 * k), fmt))
+    real_record = ingest.record_batch
+    calls = {"n": 0}
+
+    def crash_on_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated crash while writing a batch")
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "record_batch", crash_on_second)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run(model_dir)
+    monkeypatch.setattr(ingest, "record_batch", real_record)
+    run(model_dir)
+    assert query(home, "SELECT count(*), count(DISTINCT comment_id) FROM comments")[0] == (15, 15)
+    assert query(home, "SELECT count(*) FROM batches WHERE status = 'ingested'")[0][0] == 3
+
+
+def test_crash_during_classification_then_rerun_scores_each_comment_once(home, trained, monkeypatch):
+    import flows.pipeline as pipeline
+    from synpunkt.classifier import Classifier
+
+    model_dir, _ = trained
+    drop_in_inbox(home, "0180", *encoded(rows(12), "csv"))
+    monkeypatch.setattr(pipeline, "CLASSIFY_CHUNK", 5)
+    real_predict = Classifier.predict
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated crash while classifying")
+        return real_predict(self, *args, **kwargs)
+
+    monkeypatch.setattr(Classifier, "predict", crash_on_second_chunk)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        pipeline.pipeline_flow(model_dir=model_dir)
+    monkeypatch.setattr(Classifier, "predict", real_predict)
+    pipeline.pipeline_flow(model_dir=model_dir, )
+    assert query(home, "SELECT count(*), count(DISTINCT comment_id) FROM predictions")[0] == (12, 12)
+    assert query(home, "SELECT count(*) FROM comments_classified")[0][0] == 12
+
+
+def test_published_snapshot_stays_readable_while_the_pipeline_writes(home, trained):
+    model_dir, _ = trained
+    drop_in_inbox(home, "0180", *encoded(rows(4), "csv"))
+    run(model_dir)
+    reader = duckdb.connect(str(home / "published" / "synpunkt.duckdb"), read_only=True)
+    assert reader.execute("SELECT count(*) FROM comments").fetchone()[0] == 4
+    drop_in_inbox(home, "1480", *encoded(rows(6, start=50), "jsonl"))
+    run(model_dir)  # writes the warehouse and publishes a new snapshot while `reader` is open
+    assert reader.execute("SELECT count(*) FROM comments_classified").fetchone()[0] == 4  # its snapshot
+    reader.close()
+    assert query(home, "SELECT count(*) FROM comments")[0][0] == 10  # a new reader sees the new snapshot
+    with pytest.raises(duckdb.Error):
+        duckdb.connect(str(home / "published" / "synpunkt.duckdb"), read_only=True).execute(
+            "INSERT INTO municipalities VALUES ('9999', 'x', '99', 'x')")
+
+
+def test_logs_never_contain_comment_text(home, trained, caplog):
+    model_dir, _ = trained
+    drop_in_inbox(home, "0180", *encoded(rows(6), "csv"))
+    with caplog.at_level(logging.DEBUG):
+        run(model_dir)
+    assert caplog.records, "the pipeline logs its progress"
+    assert MARKER not in caplog.text and PHONE not in caplog.text
+
+
+def test_trends_have_wilson_intervals_and_net_score(home, trained):
+    from statistics import NormalDist  # noqa: F401 (documents the z value below)
+
+    model_dir, _ = trained
+    drop_in_inbox(home, "0180", *encoded(rows(20), "csv"))
+    drop_in_inbox(home, "0180", *encoded(rows(10, start=100, year=2025), "jsonl"))
+    run(model_dir)
+    for n, k_pos, k_neg, p, lo, hi, net, net_lo, net_hi in query(
+            home, "SELECT n, round(share_positive * n), round(share_negative * n), share_positive, share_positive_lo, "
+                  "share_positive_hi, net_score, net_score_lo, net_score_hi FROM yearly_shares"):
+        z = 1.96
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+        assert lo == pytest.approx(centre - half) and hi == pytest.approx(centre + half)
+        assert 0 <= lo <= p <= hi <= 1
+        assert net == pytest.approx(100 * (k_pos - k_neg) / n)
+        assert net_lo <= net <= net_hi
+    years = {r[0] for r in query(home, "SELECT DISTINCT year FROM yearly_shares WHERE municipality_code = '0180'")}
+    assert years == {2024, 2025}
+
+
+def test_raw_copies_are_private_and_purged_after_retention(home, trained, monkeypatch):
+    import os
+    import stat
+    from datetime import datetime, timedelta, timezone
+
+    from synpunkt.ingest import purge_expired_raw
+    from synpunkt.landing import landed_batches
+    from synpunkt.warehouse import connect
+
+    model_dir, _ = trained
+    drop_in_inbox(home, "0180", *encoded(rows(3), "csv"))
+    run(model_dir)
+    receipt = landed_batches()[0]
+    raw = receipt.raw_path()
+    assert stat.S_IMODE(os.stat(raw).st_mode) == 0o400
+    assert stat.S_IMODE(os.stat(raw.parent).st_mode) == 0o700
+    con = connect()
+    assert purge_expired_raw(con, 30) == 0  # fresh: kept
+    later = datetime.now(timezone.utc) + timedelta(days=31)
+    assert purge_expired_raw(con, 30, now_utc=later) == 1
+    assert not raw.exists()
+    assert con.execute("SELECT raw_purged_at IS NOT NULL FROM batches").fetchone()[0]
+    status = json.loads((raw.parent / "status.json").read_text())
+    assert status["status"] == "ingested" and status["rows_accepted"] == 3
+    con.close()
