@@ -27,11 +27,22 @@ TARGETS = {  # from the classifier issue; the model card says where each is met 
 ECE_TARGET = 0.05
 
 
+MIN_IN_DOMAIN_FOR_CALIBRATION = 100
+
+
 def calibrate(clf: Classifier, validation: pd.DataFrame) -> None:
-    """Fit sentiment and topic temperatures and topic thresholds on validation rows (updates clf.settings)."""
+    """Fit sentiment and topic temperatures and topic thresholds on validation rows (updates clf.settings).
+
+    The sentiment temperature is fitted on the in-domain validation rows when there are enough of them: the
+    model is calibrated for municipal comments, the domain it is used in, not for the public sets.
+    """
+    from synpunkt.data import IN_DOMAIN_SOURCE
+
     logits = clf.logits(validation["text"].tolist())
     y = validation["sentiment"].map(sentiment_index).to_numpy()
-    clf.settings.sentiment_temperature = fit_temperature(logits["sentiment"], y)
+    in_domain = (validation["source"] == IN_DOMAIN_SOURCE).to_numpy()
+    rows = in_domain if in_domain.sum() >= MIN_IN_DOMAIN_FOR_CALIBRATION else np.ones(len(y), bool)
+    clf.settings.sentiment_temperature = fit_temperature(logits["sentiment"][rows], y[rows])
     has_topics = validation["topics"].map(lambda t: t is not None).to_numpy()
     if has_topics.any():
         targets = np.array([topic_vector(t) for t in validation.loc[has_topics, "topics"]])
@@ -43,9 +54,9 @@ def calibrate(clf: Classifier, validation: pd.DataFrame) -> None:
              clf.settings.topic_temperature, clf.settings.topic_thresholds)
 
 
-def evaluate_frame(clf: Classifier, df: pd.DataFrame) -> dict:
+def evaluate_frame(clf: Classifier, df: pd.DataFrame, logits: dict[str, np.ndarray] | None = None) -> dict:
     """Sentiment (and, where labelled, topic) metrics for a labelled frame (synpunkt.data schema)."""
-    logits = clf.logits(df["text"].tolist())
+    logits = logits if logits is not None else clf.logits(df["text"].tolist())
     probs = clf.probabilities(logits)
     y = df["sentiment"].map(sentiment_index).to_numpy()
     report = {"sentiment": sentiment_report(y, probs["sentiment"], SENTIMENTS,
@@ -94,10 +105,18 @@ def evaluate_standard(clf: Classifier, in_domain: pd.DataFrame, data_dir: Path |
                 sets[f"public_test.{source}"] = rows
             sets["public_cc_by_test_combined"] = test[test.source.isin(SHIPPABLE_PUBLIC_SOURCES)]
             sets["public_test_all_combined"] = test
+    # Score every distinct test row once; the combined sets reuse the same logits.
+    everything = pd.concat(list(sets.values()), ignore_index=False, keys=list(sets)).reset_index(level=0)
+    unique = everything.drop_duplicates("text")
+    log.info("scoring %d test comments", len(unique))
+    scored = clf.logits(unique["text"].tolist())
+    position = {t: i for i, t in enumerate(unique["text"])}
     for name, rows in sets.items():
         if len(rows):
+            rows = rows.reset_index(drop=True)
+            idx = rows["text"].map(position).to_numpy()
             log.info("evaluating %s (%d rows)", name, len(rows))
-            report["sets"][name] = evaluate_frame(clf, rows.reset_index(drop=True))
+            report["sets"][name] = evaluate_frame(clf, rows, {k: v[idx] for k, v in scored.items()})
     report["targets"] = check_targets(report)
     return report
 

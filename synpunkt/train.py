@@ -41,7 +41,8 @@ class TrainConfig:
     head_learning_rate: float = 2e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    in_domain_oversample: int = 2  # in-domain rows are repeated this often per epoch
+    in_domain_oversample: int = 3  # in-domain rows are repeated this often per epoch
+    topic_loss_weight: float = 2.0  # topics are learned from in-domain rows only: weigh them up
     max_length: int = 256  # at inference
     train_max_length: int = 128  # training truncates harder: most comments are far shorter, and it is CPU time
     trainable_layers: int = 6
@@ -117,13 +118,13 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
-def multitask_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def multitask_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], topic_weight: float = 1.0) -> torch.Tensor:
     """Sentiment CE + topic BCE (rows with topic labels only) + per-topic sentiment CE (where labelled)."""
     loss = F.cross_entropy(out["sentiment"], batch["sentiment_id"])
     mask = batch["topic_mask"]
     if mask.sum() > 0:
         bce = F.binary_cross_entropy_with_logits(out["topics"], batch["topic_targets"], reduction="none")
-        loss = loss + (bce.mean(1) * mask).sum() / mask.sum()
+        loss = loss + topic_weight * (bce.mean(1) * mask).sum() / mask.sum()
     ts_targets = batch["topic_sentiment_ids"]
     if (ts_targets != IGNORE).any():
         loss = loss + 0.5 * F.cross_entropy(out["topic_sentiment"].reshape(-1, len(SENTIMENTS)),
@@ -155,7 +156,7 @@ def train_model(model: CommentClassifier, train_ds, cfg: TrainConfig, pad_id: in
                 if step >= total:
                     break
                 batch = collate([train_ds[i] for i in batch_idx], pad_id)
-                loss = multitask_loss(model(batch["input_ids"], batch["attention_mask"]), batch)
+                loss = multitask_loss(model(batch["input_ids"], batch["attention_mask"]), batch, cfg.topic_loss_weight)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(body_params + head_params, 1.0)
                 opt.step()
