@@ -89,7 +89,7 @@ def ingest_flow(warehouse: Path | None = None) -> dict:
 
 @flow(name="classify")
 def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
-                  chunk_size: int = CLASSIFY_CHUNK) -> dict:
+                  chunk_size: int | None = None) -> dict:
     """Classify every stored comment without a prediction from the current model version, in chunks."""
     from tqdm.auto import tqdm
 
@@ -103,7 +103,7 @@ def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
         logger.info("%d comments to classify with %s", todo, clf.version)
         done = 0
         with tqdm(total=todo, desc="Classifying", unit="comment", disable=todo == 0) as bar:
-            while not (chunk := unclassified(con, clf.version, chunk_size)).empty:
+            while not (chunk := unclassified(con, clf.version, chunk_size or CLASSIFY_CHUNK)).empty:
                 predictions = clf.predict(chunk["text"].tolist(), topic_sentiment=True, progress=False)
                 insert_predictions(con, chunk["comment_id"].tolist(), predictions)
                 done += len(chunk)

@@ -197,6 +197,46 @@ def status(limit: Annotated[int, typer.Option(help="How many recent batches")] =
 
 
 @app.command()
+def report(
+    year: Annotated[Optional[int], typer.Option(help="Report year (default: the latest year with data)")] = None,
+    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality (SCB code, e.g. 0180); default: the national report and every municipality's")] = None,
+    lang: Annotated[str, typer.Option(help="Report language: sv or en")] = "sv",
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: $SYNPUNKT_HOME/reports/<year>/)")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print PDFs with headless Chromium")] = True,
+    warehouse: Annotated[Optional[Path], typer.Option(help="Published DuckDB file (default: SYNPUNKT_PUBLISHED)")] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Annual reports (HTML and PDF) from the published warehouse: national and per municipality."""
+    _setup_logging()
+    from flows.report import report_flow
+    from synpunkt import report as R
+    from synpunkt.publish import open_published
+
+    try:
+        con = open_published(warehouse)
+        try:
+            years = R.report_years(con)
+            if municipality is not None:
+                R.resolve_municipality(con, municipality)
+        finally:
+            con.close()
+        if not years:
+            _fail("the warehouse has no classified comments yet; run `synpunkt run` first")
+        year = year or years[-1]
+        if year not in years:
+            _fail(f"no classified comments for {year}; years with data: {', '.join(map(str, years))}")
+        R.strings(lang)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    folder = report_flow(year=year, municipality=municipality, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
+                         model_dir=model)
+    typer.echo(f"reports for {year}: {folder}")
+    typer.echo(f"  open {Path(folder) / 'index.html'}")
+    if pdf and not R.find_chromium():
+        typer.echo("  " + R.PDF_HINT)
+
+
+@app.command()
 def serve(
     api: Annotated[bool, typer.Option(help="Also serve the upload API")] = True,
     host: str = "127.0.0.1",

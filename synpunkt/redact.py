@@ -596,6 +596,29 @@ _CHUNK_WORDS = 96  # words per encoder input; longer texts are split in chunks
 _MAX_TOKENS = 512
 
 
+_ENCODERS: dict[tuple[str, int], tuple] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def _truncated_encoder(base_model: str | None, layer: int):
+    """The base encoder cut after ``layer`` layers, and its tokenizer: loaded once per process and setting."""
+    from synpunkt.config import DEFAULT_BASE_MODEL
+
+    key = (base_model or DEFAULT_BASE_MODEL, layer)
+    with _ENCODERS_LOCK:
+        if key not in _ENCODERS:
+            import torch  # noqa: F401  (imported here so rules-only use never needs torch)
+
+            from synpunkt.base_model import load_base
+
+            encoder, tokenizer, _ = load_base(key[0])
+            encoder.encoder.layer = encoder.encoder.layer[:layer]  # only the layers the head reads
+            encoder.config.num_hidden_layers = layer
+            encoder.eval()
+            _ENCODERS[key] = (encoder, tokenizer)
+        return _ENCODERS[key]
+
+
 class NameModel:
     """Encoder features (first subword of each word at ``layer``) + a linear head -> P(word is part of a name)."""
 
@@ -636,16 +659,7 @@ class NameModel:
     def _load_encoder(self):
         with self._lock:
             if self._encoder is None:
-                import torch  # noqa: F401  (imported here so rules-only use never needs torch)
-
-                from synpunkt.base_model import load_base
-                from synpunkt.config import DEFAULT_BASE_MODEL
-
-                encoder, tokenizer, _ = load_base(self.base_model or DEFAULT_BASE_MODEL)
-                encoder.encoder.layer = encoder.encoder.layer[: self.layer]  # only the layers the head reads
-                encoder.config.num_hidden_layers = self.layer
-                encoder.eval()
-                self._encoder, self._tokenizer = encoder, tokenizer
+                self._encoder, self._tokenizer = _truncated_encoder(self.base_model, self.layer)
         return self._encoder, self._tokenizer
 
     def encode(self, word_lists: list[list[str]], batch_size: int = 32) -> list[np.ndarray]:

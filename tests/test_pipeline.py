@@ -237,7 +237,7 @@ def test_trends_have_wilson_intervals_and_net_score(home, trained):
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
         assert lo == pytest.approx(centre - half) and hi == pytest.approx(centre + half)
-        assert 0 <= lo <= p <= hi <= 1
+        assert -1e-9 <= lo <= p + 1e-9 and p <= hi + 1e-9 <= 1 + 2e-9
         assert net == pytest.approx(100 * (k_pos - k_neg) / n)
         assert net_lo <= net <= net_hi
     years = {r[0] for r in query(home, "SELECT DISTINCT year FROM yearly_shares WHERE municipality_code = '0180'")}

@@ -368,8 +368,9 @@ def test_rules_find_listed_names_without_model(rules):
 def test_redact_many_matches_redact(full):
     texts = [c[0] for c in NAME_CASES[:6]] + KEEP[:4] + ["", "   ", f"pnr {PNR_A}"]
     batch = full.redact_many(texts, batch_size=4)
-    assert [r.text for r in batch] == [full.redact(t).text for t in texts]
-    assert [r.counts for r in batch] == [full.redact(t).counts for t in texts]
+    single = [full.redact(t) for t in texts]
+    assert [r.text for r in batch] == [r.text for r in single]
+    assert [r.counts for r in batch] == [r.counts for r in single]
     assert [r.text for r in redact_many(texts[:3])] == [redact(t).text for t in texts[:3]]
 
 
@@ -403,7 +404,7 @@ def test_name_recall_on_ner_test_split(full):
         pytest.skip(f"NER corpus not found at {path} (../shared/datasets is on developer machines and in CI)")
     df = load_ner_corpus(path)
     test = df[(df["split"] == "test")]
-    sample = test.sample(n=min(240, len(test)), random_state=7)  # a fixed sample keeps the test fast
+    sample = test.sample(n=min(200, len(test)), random_state=7)  # a fixed sample keeps the test fast
     scores = score_on_ner(full, sample["tokens"].tolist(), sample["tags"].tolist())
     assert scores["per_tokens"] > 50
     # the full test split is measured by benchmarks/bench_redact.py; a sample gets a little slack
