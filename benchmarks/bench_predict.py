@@ -49,7 +49,8 @@ def main() -> None:
 
     clf = Classifier.load(args.model)
     texts = comments(args.n)
-    print(f"model {clf.version}, {len(texts)} comments, torch threads {torch.get_num_threads()}")
+    print(f"model {clf.version}, {len(texts)} comments, torch threads {torch.get_num_threads()}, "
+          f"predict precision {clf.precision} (the baseline runs plain float32)")
     clf.predict(texts[:64])  # warm-up
 
     t0 = time.perf_counter()

@@ -128,9 +128,8 @@ def _digits(s: str) -> str:
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
 # A number must start a run of digits: not preceded by a word character, '+', '-', '/', '.', ',' or "digit ".
+# (Each pattern ends with lookaheads saying the run of digits ends there too.)
 _B = r"(?<![\w+\-/.,–])(?<!\d )"
-# ... and end one: not followed by a word character or by a separator and another digit.
-_E = r"(?![\w])(?![-/.,–]\d)"
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 
@@ -155,7 +154,8 @@ _ACCOUNT_KEYWORD_RE = re.compile(
 )
 
 _CLEARING_RE = re.compile(
-    _B + r"(?P<clr>[1-9]\d{3}(?:-\d)?)(?:,[ ]?|[ ]?[-–][ ]?|[ ])(?P<acc>\d(?:[ -]?\d){5,11})" + r"(?![\w])(?![ \-/.,–]?\d)"
+    _B + r"(?P<clr>[1-9]\d{3}(?:-\d)?)(?:,[ ]?|[ ]?[-–][ ]?|[ ])(?P<acc>\d(?:[ -]?\d){5,11})"
+    r"(?![\w])(?![ \-/.,–]?\d)"
 )
 
 _S = r"(?:[ \u00a0]?[-–/][ \u00a0]?|[ \u00a0])"  # separators inside a phone number
@@ -372,7 +372,8 @@ Christoffer Robert Joakim Ulf Gunnar Roger Kent Sven Rolf Olof Åke Lennart Kjel
 Torbjörn Claes Klas Kenneth Christian Kristian Filip Philip Linus Hugo William Liam Noah Noa Oliver Elias Lucas Lukas
 Adam Axel Alfred Theo Teo Vincent Leo Ludvig Isak Albin Edvin Arvid Melvin Valter Walter Wilhelm Vilhelm Sixten Ebbe
 Harry Olle Elliot Gabriel Samuel Anton Rasmus Jesper Jimmy Johnny Robin Kevin Dennis Pontus Carl Hampus Ola Jörgen
-Janne Pelle Kalle Bosse Lasse Nisse Sigge Micke Jocke Stina Lisen Kicki Conny Sune Gösta Evert Arne Tage Folke Holger Einar Erling Egon Allan Alf Yngve
+Janne Pelle Kalle Bosse Lasse Nisse Sigge Micke Jocke Stina Lisen Kicki Conny Sune Gösta Evert Arne Tage Folke
+Holger Einar Erling Egon Allan Alf Yngve
 Mohammed Mohamed Muhammad Muhammed Mohammad Mohamad Ahmed Ahmad Ali Hassan Hussein Hussain Omar Abdullah Abdallah
 Yusuf Youssef Yousef Ibrahim Mustafa Mahmoud Mahmud Khalid Khaled Karim Amir Reza Mehdi Hamid Abdi Abdirahman
 Abdullahi Ismail Mehmet Murat Emre Kemal Jamal Samir Tariq Bilal Adnan Zoran Goran Dragan Nikola Marko Tomasz
@@ -445,6 +446,7 @@ dessvärre jättebra fick får har hade kan kunde vill ska skulle finns gillar �
 ring ringde kom trots dock alltså typ hallå nä japp mycket lite helt väldigt riktigt verkligen varje ingenting någon
 något några många flera hela samma annan andra ju väl redan fortfarande aldrig alltid ibland ofta igen mer mest
 thank thanks thx the we you it my our this that hi hello please great lovely good bad very not and but
+fran nar ar pa ocksa aven sa da nagon nagot nagra manga varfor battre sjalv hander annu inga
 """.split())
 
 
@@ -649,7 +651,8 @@ class NameModel:
         with np.load(head) as z:
             coef, intercept = z["coef"].astype(np.float32), float(z["intercept"])
         if coef.shape[0] != meta["feature_dim"]:
-            raise ValueError(f"{head} does not match {settings} (feature size {coef.shape[0]} vs {meta['feature_dim']})")
+            raise ValueError(f"{head} does not match {settings} "
+                             f"(feature size {coef.shape[0]} vs {meta['feature_dim']})")
         from synpunkt.config import DEFAULT_BASE_MODEL
 
         return cls(layer=int(meta["layer"]), coef=coef, intercept=intercept, threshold=float(meta["threshold"]),
@@ -903,7 +906,8 @@ def _augment(words: list[list[str]], tags: list[list[str]], n_cut: int, n_lower:
 
 
 def train(data: Path | None = None, out_dir: Path | None = None, layer: int = 6, max_negative: int = 1000,
-          augment_cut: int = 1000, augment_lower: int = 0, heldout_fraction: float = 0.2, target_recall: float = 0.95, max_fp_rate: float = 0.05, C: float = 0.5,
+          augment_cut: int = 1000, augment_lower: int = 0, heldout_fraction: float = 0.2,
+          target_recall: float = 0.95, max_fp_rate: float = 0.05, C: float = 0.5,
           seed: int = 0, batch_size: int = 32) -> dict:
     """Train the name head on the NER corpus' train split and write it to ``out_dir`` (models/redaction)."""
     from sklearn.linear_model import LogisticRegression

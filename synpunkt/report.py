@@ -51,7 +51,7 @@ MIN_GROUP = 5
 """Smallest group shown in the equal-treatment and channel comparisons (also so that no tiny group stands out)."""
 QUOTES_PER_GROUP = 2
 QUOTE_MAX_CHARS = 360
-RANKING_CHUNK = 45
+RANKING_CHUNK = 40
 """At most this many municipalities per ranking plot (more are split over several plots)."""
 
 GENDER_KEYS = ("kön", "kon", "gender", "handläggare_kön", "handlaggare_kon", "handläggarens_kön", "kön_handläggare",
@@ -98,6 +98,7 @@ STRINGS: dict[str, dict] = {
         "net_explained": "<b>Nettotal</b> = andelen positiva minus andelen negativa, i procentenheter (från −100 "
                          "till +100). Streck och band visar 95&nbsp;%&nbsp;konfidensintervall: med fler synpunkter blir "
                          "de smalare.",
+        "not_tested": "för få för test",
         "sig_up": "statistiskt säkerställd ökning", "sig_down": "statistiskt säkerställd minskning",
         "not_sig": "ingen säkerställd förändring",
         "h_year": "Året i en bild", "h_trends": "Utveckling över tid", "h_benchmark": "Jämförelse",
@@ -210,6 +211,8 @@ STRINGS: dict[str, dict] = {
         "m_data_as_of": "Data senast uppdaterade", "m_generated": "Rapporten skapad",
         "m_reproduce": "Skapa rapporten igen", "m_warehouse": "Lager",
         "m_reproduce_note": "Samma kommando med samma publicerade lager ger samma siffror.",
+        "m_reproduce_all": "Kommandot skapar riksrapporten och rapporterna för alla kommuner med synpunkter {year}; "
+                           "samma kommando med samma publicerade lager ger samma siffror.",
         "m_none": "–",
         "reasons": {"empty_text": "tom kommentar", "invalid_date": "ogiltigt datum", "missing_date": "datum saknas",
                     "future_date": "datum i framtiden", "duplicate_in_batch": "dubblett i filen",
@@ -242,6 +245,7 @@ STRINGS: dict[str, dict] = {
         "net_explained": "<b>Net score</b> = the share of positive minus the share of negative comments, in "
                          "percentage points (from −100 to +100). Whiskers and bands show 95% confidence "
                          "intervals: the more comments, the narrower they are.",
+        "not_tested": "too few to test",
         "sig_up": "statistically significant increase", "sig_down": "statistically significant decrease",
         "not_sig": "no significant change",
         "h_year": "The year at a glance", "h_trends": "Trends", "h_benchmark": "Benchmark",
@@ -360,6 +364,9 @@ STRINGS: dict[str, dict] = {
         "m_data_as_of": "Data last updated", "m_generated": "Report generated",
         "m_reproduce": "Reproduce this report", "m_warehouse": "Warehouse",
         "m_reproduce_note": "The same command on the same published warehouse gives the same figures.",
+        "m_reproduce_all": "The command renders the national report and the reports of every municipality with "
+                           "comments in {year}; the same command on the same published warehouse gives the same "
+                           "figures.",
         "m_none": "–",
         "reasons": {"empty_text": "empty comment", "invalid_date": "invalid date", "missing_date": "missing date",
                     "future_date": "date in the future", "duplicate_in_batch": "duplicate in file",
@@ -873,6 +880,12 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=FIG_DPI)
 
 
+def _err(value, lo, hi) -> list:
+    """Non-negative whisker lengths for errorbar() (rounding can put a bound a hair past the estimate)."""
+    value, lo, hi = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (value, lo, hi))
+    return [np.clip(value - lo, 0, None), np.clip(hi - value, 0, None)]
+
+
 def _luminance(hex_color: str) -> float:
     rgb = [int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
@@ -983,7 +996,7 @@ def net_trend_figure(trend: pd.DataFrame, lang: str = "sv", changes: pd.DataFram
         d = trend[trend["topic"] == topic].sort_values("year")
         x = d["year"].to_numpy()
         ax.fill_between(x, d["net_score_lo"], d["net_score_hi"], color=COLORS["positive"], alpha=0.14, linewidth=0)
-        ax.errorbar(x, d["net_score"], yerr=[d["net_score"] - d["net_score_lo"], d["net_score_hi"] - d["net_score"]],
+        ax.errorbar(x, d["net_score"], yerr=_err(d["net_score"], d["net_score_lo"], d["net_score_hi"]),
                     color=COLORS["positive"], marker="o", markersize=5.5, capsize=3, linewidth=2, elinewidth=1)
         ax.axhline(0, color="#999999", linewidth=0.8, zorder=0)
         ax.set_title(s["topics"][topic], fontsize=11.5)
@@ -1054,8 +1067,7 @@ def benchmark_figure(series: list[tuple[str, str, pd.DataFrame]], lang: str = "s
             if topic not in d.index:
                 continue
             r = d.loc[topic]
-            ax.errorbar(r["net_score"], yi + off, xerr=[[r["net_score"] - r["net_score_lo"]],
-                                                        [r["net_score_hi"] - r["net_score"]]],
+            ax.errorbar(r["net_score"], yi + off, xerr=_err(r["net_score"], r["net_score_lo"], r["net_score_hi"]),
                         fmt=markers.get(kind, "o"), color=SERIES[kind], markersize=7 if kind == "self" else 6,
                         capsize=3, elinewidth=1.4, label=label if yi == y[0] or topic == topics[0] else None)
             lows.append(r["net_score_lo"])
@@ -1101,7 +1113,7 @@ def ranking_figure(df: pd.DataFrame, lang: str = "sv", highlight: str | None = N
     for yi, (_, r) in zip(y, d.iterrows()):
         kind = "self" if r["code"] == highlight else ("peers" if r["code"] in peers else "other")
         color = SERIES[kind]
-        ax.errorbar(r["net_score"], yi, xerr=[[r["net_score"] - r["net_score_lo"]], [r["net_score_hi"] - r["net_score"]]],
+        ax.errorbar(r["net_score"], yi, xerr=_err(r["net_score"], r["net_score_lo"], r["net_score_hi"]),
                     fmt="o" if kind != "peers" else "s", color=color, markersize=7 if kind == "self" else 5.5,
                     capsize=2.5, elinewidth=1.6 if kind == "self" else 1.1, zorder=3)
         ax.text(1.02, yi, f"{fmt_signed(r['net_score'], lang)}   n = {fmt_int(r['n'], lang)}",
@@ -1137,7 +1149,7 @@ def group_sentiment_figure(counts: pd.DataFrame, lang: str = "sv"):
     for ax, sent in zip(axes, SENTIMENTS):
         share = counts[f"share_{sent}"].to_numpy(dtype=float)
         lo, hi = counts[f"share_{sent}_lo"].to_numpy(dtype=float), counts[f"share_{sent}_hi"].to_numpy(dtype=float)
-        ax.errorbar(share, y, xerr=[share - lo, hi - share], fmt="o", color=COLORS[sent], markersize=7, capsize=3,
+        ax.errorbar(share, y, xerr=_err(share, lo, hi), fmt="o", color=COLORS[sent], markersize=7, capsize=3,
                     elinewidth=1.5)
         ax.set_title(s["sentiments"][sent], color=TEXT_COLORS[sent], fontsize=11.5)
         ax.set_xlim(0, 1)
@@ -1165,7 +1177,7 @@ def duration_figure(panels: list[tuple[str, pd.DataFrame, list[str]]], lang: str
         y = np.arange(len(df))[::-1]
         colors = [COLORS.get(g, "#333333") for g in df["group"]]
         for yi, (_, r), c in zip(y, df.iterrows(), colors):
-            ax.errorbar(r["mean"], yi, xerr=[[r["mean"] - r["lo"]], [r["hi"] - r["mean"]]], fmt="o", color=c,
+            ax.errorbar(r["mean"], yi, xerr=_err(r["mean"], r["lo"], r["hi"]), fmt="o", color=c,
                         markersize=7, capsize=3, elinewidth=1.5)
         ax.set_yticks(y, labels)
         ax.set_ylim(-0.6, max(len(df), 2) - 0.4)
@@ -1277,6 +1289,13 @@ def _mark(diff: float, p: float) -> str:
     return "▲" if diff > 0 else "▼"
 
 
+def _p_cell(p: float, rep: Report) -> str:
+    """A p-value for a table, or 'too few to test' when the samples were too small for the z-test."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return f'<span class="sp-ci">{esc(rep.t("not_tested"))}</span>'
+    return fmt_p(p, rep.lang)
+
+
 def _mark_html(mark: str, rep: Report) -> str:
     if not mark:
         return f'<span class="sp-nochange" title="{esc(rep.t("not_sig"))}">–</span>'
@@ -1325,8 +1344,13 @@ def section_title(rep: Report) -> list[str]:
     ch = changes[changes["topic"] == "all"]
     if not ch.empty:
         c = ch.iloc[0]
-        mark = f" {_mark_html(c['mark'], rep)} ({esc(rep.t('sig_up' if c['mark'] == '▲' else 'sig_down'))}, " \
-               f"{fmt_p(c['p'], lang)})" if c["mark"] else f" ({esc(rep.t('not_sig'))}, {fmt_p(c['p'], lang)})"
+        if c["mark"]:
+            verdict = rep.t("sig_up" if c["mark"] == "▲" else "sig_down")
+            mark = f" {_mark_html(c['mark'], rep)} (<b>{esc(verdict)}</b>, {fmt_p(c['p'], lang)})"
+        elif math.isnan(c["p"]):
+            mark = f" ({esc(rep.t('not_tested'))})"
+        else:
+            mark = f" ({esc(rep.t('not_sig'))}, {fmt_p(c['p'], lang)})"
         text += " " + rep.t("keyfigures_change", prev=rep.year - 1, change=fmt_signed(c["change"], lang), mark=mark)
     parts.append(f'<div class="sp-keyfigures" data-n="{int(r["n"])}" data-share-positive="{r["share_positive"]:.6f}" '
                  f'data-net-score="{r["net_score"]:.6f}">{text}</div>')
@@ -1381,7 +1405,7 @@ def section_trends(rep: Report) -> list[str]:
             f'<td class="num">{fmt_int(c["n_prev"], lang)}</td><td class="num">{fmt_int(c["n_now"], lang)}</td>'
             f'<td class="num">{fmt_pct(c["pos_prev"], lang)} → {fmt_pct(c["pos_now"], lang)}</td>'
             f'<td class="num">{fmt_signed(c["net_prev"], lang)}</td><td class="num">{fmt_signed(c["net_now"], lang)}</td>'
-            f'<td class="num">{cell(fmt_signed(c["change"], lang))}</td><td class="num">{fmt_p(c["p"], lang)}</td>'
+            f'<td class="num">{cell(fmt_signed(c["change"], lang))}</td><td class="num">{_p_cell(c["p"], rep)}</td>'
             f'<td class="mark">{_mark_html(c["mark"], rep)}</td></tr>')
     parts.append(f'<table class="sp-table" data-table="changes"><caption>'
                  f'{esc(rep.t("change_table_caption", prev=prev, year=rep.year))}</caption>'
@@ -1463,7 +1487,7 @@ def _benchmark_table(rep: Report, own: pd.DataFrame, pooled: pd.DataFrame, natio
             if rest["n"] > 0:
                 diff, _, p = net_change_test(rest["n_positive"], rest["n_negative"], rest["n"], r["n_positive"],
                                              r["n_negative"], r["n"])
-                mark, ptxt = _mark(diff, p), f"{fmt_signed(diff, lang)} ({fmt_p(p, lang)})"
+                mark, ptxt = _mark(diff, p), f"{fmt_signed(diff, lang)} ({_p_cell(p, rep)})"
                 ptxt = f"<b>{ptxt}</b>" if mark else ptxt
         else:
             cells.append("–")
@@ -1612,7 +1636,8 @@ def section_quotes(rep: Report) -> list[str]:
             q = quotes[(quotes["topic"] == topic) & (quotes["topic_sentiment"] == sent)]
             items = []
             for _, r in q.iterrows():
-                channel = rep.s["channels"].get(r["channel"], r["channel"]) if r["channel"] else None
+                raw = r["channel"] if isinstance(r["channel"], str) and r["channel"] else None
+                channel = rep.s["channels"].get(raw, raw) if raw else None
                 source = ""
                 if rep.national:
                     source = rep.t("quote_source_national", municipality=r["municipality"],
@@ -1638,8 +1663,7 @@ def reproduce_command(rep: Report) -> str:
         cmd += ["--municipality", rep.code]
     if rep.lang != "sv":
         cmd += ["--lang", rep.lang]
-    if Path(rep.warehouse).resolve() != config.published_path().resolve():
-        cmd += ["--warehouse", str(Path(rep.warehouse).resolve())]
+    cmd += ["--warehouse", str(Path(rep.warehouse).resolve())]
     if rep.model_dir and Path(rep.model_dir).resolve() != config.model_dir().resolve():
         cmd += ["--model", str(Path(rep.model_dir).resolve())]
     return " ".join(_shell_quote(c) for c in cmd)
@@ -1706,7 +1730,8 @@ def section_method(rep: Report) -> list[str]:
         parts.append("<ul class=\"sp-notes\">" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>")
     parts.append(f"<h3>{esc(rep.t('m_reproduce'))}</h3>")
     parts.append(f'<pre class="sp-cmd"><code>{esc(reproduce_command(rep))}</code></pre>')
-    parts.append(_p(esc(rep.t("m_reproduce_note")), "sp-note"))
+    note = rep.t("m_reproduce_all", year=rep.year) if rep.national else rep.t("m_reproduce_note")
+    parts.append(_p(esc(note), "sp-note"))
     return parts
 
 
@@ -1723,11 +1748,26 @@ SECTIONS = (section_title, section_year, section_trends, section_benchmark, sect
             section_equal_treatment, section_quotes, section_method)
 
 
+def keep_together(parts: list[str]) -> list[str]:
+    """Group each figure with the heading and paragraphs just before it, so that print never strands a heading
+    or an introduction at the foot of a page away from its figure."""
+    out: list[str] = []
+    for part in parts:
+        if part.startswith("<figure"):
+            lead: list[str] = []
+            while out and len(lead) < 3 and out[-1].startswith(("<h2", "<h3", "<p")):
+                lead.insert(0, out.pop())
+            out.append('<div class="sp-keep">' + "".join(lead) + part + "</div>")
+        else:
+            out.append(part)
+    return out
+
+
 def show(parts: list[str]) -> None:
-    """Display HTML fragments in the notebook."""
+    """Display a section's HTML fragments in the notebook."""
     from IPython.display import HTML, display
 
-    display(HTML("\n".join(parts)))
+    display(HTML("\n".join(keep_together(parts))))
 
 
 # -- rendering: notebook -> HTML -> PDF, and the folder's index ----------------------------------------------------
@@ -1784,7 +1824,9 @@ ul.sp-tests li, ul.sp-notes li { margin-bottom: .3rem; }
   main.sp-report { max-width: none; padding: 0; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, h4 { break-after: avoid; }
-  figure.sp-fig, table.sp-table, blockquote.sp-quote, .sp-keyfigures { break-inside: avoid; page-break-inside: avoid; }
+  figure.sp-fig, table.sp-table, blockquote.sp-quote, .sp-keyfigures, .sp-keep {
+    break-inside: avoid; page-break-inside: avoid; }
+  figure.sp-fig img { max-height: 255mm; width: auto; max-width: 100%; }
   .sp-quotes { break-inside: auto; }
 }
 """

@@ -80,3 +80,16 @@ def test_evaluation_reports_topic_sentiment_and_targets(trained):
     res = report["sets"]["in_domain_test"]
     assert res["topic_sentiment"]["pairs"] > 0
     assert "in_domain_test.sentiment.macro_f1" in report["targets"]
+
+
+def test_precision_settings(trained):
+    from synpunkt.classifier import resolve_precision
+
+    model_dir, _ = trained
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("auto") in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("fp8")
+    texts = ["Handläggaren var trevlig", "Kön var lång"]
+    full = Classifier.load(model_dir, precision="fp32").predict(texts)
+    half = Classifier.load(model_dir, precision="bf16").predict(texts)
+    assert np.allclose(full["p_positive"], half["p_positive"], atol=0.05)

@@ -1,0 +1,296 @@
+"""Annual reports: a small hand-made warehouse, one municipal report rendered directly and the national run
+through the Prefect flow; the numbers in the HTML must be the warehouse's, every plot present, comments escaped."""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import math
+import re
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from synpunkt import report as R
+from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
+
+VERSION = "synpunkt-test@0123456789"
+YEARS = (2023, 2024)
+MARKUP = "<script>alert(1)</script> Handläggaren var <b>fet</b> och jättebra"
+PLACEHOLDER = "Tack [NAMN] för hjälpen, ring mig gärna på [TELEFON]"
+RAW_NAME = "Lindqvist"  # in metadata the report must never print
+RAW_PNR = "121212-1212"  # in a file name and a quarantine row the report must never print
+# (municipality, year) -> (positive, skeptical, negative)
+MIX = {("0180", 2023): (6, 6, 18), ("0180", 2024): (28, 6, 6),
+       ("0114", 2023): (10, 5, 5), ("0114", 2024): (12, 4, 4),
+       ("1480", 2023): (12, 6, 7), ("1480", 2024): (10, 5, 10)}
+CHANNELS = ["telefon", "e-post", "chatt", "besök"]
+
+
+def _comments_and_predictions() -> tuple[pd.DataFrame, pd.DataFrame]:
+    comments, predictions = [], []
+    for (code, year), counts in MIX.items():
+        sentiments = [s for s, k in zip(SENTIMENTS, counts) for _ in range(k)]
+        for i, sentiment in enumerate(sentiments):
+            topic = TOPICS[i % len(TOPICS)]
+            text = f"Synpunkt {i} från {code} om {topic} ({sentiment})"
+            conf = 0.7
+            if code == "0180" and year == 2024 and i == 0:
+                text, topic, conf = MARKUP, "handler", 0.999
+            elif code == "0180" and year == 2024 and i == 1:
+                text, topic, conf = PLACEHOLDER, "experience", 0.998
+            meta = None
+            if code == "0180":
+                meta = {"kön": ["kvinna", "man", "kvinna", "man", "okänt"][i % 5],
+                        "samtalstid_min": f"{3 + (i % 7) * 1.5:.1f}".replace(".", ",") if i % 4 != 3 else "",
+                        "handläggare": "Karin " + RAW_NAME}
+            cid = f"{code}-{year}-{i}"
+            comments.append({
+                "comment_id": cid, "batch_id": f"{code}-{year}", "municipality_code": code, "row_number": i + 1,
+                "external_id": str(i), "contact_date": date(year, 1 + i % 12, 1 + i % 28), "year": year,
+                "channel": None if code == "1480" else CHANNELS[i % len(CHANNELS)], "text": text,
+                "redactions": json.dumps({}), "metadata": json.dumps(meta, ensure_ascii=False) if meta else None,
+                "ingested_at": datetime(year + 1, 1, 2)})
+            probs = {s: (conf if s == sentiment else (1 - conf) / 2) for s in SENTIMENTS}
+            row = {"comment_id": cid, "model_version": VERSION, "sentiment": sentiment,
+                   **{prob_column(s): probs[s] for s in SENTIMENTS}, "topics": [topic],
+                   **{prob_column(t): (conf if t == topic else 0.05) for t in TOPICS},
+                   "topic_sentiment": json.dumps({topic: sentiment}), "classified_at": datetime(year + 1, 1, 3)}
+            predictions.append(row)
+    return pd.DataFrame(comments), pd.DataFrame(predictions)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A warehouse built by hand (3 municipalities, 2 years, quarantine, a failed batch), then published."""
+    from synpunkt.publish import publish
+    from synpunkt.warehouse import connect, insert_frame, refresh_trends, set_current_model
+
+    tmp = tmp_path_factory.mktemp("report-warehouse")
+    con = connect(tmp / "warehouse.duckdb")
+    comments, predictions = _comments_and_predictions()
+    batches = []
+    for (code, year), counts in MIX.items():
+        quarantined = 2 if (code, year) == ("0180", 2024) else 0
+        batches.append({"batch_id": f"{code}-{year}", "municipality_code": code, "origin": "inbox",
+                        "original_name": f"export_{RAW_PNR}.csv", "file_format": "csv", "checksum_sha256": "0" * 64,
+                        "size_bytes": 100, "received_at": datetime(year + 1, 1, 1), "status": "ingested",
+                        "rows_received": sum(counts) + quarantined, "rows_accepted": sum(counts),
+                        "rows_quarantined": quarantined, "error": None, "processed_at": datetime(year + 1, 1, 2)})
+    batches.append({"batch_id": "1480-broken", "municipality_code": "1480", "origin": "inbox",
+                    "original_name": "broken.xlsx", "file_format": "xlsx", "checksum_sha256": "1" * 64,
+                    "size_bytes": 10, "received_at": datetime(2025, 1, 1), "status": "failed", "rows_received": 0,
+                    "rows_accepted": 0, "rows_quarantined": 0, "error": "not a workbook",
+                    "processed_at": datetime(2025, 1, 2)})
+    quarantine = pd.DataFrame([
+        {"batch_id": "0180-2024", "row_number": 90, "municipality_code": "0180", "reason_code": "empty_text",
+         "reason": "empty comment", "row_redacted": json.dumps({"personnummer": RAW_PNR}),
+         "quarantined_at": datetime(2025, 1, 2)},
+        {"batch_id": "0180-2024", "row_number": 91, "municipality_code": "0180", "reason_code": "invalid_date",
+         "reason": "invalid date", "row_redacted": json.dumps({"datum": "2024-13-40"}),
+         "quarantined_at": datetime(2025, 1, 2)}])
+    insert_frame(con, "batches", pd.DataFrame(batches))
+    insert_frame(con, "comments", comments)
+    insert_frame(con, "predictions", predictions)
+    insert_frame(con, "quarantine", quarantine)
+    set_current_model(con, VERSION)
+    refresh_trends(con, VERSION)
+    path = publish(con, tmp / "published" / "synpunkt.duckdb")
+    con.close()
+    model_dir = tmp / "synpunkt-test"
+    model_dir.mkdir()
+    (model_dir / "evaluation.json").write_text(json.dumps({
+        "model_version": VERSION, "date": "2026-01-01",
+        "sets": {"in_domain_test": {"sentiment": {"n": 254, "macro_f1": 0.9123, "macro_f1_ci95": [0.881, 0.944]},
+                                    "topics": {"n": 254, "micro_f1": 0.7712, "micro_f1_ci95": [0.736, 0.806]}}},
+        "targets": {"in_domain_test.sentiment.macro_f1": {"target": 0.85, "value": 0.9123, "met": True},
+                    "in_domain_test.topics.micro_f1": {"target": 0.85, "value": 0.7712, "met": False}}}))
+    return path, model_dir
+
+
+def visible_text(page: str) -> str:
+    """The page's text as a reader sees it (tags removed, entities decoded, spaces collapsed)."""
+    body = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"[ \t\r\n]+", " ", htmlmod.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def figures(page: str) -> list[str]:
+    """The data-fig keys of the embedded PNG figures, in page order."""
+    return re.findall(r'<figure class="sp-fig" data-fig="([^"]+)">\s*<img [^>]*src="data:image/png;base64,', page)
+
+
+def warehouse_counts(path, code, year) -> tuple[int, int]:
+    """n and positive comments straight from the tables (not the report's views)."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "SELECT count(*), count(*) FILTER (p.sentiment = 'positive') FROM comments c JOIN predictions p "
+            "USING (comment_id) WHERE c.municipality_code = ? AND c.year = ? AND p.model_version = ?",
+            [code, year, VERSION]).fetchall()[0]
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def municipal(published, tmp_path_factory):
+    path, model_dir = published
+    out = tmp_path_factory.mktemp("reports-sv")
+    result = R.render_report(2024, "0180", lang="sv", out_dir=out, warehouse=path, model_dir=model_dir, pdf=False)
+    return result, (out / result.html).read_text(encoding="utf-8")
+
+
+def test_municipal_report_numbers_match_the_warehouse(published, municipal):
+    path, _ = published
+    result, page = municipal
+    n, positive = warehouse_counts(path, "0180", 2024)
+    assert (n, positive) == (40, 28)
+    text = visible_text(page)
+    assert f'data-n="{n}"' in page
+    assert f"{n} synpunkter under 2024: {round(100 * positive / n)}\u00a0% positiva" in text
+    assert result.n == n and result.pdf is None
+    net = 100 * (28 - 6) / 40
+    assert math.isclose(result.net_score, net)
+    assert f"Nettotal {R.fmt_signed(net)} (95\u00a0%\u00a0KI" in text
+    # the year's 'all' row of the stacked-bar table and the method section agree
+    assert re.search(r"Synpunkter i rapporten \(2024\) 40 ", text)
+    assert "Synpunkter 2024: Stockholm" in text
+
+
+def test_municipal_report_has_every_plot(municipal):
+    _, page = municipal
+    expected = ["year-shares", "trend-net", "trend-shares", "benchmark", "ranking", "channels", "equal-sentiment",
+                "equal-duration"]
+    assert figures(page) == expected
+    assert page.count("<img") == len(expected)
+    for section in ("year", "trends", "benchmark", "channels", "equal", "quotes", "method"):
+        assert f'data-section="{section}"' in page
+
+
+def test_municipal_report_marks_significant_change_and_names_the_tests(municipal):
+    _, page = municipal
+    changes = re.search(r'<table class="sp-table" data-table="changes">.*?</table>', page, re.S).group(0)
+    first_row = re.search(r"<tr class=\"sp-sig\"><td>Alla synpunkter</td>.*?</tr>", changes, re.S)
+    assert first_row and "▲" in first_row.group(0)  # 0180 went from 6/30 to 28/40 positive
+    text = visible_text(page)
+    assert "z-test för skillnaden mellan två nettotal" in text
+    assert "Chi-två-test" in text and "Welch t-test" in text
+    assert "Övriga i Stockholms län" in text or "Upplands Väsby" in text  # the county peer is the benchmark
+
+
+def test_comments_are_escaped_and_personal_data_never_shown(municipal):
+    _, page = municipal
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;fet&lt;/b&gt;" in page
+    assert "<script" not in page.lower()  # the page has no scripts at all, and no comment can add one
+    assert "<b>fet</b>" not in page
+    assert "[NAMN]" in page and "[TELEFON]" in page
+    assert RAW_NAME not in page and RAW_PNR not in page
+
+
+def test_method_section(published, municipal):
+    path, _ = published
+    _, page = municipal
+    text = visible_text(page)
+    assert VERSION in text
+    assert "0,91 (95\u00a0%\u00a0KI 0,88–0,94)" in text and "0,77 (95\u00a0%\u00a0KI 0,74–0,81)" in text
+    assert "Rader mottagna / godkända / i karantän 72 / 70 / 2" in text  # 0180: two batches, two rows quarantined
+    assert "Filer som inte kunde läsas 0" in text
+    assert f"synpunkt report --year 2024 --municipality 0180 --warehouse {path.resolve()}" in text
+
+
+def test_flow_renders_national_and_every_municipality_in_english(published, tmp_path):
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.report import report_flow
+
+    path, model_dir = published
+    with prefect_test_harness(server_startup_timeout=120):
+        folder = report_flow(year=2024, lang="en", out_dir=tmp_path / "out", warehouse=path, pdf=False,
+                             model_dir=model_dir)
+    out = tmp_path / "out"
+    assert folder == str(out)
+    pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
+    assert set(pages) == {"index.html", "synpunkt-2024-national-en.html", "synpunkt-2024-0180-stockholm-en.html",
+                          "synpunkt-2024-0114-upplands-vasby-en.html", "synpunkt-2024-1480-goteborg-en.html"}
+    index = pages["index.html"]
+    for name in pages:
+        if name != "index.html":
+            assert f'href="{name}"' in index
+
+    national = pages["synpunkt-2024-national-en.html"]
+    text = visible_text(national)
+    n = sum(sum(v) for (code, year), v in MIX.items() if year == 2024)
+    positive = sum(v[0] for (code, year), v in MIX.items() if year == 2024)
+    assert f"{n} comments in 2024: {round(100 * positive / n)}% positive" in text
+    for heading in ("The year at a glance", "Trends", "Benchmark", "Channels", "Equal treatment",
+                    "What citizens say", "Method and quality"):
+        assert f">{heading}</h2>" in national
+    assert "Året i en bild" not in national and "Jämförelse" not in national
+    assert figures(national) == ["year-shares", "trend-net", "trend-shares", "ranking", "channels",
+                                 "equal-sentiment", "equal-duration"]
+    assert "Files that could not be read 1" in text  # the failed Göteborg batch
+    assert "&lt;script&gt;" in national and "<script" not in national.lower()
+
+    gothenburg = pages["synpunkt-2024-1480-goteborg-en.html"]
+    gtext = visible_text(gothenburg)
+    assert "have no metadata on gender" in gtext  # equal treatment: a sentence, no empty plots
+    assert "carry no channel" in gtext
+    assert figures(gothenburg) == ["year-shares", "trend-net", "trend-shares", "benchmark", "ranking"]
+
+
+def test_statistics_match_the_warehouse_and_hand_computation(published):
+    from synpunkt.publish import open_published
+
+    path, _ = published
+    con = open_published(path)
+    try:
+        row = con.execute("SELECT n, share_positive, share_positive_lo, share_positive_hi, net_score, net_score_lo, "
+                          "net_score_hi FROM yearly_shares WHERE municipality_code = '0180' AND year = 2024 "
+                          "AND topic = 'all'").fetchall()[0]
+    finally:
+        con.close()
+    lo, hi = R.wilson(28, 40)
+    assert math.isclose(lo, row[2]) and math.isclose(hi, row[3])
+    net, nlo, nhi = R.net_score(28, 6, 40)
+    assert math.isclose(net, row[4]) and math.isclose(nlo, row[5]) and math.isclose(nhi, row[6])
+    # pooled two-sample z-test on the net score: 6-18 of 30 -> 28-6 of 40
+    diff, z, p = R.net_change_test(6, 18, 30, 28, 6, 40)
+    pos, neg = 34 / 70, 24 / 70
+    se = math.sqrt((pos + neg - (pos - neg) ** 2) * (1 / 30 + 1 / 40))
+    assert math.isclose(diff, 100 * (22 / 40 + 12 / 30)) and math.isclose(z, (22 / 40 + 12 / 30) / se)
+    assert p < 0.001
+    assert math.isnan(R.net_change_test(1, 0, 3, 5, 5, 40)[2])  # too few comments to test
+
+
+def test_formatting_and_palette():
+    assert R.fmt_pct(0.5, "sv") == "50\u00a0%" and R.fmt_pct(0.5, "en") == "50%"
+    assert R.fmt_signed(-12.4) == "\u221212" and R.fmt_signed(0.2) == "0" and R.fmt_signed(35) == "+35"
+    assert R.fmt_num(1234.5, 1, "sv") == "1\u00a0234,5" and R.fmt_num(1234.5, 1, "en") == "1,234.5"
+    assert R.fmt_p(0.0001, "sv") == "p < 0,001"
+    for color in R.COLORS.values():  # labels drawn on the bars reach at least 3:1 (large bold text)
+        assert R.contrast_ratio(color, R.label_color(color)) >= 3.0
+    for color in R.TEXT_COLORS.values():  # coloured text on white reaches 4.5:1
+        assert R.contrast_ratio(color, "#ffffff") >= 4.5
+    assert set(R.STRINGS["sv"]) == set(R.STRINGS["en"])
+    with pytest.raises(ValueError):
+        R.strings("de")
+
+
+def test_pdf_is_skipped_with_a_hint_without_chromium(tmp_path, monkeypatch, caplog):
+    page = tmp_path / "r.html"
+    page.write_text(R.page_html("<p>x</p>", "t", "sv"))
+    monkeypatch.setattr(R, "find_chromium", lambda: None)
+    with caplog.at_level("WARNING"):
+        assert R.print_pdf(page, tmp_path / "r.pdf") is False
+    assert not (tmp_path / "r.pdf").exists()
+    assert "apt-get install chromium" in caplog.text
+
+
+def test_unknown_year_or_municipality_is_a_clear_error(published):
+    path, _ = published
+    with pytest.raises(ValueError, match="years with data: 2023, 2024"):
+        R.open_report(2019, None, "sv", path)
+    with pytest.raises(ValueError, match="unknown municipality"):
+        R.open_report(2024, "9999", "sv", path)
