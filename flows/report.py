@@ -52,7 +52,8 @@ def report_flow(year: int, municipality: str | None = None, lang: str = "sv", ou
                 years = R.report_years(con)
             finally:
                 con.close()
-            raise ValueError(f"no classified comments for {year}; years with data: {', '.join(map(str, years)) or 'none'}")
+            listed = ", ".join(map(str, years)) or "none"
+            raise ValueError(f"no classified comments for {year}; years with data: {listed}")
     else:
         con = open_published(Path(warehouse) if warehouse else None)
         try:

@@ -54,8 +54,8 @@ QUOTE_MAX_CHARS = 360
 RANKING_CHUNK = 40
 """At most this many municipalities per ranking plot (more are split over several plots)."""
 
-GENDER_KEYS = ("kön", "kon", "gender", "handläggare_kön", "handlaggare_kon", "handläggarens_kön", "kön_handläggare",
-               "handler_gender", "sex")
+GENDER_KEYS = ("kön", "kon", "gender", "handläggare_kön", "handlaggare_kon", "handläggarens_kön",
+               "kön_handläggare", "handler_gender", "sex")
 DURATION_KEYS = ("samtalstid", "samtalstid_min", "samtalstid_minuter", "samtalslängd", "duration", "duration_min",
                  "call_duration", "call_duration_min")
 MISSING_VALUES = {"", "okänt", "okänd", "ok\u00e4nt", "unknown", "uppgift saknas", "saknas", "-", "na", "n/a", "nan",
@@ -96,8 +96,8 @@ STRINGS: dict[str, dict] = {
                       "Nettotal {net} (95&nbsp;%&nbsp;KI {lo} till {hi}).",
         "keyfigures_change": "Jämfört med {prev}: {change} procentenheter{mark}.",
         "net_explained": "<b>Nettotal</b> = andelen positiva minus andelen negativa, i procentenheter (från −100 "
-                         "till +100). Streck och band visar 95&nbsp;%&nbsp;konfidensintervall: med fler synpunkter blir "
-                         "de smalare.",
+                         "till +100). Streck och band visar 95&nbsp;%&nbsp;konfidensintervall: med fler "
+                         "synpunkter blir de smalare.",
         "not_tested": "för få för test",
         "sig_up": "statistiskt säkerställd ökning", "sig_down": "statistiskt säkerställd minskning",
         "not_sig": "ingen säkerställd förändring",
@@ -112,7 +112,8 @@ STRINGS: dict[str, dict] = {
         "col_topic": "Område", "col_n": "Antal", "col_net": "Nettotal (95 % KI)", "col_net_short": "Nettotal",
         "share_axis": "Andel av synpunkterna", "net_axis": "Nettotal",
         "no_data_year": "Det finns inga klassade synpunkter för {year} i lagret.",
-        "trend_intro": "Nettotal per område för alla år i lagret ({first}–{last}), med 95&nbsp;%&nbsp;konfidensintervall.",
+        "trend_intro": "Nettotal per område för alla år i lagret ({first}–{last}), med 95&nbsp;%&nbsp;"
+                       "konfidensintervall.",
         "trend_alt": "Linjediagram: nettotal per område och år med konfidensintervall.",
         "share_trend_intro": "Andelen positiva, skeptiska och negativa bland alla synpunkter, år för år.",
         "share_trend_alt": "Linjediagram: andel positiva, skeptiska och negativa synpunkter per år med band för "
@@ -165,7 +166,8 @@ STRINGS: dict[str, dict] = {
                               "konfidensintervall (Wilson).",
         "equal_gender_alt": "Punktdiagram: andel positiva, skeptiska och negativa per grupp med "
                             "konfidensintervall.",
-        "equal_chi2": "Chi-två-test av om fördelningen positiv/skeptisk/negativ skiljer sig mellan grupperna: {test}.",
+        "equal_chi2": "Chi-två-test av om fördelningen positiv/skeptisk/negativ skiljer sig mellan grupperna: "
+                      "{test}.",
         "equal_missing": "{n} synpunkter utan uppgift (t.ex. ”okänt”) och grupper med färre än {min} synpunkter "
                          "ingår inte.",
         "equal_no_gender": "Metadata saknar uppgift om kön, så inställningen kan inte jämföras mellan könen.",
@@ -665,9 +667,9 @@ def pooled_shares(con, year: int, codes: list[str]) -> pd.DataFrame:
 def channel_counts(con, year: int, code: str | None = None) -> pd.DataFrame:
     """Counts per channel (None = no channel given) with shares and intervals."""
     where, params = _scope(year, code)
-    df = con.execute(
-        "SELECT channel, count(*) AS n, " + ", ".join(f"count(*) FILTER (sentiment = '{s}') AS n_{s}" for s in SENTIMENTS)
-        + f" FROM comments_classified WHERE {where} GROUP BY channel ORDER BY n DESC", params).df()
+    counts = ", ".join(f"count(*) FILTER (sentiment = '{s}') AS n_{s}" for s in SENTIMENTS)
+    df = con.execute(f"SELECT channel, count(*) AS n, {counts} FROM comments_classified WHERE {where} "
+                     "GROUP BY channel ORDER BY n DESC", params).df()
     df["channel"] = df["channel"].astype(object).where(df["channel"].notna(), None)
     return with_shares(df)
 
@@ -968,8 +970,9 @@ def shares_figure(df: pd.DataFrame, labels: list[str], lang: str = "sv"):
     for yi, (_, r) in zip(y, df.iterrows()):
         ax.text(1.04, yi, fmt_int(r["n"], lang), transform=transform, ha="left", va="center", fontsize=10.5,
                 clip_on=False)
-        ax.text(1.2, yi, f"{fmt_signed(r['net_score'], lang)}  ({fmt_interval(r['net_score_lo'], r['net_score_hi'], lang)})",
-                transform=transform, ha="left", va="center", fontsize=10.5, clip_on=False)
+        interval = fmt_interval(r["net_score_lo"], r["net_score_hi"], lang)
+        ax.text(1.2, yi, f"{fmt_signed(r['net_score'], lang)}  ({interval})", transform=transform, ha="left",
+                va="center", fontsize=10.5, clip_on=False)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.56 / (rows * bar_h)), ncol=3, frameon=False,
               handlelength=1.2, columnspacing=1.6)
     return fig
@@ -1404,7 +1407,8 @@ def section_trends(rep: Report) -> list[str]:
             f'<tr class="{"sp-sig" if strong else ""}"><td>{esc(rep.topic(c["topic"]))}</td>'
             f'<td class="num">{fmt_int(c["n_prev"], lang)}</td><td class="num">{fmt_int(c["n_now"], lang)}</td>'
             f'<td class="num">{fmt_pct(c["pos_prev"], lang)} → {fmt_pct(c["pos_now"], lang)}</td>'
-            f'<td class="num">{fmt_signed(c["net_prev"], lang)}</td><td class="num">{fmt_signed(c["net_now"], lang)}</td>'
+            f'<td class="num">{fmt_signed(c["net_prev"], lang)}</td>'
+            f'<td class="num">{fmt_signed(c["net_now"], lang)}</td>'
             f'<td class="num">{cell(fmt_signed(c["change"], lang))}</td><td class="num">{_p_cell(c["p"], rep)}</td>'
             f'<td class="mark">{_mark_html(c["mark"], rep)}</td></tr>')
     parts.append(f'<table class="sp-table" data-table="changes"><caption>'
@@ -1492,15 +1496,16 @@ def _benchmark_table(rep: Report, own: pd.DataFrame, pooled: pd.DataFrame, natio
         else:
             cells.append("–")
         cells += [ptxt, _mark_html(mark, rep)]
-        body.append("<tr>" + "".join(f'<td class="{"num" if i else ""}">{c}</td>' for i, c in enumerate(cells)) + "</tr>")
+        body.append("<tr>" + "".join(f'<td class="{"num" if i else ""}">{c}</td>' for i, c in enumerate(cells))
+                    + "</tr>")
     table = (f'<table class="sp-table" data-table="benchmark"><thead><tr>{"".join(f"<th>{esc(h)}</th>" for h in head)}'
              f'</tr></thead><tbody>{"".join(body)}</tbody></table>')
     return table + _p(rep.t("bench_test", name=esc(rep.name)), "sp-note")
 
 
 def _net_cell(r, lang: str) -> str:
-    return (f'{fmt_signed(r["net_score"], lang)} <span class="sp-ci">({fmt_interval(r["net_score_lo"], r["net_score_hi"], lang)})'
-            f'</span>')
+    interval = fmt_interval(r["net_score_lo"], r["net_score_hi"], lang)
+    return f'{fmt_signed(r["net_score"], lang)} <span class="sp-ci">({interval})</span>'
 
 
 def _topic_table(rep: Report) -> str:
@@ -1605,7 +1610,8 @@ def section_equal_treatment(rep: Report) -> list[str]:
             res = kruskal_test(df["values"].tolist())
             text = rep.t("kruskal", h=fmt_num(res["h"], 2, lang), p=fmt_p(res["p"], lang))
         verdict = rep.t("significant") if res["p"] < ALPHA else rep.t("not_significant")
-        tests.append(f"<li><b>{esc(title)}</b>: {text}, {'<b>' + esc(verdict) + '</b>' if res['p'] < ALPHA else esc(verdict)}</li>")
+        verdict_html = f"<b>{esc(verdict)}</b>" if res["p"] < ALPHA else esc(verdict)
+        tests.append(f"<li><b>{esc(title)}</b>: {text}, {verdict_html}</li>")
     if not panels:
         parts.append(_p(esc(rep.t("equal_too_few", field=rep.t("duration_field"), min=MIN_GROUP))))
         return parts
@@ -2032,8 +2038,11 @@ def write_index(out_dir: Path | str, year: int, reports: list[RenderedReport | d
     rows = []
     for e in ordered:
         label = s["index_national"] if e["municipality"] is None else f"{e['name']} ({e['municipality']})"
-        links = f'<a href="{esc(e["html"])}">HTML</a>' + (f' · <a href="{esc(e["pdf"])}">PDF</a>' if e.get("pdf") else "")
-        net = f"{fmt_signed(e['net_score'], lang)} <span class=\"sp-ci\">({fmt_interval(e['net_score_lo'], e['net_score_hi'], lang)})</span>"
+        links = f'<a href="{esc(e["html"])}">HTML</a>'
+        if e.get("pdf"):
+            links += f' · <a href="{esc(e["pdf"])}">PDF</a>'
+        interval = fmt_interval(e["net_score_lo"], e["net_score_hi"], lang)
+        net = f'{fmt_signed(e["net_score"], lang)} <span class="sp-ci">({interval})</span>'
         rows.append(f"<tr><td>{esc(label)}</td><td>{esc(e['lang'])}</td><td class=\"num\">{fmt_int(e['n'], lang)}</td>"
                     f"<td class=\"num\">{net}</td><td>{links}</td></tr>")
     head = "".join(f"<th>{esc(h)}</th>" for h in (s["index_report"], s["index_lang"], s["col_n"], s["col_net"], ""))

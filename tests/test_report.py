@@ -294,3 +294,16 @@ def test_unknown_year_or_municipality_is_a_clear_error(published):
         R.open_report(2019, None, "sv", path)
     with pytest.raises(ValueError, match="unknown municipality"):
         R.open_report(2024, "9999", "sv", path)
+
+
+def test_cli_report_errors_are_clear(published, tmp_path):
+    from typer.testing import CliRunner
+
+    from synpunkt.cli import app
+
+    path, _ = published
+    runner = CliRunner()
+    missing = runner.invoke(app, ["report", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2 and "no published warehouse" in missing.output
+    wrong_year = runner.invoke(app, ["report", "--year", "2019", "--warehouse", str(path)])
+    assert wrong_year.exit_code == 2 and "years with data: 2023, 2024" in wrong_year.output
