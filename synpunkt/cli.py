@@ -21,6 +21,8 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model d
 def _setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "papermill", "traitlets", "asyncio"):  # request-by-request chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _fail(message: str) -> None:
@@ -279,7 +281,7 @@ def demo(
     from datetime import date
 
     from flows.pipeline import pipeline_flow
-    from synpunkt.config import home, inbox_dir
+    from synpunkt.config import inbox_dir, warehouse_path
     from synpunkt.demo import demo_files, summary_lines, write_inbox
     from synpunkt.publish import open_published
 
@@ -297,9 +299,10 @@ def demo(
                     "count(*) FILTER (status = 'failed') FROM batches").fetchall()[0]
     con.close()
     typer.echo(f"\n{q[0]} rows received = {q[1]} accepted + {q[2]} quarantined; {q[3]} batch(es) could not be read")
-    typer.echo(f"warehouse (pipeline): {result['published'].replace('published', 'warehouse')}")
+    typer.echo(f"warehouse (written by the pipeline): {warehouse_path()}")
     typer.echo(f"analysts' read-only copy: {result['published']}")
-    typer.echo(f"  try: duckdb -readonly {result['published']} \"SELECT * FROM yearly_shares WHERE year = {last}\"")
+    typer.echo(f"  query it: python -c \"import duckdb; print(duckdb.connect('{result['published']}', read_only=True)"
+               f".sql('FROM yearly_shares WHERE year = {last} AND topic = \\'all\\''))\"")
     if reports:
         try:
             from flows.report import report_flow

@@ -130,7 +130,7 @@ def write_inbox(files: list[DemoFile], inbox: Path) -> list[Path]:
 
 def summary_lines(con, year: int) -> list[str]:
     """'79 % positive, 4 % skeptical, 17 % negative' per municipality and topic, from the published views."""
-    from synpunkt.labels import TOPIC_LABELS_SV
+    from synpunkt.labels import TOPIC_LABELS_EN
 
     rows = con.execute(
         "SELECT municipality_code, municipality, topic, n, share_positive, share_skeptical, share_negative, net_score "
@@ -140,7 +140,7 @@ def summary_lines(con, year: int) -> list[str]:
         if code != current:
             lines.append(f"\n{name} ({code}), {year}:")
             current = code
-        label = "All comments" if topic == "all" else TOPIC_LABELS_SV.get(topic, topic)
+        label = "All comments" if topic == "all" else TOPIC_LABELS_EN.get(topic, topic)
         lines.append(f"  {label:<28} {pos:>4.0%} positive, {skep:>4.0%} skeptical, {neg:>4.0%} negative"
                      f"   (n={n}, net {net:+.0f})")
     return lines

@@ -21,6 +21,13 @@ TOPIC_LABELS_SV: dict[str, str] = {
     "municipal_services": "Kommunens tjänster",
     "experience": "Helhetsupplevelse",
 }
+TOPIC_LABELS_EN: dict[str, str] = {
+    "handler": "Case handler and treatment",
+    "wait_time": "Wait time",
+    "digital_services": "Digital services",
+    "municipal_services": "Municipal services",
+    "experience": "Overall experience",
+}
 SENTIMENT_LABELS_SV: dict[str, str] = {
     "positive": "positiv",
     "skeptical": "skeptisk",

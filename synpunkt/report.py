@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from synpunkt import config
-from synpunkt.labels import SENTIMENT_LABELS_SV, SENTIMENTS, TOPIC_LABELS_SV, TOPICS, prob_column
+from synpunkt.labels import SENTIMENT_LABELS_SV, SENTIMENTS, TOPIC_LABELS_EN, TOPIC_LABELS_SV, TOPICS, prob_column
 
 log = logging.getLogger(__name__)
 
@@ -227,9 +227,7 @@ STRINGS: dict[str, dict] = {
         "test_result": "χ² = {chi2}, df = {dof}, {p}",
     },
     "en": {
-        "topics": {"all": "All comments", "handler": "Case handler and treatment", "wait_time": "Wait time",
-                   "digital_services": "Digital services", "municipal_services": "Municipal services",
-                   "experience": "Overall experience"},
+        "topics": {"all": "All comments", **TOPIC_LABELS_EN},
         "sentiments": {"positive": "Positive", "skeptical": "Skeptical", "negative": "Negative"},
         "sentiments_plural": {"positive": "positive", "skeptical": "skeptical", "negative": "negative"},
         "channels": {"telefon": "Phone", "e-post": "E-mail", "chatt": "Chat", "besök": "Visit",
