@@ -101,3 +101,19 @@ def test_evaluate_rejects_unknown_labels(trained, tmp_path):
     write_table(pd.DataFrame({"text": ["a", "b"], "sentiment": ["positive", "happy"]}), src)
     result = runner.invoke(app, ["evaluate", "--data", str(src), "--model", str(model_dir)])
     assert result.exit_code == 2 and "happy" in result.output
+
+
+def test_submit_lands_a_file_and_status_lists_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path / "home"))
+    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED"):
+        monkeypatch.delenv(var, raising=False)
+    src = tmp_path / "export.csv"
+    write_table(COMMENTS.assign(datum="2025-01-01"), src)
+    first = runner.invoke(app, ["submit", str(src), "--municipality", "180"])
+    assert first.exit_code == 0 and "landed: batch 0180-" in first.output
+    again = runner.invoke(app, ["submit", str(src), "--municipality", "0180"])
+    assert "already received" in again.output
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0 and "waiting for the next run" in status.output
+    bad = runner.invoke(app, ["submit", str(src), "--municipality", "9999"])
+    assert bad.exit_code == 2 and "unknown municipality code" in bad.output
