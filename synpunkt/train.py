@@ -41,8 +41,8 @@ class TrainConfig:
     head_learning_rate: float = 2e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    in_domain_oversample: int = 2  # in-domain rows are repeated this often per epoch
-    topic_loss_weight: float = 1.0  # topics are learned from in-domain rows only; >1 weighs them up
+    in_domain_oversample: int = 3  # in-domain rows are repeated this often per epoch
+    topic_loss_weight: float = 2.0  # topics are learned from in-domain rows only: weigh them up
     max_length: int = 256  # at inference
     train_max_length: int = 128  # training truncates harder: most comments are far shorter, and it is CPU time
     trainable_layers: int = 6
