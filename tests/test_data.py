@@ -1,0 +1,49 @@
+"""Labelled data loaders: the in-domain comments, the public sets and any labelled file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from synpunkt.config import SHIPPABLE_PUBLIC_SOURCES
+from synpunkt.data import assign_split, load_in_domain, load_labelled_file, load_public, validate_labelled
+from synpunkt.labels import SENTIMENTS, TOPICS
+
+
+def test_in_domain_data_is_complete_and_consistent():
+    df = load_in_domain()
+    assert len(df) >= 1500 and df["text"].is_unique
+    assert set(df["sentiment"]) == set(SENTIMENTS)
+    assert all(t and set(t) <= set(TOPICS) for t in df["topics"])
+    assert all(set(d) == set(t) for d, t in zip(df["topic_sentiment"], df["topics"]))
+    assert (df["split"] == df["id"].map(assign_split)).all(), "the stored split is the fixed hash split"
+    assert df["split"].value_counts().to_dict().keys() == {"train", "validation", "test"}
+
+
+def test_public_sets_load_with_one_schema(shared_data):
+    df = load_public(SHIPPABLE_PUBLIC_SOURCES, shared_data)
+    assert set(df["source"]) == set(SHIPPABLE_PUBLIC_SOURCES)
+    assert df["sentiment"].isin(SENTIMENTS).all() and df["topics"].isna().all()
+    assert set(df["split"]) == {"train", "validation", "test"}
+
+
+def test_unknown_public_source_is_a_clear_error(shared_data):
+    with pytest.raises(FileNotFoundError, match="not found; available"):
+        load_public(("no_such_set",), shared_data)
+
+
+def test_labelled_file_with_topic_strings(tmp_path):
+    path = tmp_path / "l.csv"
+    pd.DataFrame({"kommentar": ["Bra", "Lång kö"], "label": ["Positive", "negative"],
+                  "topics": ["handler; experience", ""]}).to_csv(path, index=False)
+    df = load_labelled_file(path)
+    assert list(df["sentiment"]) == ["positive", "negative"]
+    assert list(df["topics"]) == [["handler", "experience"], []]
+
+
+def test_bad_labels_name_the_rows_not_the_text():
+    df = pd.DataFrame({"text": ["hemlig text", "b"], "sentiment": ["glad", "positive"], "topics": [None, ["x"]],
+                       "topic_sentiment": None, "source": "s", "split": "test"})
+    with pytest.raises(ValueError, match=r"unknown sentiment \['glad'\]") as err:
+        validate_labelled(df, "file.csv")
+    assert "hemlig" not in str(err.value)
