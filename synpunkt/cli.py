@@ -304,10 +304,8 @@ def demo(
     typer.echo(f"  query it: python -c \"import duckdb; print(duckdb.connect('{result['published']}', read_only=True)"
                f".sql('FROM yearly_shares WHERE year = {last} AND topic = \\'all\\''))\"")
     if reports:
-        try:
-            from flows.report import report_flow
-        except ImportError:
-            return
+        from flows.report import report_flow
+
         out = report_flow(year=last)
         typer.echo(f"reports: {out}")
 

@@ -10,7 +10,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,6 @@ class TrainConfig:
     lora_r: int = 16
     name: str = "synpunkt-sv-e5small"
     evaluate_public: bool = True  # evaluate on every public test split found
-    extra: dict = field(default_factory=dict)
 
 
 def set_seed(seed: int) -> None:

@@ -127,7 +127,7 @@ def validate_rows(df: pd.DataFrame, municipality_code: str, today: date | None =
             problem = ("empty_text", "the comment is empty")
         elif len(text) > MAX_TEXT_CHARS:
             problem = ("text_too_long", f"the comment is longer than {MAX_TEXT_CHARS} characters")
-        elif _clean(row.get(cols.date)) in (None, "") or not str(row.get(cols.date)).strip():
+        elif not (_clean(row.get(cols.date)) or "").strip():
             problem = ("missing_date", f"the date column '{cols.date}' is empty")
         elif when is None:
             problem = ("invalid_date", f"the value in '{cols.date}' is not a date (expected e.g. 2025-03-14)")
