@@ -2,9 +2,11 @@
 
     sources (inbox, HTTP pull, API) -> landing -> ingest -> classify -> trends -> publish
 
-Each flow is safe to re-run at any time: landing is content-addressed, each batch is ingested in one
-transaction, classification only fills in what the current model has not scored, trends are recomputed, and
-publishing swaps in a complete snapshot atomically. A crash anywhere leaves a state the next run completes.
+Each flow is safe to re-run at any time: landing is content-addressed, each batch is ingested in chunks committed
+with its progress (an interrupted batch resumes), classification only fills in what the current model has not
+scored, trends are recomputed, and publishing swaps in a complete snapshot atomically. A crash anywhere leaves a
+state the next run completes. A batch that fails is recorded as failed with its reason and never stops the other
+batches or the later stages; the result lists it under ``failed_batches``.
 """
 
 from __future__ import annotations
@@ -53,19 +55,24 @@ def pull_sources_task(con) -> int:
 
 
 @task(name="ingest-batches", cache_policy=NO_CACHE)
-def ingest_batches_task(con) -> list[dict]:
+def ingest_batches_task(con, retry_failed: bool = False) -> list[dict]:
+    """Ingest every pending batch (new, interrupted and, with retry_failed, failed ones); one failing batch
+    is recorded as failed and the others carry on."""
     from tqdm.auto import tqdm
 
+    from synpunkt.keys import check_key, comment_id_key
     from synpunkt.redact import Redactor
 
     logger = get_run_logger()
-    batches = pending_batches(con)
+    batches = pending_batches(con, retry_failed=retry_failed)
     if not batches:
         return []
+    key = comment_id_key()
+    check_key(con, key)
     redactor = Redactor.default()
     results = []
-    for receipt in tqdm(batches, desc="Ingesting", unit="batch"):
-        result = ingest_batch(con, receipt, redactor)
+    for receipt in tqdm(batches, desc="Ingesting", unit="batch", disable=len(batches) < 2):
+        result = ingest_batch(con, receipt, redactor, key=key)
         results.append(asdict(result))
         logger.info("batch %s (%s): %s, %d received = %d accepted + %d quarantined%s", result.batch_id,
                     result.municipality_code, result.status, result.rows_received, result.rows_accepted,
@@ -74,17 +81,21 @@ def ingest_batches_task(con) -> list[dict]:
 
 
 @flow(name="ingest")
-def ingest_flow(warehouse: Path | None = None) -> dict:
-    """Pull from all sources, land, validate, deduplicate, redact and store; purge expired raw copies."""
+def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False) -> dict:
+    """Pull from all sources, land, validate, deduplicate, redact and store; purge expired raw copies.
+
+    `retry_failed`: also ingest again the batches that failed earlier (while their raw copy exists).
+    """
     con = connect(warehouse)
     try:
         landed = collect_inbox_task() + pull_sources_task(con)
-        results = ingest_batches_task(con)
+        results = ingest_batches_task(con, retry_failed)
         resync_statuses(con)
         purged = purge_expired_raw(con, config.raw_retention_days())
     finally:
         con.close()
-    return {"landed": landed, "batches": results, "raw_purged": purged}
+    failed = [{k: b[k] for k in ("batch_id", "municipality_code", "error")} for b in results if b["status"] == "failed"]
+    return {"landed": landed, "batches": results, "failed": failed, "raw_purged": purged}
 
 
 @flow(name="classify")
@@ -139,13 +150,21 @@ def publish_flow(warehouse: Path | None = None, published: Path | None = None) -
 
 
 @flow(name="pipeline")
-def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, published: Path | None = None) -> dict:
-    """ingest -> classify -> trends -> publish, under the pipeline lock (one writer at a time)."""
+def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, published: Path | None = None,
+                  retry_failed: bool = False) -> dict:
+    """ingest -> classify -> trends -> publish, under the pipeline lock (one writer at a time).
+
+    Failed batches do not stop the later stages; they are listed in the result's ``failed_batches``
+    (batch_id, municipality_code, error).
+    """
     logger = get_run_logger()
     with pipeline_lock():
-        ingested = ingest_flow(warehouse)
+        ingested = ingest_flow(warehouse, retry_failed)
         classified = classify_flow(warehouse, model_dir)
         trends = trends_flow(warehouse)
         path = publish_flow(warehouse, published)
     logger.info("published %s", path)
-    return {"ingest": ingested, "classify": classified, "trends": trends, "published": path}
+    for failed in ingested["failed"]:
+        logger.warning("batch %s (%s) failed: %s", failed["batch_id"], failed["municipality_code"], failed["error"])
+    return {"ingest": ingested, "classify": classified, "trends": trends, "published": path,
+            "failed_batches": ingested["failed"]}

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from synpunkt import config
 from synpunkt import report as R
 
 
@@ -23,6 +24,9 @@ def render_report_task(year: int, municipality: str | None, lang: str, out_dir: 
     logger = get_run_logger()
     result = R.render_report(year, municipality, lang=lang, out_dir=out_dir, warehouse=warehouse,
                              model_dir=model_dir, pdf=pdf)
+    for path in (result.html, result.pdf, result.notebook):
+        if path:
+            config.shared_file(path)  # 0640: redacted figures and quotes, readable by the analysts' group
     logger.info("%s: %s%s (%.1f s)", label, result.html, f" + {Path(result.pdf).name}" if result.pdf else "",
                 result.seconds)
     return result
@@ -43,7 +47,7 @@ def report_flow(year: int, municipality: str | None = None, lang: str = "sv", ou
     logger = get_run_logger()
     R.strings(lang)  # unsupported language: fail before any work
     out = Path(out_dir) if out_dir else R.default_out_dir(year)
-    out.mkdir(parents=True, exist_ok=True)
+    config.shared_dir(out / "notebooks")  # 0750, whatever the umask (the notebooks folder is created here too)
     if municipality is None:
         targets = R.report_targets(warehouse, year)
         if len(targets) == 1:
@@ -75,6 +79,8 @@ def report_flow(year: int, municipality: str | None = None, lang: str = "sv", ou
         else:
             rendered.append(state.result())
     index = R.write_index(out, year, rendered, lang=lang, warehouse=warehouse)
+    for path in (index, out / "index.json"):  # the index and its manifest
+        config.shared_file(path)
     logger.info("%d report(s) in %s (index: %s)", len(rendered), out, index.name)
     if failed:
         raise RuntimeError(f"{len(failed)} report(s) failed: {', '.join(failed)}; the others are in {out}")

@@ -6,11 +6,12 @@ Run the same pipeline at any other time with `synpunkt run` (runs wait for each 
 
 Watch runs in the Prefect UI: start `prefect server start` in another terminal and set
 PREFECT_API_URL=http://127.0.0.1:4200/api before `synpunkt serve` (see the README).
+
+The API runs with the settings of `synpunkt.api.server_config` (throttling, deadlines, public URL: SYNPUNKT_*
+variables, see the README); serving stops with an error if it cannot start (a port in use, say).
 """
 
 from __future__ import annotations
-
-import threading
 
 from prefect import serve
 
@@ -19,7 +20,7 @@ from flows.pipeline import pipeline_flow
 
 def serve_all(api: bool = True, host: str = "127.0.0.1", port: int = 8000, nightly: str = "0 2 * * *") -> None:
     if api:
-        from synpunkt.api import serve_api
+        from synpunkt.api import start_api_thread
 
-        threading.Thread(target=serve_api, kwargs={"host": host, "port": port}, daemon=True).start()
+        start_api_thread(host, port)
     serve(pipeline_flow.to_deployment(name="nightly-pipeline", cron=nightly))

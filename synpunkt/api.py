@@ -6,12 +6,17 @@
 
 Tokens are random strings handed out once (``issue_token``); only their SHA-256 hashes are stored, with the
 municipality they act for. A token never acts for another municipality, and a batch of another municipality
-is reported as not found. The upload is read in chunks and refused as soon as it passes ``max_upload_bytes()``.
+is reported as not found. The upload is parsed as it streams in, refused as soon as it passes
+``max_upload_bytes()``, and landed only when the multipart body is complete (closing boundary seen).
+Failed authentication is throttled per client address (429 + Retry-After), the body and the request head have
+deadlines, URLs handed out are built from ``api_public_url()`` (never the Host header), and the API description
+is served only when configured (see ``synpunkt.api_security`` and ``server_config``).
 Neither tokens nor comment contents (nor client file names) are ever logged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -20,10 +25,13 @@ import os
 import re
 import secrets
 import tempfile
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -31,9 +39,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from filelock import FileLock
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
+from synpunkt.api_security import (MAX_HEAD_BYTES, AuthThrottle, BodyDeadline, CheckRequestHead,
+                                   QueryStringRedactor, client_key, deadline_protocol)
 from synpunkt.batch_status import read_status
-from synpunkt.config import max_upload_bytes, tokens_file
+from synpunkt.config import (api_docs, api_public_url, auth_max_failures, auth_window_s, header_timeout_s,
+                             max_upload_bytes, tokens_file, trusted_proxies, upload_timeout_s)
 from synpunkt.landing import RECEIPT, batch_dir, land_bytes, read_receipt, safe_suffix
 from synpunkt.municipalities import UnknownMunicipality, validate_code
 
@@ -41,6 +53,7 @@ log = logging.getLogger(__name__)
 
 CODE_RE = re.compile(r"[0-9]{4}", re.ASCII)
 BATCH_ID_RE = re.compile(r"[0-9]{4}-[0-9a-f]{16}", re.ASCII)
+CONTENT_LENGTH_RE = re.compile(r"[0-9]{1,18}", re.ASCII)
 FORM_OVERHEAD = 64 * 1024
 """Room for multipart framing and small extra fields on top of the file size limit."""
 
@@ -129,10 +142,12 @@ class _FileField:
         self._headers: dict[bytes, bytes] = {}
         self._name = self._value = b""
         self._in_file = False
+        self.complete = False  # the closing boundary has been seen
 
     def callbacks(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in ("on_part_begin", "on_header_field", "on_header_value",
-                                                       "on_header_end", "on_headers_finished", "on_part_data")}
+                                                       "on_header_end", "on_headers_finished", "on_part_data",
+                                                       "on_end")}
 
     def on_part_begin(self) -> None:
         self._headers, self._in_file = {}, False
@@ -166,16 +181,23 @@ class _FileField:
             if len(self.data) > self.limit:
                 raise _too_large(self.limit)
 
+    def on_end(self) -> None:
+        self.complete = True
+
 
 def _too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"the file is larger than the limit of {limit} bytes")
 
 
 async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
-    """The (file name, contents) of the multipart field ``file``, read in chunks within the size limit."""
+    """The (file name, contents) of the multipart field ``file``, read in chunks within the size limit.
+
+    python-multipart's ``finalize()`` does not check that the body ended, so a body without its closing boundary
+    (an interrupted upload) is refused here: a partial file must never land.
+    """
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
+        if not CONTENT_LENGTH_RE.fullmatch(length):
             raise HTTPException(400, "invalid Content-Length")
         if int(length) > limit + FORM_OVERHEAD:
             raise _too_large(limit)
@@ -183,9 +205,9 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
     if content_type != b"multipart/form-data" or not params.get(b"boundary"):
         raise HTTPException(415, "send the file as multipart/form-data in a field named 'file'")
     field = _FileField(limit)
-    parser = MultipartParser(params[b"boundary"], field.callbacks())
     received = 0
     try:
+        parser = MultipartParser(params[b"boundary"], field.callbacks())
         async for chunk in request.stream():
             received += len(chunk)
             if received > limit + FORM_OVERHEAD:
@@ -194,6 +216,11 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
         parser.finalize()
     except FormParserError:
         raise HTTPException(400, "malformed multipart body") from None
+    except ClientDisconnect:
+        raise HTTPException(400, "the upload was interrupted; nothing was stored") from None
+    if not field.complete:
+        raise HTTPException(400, "incomplete multipart body: the closing boundary is missing (was the upload "
+                                 "interrupted?); nothing was stored")
     if field.filename is None:
         raise HTTPException(400, "no file: send it in a multipart field named 'file'")
     if not field.data:
@@ -202,15 +229,31 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
 
 
 # -- the app ---------------------------------------------------------------------------------------------------
-def create_app(root: Path | None = None, tokens_path: Path | None = None) -> FastAPI:
-    """The API app. ``root`` overrides the landing folder, ``tokens_path`` the tokens file (both from config)."""
-    app = FastAPI(title="Synpunkt", summary="Municipalities submit batches of citizen comments.", version="1")
+def create_app(root: Path | None = None, tokens_path: Path | None = None, public_url: str | None = None) -> FastAPI:
+    """The API app. ``root`` overrides the landing folder, ``tokens_path`` the tokens file and ``public_url`` the
+    base of the URLs handed out (all from config by default); throttle, deadline and docs settings come from config.
+    """
+    docs = api_docs()
+    app = FastAPI(title="Synpunkt", summary="Municipalities submit batches of citizen comments.", version="1",
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
+    app.add_middleware(BodyDeadline, seconds=upload_timeout_s())
+    app.add_middleware(CheckRequestHead)  # added last: runs first
+    base_url = (public_url or api_public_url()).rstrip("/")
+    throttle = AuthThrottle(auth_max_failures(), auth_window_s())
     bearer = HTTPBearer(auto_error=False, description="The municipality's API token")
 
-    def authorised(code: str, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
-        """The municipality in the path, once the bearer token is known to act for it."""
+    def authorised(request: Request, code: str,
+                   credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+        """The municipality in the path, once the bearer token is known to act for it (and the client may try)."""
+        client = client_key(request.client.host if request.client else None)
+        wait = throttle.retry_after(client)
+        if wait is not None:
+            raise HTTPException(429, "too many failed authentications from this address; try again later",
+                                headers={"Retry-After": str(wait)})
         owner = token_municipality(credentials.credentials, tokens_path) if credentials else None
         if owner is None:
+            throttle.record_failure(client)
             raise HTTPException(401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
         try:
             if not CODE_RE.fullmatch(code):
@@ -233,7 +276,7 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None) -> Fas
         receipt = await run_in_threadpool(land_bytes, data, municipality, filename, "api", root)
         log.info("API batch %s for %s: %d bytes%s", receipt.batch_id, municipality, receipt.size_bytes,
                  " (duplicate)" if receipt.duplicate else "")
-        status_url = str(request.url_for("batch_status", code=municipality, batch_id=receipt.batch_id))
+        status_url = base_url + app.url_path_for("batch_status", code=municipality, batch_id=receipt.batch_id)
         body = {"batch_id": receipt.batch_id, "municipality_code": receipt.municipality_code,
                 "checksum_sha256": receipt.checksum_sha256, "size_bytes": receipt.size_bytes,
                 "received_at": receipt.received_at, "duplicate": receipt.duplicate, "status_url": status_url}
@@ -255,8 +298,50 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None) -> Fas
     return app
 
 
-def serve_api(host: str = "127.0.0.1", port: int = 8000, root: Path | None = None) -> None:
-    """Run the API with uvicorn (put it behind a TLS-terminating proxy when exposed beyond localhost)."""
-    import uvicorn
+def server_config(host: str = "127.0.0.1", port: int = 8000, root: Path | None = None,
+                  tokens_path: Path | None = None) -> uvicorn.Config:
+    """uvicorn's settings for the API: h11 with request head and body deadlines, no WebSocket upgrades, a bounded
+    head size, short keep-alive, X-Forwarded-For believed only from ``trusted_proxies()``, and no query strings in
+    the access log."""
+    proxies = trusted_proxies()
+    config = uvicorn.Config(create_app(root, tokens_path, api_public_url(host, port)), host=host, port=port,
+                            http=deadline_protocol(header_timeout_s(), upload_timeout_s()), ws="none",
+                            lifespan="off", h11_max_incomplete_event_size=MAX_HEAD_BYTES, timeout_keep_alive=5,
+                            timeout_graceful_shutdown=10, proxy_headers=bool(proxies),
+                            forwarded_allow_ips=proxies or None, server_header=False)
+    QueryStringRedactor.install()  # after uvicorn.Config has configured its loggers
+    return config
 
-    uvicorn.run(create_app(root), host=host, port=port)
+
+class ApiStartError(RuntimeError):
+    """The upload API did not start."""
+
+
+def start_api_thread(host: str = "127.0.0.1", port: int = 8000, root: Path | None = None,
+                     startup_s: float = 30.0) -> uvicorn.Server:
+    """Serve the API from a daemon thread; returns once it accepts connections (set ``should_exit`` to stop it).
+
+    Raises ApiStartError when it does not start (the port is taken, say): a pipeline served without its upload
+    API should fail loudly rather than run on silently.
+    """
+    server = uvicorn.Server(server_config(host, port, root))
+
+    def run() -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn exits on a startup failure; reported below
+            server.run()
+
+    thread = threading.Thread(target=run, name="synpunkt-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_s
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        raise ApiStartError(f"the upload API did not start on {host}:{port} (is the port in use? see the log)")
+    return server
+
+
+def serve_api(host: str = "127.0.0.1", port: int = 8000, root: Path | None = None) -> None:
+    """Run the API with uvicorn (put it behind a TLS-terminating proxy when exposed beyond localhost, and set
+    SYNPUNKT_PUBLIC_URL and SYNPUNKT_TRUSTED_PROXIES for it)."""
+    uvicorn.Server(server_config(host, port, root)).run()

@@ -30,6 +30,17 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _start_prefect() -> None:
+    """Before the first flow: Prefect's API up (a generous start-up timeout, a persistent server reused, the
+    temporary one ended with this process however it ends), or one clear line and exit status 2."""
+    from synpunkt.runtime import PrefectStartupError, start_prefect
+
+    try:
+        start_prefect()
+    except PrefectStartupError as err:
+        _fail(str(err))
+
+
 @app.command()
 def classify(
     input: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX, JSON, JSONL or Parquet file")],
@@ -128,6 +139,7 @@ def train(
                       public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
                       data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       seed=seed, max_train_examples=max_train_examples)
+    _start_prefect()
     report = train_flow(cfg)
     typer.echo(markdown_summary(report))
     typer.echo(f"\nmodel written to {output_dir} (model card: {output_dir / 'README.md'})")
@@ -151,19 +163,33 @@ def submit(
                f"(sha256 {receipt.checksum_sha256[:16]}..., {receipt.size_bytes} bytes)")
 
 
+RUN_FAILED_BATCHES_EXIT = 3
+"""`synpunkt run` exit status when a batch failed (every stage still ran; the others' data is published)."""
+
+
 @app.command()
-def run(model: ModelOpt = None) -> None:
-    """Run the pipeline once: ingest -> classify -> trends -> publish."""
+def run(
+    model: ModelOpt = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also ingest again the batches that failed "
+                                               "earlier (those whose raw copy still exists)")] = False,
+) -> None:
+    """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed."""
     _setup_logging()
     from flows.pipeline import pipeline_flow
 
-    result = pipeline_flow(model_dir=model)
+    _start_prefect()
+    result = pipeline_flow(model_dir=model, retry_failed=retry_failed)
     batches = result["ingest"]["batches"]
-    failed = [b for b in batches if b["status"] == "failed"]
-    typer.echo(f"{len(batches)} new batch(es): {sum(b['rows_accepted'] for b in batches)} comments accepted, "
+    failed = result["failed_batches"]
+    typer.echo(f"{len(batches)} batch(es) ingested: {sum(b['rows_accepted'] for b in batches)} comments accepted, "
                f"{sum(b['rows_quarantined'] for b in batches)} quarantined, {len(failed)} failed batch(es); "
                f"{result['classify']['classified']} classified with {result['classify']['model_version']}")
+    for b in failed:
+        typer.secho(f"  failed: batch {b['batch_id']}: {b['error']}", fg=typer.colors.RED, err=True)
     typer.echo(f"analysts' copy: {result['published']}")
+    if failed:
+        typer.echo("fix the cause, then `synpunkt run --retry-failed` ingests the failed batches again", err=True)
+        raise typer.Exit(code=RUN_FAILED_BATCHES_EXIT)
 
 
 @app.command()
@@ -192,8 +218,11 @@ def status(limit: Annotated[int, typer.Option(help="How many recent batches")] =
         typer.echo(f"{r.batch_id:<22} {r.municipality_code:<16} {'landed':<9} {'':>8} {'':>8} {'':>8}  "
                    f"waiting for the next run")
     for batch_id, name, st, received, accepted, quarantined, error, _ in rows:
+        note = "interrupted: resumes at the next run" if st == "ingesting" else error[:100]
         typer.echo(f"{batch_id:<22} {str(name)[:16]:<16} {st:<9} {received:>8} {accepted:>8} {quarantined:>8}  "
-                   f"{error[:80]}")
+                   f"{note}")
+    if any(r[2] == "failed" for r in rows):
+        typer.echo("failed batches: `synpunkt run --retry-failed` ingests them again once the cause is fixed")
     if not rows and not waiting:
         typer.echo("no batches yet: submit one with `synpunkt submit FILE --municipality CODE`")
 
@@ -230,6 +259,7 @@ def report(
         R.strings(lang)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
+    _start_prefect()
     folder = report_flow(year=year, municipality=municipality, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
                          model_dir=model)
     typer.echo(f"reports for {year}: {folder}")
@@ -239,17 +269,49 @@ def report(
 
 
 @app.command()
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .csv for kolada and csv, .xlsx for excel")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="kolada (KPI rows), excel (a sheet per view) or csv (Swedish Excel)")],
+    year: Annotated[Optional[int], typer.Option(help="Only this year (default: every year)")] = None,
+    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality: SCB code (0180) or name (Stockholm)")] = None,
+    warehouse: Annotated[Optional[Path], typer.Option(help="Published DuckDB file (default: SYNPUNKT_PUBLISHED)")] = None,
+) -> None:
+    """Export the published figures: Kolada's KPI rows, an Excel workbook, or a CSV for Swedish Excel."""
+    from synpunkt.export import ExportError, check_output, check_scope, export as write_export
+    from synpunkt.publish import open_published
+
+    try:
+        fmt = fmt.strip().lower()
+        check_output(fmt, output)
+        con = open_published(warehouse)
+        try:
+            scope = check_scope(con, year, municipality)
+            rows = write_export(con, fmt, output, scope)
+        finally:
+            con.close()
+    except (ExportError, FileNotFoundError) as err:
+        _fail(str(err))
+    typer.echo(f"{rows} rows ({fmt}) -> {output}")
+
+
+@app.command()
 def serve(
     api: Annotated[bool, typer.Option(help="Also serve the upload API")] = True,
-    host: str = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address the API listens on (set SYNPUNKT_PUBLIC_URL for the URLs it "
+                                           "hands out when it is reached through another name)")] = "127.0.0.1",
     port: int = 8000,
     nightly: Annotated[str, typer.Option(help="Cron schedule of the pipeline")] = "0 2 * * *",
 ) -> None:
     """Serve the Prefect deployments with schedules (nightly pipeline) and the upload API."""
     _setup_logging()
     from flows.serve import serve_all
+    from synpunkt.api import ApiStartError
 
-    serve_all(api=api, host=host, port=port, nightly=nightly)
+    _start_prefect()
+    try:
+        serve_all(api=api, host=host, port=port, nightly=nightly)
+    except ApiStartError as err:
+        _fail(str(err))
 
 
 @app.command()
@@ -281,16 +343,17 @@ def demo(
     from datetime import date
 
     from flows.pipeline import pipeline_flow
-    from synpunkt.config import inbox_dir, warehouse_path
-    from synpunkt.demo import demo_files, summary_lines, write_inbox
+    from synpunkt.config import landing_dir, warehouse_path
+    from synpunkt.demo import demo_files, land_files, summary_lines
     from synpunkt.publish import open_published
 
     last = date.today().year - 1
     years = (last - 2, last - 1, last)
     files = demo_files(years, per_year)
-    write_inbox(files, inbox_dir())
-    typer.echo(f"wrote {len(files)} sample files for {len({f.municipality for f in files})} municipalities "
-               f"({years[0]}-{years[-1]}) into {inbox_dir()}")
+    land_files(files)
+    typer.echo(f"landed {len(files)} sample files for {len({f.municipality for f in files})} municipalities "
+               f"({years[0]}-{years[-1]}) in {landing_dir()}")
+    _start_prefect()
     result = pipeline_flow()
     con = open_published(result["published"])
     for line in summary_lines(con, last):

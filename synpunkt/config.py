@@ -83,3 +83,122 @@ def raw_retention_days() -> int:
 def max_upload_bytes() -> int:
     """Largest file the HTTP API accepts (SYNPUNKT_MAX_UPLOAD_MB, default 50 MB)."""
     return int(float(os.environ.get("SYNPUNKT_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
+
+
+def inbox_settle_seconds() -> float:
+    """A file in the folder inbox is collected only once it has not changed for this long
+    (SYNPUNKT_INBOX_SETTLE_SECONDS, default 10): a file still being written waits for the next run."""
+    return max(0.0, float(os.environ.get("SYNPUNKT_INBOX_SETTLE_SECONDS", "10")))
+
+
+PREFECT_STARTUP_TIMEOUT_S = 180
+"""Seconds Prefect's temporary API server may take to start (Prefect's own default, 20 s, fails on a busy machine);
+the user's PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (environment or Prefect profile) wins."""
+
+
+# -- file modes: set explicitly, whatever the umask ------------------------------------------------------------
+PRIVATE_DIR_MODE, PRIVATE_FILE_MODE = 0o700, 0o600
+"""Everything under SYNPUNKT_HOME (inbox, landing, warehouse, secrets, ...): the pipeline's user only."""
+SHARED_DIR_MODE, SHARED_FILE_MODE = 0o750, 0o640
+"""The published copy, the reports and SYNPUNKT_HOME itself: readable by the user's group (the analysts), by
+nobody else. Both hold redacted data only; SYNPUNKT_HOME must be group-traversable to reach them."""
+
+
+def private_dir(path: Path | str) -> Path:
+    """mkdir -p; every folder this creates gets mode 0700 (SYNPUNKT_HOME and folders above it: 0750)."""
+    return _make_dirs(Path(path), PRIVATE_DIR_MODE)
+
+
+def shared_dir(path: Path | str) -> Path:
+    """mkdir -p; every folder this creates gets mode 0750 (group-readable: published copy, reports)."""
+    return _make_dirs(Path(path), SHARED_DIR_MODE)
+
+
+def private_file(path: Path | str) -> Path:
+    """Set a file's mode to 0600 (owner only)."""
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return Path(path)
+
+
+def shared_file(path: Path | str) -> Path:
+    """Set a file's mode to 0640 (owner writes, group reads)."""
+    os.chmod(path, SHARED_FILE_MODE)
+    return Path(path)
+
+
+def _make_dirs(path: Path, mode: int) -> Path:
+    """Create `path` and its missing parents, chmod-ing each created folder explicitly. Folders that already
+    exist keep their mode (they may be shared ones, like /tmp, or an inbox set up for a group on purpose)."""
+    target = Path(os.path.abspath(path))
+    root = Path(os.path.abspath(home()))
+    missing = []
+    while not target.exists():
+        missing.append(target)
+        target = target.parent
+    for folder in reversed(missing):
+        folder_mode = SHARED_DIR_MODE if folder == root or folder in root.parents else mode
+        folder.mkdir(mode=folder_mode, exist_ok=True)  # never wider than folder_mode, even before the chmod
+        os.chmod(folder, folder_mode)
+    return path
+
+
+# -- the upload API's defences -------------------------------------------------------------------------------
+def api_public_url(host: str = "127.0.0.1", port: int = 8000) -> str:
+    """Base of the URLs the API hands out (SYNPUNKT_PUBLIC_URL; default http://<host>:<port> it listens on, with
+    127.0.0.1 for a wildcard host). Never taken from a request's Host header."""
+    if os.environ.get("SYNPUNKT_PUBLIC_URL"):
+        return os.environ["SYNPUNKT_PUBLIC_URL"].rstrip("/")
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def auth_max_failures() -> int:
+    """Failed authentications a client address may make within the window before it gets 429
+    (SYNPUNKT_AUTH_MAX_FAILURES, default 10)."""
+    return int(os.environ.get("SYNPUNKT_AUTH_MAX_FAILURES", "10"))
+
+
+def auth_window_s() -> float:
+    """The window, in seconds, in which failed authentications are counted (SYNPUNKT_AUTH_WINDOW_S, default 60)."""
+    return float(os.environ.get("SYNPUNKT_AUTH_WINDOW_S", "60"))
+
+
+def upload_timeout_s() -> float:
+    """Seconds a request's whole body may take to arrive before 408 (SYNPUNKT_UPLOAD_TIMEOUT_S, default 120)."""
+    return float(os.environ.get("SYNPUNKT_UPLOAD_TIMEOUT_S", "120"))
+
+
+def header_timeout_s() -> float:
+    """Seconds a connection may take to send a request's head before it is closed with 408
+    (SYNPUNKT_HEADER_TIMEOUT_S, default 10)."""
+    return float(os.environ.get("SYNPUNKT_HEADER_TIMEOUT_S", "10"))
+
+
+def api_docs() -> bool:
+    """Serve the API description (/docs, /redoc, /openapi.json) (SYNPUNKT_API_DOCS=1; default off)."""
+    return os.environ.get("SYNPUNKT_API_DOCS", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def trusted_proxies() -> str:
+    """Addresses of reverse proxies whose X-Forwarded-For is believed, comma-separated (SYNPUNKT_TRUSTED_PROXIES;
+    default none: the client address is the TCP peer's, so forged headers cannot dodge the throttle)."""
+    return os.environ.get("SYNPUNKT_TRUSTED_PROXIES", "").strip()
+
+
+# -- ingest ----------------------------------------------------------------------------------------------------
+def max_rows_per_batch() -> int:
+    """Most data rows one batch may hold; a larger file fails with a clear error (SYNPUNKT_MAX_ROWS_PER_BATCH,
+    default 1,000,000)."""
+    return int(os.environ.get("SYNPUNKT_MAX_ROWS_PER_BATCH", "1000000"))
+
+
+def ingest_chunk_rows() -> int:
+    """Rows read, redacted and committed together while ingesting a batch (SYNPUNKT_INGEST_CHUNK_ROWS, default
+    10,000): memory stays bounded by a chunk, and an interrupted batch resumes after its last committed chunk."""
+    return max(1, int(os.environ.get("SYNPUNKT_INGEST_CHUNK_ROWS", "10000")))
+
+
+def comment_key_file() -> Path:
+    """The per-installation secret key behind comment ids (HMAC-SHA256; created on first use, mode 0600).
+    Back it up with the warehouse: without it, re-sent rows can no longer be recognised as duplicates."""
+    return home() / "secrets" / "comment_id.key"

@@ -12,7 +12,6 @@ import io
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 
@@ -116,16 +115,15 @@ def demo_files(years: tuple[int, ...], per_year: int = 120, seed: int = 2025) ->
     return files
 
 
-def write_inbox(files: list[DemoFile], inbox: Path) -> list[Path]:
-    """Drop the files into the folder inbox (inbox/<code>/<file>)."""
-    paths = []
-    for f in files:
-        folder = inbox / f.municipality
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f.name
-        path.write_bytes(f.data)
-        paths.append(path)
-    return paths
+def land_files(files: list[DemoFile]) -> list:
+    """Land the files as a municipality's submissions would be (origin "demo"); returns the receipts.
+
+    Landed directly rather than through the folder inbox, which collects a file only once it has settled
+    (SYNPUNKT_INBOX_SETTLE_SECONDS): the demo's files are complete when written.
+    """
+    from synpunkt.landing import land_bytes
+
+    return [land_bytes(f.data, f.municipality, f.name, "demo") for f in files]
 
 
 def summary_lines(con, year: int) -> list[str]:

@@ -1,27 +1,48 @@
-"""The ingest stage: landed batch -> read -> validate -> redact -> deduplicate -> store (one transaction).
+"""The ingest stage: a landed batch is read in chunks; each chunk is validated, checked for duplicates (see
+synpunkt.dedupe), redacted and committed together with the batch's progress.
 
-Accounting invariant, per batch: rows_received == rows_accepted + rows_quarantined. A file that cannot be
-read at all is recorded as a failed batch with the reason; its raw copy stays in the landing area.
+- **Bounded memory**: every per-batch structure is chunk-sized (``SYNPUNKT_INGEST_CHUNK_ROWS``, default 10,000),
+  except the duplicate state (about 100 bytes per distinct comment) and a bounded cache of redactions.
+- **Resume**: a batch is ``ingesting`` while its chunks are committed, each with ``rows_done`` (the last data row
+  committed). After a crash, the next run skips the committed rows, rebuilding the duplicate state from their raw
+  text (hashes only, no redaction), and carries on.
+- **Batch isolation**: any error while ingesting a batch (reading, validating, redacting, checking duplicates,
+  storing) removes what the batch had written and records it as ``failed`` with the stage, the error type and a
+  description that never quotes cell values; the other batches and the later stages carry on. ``synpunkt run
+  --retry-failed`` ingests failed batches again while their raw copy exists.
+- **Accounting**, per batch: rows_received == rows_accepted + rows_quarantined, checked against the tables.
+- **Limits**: a batch with more than ``SYNPUNKT_MAX_ROWS_PER_BATCH`` data rows (default 1,000,000) fails.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+import duckdb
 import pandas as pd
 
-from synpunkt.batch_status import write_status
+from synpunkt import config
+from synpunkt.batch_status import read_status, write_status
+from synpunkt.dedupe import DedupeState, duplicates
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
-from synpunkt.tables import TableReadError, read_table
+from synpunkt.redaction_cache import RedactionCache
+from synpunkt.tables import TableReadError
 from synpunkt.validate import MissingColumn, validate_rows
-from synpunkt.warehouse import (existing_comment_ids, insert_frame, known_batch_ids, now, record_batch,
-                                transaction)
+from synpunkt.warehouse import (batch_states, begin_batch, existing_comments, fail_batch, finish_batch, now,
+                                stored_counts, write_chunk)
 
 log = logging.getLogger(__name__)
+
+PROGRESS_MIN_BYTES = 2_000_000
+"""Batches from this size on show a progress bar (rows)."""
+
+QUARANTINE_COLUMNS = ["batch_id", "row_number", "municipality_code", "reason_code", "reason", "row_redacted",
+                      "quarantined_at"]
+ACCEPTED_FIELDS = ("external_id", "contact_date", "channel", "text", "metadata")
 
 
 @dataclass
@@ -35,82 +56,184 @@ class BatchResult:
     error: str | None = None
 
 
-def comment_id(municipality_code: str, external_id: str | None, contact_date: date, redacted_text: str) -> str:
-    """Stable id: the municipality's own id when given, else date + redacted text (re-sent rows match)."""
-    key = f"{municipality_code}|id|{external_id}" if external_id else \
-        f"{municipality_code}|{contact_date.isoformat()}|{' '.join(redacted_text.split())}"
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
+class RowLimitExceeded(ValueError):
+    """The batch has more data rows than SYNPUNKT_MAX_ROWS_PER_BATCH."""
 
 
-def redact_values(values: list[str | None], redactor) -> list[str | None]:
-    """Redact a list of strings, each distinct value once (metadata columns repeat a lot)."""
-    distinct = sorted({v for v in values if v})
-    redacted = dict(zip(distinct, (r.text for r in redactor.redact_many(distinct)))) if distinct else {}
-    return [redacted.get(v, v) if v else v for v in values]
+SAFE_MESSAGES = (TableReadError, MissingColumn, RowLimitExceeded)
+"""Errors whose messages never hold cell values (by contract), so they may be shown as they are."""
 
 
-def _redact_cells(rows: list[dict], redactor) -> list[dict]:
-    """Redact every string cell of quarantined rows (they are stored too)."""
-    cells = [None if v is None else str(v) for row in rows for v in row.values()]
-    flat = iter(redact_values(cells, redactor))
-    return [{str(k): next(flat) for k in row} for row in rows]
+def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:
+    """Why a batch failed: stage, error type and a description that never quotes the error's message (which can
+    hold cell values, e.g. the key in a DuckDB constraint error) unless its type promises it is safe."""
+    if isinstance(err, SAFE_MESSAGES):
+        detail = str(err).replace(str(receipt.raw_path()), f"batch {receipt.batch_id}")
+    elif isinstance(err, FileNotFoundError):
+        detail = "the raw copy is missing from the landing area"
+    elif isinstance(err, MemoryError):
+        detail = "out of memory"
+    elif isinstance(err, duckdb.ConstraintException):
+        detail = "a warehouse constraint was violated (please report this)"
+    elif isinstance(err, duckdb.Error):
+        detail = "the warehouse refused the write"
+    else:
+        detail = "unexpected error (please report this)"
+    return f"{stage}: {type(err).__name__}: {detail}"
 
 
-def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None) -> BatchResult:
-    """Ingest one landed batch into the warehouse; idempotent per batch id."""
-    code = receipt.municipality_code
+def _iter_table(path, chunk_rows: int):
+    """synpunkt.tables.iter_table; TEMPORARY adapter (read_table in one chunk) until tables.py provides it."""
+    from synpunkt import tables
+
+    if hasattr(tables, "iter_table"):
+        yield from tables.iter_table(path, chunk_rows=chunk_rows)
+        return
+    from types import SimpleNamespace
+
+    df = tables.read_table(path)
+    df.index = pd.RangeIndex(1, len(df) + 1)
+    for start in range(0, max(len(df), 1), chunk_rows):
+        yield SimpleNamespace(frame=df.iloc[start:start + chunk_rows], bad_rows=[])
+
+
+def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, key: bytes | None = None,
+                 chunk_rows: int | None = None, max_rows: int | None = None) -> BatchResult:
+    """Ingest one landed batch into the warehouse, chunk by chunk; resumes an interrupted batch.
+
+    Never raises for a problem with the batch (it is recorded as failed); interruptions (KeyboardInterrupt, a
+    kill) leave the batch ``ingesting``, to be resumed by the next run.
+    """
+    from synpunkt.keys import comment_id_key
+
+    key = key or comment_id_key()
+    code, stage, name = receipt.municipality_code, "redacting the file name", None
+    cache = RedactionCache(redactor)
     try:
-        df = read_table(receipt.raw_path())
-        validated = validate_rows(df, code, today)
-    except (TableReadError, MissingColumn, FileNotFoundError) as err:
-        reason = str(err).replace(str(receipt.raw_path()), f"batch {receipt.batch_id}")
-        with transaction(con):
-            record_batch(con, receipt, "failed", error=reason)
+        name = cache.file_name(receipt.original_name) if receipt.original_name else None
+        stage = "starting"
+        rows_done = begin_batch(con, receipt, name)
+        if rows_done:
+            log.info("batch %s: resuming after row %d", receipt.batch_id, rows_done)
+        _ingest_chunks(con, receipt, cache, key, rows_done, today, chunk_rows or config.ingest_chunk_rows(),
+                       max_rows or config.max_rows_per_batch())
+        stage = "checking the accounting"
+        received, accepted, quarantined = stored_counts(con, receipt.batch_id)
+        assert received == accepted + quarantined, f"batch {receipt.batch_id}: row accounting broken"
+        finish_batch(con, receipt.batch_id)
+    except Exception as err:  # noqa: BLE001 (batch isolation: any error fails this batch only)
+        if isinstance(err, _StageError):
+            stage, err = err.stage, err.__cause__
+        reason = failure_reason(stage, err, receipt)
         log.warning("batch %s failed: %s", receipt.batch_id, reason)
+        log.debug("batch %s: where it failed (code only):\n%s", receipt.batch_id,
+                  "".join(traceback.format_tb(err.__traceback__)))
+        fail_batch(con, receipt, name, reason)
         return _finish(receipt, BatchResult(receipt.batch_id, code, "failed", error=reason))
+    log.info("batch %s: %d received, %d accepted, %d quarantined", receipt.batch_id, received, accepted, quarantined)
+    return _finish(receipt, BatchResult(receipt.batch_id, code, "ingested", received, accepted, quarantined))
 
-    acc = validated.accepted.copy()
-    redactions = redactor.redact_many(acc["text"].tolist()) if len(acc) else []
-    acc["text"] = [r.text for r in redactions]
-    acc["redactions"] = [json.dumps(r.counts) for r in redactions]
-    meta_keys = sorted({k for m in acc["metadata"] for k in m})
-    for key in meta_keys:  # redact metadata column by column (a handler's name, a phone number...)
-        values = redact_values([m.get(key) for m in acc["metadata"]], redactor)
-        for m, v in zip(acc["metadata"], values):
-            if key in m:
-                m[key] = v
-    acc["comment_id"] = [comment_id(code, e, d, t) for e, d, t in zip(acc["external_id"], acc["contact_date"], acc["text"])]
 
-    stored = existing_comment_ids(con, acc["comment_id"].tolist())
-    duplicate = acc["comment_id"].isin(stored)
-    quarantine = validated.rejected.assign(row_redacted=[json.dumps(r, ensure_ascii=False, default=str)
-                                                         for r in _redact_cells(list(validated.rejected["row"]), redactor)])
-    quarantine = pd.concat([
-        quarantine.drop(columns=["row"]),
-        pd.DataFrame({"row_number": acc.loc[duplicate, "row_number"], "reason_code": "duplicate_stored",
-                      "reason": "the same comment is already stored (an earlier batch)", "row_redacted": None}),
-    ], ignore_index=True)
-    acc = acc[~duplicate]
+class _StageError(Exception):
+    """Carries the stage a chunk failed in (the original error is its __cause__)."""
 
+    def __init__(self, stage: str):
+        super().__init__(stage)
+        self.stage = stage
+
+
+def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, rows_done: int, today: date | None,
+                   chunk_rows: int, max_rows: int) -> None:
+    """Read, validate, deduplicate, redact and commit chunk by chunk (errors carry their stage: _StageError)."""
+    from tqdm.auto import tqdm
+
+    code, state, seen = receipt.municipality_code, DedupeState(), 0
+    big = receipt.size_bytes >= PROGRESS_MIN_BYTES
+    with tqdm(desc=f"Ingesting {receipt.batch_id}", unit="row", disable=not big, leave=False) as bar:
+        chunks = _iter_table(receipt.raw_path(), chunk_rows)
+        while True:
+            stage = "reading the file" if seen == 0 else f"reading the file after row {seen}"
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            except Exception as err:
+                raise _StageError(stage) from err
+            numbers = [int(n) for n in chunk.frame.index] + [b.row_number for b in chunk.bad_rows]
+            if not numbers:
+                continue
+            seen += len(numbers)
+            span = f"rows {min(numbers)}-{max(numbers)}"
+            if seen > max_rows:
+                raise _StageError("reading the file") from RowLimitExceeded(
+                    f"the file has more than {max_rows:,} data rows, the limit per batch "
+                    "(SYNPUNKT_MAX_ROWS_PER_BATCH)")
+            stage = f"validating {span}"
+            try:
+                validated = validate_rows(chunk.frame, code, today)
+                stage = f"checking duplicates in {span}"
+                accepted = validated.accepted
+                done = accepted[accepted["row_number"] <= rows_done]
+                if len(done):  # committed before an interruption: only the duplicate state is rebuilt
+                    state.assign(done, code, key)
+                if max(numbers) <= rows_done:
+                    bar.update(len(numbers))
+                    continue
+                fresh = accepted[accepted["row_number"] > rows_done].reset_index(drop=True)
+                rejected = validated.rejected[validated.rejected["row_number"] > rows_done]
+                bad = [b for b in chunk.bad_rows if b.row_number > rows_done]
+                assigned = state.assign(fresh, code, key)
+                dups = duplicates(assigned, existing_comments(con, assigned["comment_id"].tolist()))
+                stage = f"redacting {span}"
+                comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
+                n_fresh = sum(1 for n in numbers if n > rows_done)
+                assert n_fresh == len(comments) + len(quarantine), f"{span}: row accounting broken"
+                stage = f"storing {span}"
+                write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers))
+            except Exception as err:
+                raise _StageError(stage) from err
+            rows_done = max(numbers)
+            bar.update(len(numbers))
+            log.debug("batch %s: %s committed", receipt.batch_id, span)
+
+
+def _prepare(receipt: Receipt, accepted: pd.DataFrame, assigned: pd.DataFrame, dups: pd.DataFrame,
+             rejected: pd.DataFrame, bad: list, cache: RedactionCache) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chunk's rows for `comments` and `quarantine`, redacted (texts, metadata keys and values, cells)."""
+    texts = cache.texts(accepted["text"].tolist())
+    metadata = cache.mappings(list(accepted["metadata"]))
+    is_dup = accepted["row_number"].isin(dups["row_number"]).to_numpy()
+    keep = ~is_dup
+    stamp = now()
     comments = pd.DataFrame({
-        "comment_id": acc["comment_id"], "batch_id": receipt.batch_id, "municipality_code": code,
-        "row_number": acc["row_number"], "external_id": acc["external_id"],
-        "contact_date": pd.to_datetime(acc["contact_date"]).dt.date,
-        "year": [d.year for d in acc["contact_date"]], "channel": acc["channel"], "text": acc["text"],
-        "redactions": acc["redactions"],
-        "metadata": [json.dumps(m, ensure_ascii=False) for m in acc["metadata"]], "ingested_at": now(),
+        "comment_id": assigned["comment_id"][keep].tolist(), "batch_id": receipt.batch_id,
+        "municipality_code": receipt.municipality_code,
+        "row_number": accepted["row_number"][keep].astype("int64").tolist(),
+        "external_id": pd.Series(accepted["external_id"][keep].tolist(), dtype=object),
+        "contact_date": [d for d, k in zip(accepted["contact_date"], keep) if k],
+        "year": [d.year for d, k in zip(accepted["contact_date"], keep) if k],
+        "channel": pd.Series(accepted["channel"][keep].tolist(), dtype=object),
+        "text": [t for (t, _), k in zip(texts, keep) if k],
+        "redactions": [c for (_, c), k in zip(texts, keep) if k],
+        "metadata": [json.dumps(m, ensure_ascii=False) for m, k in zip(metadata, keep) if k],
+        "ingested_at": stamp,
     })
-    quarantine = quarantine.assign(batch_id=receipt.batch_id, municipality_code=code, quarantined_at=now())
-    result = BatchResult(receipt.batch_id, code, "ingested", len(df), len(comments), len(quarantine))
-    assert result.rows_received == result.rows_accepted + result.rows_quarantined, "row accounting broken"
-    with transaction(con):
-        insert_frame(con, "comments", comments)
-        insert_frame(con, "quarantine", quarantine[["batch_id", "row_number", "municipality_code", "reason_code",
-                                                    "reason", "row_redacted", "quarantined_at"]])
-        record_batch(con, receipt, "ingested", result.rows_received, result.rows_accepted, result.rows_quarantined)
-    log.info("batch %s: %d received, %d accepted, %d quarantined", receipt.batch_id, result.rows_received,
-             result.rows_accepted, result.rows_quarantined)
-    return _finish(receipt, result)
+    dup_rows = {int(n): json.dumps({"external_id": e, "contact_date": d.isoformat(), "channel": c, "text": t[0],
+                                    "metadata": m}, ensure_ascii=False)
+                for n, e, d, c, t, m, dup in zip(accepted["row_number"], accepted["external_id"],
+                                                  accepted["contact_date"], accepted["channel"], texts, metadata,
+                                                  is_dup) if dup}
+    rejected_rows = cache.rows([r for r in rejected["row"]])
+    bad_rows = cache.rows([b.cells for b in bad])
+    quarantine = pd.DataFrame({
+        "row_number": [*dups["row_number"], *rejected["row_number"], *(b.row_number for b in bad)],
+        "reason_code": [*dups["reason_code"], *rejected["reason_code"], *(b.reason_code for b in bad)],
+        "reason": [*dups["reason"], *rejected["reason"], *(b.reason for b in bad)],
+        "row_redacted": [*(dup_rows[int(n)] for n in dups["row_number"]), *rejected_rows, *bad_rows],
+    }).astype({"row_number": "int64", "reason_code": object, "reason": object, "row_redacted": object})
+    quarantine = quarantine.assign(batch_id=receipt.batch_id, municipality_code=receipt.municipality_code,
+                                   quarantined_at=stamp)
+    return comments, quarantine[QUARANTINE_COLUMNS]
 
 
 def _finish(receipt: Receipt, result: BatchResult) -> BatchResult:
@@ -121,19 +244,28 @@ def _finish(receipt: Receipt, result: BatchResult) -> BatchResult:
     return result
 
 
-def pending_batches(con) -> list[Receipt]:
-    """Landed batches the warehouse has not recorded yet (oldest first)."""
-    known = known_batch_ids(con)
-    return [r for r in landed_batches() if r.batch_id not in known]
+def pending_batches(con, retry_failed: bool = False) -> list[Receipt]:
+    """Landed batches to ingest (oldest first): new ones, interrupted ones (to resume) and, with `retry_failed`,
+    failed ones whose raw copy still exists."""
+    states = batch_states(con)
+    todo = []
+    for receipt in landed_batches():
+        state = states.get(receipt.batch_id)
+        if state is None or state == "ingesting":
+            todo.append(receipt)
+        elif retry_failed and state == "failed":
+            if receipt.raw_path().exists():
+                todo.append(receipt)
+            else:
+                log.warning("batch %s cannot be retried: its raw copy was purged", receipt.batch_id)
+    return todo
 
 
 def resync_statuses(con) -> int:
     """Write missing status files for recorded batches (a crash between commit and status write)."""
-    from synpunkt.batch_status import read_status
-
     fixed = 0
     for row in con.execute("SELECT batch_id, municipality_code, status, rows_received, rows_accepted, "
-                           "rows_quarantined, error FROM batches").fetchall():
+                           "rows_quarantined, error FROM batches WHERE status IN ('ingested', 'failed')").fetchall():
         folder = batch_dir(row[1], row[0])
         if folder.exists() and read_status(folder) is None:
             write_status(folder, status=row[2], rows_received=row[3], rows_accepted=row[4],
@@ -146,7 +278,8 @@ def purge_expired_raw(con, retention_days: int, now_utc: datetime | None = None)
     """Delete raw copies of processed batches older than the retention; returns how many were purged."""
     purged = 0
     receipts = {r.batch_id: r for r in landed_batches()}
-    rows = con.execute("SELECT batch_id, processed_at FROM batches WHERE raw_purged_at IS NULL").fetchall()
+    rows = con.execute("SELECT batch_id, processed_at FROM batches WHERE raw_purged_at IS NULL "
+                       "AND status IN ('ingested', 'failed')").fetchall()
     for batch_id, processed_at in rows:
         receipt = receipts.get(batch_id)
         if receipt and purge_raw(receipt, processed_at.replace(tzinfo=timezone.utc), retention_days, now_utc):

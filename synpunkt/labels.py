@@ -28,6 +28,10 @@ TOPIC_LABELS_EN: dict[str, str] = {
     "municipal_services": "Municipal services",
     "experience": "Overall experience",
 }
+ALL_TOPICS = "all"
+"""Topic code of the figures over every comment (the warehouse's yearly_shares, the reports); not a model label."""
+ALL_TOPICS_LABEL_SV = "Alla synpunkter"
+ALL_TOPICS_LABEL_EN = "All comments"
 SENTIMENT_LABELS_SV: dict[str, str] = {
     "positive": "positiv",
     "skeptical": "skeptisk",

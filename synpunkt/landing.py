@@ -9,23 +9,29 @@ unredacted text may exist, and it is purged after the retention period once its 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from synpunkt.config import inbox_dir, landing_dir
+from synpunkt.config import inbox_dir, inbox_settle_seconds, landing_dir, private_dir, private_file
 from synpunkt.municipalities import validate_code
 from synpunkt.tables import READ_SUFFIXES
 
 log = logging.getLogger(__name__)
 RECEIPT = "receipt.json"
 ORIGINS = ("inbox", "http", "api", "cli", "demo")
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".filepart", ".tmp")
+"""Names of files still being uploaded (name.csv.part, renamed to name.csv when complete; WinSCP: .filepart)."""
+IN_PROGRESS_PREFIXES = (".", "~$")
+"""Hidden files and Office lock files (~$export.xlsx): never collected."""
 
 
 @dataclass
@@ -80,18 +86,26 @@ def land_bytes(data: bytes, municipality: str | int, original_name: str, origin:
         return existing
     receipt = Receipt(batch_id, code, origin, Path(original_name.replace("\\", "/")).name[:200], suffix, checksum,
                       len(data), datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    _private_mkdir(folder.parent)
+    private_dir(folder.parent)
     tmp = Path(tempfile.mkdtemp(prefix=".landing-", dir=folder.parent))
     try:
         raw = tmp / f"raw{suffix}"
         raw.write_bytes(data)
         os.chmod(raw, 0o400)  # immutable copy, owner read-only
         (tmp / RECEIPT).write_text(json.dumps(asdict(receipt), indent=2, ensure_ascii=False))
+        private_file(tmp / RECEIPT)
         os.chmod(tmp, 0o700)
         os.rename(tmp, folder)  # atomic: a batch is either fully landed or not at all
-    except FileExistsError:  # landed concurrently by another process: same content, same batch
+    except OSError as err:
+        if err.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not (folder / RECEIPT).exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        # landed concurrently by another request or process: same content, same batch (renaming a folder onto a
+        # non-empty one fails with ENOTEMPTY on Linux, EEXIST elsewhere)
         shutil.rmtree(tmp, ignore_errors=True)
-        return read_receipt(folder)
+        existing = read_receipt(folder)
+        existing.duplicate = True
+        return existing
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -118,26 +132,69 @@ def landed_batches(root: Path | None = None) -> list[Receipt]:
     return sorted(receipts, key=lambda r: (r.received_at, r.batch_id))
 
 
-def collect_inbox(inbox: Path | None = None, root: Path | None = None) -> tuple[list[Receipt], list[str]]:
-    """Land every file in inbox/<code>/, then delete it there (the landing copy is the only raw copy kept).
+def collect_inbox(inbox: Path | None = None, root: Path | None = None,
+                  settle_seconds: float | None = None) -> tuple[list[Receipt], list[str]]:
+    """Land every complete file in inbox/<code>/, then delete it there (the landing copy is the only raw copy kept).
 
     Returns (receipts, problems).
-    A file in a folder that is not a municipality code, or of an unsupported type, stays where it is and is
-    reported as a problem (by file name), so nothing is silently ignored.
+    A file is complete once it has not changed for `settle_seconds` (default SYNPUNKT_INBOX_SETTLE_SECONDS) and
+    did not change while it was read; one still being written is left for the next run (an info line, no name).
+    Names of uploads in progress (.part, .tmp, hidden, ~$ lock files) are never collected. A file in a folder that
+    is not a municipality code, of an unsupported type, or a symbolic link stays where it is and is reported as a
+    problem (by file name), so nothing is silently ignored.
     """
     inbox = inbox or inbox_dir()
+    settle = inbox_settle_seconds() if settle_seconds is None else settle_seconds
     receipts, problems = [], []
     if not inbox.exists():
         return receipts, problems
-    for folder in sorted(p for p in inbox.iterdir() if p.is_dir()):
-        for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(p for p in folder.iterdir() if not in_progress(p.name)):
+            if path.is_symlink():  # could point at any file the pipeline can read, another municipality's too
+                problems.append(f"{folder.name}/{path.name}: a symbolic link, not collected")
+                continue
+            if not path.is_file():
+                continue
             try:
-                receipts.append(land_file(path, folder.name, "inbox", root))
+                validate_code(folder.name)  # checked before reading a file that could not land anyway
+                safe_suffix(path.name)
+                data = read_settled(path, settle)
+                if data is None:
+                    log.info("a file in inbox/%s is still being written; left for the next run", folder.name)
+                    continue
+                receipts.append(land_bytes(data, folder.name, path.name, "inbox", root))
             except (ValueError, OSError) as err:
                 problems.append(f"{folder.name}/{path.name}: {err}")
                 continue
             path.unlink()
     return receipts, problems
+
+
+def in_progress(name: str) -> bool:
+    """True for names that by convention are not complete files yet (or are not data at all)."""
+    return name.lower().endswith(IN_PROGRESS_SUFFIXES) or name.startswith(IN_PROGRESS_PREFIXES)
+
+
+def read_settled(path: Path, settle_seconds: float, now: float | None = None) -> bytes | None:
+    """The file's bytes if it has not changed for settle_seconds and did not change while read; else None.
+
+    "Changed" uses the status-change time too: it moves with every write and rename and cannot be set back, so a
+    copy that keeps an old modification time is still seen as new (and a future one does not block the file).
+    """
+    now = time.time() if now is None else now
+    before = os.stat(path)
+    if now - _last_change(before, now) < settle_seconds:
+        return None
+    data = Path(path).read_bytes()
+    after = os.stat(path)
+    same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (after.st_size, after.st_mtime_ns,
+                                                                         after.st_ctime_ns)
+    return data if same and len(data) == after.st_size else None
+
+
+def _last_change(st: os.stat_result, now: float) -> float:
+    mtime = st.st_mtime if st.st_mtime <= now else 0.0  # a future mtime (a skewed clock) says nothing
+    return mtime if os.name != "posix" else max(mtime, st.st_ctime)  # st_ctime: creation time on Windows
 
 
 def purge_raw(receipt: Receipt, processed_at: datetime, retention_days: int, now: datetime | None = None,
@@ -150,14 +207,3 @@ def purge_raw(receipt: Receipt, processed_at: datetime, retention_days: int, now
     os.chmod(raw, 0o600)
     raw.unlink()
     return True
-
-
-def _private_mkdir(path: Path) -> None:
-    """mkdir -p with owner-only permissions on every folder this creates."""
-    missing = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for p in reversed(missing):
-        p.mkdir(mode=0o700, exist_ok=True)

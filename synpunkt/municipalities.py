@@ -2,10 +2,13 @@
 
 The table lives in ``data/reference/municipalities.csv`` (columns ``code,name,county_code,county``);
 codes are four-digit strings whose first two digits are the county code, e.g. ``0180`` Stockholm.
+SKR's municipality groups (kommungruppsindelning 2023, A1..C9) are in ``data/reference/kommungrupper.csv``
+(columns ``code,kommungrupp``; source and caveats in ``data/reference/README.md``).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +18,9 @@ MUNICIPALITIES_CSV: Path = (
     Path(__file__).resolve().parent.parent / "data" / "reference" / "municipalities.csv"
 )
 """Location of the reference CSV, relative to the package."""
+KOMMUNGRUPPER_CSV: Path = MUNICIPALITIES_CSV.with_name("kommungrupper.csv")
+"""SKR's kommungruppsindelning 2023: one group (A1..C9) per municipality code."""
+KOMMUNGRUPPER: tuple[str, ...] = ("A1", "A2", "B3", "B4", "B5", "C6", "C7", "C8", "C9")
 
 
 class UnknownMunicipality(ValueError):
@@ -71,3 +77,46 @@ def validate_code(code: str | int) -> str:
 def municipality_name(code: str | int) -> str:
     """Return the municipality name for a code, e.g. ``"1480"`` -> ``"Göteborg"``."""
     return _names()[validate_code(code)]
+
+
+@lru_cache(maxsize=1)
+def _codes_by_name() -> dict[str, str]:
+    """Case-folded name (also as '<name> kommun', '<name>s kommun', '<name> stad') -> code."""
+    lookup: dict[str, str] = {}
+    for code, name in _names().items():
+        key = unicodedata.normalize("NFC", name).casefold()
+        for variant in (key, f"{key} kommun", f"{key}s kommun", f"{key} stad"):
+            lookup.setdefault(variant, code)
+    return lookup
+
+
+def resolve_municipality(value: str | int) -> str:
+    """A four-digit code from a code (``"0180"``, ``180``) or a name (``"Göteborg"``, ``"göteborgs kommun"``).
+
+    Raises ``UnknownMunicipality`` when neither matches the reference table.
+    """
+    text = str(value).strip() if not isinstance(value, bool) else ""
+    if text.isdigit():
+        return validate_code(text)
+    code = _codes_by_name().get(" ".join(unicodedata.normalize("NFC", text).casefold().split()))
+    if code is None:
+        raise UnknownMunicipality(f"unknown municipality {text!r}; give a four-digit SCB code such as 0180 or a "
+                                  "name such as Stockholm (see data/reference/municipalities.csv)")
+    return code
+
+
+@lru_cache(maxsize=1)
+def _kommungrupper() -> dict[str, str]:
+    """Code -> SKR municipality group, read once from KOMMUNGRUPPER_CSV."""
+    df = pd.read_csv(KOMMUNGRUPPER_CSV, dtype=str, encoding="utf-8", keep_default_na=False)
+    return dict(zip(df["code"], df["kommungrupp"]))
+
+
+def load_kommungrupper() -> pd.DataFrame:
+    """Return SKR's municipality groups as a DataFrame (code, kommungrupp), one row per municipality."""
+    return pd.DataFrame(sorted(_kommungrupper().items()), columns=["code", "kommungrupp"])
+
+
+def kommungrupp(code: str | int) -> str:
+    """SKR's municipality group (A1..C9) of a municipality, e.g. ``"1480"`` -> ``"A1"``."""
+    return _kommungrupper()[validate_code(code)]

@@ -4,6 +4,10 @@ DuckDB allows one writing process per file, and a reader that opens the live fil
 be blocked by it). So the pipeline copies its database into a new file (``COPY FROM DATABASE``) and atomically
 renames it over the published path. Analysts open the published file read-only; a reader that has it open
 keeps reading the snapshot it opened while the next pipeline run writes and publishes.
+
+The copy is written in an explicit, older storage format (:data:`PUBLISHED_STORAGE_VERSION`), not the writing
+library's newest one, so that the DuckDB tools analysts have (the 1.x command-line tool, ODBC and JDBC drivers,
+Python 1.x and 2.x) all open it; tests/test_analyst_sql.py opens it with the released duckdb-cli.
 """
 
 from __future__ import annotations
@@ -11,22 +15,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from synpunkt.config import published_path
+from synpunkt.config import published_path, shared_dir, shared_file
+
+PUBLISHED_STORAGE_VERSION = "v1.1.0"
+"""Storage format of the published copy (format 64): read by DuckDB 1.1 and every later release, 1.x and 2.x.
+DuckDB 2.0 writes format 69 by default, which no 1.x release can read. (1.0 reads format 64 too, but not the
+primary-key indexes that 2.x writes into it.)"""
 
 
 def publish(con, dest: Path | None = None) -> Path:
     """Snapshot the warehouse behind `con` to dest (default: the configured published path)."""
     dest = Path(dest or published_path())
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    shared_dir(dest.parent)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     source = con.execute("SELECT current_database()").fetchall()[0][0]
-    con.execute(f"ATTACH '{tmp}' AS snapshot")
+    con.execute(f"ATTACH '{tmp}' AS snapshot (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
     try:
         con.execute(f"COPY FROM DATABASE \"{source}\" TO snapshot")
     finally:
         con.execute("DETACH snapshot")
-    os.chmod(tmp, 0o644)  # redacted data only: readable by analysts
+    shared_file(tmp)  # 0640: redacted data only, readable by the analysts' group, whatever the umask
     os.replace(tmp, dest)  # atomic on POSIX: readers see the old or the new snapshot, never half of one
     return dest
 

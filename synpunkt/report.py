@@ -73,6 +73,7 @@ STYLE = {
     "axes.spines.top": False, "axes.spines.right": False, "axes.edgecolor": "#444444", "axes.labelcolor": "#222222",
     "xtick.color": "#333333", "ytick.color": "#333333", "text.color": "#222222", "figure.facecolor": "white",
     "axes.titlelocation": "left",
+    "text.parse_math": False,  # text from data ("$\\macro$") is shown as written, never parsed as math
 }
 FIG_WIDTH = 10.5
 FIG_DPI = 110

@@ -1,104 +1,81 @@
 """Read and write tables of citizen comments: CSV/TSV/TXT, XLSX, JSON, JSONL/NDJSON and Parquet.
-Delimited text and XLSX are read as text only ("" for empty cells; "NA" stays "NA"); JSON, JSONL and
-Parquet keep their types, lists included. Errors name file and problem, never cell contents."""
+
+`iter_table` streams a file in chunks of good rows plus the bad rows met on the way (a malformed CSV record, a
+bad JSONL line, an undecodable line), each numbered: every data row of the file gets one 1-based number,
+so rows received = good rows + bad rows. `read_table` gathers it all into one frame (index = row numbers,
+df.attrs["bad_rows"]). Delimited text and XLSX are read as text only ("" for empty cells; "NA" stays "NA");
+JSON, JSONL and Parquet keep their types, lists included. Errors name the file and the problem, never cell
+contents. Encodings: see synpunkt.decoding; format details: synpunkt.readers.
+"""
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
-from charset_normalizer import from_bytes
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-TEXT_COLUMN_CANDIDATES: tuple[str, ...] = (
-    "text", "kommentar", "synpunkt", "fritext", "comment", "svar", "meddelande", "beskrivning", "feedback",
-)
-"""Column names (lower case) that may hold the free-text comment."""
+from synpunkt.decoding import decode_text
+from synpunkt.readers.common import (DEFAULT_CHUNK_ROWS, TEXT_COLUMN_CANDIDATES, BadRow, TableChunk,
+                                     TableReadError, TableStream)
+from synpunkt.readers.delimited import SEPARATORS, detect_separator, read_delimited
+from synpunkt.readers.jsonfiles import read_json, read_jsonl
+from synpunkt.readers.parquet import read_parquet
+from synpunkt.readers.workbook import read_xlsx
+
+__all__ = ["TEXT_COLUMN_CANDIDATES", "READ_SUFFIXES", "WRITE_SUFFIXES", "SEPARATORS", "BadRow", "TableChunk",
+           "TableStream", "TableReadError", "TableWriteError", "iter_table", "read_table", "write_table",
+           "neutralise_formula", "join_list_cells", "find_column", "decode_text", "detect_separator"]
 
 READ_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
 WRITE_SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl", ".parquet")
-SEPARATORS = ",;\t|"
 LIST_SEPARATOR = ";"
-_SNIFF_CHARS = 64_000
 _LISTS = (list, tuple, np.ndarray)
-
-
-class TableReadError(ValueError):
-    """A table file could not be read. The message names the file and the reason, never cell text."""
 
 
 class TableWriteError(ValueError):
     """A table could not be written (unsupported suffix)."""
 
 
-def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a table of comments, choosing the reader by suffix; `sheet` applies to .xlsx only.
-    For delimited text, df.attrs["encoding"] and df.attrs["separator"] say what was detected."""
+def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               sheet: str | int | None = None) -> TableStream:
+    """Stream a file in chunks with bounded memory: each chunk holds at most `chunk_rows` rows, good and bad
+    together; chunk.frame holds the good ones (index = their 1-based data-row numbers; all chunks share the
+    columns) and chunk.bad_rows the others. Whole-file failures (unsupported type, missing, empty, not a
+    workbook, no header, ...) raise TableReadError here, before the first chunk. `sheet` (XLSX only) reads one
+    sheet instead of all. The returned stream's `attrs` say what was detected (encoding, separator, sheets)."""
     path, suffix = _check_suffix(path, READ_SUFFIXES, TableReadError)
     if not path.is_file():
         raise TableReadError(f"{path}: {'is a directory, not a file' if path.is_dir() else 'file not found'}")
     if path.stat().st_size == 0:
         raise TableReadError(f"{path}: file is empty")
     if suffix == ".xlsx":
-        df = _read_xlsx(path, sheet)
-    elif suffix == ".parquet":
-        df = _read_parquet(path)
-    else:
-        try:
-            text, encoding = decode_text(path.read_bytes())
-        except UnicodeError:
-            raise TableReadError(f"{path}: cannot decode the text (not UTF-8, UTF-16 or Windows-1252)") from None
-        if not text.strip():
-            raise TableReadError(f"{path}: file is empty")
-        if suffix == ".json":
-            df = _read_json(text, path)
-        elif suffix in (".jsonl", ".ndjson"):
-            df = _read_jsonl(text, path)
-        else:
-            df = _read_delimited(text, path, default_sep="\t" if suffix == ".tsv" else ",")
-            df.attrs["encoding"] = encoding
-    df.columns = [c.strip().lstrip("\ufeff").strip() if isinstance(c, str) else c for c in df.columns]
+        return read_xlsx(path, sheet=sheet, chunk_rows=chunk_rows)
+    if suffix == ".parquet":
+        return read_parquet(path, chunk_rows=chunk_rows)
+    if suffix == ".json":
+        return read_json(path, chunk_rows=chunk_rows)
+    if suffix in (".jsonl", ".ndjson"):
+        return read_jsonl(path, chunk_rows=chunk_rows)
+    return read_delimited(path, default_sep="\t" if suffix == ".tsv" else ",", chunk_rows=chunk_rows)
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a whole table of comments (the good rows; index = their 1-based data-row numbers).
+    df.attrs: "bad_rows" (list of BadRow), and what was detected: "encoding" and "separator" for delimited
+    text, "encoding" for JSON(L), "sheets"/"ignored_sheets"/"empty_sheets" for XLSX."""
+    stream = iter_table(path, sheet=sheet)
+    frames, bad = [], []
+    for chunk in stream:
+        frames.append(chunk.frame)
+        bad.extend(chunk.bad_rows)
+    nonempty = [f for f in frames if len(f)] or frames[:1]
+    df = pd.concat(nonempty) if len(nonempty) > 1 else nonempty[0]
+    df.attrs = {**stream.attrs, "bad_rows": bad}
+    df.attrs.pop("header_line", None)
     return df
-
-
-def decode_text(raw: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM stripped), UTF-16 with BOM or Windows-1252; charset-normalizer only
-    when all of those fail. Returns (text, encoding); raises UnicodeError if nothing fits."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            pass
-    best = from_bytes(raw).best()
-    if best is None:
-        raise UnicodeError("no known text encoding fits")
-    return str(best).lstrip("\ufeff"), best.encoding
-
-
-def detect_separator(text: str, default: str = ",") -> str:
-    """Guess the separator among , ; tab | with csv.Sniffer, checked against the header line; falls
-    back to the one most frequent in the header line. A one-column file gets one that splits no row."""
-    header, sample = text.partition("\n")[0], text[:_SNIFF_CHARS]
-    if not any(sep in header for sep in SEPARATORS):
-        return min((default, *SEPARATORS), key=sample.count)
-    try:
-        sep = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
-        if sep in header:
-            return sep
-    except csv.Error:
-        pass
-    return max(SEPARATORS, key=header.count)
 
 
 def _check_suffix(path: str | Path, suffixes: tuple[str, ...], error: type[ValueError]) -> tuple[Path, str]:
@@ -109,82 +86,20 @@ def _check_suffix(path: str | Path, suffixes: tuple[str, ...], error: type[Value
     return path, suffix
 
 
-def _read_delimited(text: str, path: Path, default_sep: str) -> pd.DataFrame:
-    sep = detect_separator(text, default_sep)
-    try:
-        # index_col=False: a trailing separator on data rows must not shift the columns
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = f" near line {line.group(1)}" if line else ""
-        raise TableReadError(f"{path}: malformed delimited text{where} (separator {sep!r})") from None
-    df = df.fillna("")  # rows with missing trailing fields
-    df.attrs["separator"] = sep
-    return df
+# --- writing --------------------------------------------------------------------------------------------------
+
+_FORMULA = re.compile(r"\s*[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r]")
 
 
-def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
-    sheet = 0 if sheet is None else sheet
-    try:
-        with pd.ExcelFile(path, engine="openpyxl") as book:
-            names = book.sheet_names
-            if sheet in (names if isinstance(sheet, str) else range(len(names))):
-                return pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False).fillna("")
-    except Exception as exc:  # zipfile, openpyxl and XML errors alike
-        raise TableReadError(f"{path}: not a valid .xlsx workbook ({type(exc).__name__})") from None
-    raise TableReadError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(names)}")
+def is_formula_like(value: object) -> bool:
+    """True for text a spreadsheet would run as a formula: starting with = + - @ (after any spaces, tabs,
+    line breaks), or with a tab or a carriage return."""
+    return isinstance(value, str) and _FORMULA.match(value) is not None
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # pyarrow's ArrowInvalid, OSError, ...
-        raise TableReadError(f"{path}: not a valid Parquet file ({type(exc).__name__})") from None
-    return pd.DataFrame(table.to_pydict())  # via Python objects so that list cells are lists, not arrays
-
-
-def _read_json(text: str, path: Path) -> pd.DataFrame:
-    """A list of objects, an object with one list of objects (e.g. {"comments": [...]}),
-    or pandas "columns" orientation ({column: {row: value}})."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise TableReadError(f"{path}: malformed JSON at {where}: {exc.msg}") from None
-    not_table = f"{path}: JSON shape is not a table"
-    if isinstance(data, dict):
-        tables = [k for k, v in data.items() if isinstance(v, list) and all(isinstance(r, dict) for r in v)]
-        if len(tables) > 1:
-            raise TableReadError(f"{not_table}: it is ambiguous which list of objects to use ({', '.join(tables)})")
-        if tables:
-            data = data[tables[0]]
-        elif data and all(isinstance(v, dict) for v in data.values()):
-            index = list(dict.fromkeys(key for column in data.values() for key in column))
-            return pd.DataFrame({name: [col.get(key) for key in index] for name, col in data.items()})
-        else:
-            raise TableReadError(f"{not_table}: the object holds no list of objects and is not column-oriented")
-    if not isinstance(data, list):
-        raise TableReadError(f"{not_table}: top level is {type(data).__name__}, not a list or an object")
-    bad = next((n for n, row in enumerate(data, 1) if not isinstance(row, dict)), None)
-    if bad is not None:
-        raise TableReadError(f"{not_table}: item {bad} of the list is not an object")
-    return pd.DataFrame(data)
-
-
-def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
-    rows = []
-    for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 may sit inside strings
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            where = f"line {lineno}, column {exc.colno}"
-            raise TableReadError(f"{path}: malformed JSON on {where}: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise TableReadError(f"{path}: line {lineno} is not a JSON object")
-        rows.append(row)
-    return pd.DataFrame(rows)
+def neutralise_formula(value: object) -> object:
+    """Text a spreadsheet would run as a formula, prefixed with ' (OWASP's advice for CSV); other values as is."""
+    return "'" + value if is_formula_like(value) else value
 
 
 def join_list_cells(df: pd.DataFrame, sep: str = LIST_SEPARATOR) -> pd.DataFrame:
@@ -199,11 +114,14 @@ def join_list_cells(df: pd.DataFrame, sep: str = LIST_SEPARATOR) -> pd.DataFrame
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write df by suffix (.csv as UTF-8 with BOM, .xlsx, .json, .jsonl, .parquet), creating folders.
-    CSV and XLSX get list cells joined with ";"; JSON, JSONL and Parquet keep real lists."""
+    CSV and XLSX get list cells joined with ";" and are safe to open in a spreadsheet: in CSV, text that would
+    run as a formula is prefixed with ' and fields holding a line break or carriage return are quoted; in
+    XLSX such text is stored as text marked quote-prefixed (shown and kept as text, value unchanged).
+    JSON, JSONL and Parquet are data, written unchanged with real lists."""
     path, suffix = _check_suffix(path, WRITE_SUFFIXES, TableWriteError)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        join_list_cells(df).to_csv(path, index=False, encoding="utf-8-sig")
+        _write_csv(join_list_cells(df), path)
     elif suffix == ".xlsx":
         _write_xlsx(join_list_cells(df), path)
     elif suffix == ".json":
@@ -215,27 +133,41 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV with "\\r\\n" line ends: the csv module then quotes every field holding \\r or \\n."""
+    out = df.map(neutralise_formula)
+    out.columns = [neutralise_formula(c) for c in df.columns]
+    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
 def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
-    """Write with openpyxl, dropping characters Excel forbids (e.g. \\x0b pasted from Word) and keeping
-    text that starts with "=" as text: openpyxl would store it as a formula and the comment would be lost."""
+    """Write with openpyxl, dropping characters Excel forbids (e.g. \\x0b pasted from Word). Text that starts
+    like a formula stays text: typed as a string (openpyxl would store "=..." as a formula and the comment
+    would be lost) and quote-prefixed, so that Excel shows it as text and keeps it text when edited."""
     df = df.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+    df.columns = [ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in df.columns]
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         df.to_excel(writer, index=False)
         for row in writer.sheets["Sheet1"].iter_rows():
             for cell in row:
-                cell.data_type = "s" if cell.data_type == "f" else cell.data_type
+                if cell.data_type == "f" or is_formula_like(cell.value):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
 
 
 def find_column(df: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str:
     """`preferred` if it is a column (else ValueError), otherwise the first column whose stripped,
-    lower-cased name is one of `candidates`; ValueError listing the available columns if none is."""
-    available = ", ".join(map(str, df.columns)) or "(none)"
+    lower-cased name is one of `candidates` (else ValueError). Messages count the columns and name only those
+    whose name is one of `candidates`: a file without a header has its first row, personal data and all, as
+    column names."""
+    count = f"{len(df.columns)} column" + ("" if len(df.columns) == 1 else "s")
+    wanted = {c.strip().lower() for c in candidates}
+    matching = [c for c in df.columns if str(c).strip().lower() in wanted]
     if preferred is not None:
         if preferred in df.columns:
             return preferred
-        raise ValueError(f"column {preferred!r} not found; available columns: {available}")
-    wanted = {c.strip().lower() for c in candidates}
-    for column in df.columns:
-        if str(column).strip().lower() in wanted:
-            return column
-    raise ValueError(f"no column named like {'/'.join(candidates)} (any case); available columns: {available}")
+        hint = f"; columns named like {'/'.join(candidates)}: {', '.join(map(repr, matching))}" if matching else ""
+        raise ValueError(f"column {preferred!r} not found among the file's {count}{hint}")
+    if matching:
+        return matching[0]
+    raise ValueError(f"no column named like {'/'.join(candidates)} (any case) among the file's {count}")

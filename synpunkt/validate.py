@@ -1,17 +1,29 @@
 """Validation of a received table: find the columns, check each row, split accepted from quarantined.
 
-Pure functions on DataFrames. Each rejected row gets a reason code and a specific reason; reasons never quote
-cell values (they may hold personal data). Row numbers are 1-based positions among the data rows.
+Pure functions on DataFrames. The table's index holds each row's 1-based data-row number (the readers set it,
+with gaps where they already removed bad rows); a default 0-based RangeIndex is read as positions, numbered
+from 1. Each rejected row gets a reason code and a specific reason naming the column and row; reasons and
+errors never quote cell values, and name only recognised columns (the others may hold personal data).
+Duplicates are not judged here (see synpunkt.dedupe).
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from numbers import Integral, Real
 
+import numpy as np
 import pandas as pd
 
+from synpunkt.dates import MISSING, DateParse, parse_date, to_date
+from synpunkt.municipalities import UnknownMunicipality, validate_code
 from synpunkt.tables import TEXT_COLUMN_CANDIDATES
+
+__all__ = ["MissingColumn", "ColumnMap", "Validated", "DateParse", "map_columns", "header_key", "parse_date",
+           "to_date", "normalise_channel", "normalise_municipality_code", "row_numbers", "validate_rows"]
 
 DATE_COLUMN_CANDIDATES = ("datum", "date", "kontaktdatum", "contact_date", "inkom", "inkommen", "inkomdatum",
                           "skapad", "created", "created_at", "tidpunkt", "timestamp")
@@ -30,7 +42,6 @@ CHANNEL_SYNONYMS = {
 }
 MAX_TEXT_CHARS = 20_000
 EARLIEST_DATE = date(2000, 1, 1)
-
 
 class MissingColumn(ValueError):
     """The table lacks a required column: the whole batch fails with this reason."""
@@ -53,51 +64,71 @@ class Validated:
     columns: ColumnMap
 
 
-def _pick(df: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
-    lowered = {str(c).strip().lower(): c for c in df.columns}
-    return next((lowered[c] for c in candidates if c in lowered), None)
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
+_DEDUP_SUFFIX = re.compile(r"(?:_\(\d{1,3}\)|[._]\d{1,3})$")
+
+
+def header_key(name: object) -> str:
+    """A column name compared loosely: BOM and zero-width characters dropped, NFC, case-folded, stripped,
+    inner spaces and hyphens as one underscore ("Kontakt-datum " -> "kontakt_datum")."""
+    text = unicodedata.normalize("NFC", str(name)).translate(_INVISIBLE).casefold()
+    return "_".join(text.replace("-", " ").replace("_", " ").split())
+
+
+def _matches(key: str, wanted: set[str]) -> bool:
+    """The key is a candidate, or a candidate with a de-duplication suffix ("kommentar_2", "kommentar.1")."""
+    return key in wanted or _DEDUP_SUFFIX.sub("", key) in wanted
+
+
+def _pick(columns: list, used: set[int], candidates: tuple[str, ...]) -> int | None:
+    """Position of the first column (in file order) not yet used whose name matches one of the candidates."""
+    wanted = {header_key(c) for c in candidates}
+    return next((i for i, c in enumerate(columns) if i not in used and _matches(header_key(c), wanted)), None)
+
+
+def _missing(role: str, n_columns: int, candidates: tuple[str, ...]) -> MissingColumn:
+    """The message names how many columns there are and what was expected, never the names found: a file
+    without a header has its first data row as column names."""
+    found = f"{n_columns} column" + ("" if n_columns == 1 else "s")
+    return MissingColumn(f"no {role} column among the file's {found}; expected a header naming one of "
+                         f"{', '.join(candidates)} (a file whose first line is data, not a header, has none)")
+
+
+def _column_positions(df: pd.DataFrame) -> tuple[int, int, int | None, int | None, int | None]:
+    columns, used = list(df.columns), set()
+    found = []
+    for role, candidates, required in (("comment", TEXT_COLUMN_CANDIDATES, True),
+                                       ("date", DATE_COLUMN_CANDIDATES, True),
+                                       ("id", ID_COLUMN_CANDIDATES, False),
+                                       ("channel", CHANNEL_COLUMN_CANDIDATES, False),
+                                       ("municipality", MUNICIPALITY_COLUMN_CANDIDATES, False)):
+        position = _pick(columns, used, candidates)
+        if position is None and required:
+            raise _missing(role, len(columns), candidates)
+        if position is not None:
+            used.add(position)
+        found.append(position)
+    return tuple(found)  # type: ignore[return-value]
 
 
 def map_columns(df: pd.DataFrame) -> ColumnMap:
-    """Find the comment, date, id, channel and municipality columns; the rest is kept as metadata."""
-    text = _pick(df, TEXT_COLUMN_CANDIDATES)
-    if text is None:
-        raise MissingColumn(f"no comment column; expected one of {', '.join(TEXT_COLUMN_CANDIDATES)} "
-                            f"(found: {', '.join(map(str, df.columns))})")
-    when = _pick(df, DATE_COLUMN_CANDIDATES)
-    if when is None:
-        raise MissingColumn(f"no date column; expected one of {', '.join(DATE_COLUMN_CANDIDATES)} "
-                            f"(found: {', '.join(map(str, df.columns))})")
-    ident, channel = _pick(df, ID_COLUMN_CANDIDATES), _pick(df, CHANNEL_COLUMN_CANDIDATES)
-    muni = _pick(df, MUNICIPALITY_COLUMN_CANDIDATES)
-    used = {text, when, ident, channel, muni}
-    return ColumnMap(text, when, ident, channel, muni, [c for c in df.columns if c not in used])
+    """Find the comment, date, id, channel and municipality columns; every other column is kept as metadata.
 
-
-def parse_date(value) -> date | None:
-    """A contact date from ISO dates/datetimes, 20240315, 15/3/2024 or 15.3.2024; None if it is not a date."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, (pd.Timestamp,)):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    s = str(value).strip()
-    if not s:
-        return None
-    for kwargs in ({"format": "ISO8601"}, {"format": "%Y%m%d"}, {"dayfirst": True, "format": "mixed"}):
-        try:
-            ts = pd.to_datetime(s, **kwargs)
-        except (ValueError, OverflowError, TypeError):
-            continue
-        if pd.notna(ts):
-            return ts.date()
-    return None
+    Names are compared with ``header_key``; when several columns match a role the first in the file wins and
+    the others stay metadata (a second comment column is never lost). Raises MissingColumn without a comment
+    or a date column.
+    """
+    columns = list(df.columns)
+    positions = _column_positions(df)
+    label = [None if p is None else columns[p] for p in positions]
+    used = {p for p in positions if p is not None}
+    return ColumnMap(label[0], label[1], label[2], label[3], label[4],
+                     [c for i, c in enumerate(columns) if i not in used])
 
 
 def normalise_channel(value) -> tuple[str | None, str | None]:
     """(channel, unrecognised original) for a channel cell; unknown values are kept aside, not rejected."""
-    if value is None or (isinstance(value, float) and pd.isna(value)) or not str(value).strip():
+    if _missing_value(value) or not str(value).strip():
         return None, None
     key = " ".join(str(value).strip().lower().split())
     if key in CHANNEL_SYNONYMS:
@@ -105,55 +136,140 @@ def normalise_channel(value) -> tuple[str | None, str | None]:
     return None, str(value).strip()
 
 
-def _clean(value) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+_CODE = re.compile(r"(\d{1,4})(?:[.,]0+)?")
+
+
+def normalise_municipality_code(value) -> str | None:
+    """Four-digit form of a municipality-code cell: 180, "180", 180.0, "180.0", "0180", " 0180 " -> "0180".
+
+    None when the cell is not a whole number of one to four digits (membership of the reference list is not
+    checked here; see ``synpunkt.municipalities.validate_code``).
+    """
+    if _missing_value(value) or isinstance(value, (bool, np.bool_)):
         return None
-    return str(value)
+    if isinstance(value, (Integral, Real)):
+        number = float(value)
+        return f"{int(number):04d}" if number.is_integer() and 0 <= number <= 9999 else None
+    match = _CODE.fullmatch(unicodedata.normalize("NFKC", str(value)).translate(_INVISIBLE).strip())
+    return match[1].zfill(4) if match else None
+
+
+def row_numbers(index: pd.Index) -> list[int]:
+    """The 1-based data-row numbers of a table: its index, or position + 1 for a default 0-based RangeIndex.
+
+    Raises ValueError for any other index that is not unique integers from 1 (a caller's mistake).
+    """
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return list(range(1, len(index) + 1))
+    if len(index) == 0:
+        return []
+    if not pd.api.types.is_integer_dtype(index) or index.min() < 1 or not index.is_unique:
+        raise ValueError("the table's index must hold its unique 1-based data-row numbers "
+                         "(or be a default 0-based RangeIndex)")
+    return [int(i) for i in index]
+
+
+def _missing_value(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _clean(value) -> str | None:
+    return None if _missing_value(value) else str(value)
+
+
+def _unique_labels(columns: pd.Index) -> list:
+    """Column labels made unique the way pandas' CSV reader does it ("a", "a.1")."""
+    seen: dict[str, int] = {}
+    labels = []
+    for c in columns:
+        label, n = c, seen.get(str(c), 0)
+        while str(label) in seen:
+            n += 1
+            label = f"{c}.{n}"
+        seen[str(c)] = n
+        seen[str(label)] = 0
+        labels.append(label)
+    return labels
+
+
+def _date_problem(parsed: DateParse, column: str, today: date) -> tuple[str, str] | None:
+    if parsed.value is None:
+        if parsed.problem == MISSING:
+            return MISSING, f"the date column '{column}' is empty"
+        return str(parsed.problem), f"the value in column '{column}' {parsed.detail}"
+    if parsed.value > today + timedelta(days=1):
+        return "future_date", f"the date in column '{column}' is in the future"
+    if parsed.value < EARLIEST_DATE:
+        return "date_too_early", f"the date in column '{column}' is before {EARLIEST_DATE.isoformat()}"
+    return None
+
+
+def _municipality_problem(value, column: str, municipality_code: str) -> tuple[str, str] | None:
+    if _missing_value(value) or not str(value).strip():
+        return None
+    code = normalise_municipality_code(value)
+    if code is None:
+        return ("invalid_municipality_code", f"the value in column '{column}' is not a municipality code "
+                                             "(expected a four-digit SCB code such as 0180)")
+    try:
+        code = validate_code(code)
+    except UnknownMunicipality:
+        return ("invalid_municipality_code", f"the value in column '{column}' is not a current Swedish "
+                                             "municipality code (see data/reference/municipalities.csv)")
+    if code != municipality_code:
+        return ("wrong_municipality", f"the code in column '{column}' differs from the batch's municipality "
+                                      f"{municipality_code}")
+    return None
+
+
+def _shown(column: object) -> str:
+    """A matched column's name as reasons show it (it matched a known header, so it holds no personal data)."""
+    return str(column).translate(_INVISIBLE).strip()
+
+
+def _check(row: dict, cols: ColumnMap, municipality_code: str, today: date) -> tuple[str, str] | DateParse:
+    """The row's problem (code, reason), or its parsed date when it passes every check."""
+    text = _clean(row.get(cols.text))
+    if text is None or not text.strip():
+        return "empty_text", f"the comment in column '{_shown(cols.text)}' is empty"
+    if len(text) > MAX_TEXT_CHARS:
+        return ("text_too_long", f"the comment in column '{_shown(cols.text)}' is longer than {MAX_TEXT_CHARS} "
+                                 "characters")
+    parsed = parse_date(row.get(cols.date))
+    problem = _date_problem(parsed, _shown(cols.date), today)
+    if problem is None and cols.municipality is not None:
+        problem = _municipality_problem(row.get(cols.municipality), _shown(cols.municipality), municipality_code)
+    return problem or parsed
 
 
 def validate_rows(df: pd.DataFrame, municipality_code: str, today: date | None = None) -> Validated:
-    """Check every row; returns accepted rows (normalised) and rejected rows (with reasons)."""
+    """Check every row; returns accepted rows (normalised) and rejected rows (with reasons).
+
+    ``df.index`` holds the 1-based data-row numbers (see ``row_numbers``); they are carried into both outputs.
+    Every row ends up in exactly one of the two. Duplicates are left to ``synpunkt.dedupe``.
+    """
+    numbers = row_numbers(df.index)
+    if not df.columns.is_unique:
+        df = df.set_axis(_unique_labels(df.columns), axis=1)
     cols = map_columns(df)
     today = today or date.today()
     accepted, rejected = [], []
-    seen: dict[tuple, int] = {}
-    for number, row in enumerate(df.to_dict("records"), start=1):
-        text = _clean(row.get(cols.text))
-        when = parse_date(row.get(cols.date))
-        external_id = _clean(row.get(cols.id)) if cols.id else None
-        external_id = external_id.strip() if external_id and external_id.strip() else None
-        problem = None
-        if text is None or not text.strip():
-            problem = ("empty_text", "the comment is empty")
-        elif len(text) > MAX_TEXT_CHARS:
-            problem = ("text_too_long", f"the comment is longer than {MAX_TEXT_CHARS} characters")
-        elif not (_clean(row.get(cols.date)) or "").strip():
-            problem = ("missing_date", f"the date column '{cols.date}' is empty")
-        elif when is None:
-            problem = ("invalid_date", f"the value in '{cols.date}' is not a date (expected e.g. 2025-03-14)")
-        elif when > today + timedelta(days=1):
-            problem = ("future_date", "the contact date is in the future")
-        elif when < EARLIEST_DATE:
-            problem = ("date_too_early", f"the contact date is before {EARLIEST_DATE.isoformat()}")
-        elif cols.municipality and _clean(row.get(cols.municipality)) and \
-                str(row[cols.municipality]).strip().zfill(4) != municipality_code:
-            problem = ("wrong_municipality", f"the row's '{cols.municipality}' differs from the batch's "
-                                             f"municipality {municipality_code}")
-        if problem is None:
-            key = ("id", external_id) if external_id else ("content", when, " ".join(text.split()))
-            if key in seen:
-                problem = ("duplicate_in_batch", f"duplicate of row {seen[key]} in the same batch")
-            else:
-                seen[key] = number
-        if problem:
-            rejected.append({"row_number": number, "reason_code": problem[0], "reason": problem[1], "row": row})
+    for number, row in zip(numbers, df.to_dict("records")):
+        outcome = _check(row, cols, municipality_code, today)
+        if isinstance(outcome, tuple):
+            code, reason = outcome
+            rejected.append({"row_number": number, "reason_code": code, "reason": f"row {number}: {reason}",
+                             "row": row})
             continue
-        channel, unknown_channel = normalise_channel(row.get(cols.channel)) if cols.channel else (None, None)
+        external_id = _clean(row.get(cols.id)) if cols.id is not None else None
+        external_id = external_id.strip() if external_id and external_id.strip() else None
+        channel, unknown_channel = normalise_channel(row.get(cols.channel)) if cols.channel is not None \
+            else (None, None)
         metadata = {str(c): _clean(row.get(c)) for c in cols.metadata if _clean(row.get(c)) not in (None, "")}
         if unknown_channel:
             metadata["channel_raw"] = unknown_channel
-        accepted.append({"row_number": number, "external_id": external_id, "contact_date": when,
-                         "channel": channel, "text": text.strip(), "metadata": metadata})
+        accepted.append({"row_number": number, "external_id": external_id, "contact_date": outcome.value,
+                         "channel": channel, "text": str(row.get(cols.text)).strip(), "metadata": metadata})
     return Validated(
         pd.DataFrame(accepted, columns=["row_number", "external_id", "contact_date", "channel", "text", "metadata"]),
         pd.DataFrame(rejected, columns=["row_number", "reason_code", "reason", "row"]),

@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from synpunkt.config import home, warehouse_path
+from synpunkt.config import home, private_dir, warehouse_path
 from synpunkt.labels import TOPICS, prob_column
+from synpunkt.marts import create_marts
 from synpunkt.municipalities import load_municipalities
 
 SQL = resources.files("synpunkt") / "sql"
@@ -33,7 +34,7 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
         if not path.exists():
             raise FileNotFoundError(f"no warehouse at {path}; run `synpunkt run` (or `synpunkt demo`) first")
         return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     con = duckdb.connect(str(path))
     ensure_schema(con)
     return con
@@ -48,7 +49,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.register("ref", ref)
         con.execute("INSERT INTO municipalities SELECT code, name, county_code, county FROM ref")
         con.unregister("ref")
-    con.execute(sql_text("marts.sql"))
+    create_marts(con)  # views, their COMMENT ON documentation and topic_labels (synpunkt/marts.py)
 
 
 @contextmanager
@@ -81,41 +82,124 @@ def pipeline_lock(timeout: float = 600):
         lock.release()
 
 
+def _one(con, sql: str, params=None) -> tuple | None:
+    """The first row of a query, or None; the result is read to its end (DuckDB 2 refuses further work on a
+    connection with an unfinished result, which ``fetchone`` leaves behind)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 # -- batches, comments and quarantine -------------------------------------------------------------------------
+BATCH_STATUSES = ("ingesting", "ingested", "failed")
+"""ingesting: chunks are being committed (an interrupted batch resumes after rows_done); then ingested or failed."""
+
+
 def known_batch_ids(con) -> set[str]:
     return {r[0] for r in con.execute("SELECT batch_id FROM batches").fetchall()}
 
 
-def existing_comment_ids(con, ids: list[str]) -> set[str]:
-    if not ids:
-        return set()
-    con.register("candidate_ids", pd.DataFrame({"comment_id": ids}))
-    found = {r[0] for r in con.execute(
-        "SELECT comment_id FROM comments JOIN candidate_ids USING (comment_id)").fetchall()}
-    con.unregister("candidate_ids")
-    return found
+def batch_states(con) -> dict[str, str]:
+    """batch_id -> status for every recorded batch."""
+    return dict(con.execute("SELECT batch_id, status FROM batches").fetchall())
+
+
+def existing_comments(con, ids: list[str]) -> pd.DataFrame:
+    """comment_id, batch_id, row_number of the stored comments among `ids`."""
+    con.register("candidate_ids", pd.DataFrame({"comment_id": pd.Series(ids, dtype=object)}))
+    try:
+        return con.execute("SELECT comment_id, batch_id, row_number FROM comments "
+                           "JOIN candidate_ids USING (comment_id)").df()
+    finally:
+        con.unregister("candidate_ids")
 
 
 def insert_frame(con, table: str, df: pd.DataFrame) -> None:
-    """Insert a DataFrame whose columns are named like the table's."""
+    """Insert a DataFrame whose columns are named like the table's (one bulk insert, no row loop)."""
     if df.empty:
         return
     con.register("incoming", df)
-    con.execute(f"INSERT INTO {table} ({', '.join(df.columns)}) SELECT {', '.join(df.columns)} FROM incoming")
-    con.unregister("incoming")
+    try:
+        con.execute(f"INSERT INTO {table} ({', '.join(df.columns)}) SELECT {', '.join(df.columns)} FROM incoming")
+    finally:
+        con.unregister("incoming")
 
 
-def record_batch(con, receipt, status: str, rows_received: int = 0, rows_accepted: int = 0,
-                 rows_quarantined: int = 0, error: str | None = None) -> None:
+def begin_batch(con, receipt, original_name: str | None) -> int:
+    """Record a batch as being ingested and return the last data row already committed (0 for a fresh start).
+
+    An interrupted batch (still ``ingesting``) resumes; a ``failed`` (or re-ingested) one starts over clean.
+    """
+    row = _one(con, "SELECT status, coalesce(rows_done, 0) FROM batches WHERE batch_id = ?", [receipt.batch_id])
+    if row is not None and row[0] == "ingesting":
+        return int(row[1])
+    with transaction(con):
+        if row is None:
+            _insert_batch(con, receipt, original_name)
+        else:
+            discard_batch_rows(con, receipt.batch_id)
+            con.execute("UPDATE batches SET status = 'ingesting', original_name = ?, rows_received = 0, "
+                        "rows_accepted = 0, rows_quarantined = 0, rows_done = 0, error = NULL, processed_at = ? "
+                        "WHERE batch_id = ?", [original_name, now(), receipt.batch_id])
+    return 0
+
+
+def _insert_batch(con, receipt, original_name: str | None) -> None:
     con.execute(
-        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        [receipt.batch_id, receipt.municipality_code, receipt.origin, receipt.original_name, receipt.suffix.lstrip("."),
+        "INSERT INTO batches (batch_id, municipality_code, origin, original_name, file_format, checksum_sha256, "
+        "size_bytes, received_at, status, processed_at, rows_done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ingesting', ?, 0)",
+        [receipt.batch_id, receipt.municipality_code, receipt.origin, original_name, receipt.suffix.lstrip("."),
          receipt.checksum_sha256, receipt.size_bytes, datetime.fromisoformat(receipt.received_at).replace(tzinfo=None),
-         status, rows_received, rows_accepted, rows_quarantined, error, now()])
+         now()])
+
+
+def write_chunk(con, batch_id: str, comments: pd.DataFrame, quarantine: pd.DataFrame, rows_received: int,
+                rows_done: int) -> None:
+    """Commit one chunk of a batch: its comments, its quarantined rows and the batch's progress, atomically."""
+    with transaction(con):
+        insert_frame(con, "comments", comments)
+        insert_frame(con, "quarantine", quarantine)
+        con.execute("UPDATE batches SET rows_received = rows_received + ?, rows_accepted = rows_accepted + ?, "
+                    "rows_quarantined = rows_quarantined + ?, rows_done = ? WHERE batch_id = ?",
+                    [rows_received, len(comments), len(quarantine), rows_done, batch_id])
+
+
+def stored_counts(con, batch_id: str) -> tuple[int, int, int]:
+    """(rows_received, rows_accepted, rows_quarantined) as recorded, and as counted in the tables (checked)."""
+    received, accepted, quarantined = _one(
+        con, "SELECT rows_received, rows_accepted, rows_quarantined FROM batches WHERE batch_id = ?", [batch_id])
+    counted = _one(con, "SELECT (SELECT count(*) FROM comments WHERE batch_id = $b), "
+                        "(SELECT count(*) FROM quarantine WHERE batch_id = $b)", {"b": batch_id})
+    if (accepted, quarantined) != counted:
+        raise AssertionError(f"batch {batch_id}: recorded {accepted} accepted + {quarantined} quarantined, "
+                             f"stored {counted[0]} + {counted[1]}")
+    return received, accepted, quarantined
+
+
+def finish_batch(con, batch_id: str) -> None:
+    con.execute("UPDATE batches SET status = 'ingested', processed_at = ? WHERE batch_id = ?", [now(), batch_id])
+
+
+def fail_batch(con, receipt, original_name: str | None, error: str) -> None:
+    """Mark a batch failed with its reason, removing whatever it had written (its other rows are never half-kept)."""
+    with transaction(con):
+        discard_batch_rows(con, receipt.batch_id)
+        if _one(con, "SELECT 1 FROM batches WHERE batch_id = ?", [receipt.batch_id]) is None:
+            _insert_batch(con, receipt, original_name)
+        con.execute("UPDATE batches SET status = 'failed', rows_received = 0, rows_accepted = 0, "
+                    "rows_quarantined = 0, rows_done = 0, error = ?, processed_at = ? WHERE batch_id = ?",
+                    [error, now(), receipt.batch_id])
+
+
+def discard_batch_rows(con, batch_id: str) -> None:
+    """Delete a batch's comments (with any predictions) and quarantined rows."""
+    con.execute("DELETE FROM predictions WHERE comment_id IN (SELECT comment_id FROM comments WHERE batch_id = ?)",
+                [batch_id])
+    con.execute("DELETE FROM comments WHERE batch_id = ?", [batch_id])
+    con.execute("DELETE FROM quarantine WHERE batch_id = ?", [batch_id])
 
 
 # -- predictions ------------------------------------------------------------------------------------------------

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from synpunkt.api import create_app, issue_token, revoke_tokens, token_municipality
+from synpunkt.api import (ApiStartError, create_app, issue_token, revoke_tokens, server_config, start_api_thread,
+                          token_municipality)
+from synpunkt.api_security import AuthThrottle, QueryStringRedactor, client_key
 from synpunkt.batch_status import read_status, write_status
 from synpunkt.config import landing_dir, tokens_file
-from synpunkt.landing import batch_dir, landed_batches
+from synpunkt.landing import batch_dir, land_bytes, landed_batches
 
 CSV = "text;date\nBra bemötande i receptionen;2025-03-01\nLång väntetid i telefon;2025-03-02\n".encode()
 STHLM, GBG = "0180", "1480"
@@ -200,3 +206,259 @@ def test_write_status_checks_its_fields(tmp_path):
     write_status(tmp_path, status="failed", error="column 'text' is missing")
     assert read_status(tmp_path)["error"] == "column 'text' is missing"
     assert stat.S_IMODE((tmp_path / "status.json").stat().st_mode) == 0o600
+
+
+# -- incomplete bodies -----------------------------------------------------------------------------------------
+def multipart_post(client: TestClient, token: str, body: bytes, boundary: str = "b"):
+    return client.post(f"/v1/municipalities/{STHLM}/batches", content=body,
+                       headers={**auth(token), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+FILE_PART = b'--b\r\nContent-Disposition: form-data; name="file"; filename="svar.csv"\r\n\r\n' + CSV
+
+
+@pytest.mark.parametrize("body", [FILE_PART, FILE_PART + b"\r\n--b", FILE_PART[:40], FILE_PART[:-10],
+                                  FILE_PART + b"\r\n--b\r\n"],
+                         ids=["no closing boundary", "closing boundary without --", "cut in part headers",
+                              "cut in the data", "a new part begun"])
+def test_incomplete_multipart_is_400_and_nothing_lands(client, token, body):
+    r = multipart_post(client, token, body)
+    assert r.status_code == 400
+    assert "closing boundary" in r.json()["detail"] or "malformed" in r.json()["detail"]
+    assert landed_batches() == []
+    assert multipart_post(client, token, FILE_PART + b"\r\n--b--\r\n").status_code == 201  # complete: lands
+
+
+def test_overlong_boundary_is_400_not_500(client, token):
+    assert multipart_post(client, token, FILE_PART, boundary="x" * 300).status_code == 400
+
+
+def test_two_file_fields_are_400(client, token):
+    r = client.post(f"/v1/municipalities/{STHLM}/batches", headers=auth(token),
+                    files=[("file", ("a.csv", CSV)), ("file", ("b.csv", CSV + b"x;y\n"))])
+    assert r.status_code == 400
+    assert landed_batches() == []
+
+
+def test_too_many_headers_is_431(client):
+    r = client.get("/healthz", headers={f"x-h{i}": "v" for i in range(150)})
+    assert r.status_code == 431
+    assert client.get("/healthz", headers={"x-big": "a" * 20_000}).status_code == 431
+
+
+def test_concurrent_identical_uploads_land_once(home):
+    receipts = []
+    threads = [threading.Thread(target=lambda: receipts.append(land_bytes(CSV, STHLM, "a.csv", "api")))
+               for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(receipts) == 12 and len({r.batch_id for r in receipts}) == 1
+    assert sum(not r.duplicate for r in receipts) == 1
+    assert len(landed_batches()) == 1
+
+
+# -- URLs from configuration, docs behind configuration ----------------------------------------------------------
+def test_status_url_comes_from_configuration_never_the_host_header(home, token, monkeypatch):
+    r = upload(TestClient(create_app(), base_url="http://evil.example"), token)
+    assert r.status_code == 201
+    assert r.json()["status_url"].startswith("http://127.0.0.1:8000/v1/municipalities/0180/batches/")
+    monkeypatch.setenv("SYNPUNKT_PUBLIC_URL", "https://synpunkt.example.se/api/")
+    client = TestClient(create_app())
+    r = client.post(f"/v1/municipalities/{STHLM}/batches", headers={**auth(token), "Host": "evil.example",
+                                                                    "X-Forwarded-Host": "evil.example"},
+                    files={"file": ("svar.csv", CSV + b"x;y\n")})
+    assert r.status_code == 201
+    assert r.headers["location"].startswith("https://synpunkt.example.se/api/v1/municipalities/0180/batches/")
+    assert "evil" not in r.text and "evil" not in r.headers["location"]
+
+
+def test_api_description_is_off_by_default(home, monkeypatch):
+    client = TestClient(create_app())
+    assert [client.get(p).status_code for p in ("/docs", "/redoc", "/openapi.json")] == [404, 404, 404]
+    monkeypatch.setenv("SYNPUNKT_API_DOCS", "1")
+    client = TestClient(create_app())
+    assert [client.get(p).status_code for p in ("/docs", "/redoc", "/openapi.json")] == [200, 200, 200]
+    assert "/v1/municipalities/{code}/batches" in client.get("/openapi.json").json()["paths"]
+
+
+# -- throttling failed authentication ----------------------------------------------------------------------------
+def test_failed_authentication_is_throttled_per_client(home, token, monkeypatch):
+    monkeypatch.setenv("SYNPUNKT_AUTH_MAX_FAILURES", "3")
+    monkeypatch.setenv("SYNPUNKT_AUTH_WINDOW_S", "60")
+    app = create_app()
+    attacker = TestClient(app, client=("203.0.113.5", 40000))
+    neighbour = TestClient(app, client=("203.0.113.6", 40000))
+    assert [upload(attacker, f"guess-{i}").status_code for i in range(3)] == [401, 401, 401]
+    r = upload(attacker, "guess-4")
+    assert r.status_code == 429
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert upload(attacker, token).status_code == 429  # even the right token, until the window passes
+    assert attacker.get(f"/v1/municipalities/{STHLM}/batches/{STHLM}-0123456789abcdef",
+                        headers=auth(token)).status_code == 429
+    assert attacker.get("/healthz").status_code == 200
+    assert upload(neighbour, token).status_code == 201  # another address is not affected
+    assert landed_batches()[0].origin == "api" and len(landed_batches()) == 1
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_throttle_window_slides_and_success_does_not_reset():
+    clock = FakeClock()
+    throttle = AuthThrottle(max_failures=3, window_s=60, clock=clock)
+    for _ in range(2):
+        throttle.record_failure("a")
+        clock.now += 10
+    assert throttle.retry_after("a") is None
+    throttle.record_failure("a")  # failures at 1000, 1010, 1020
+    clock.now = 1025
+    assert throttle.retry_after("a") == 35  # until the first failure leaves the window (1060)
+    assert throttle.retry_after("b") is None
+    clock.now = 1060.5
+    assert throttle.retry_after("a") is None  # two failures left in the window
+    throttle.record_failure("a")
+    assert throttle.retry_after("a") == 10  # blocked again until 1070
+    clock.now = 2000
+    assert throttle.retry_after("a") is None and len(throttle) == 0  # old entries are dropped
+
+
+def test_throttle_memory_is_bounded_and_thread_safe():
+    clock = FakeClock()
+    throttle = AuthThrottle(max_failures=5, window_s=60, max_clients=100, clock=clock)
+    for i in range(1000):
+        throttle.record_failure(f"10.0.{i // 256}.{i % 256}")
+    assert len(throttle) == 100
+    assert throttle.retry_after("10.0.0.0") is None  # the least recently failing were forgotten
+
+    def hammer() -> None:
+        for _ in range(500):
+            throttle.record_failure("198.51.100.1")
+            throttle.retry_after("198.51.100.1")
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert throttle.retry_after("198.51.100.1") == 60
+    assert len(throttle) == 100
+    with pytest.raises(ValueError):
+        AuthThrottle(max_failures=0, window_s=60)
+
+
+def test_client_key_groups_ipv6_by_64():
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key(None) == "unknown" and client_key("testclient") == "testclient"
+
+
+def test_access_log_drops_query_strings():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "POST", "/v1/municipalities/0180/batches?token=secret", "1.1", 401),
+                               None)
+    assert QueryStringRedactor().filter(record)
+    assert "secret" not in record.getMessage() and "/v1/municipalities/0180/batches" in record.getMessage()
+
+
+# -- a real server: uvicorn with the project's settings, slow clients ----------------------------------------------
+@pytest.fixture()
+def live_api(home, monkeypatch):
+    """The API served by uvicorn with server_config() in a thread on a free port, with 0.5 s deadlines."""
+    monkeypatch.setenv("SYNPUNKT_HEADER_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("SYNPUNKT_UPLOAD_TIMEOUT_S", "0.5")
+    server = start_api_thread("127.0.0.1", 0)
+    yield server.servers[0].sockets[0].getsockname()[1]
+    server.should_exit = True
+
+
+def test_server_config_settings(home, monkeypatch):
+    config = server_config("127.0.0.1", 8123)
+    assert config.ws == "none" and config.proxy_headers is False and config.server_header is False
+    assert config.http.head_timeout_s == 10 and config.http.body_timeout_s == 120
+    assert config.h11_max_incomplete_event_size == 16 * 1024
+    monkeypatch.setenv("SYNPUNKT_TRUSTED_PROXIES", "10.0.0.5")
+    monkeypatch.setenv("SYNPUNKT_HEADER_TIMEOUT_S", "2.5")
+    config = server_config("0.0.0.0", 8123)
+    assert config.proxy_headers is True and config.forwarded_allow_ips == "10.0.0.5"
+    assert config.http.head_timeout_s == 2.5
+
+
+def test_api_that_cannot_start_fails_loudly(home):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(ApiStartError, match="did not start"):
+            start_api_thread("127.0.0.1", taken.getsockname()[1], startup_s=10)
+
+
+def read_until_closed(sock: socket.socket, limit_s: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and when it closed (seconds from now)."""
+    start, data = time.monotonic(), b""
+    sock.settimeout(limit_s)
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data, time.monotonic() - start
+        data += chunk
+
+
+def test_live_server_answers_and_closes_slow_headers_with_408(live_api, token):
+    with socket.create_connection(("127.0.0.1", live_api), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert read_until_closed(sock, 5)[0].startswith(b"HTTP/1.1 200")
+    with socket.create_connection(("127.0.0.1", live_api), timeout=5) as sock:
+        sock.sendall(b"POST /v1/municipalities/0180/batches HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        data, seconds = read_until_closed(sock, 5)
+    assert data.startswith(b"HTTP/1.1 408")
+    assert seconds < 3
+
+
+def test_live_server_answers_and_closes_a_slow_body_with_408(live_api, token):
+    body = FILE_PART + b"\r\n--b--\r\n"
+    head = (f"POST /v1/municipalities/{STHLM}/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", live_api), timeout=5) as sock:
+        sock.sendall(head + body[:30])  # the rest never comes
+        data, seconds = read_until_closed(sock, 5)
+    assert data.startswith(b"HTTP/1.1 408")
+    assert b"did not arrive" in data
+    assert seconds < 3
+    assert landed_batches() == []
+    with socket.create_connection(("127.0.0.1", live_api), timeout=5) as sock:  # the same, sent whole: lands
+        sock.sendall(head.replace(b"Host: x", b"Host: x\r\nConnection: close") + body)
+        assert read_until_closed(sock, 5)[0].startswith(b"HTTP/1.1 201")
+    assert len(landed_batches()) == 1
+
+
+def test_live_server_closes_a_connection_dripping_a_body_nobody_reads(live_api):
+    head = (f"POST /v1/municipalities/{STHLM}/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n").encode()
+    start, received = time.monotonic(), b""
+    with socket.create_connection(("127.0.0.1", live_api), timeout=5) as sock:
+        sock.sendall(head)
+        sock.settimeout(0.1)
+        while time.monotonic() - start < 6:  # keep dripping after the 401, as a slow-loris client would
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                chunk = None
+            except ConnectionResetError:
+                break
+            if chunk == b"":
+                break
+            received += chunk or b""
+            try:
+                sock.sendall(b"x" * 5)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+    assert received.startswith(b"HTTP/1.1 401")
+    assert time.monotonic() - start < 4  # closed about a second after the 0.5 s body deadline

@@ -26,6 +26,7 @@ def prefect_harness():
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
+    monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")  # the tests' files are complete when dropped
     for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
@@ -149,28 +150,128 @@ def test_rerun_and_resubmission_add_nothing(home, trained):
     assert query(home, "SELECT count(*) FROM quarantine WHERE reason_code = 'duplicate_stored'")[0][0] == 8
 
 
+class Killed(BaseException):
+    """Stands for kill -9 or Ctrl-C in the middle of a run: not an error of a batch, so nothing is marked failed."""
+
+
+def crash_on_call(n: int, real):
+    calls = {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise Killed("simulated crash while writing a batch")
+        return real(*args, **kwargs)
+
+    return crashing
+
+
 def test_crash_during_ingest_then_rerun_completes_without_duplicates_or_loss(home, trained, monkeypatch):
     import synpunkt.ingest as ingest
 
     model_dir, _ = trained
     for k, fmt in enumerate(["csv", "jsonl", "parquet"]):
         drop_in_inbox(home, "0180", *encoded(rows(5, start=10 * k), fmt))
-    real_record = ingest.record_batch
-    calls = {"n": 0}
-
-    def crash_on_second(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("simulated crash while writing a batch")
-        return real_record(*args, **kwargs)
-
-    monkeypatch.setattr(ingest, "record_batch", crash_on_second)
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    real_write = ingest.write_chunk
+    monkeypatch.setattr(ingest, "write_chunk", crash_on_call(2, real_write))
+    with pytest.raises(BaseException, match="simulated crash"):
         run(model_dir)
-    monkeypatch.setattr(ingest, "record_batch", real_record)
+    monkeypatch.setattr(ingest, "write_chunk", real_write)
     run(model_dir)
     assert query(home, "SELECT count(*), count(DISTINCT comment_id) FROM comments")[0] == (15, 15)
     assert query(home, "SELECT count(*) FROM batches WHERE status = 'ingested'")[0][0] == 3
+
+
+def stored_content(home) -> tuple:
+    """Everything a run stores, without timestamps and model-independent of the installation."""
+    return (query(home, "SELECT comment_id, batch_id, row_number, external_id, contact_date, year, channel, text, "
+                        "redactions, metadata FROM comments ORDER BY ALL"),
+            query(home, "SELECT batch_id, row_number, reason_code, reason, row_redacted FROM quarantine ORDER BY ALL"),
+            query(home, "SELECT batch_id, original_name, status, rows_received, rows_accepted, rows_quarantined, "
+                        "rows_done, error FROM batches ORDER BY ALL"),
+            query(home, "SELECT comment_id, sentiment, topics FROM predictions ORDER BY ALL"),
+            query(home, "SELECT scope, municipality_code, year, topic, n, n_positive, n_negative FROM yearly_trends "
+                        "ORDER BY ALL"))
+
+
+def test_crash_in_the_middle_of_a_chunked_batch_resumes_to_a_clean_runs_warehouse(home, trained, monkeypatch,
+                                                                                     tmp_path):
+    import synpunkt.ingest as ingest
+
+    model_dir, _ = trained
+    monkeypatch.setenv("SYNPUNKT_INGEST_CHUNK_ROWS", "4")
+    big = rows(18)
+    big.loc[18] = big.loc[2].to_dict()  # a duplicate in a later chunk
+    big.loc[19] = ["", "2024-05-05", "telefon", "Bra service.", "man"]  # no case id, the same text twice
+    big.loc[20] = ["", "2024-05-05", "telefon", "Bra service.", "man"]
+    drop_in_inbox(home, "0180", *encoded(big, "csv"))
+    drop_in_inbox(home, "1480", *encoded(rows(6, start=50), "jsonl"))
+    real_write = ingest.write_chunk
+    monkeypatch.setattr(ingest, "write_chunk", crash_on_call(3, real_write))  # third chunk of the big batch
+    with pytest.raises(BaseException, match="simulated crash"):
+        run(model_dir)
+    monkeypatch.setattr(ingest, "write_chunk", real_write)
+    run(model_dir)
+    resumed = stored_content(home)
+
+    clean = tmp_path / "clean"
+    (clean / "secrets").mkdir(parents=True)
+    (clean / "secrets" / "comment_id.key").write_bytes((home / "secrets" / "comment_id.key").read_bytes())
+    monkeypatch.setenv("SYNPUNKT_HOME", str(clean))
+    drop_in_inbox(clean, "0180", *encoded(big, "csv"))
+    drop_in_inbox(clean, "1480", *encoded(rows(6, start=50), "jsonl"))
+    run(model_dir)
+    assert stored_content(clean) == resumed
+    comments, quarantine, batches, _, _ = resumed
+    assert len(comments) == 20 + 6 and [q[2] for q in quarantine] == ["duplicate_in_batch"]
+    assert all(b[2] == "ingested" and b[3] == b[4] + b[5] for b in batches)
+
+
+def test_a_failing_batch_never_stops_the_others_and_the_run_exits_3(home, trained, monkeypatch):
+    import duckdb as db
+    from typer.testing import CliRunner
+
+    import synpunkt.ingest as ingest
+    from synpunkt.cli import app
+
+    model_dir, _ = trained
+    two_names = pd.DataFrame({"datum": ["2025-03-14", "2025-03-14"],
+                              "kommentar": ["Jag pratade med Anna Berg. Bra hjälp!",
+                                            "Jag pratade med Karin Lund. Bra hjälp!"]})
+    drop_in_inbox(home, "0180", "namn.csv", two_names.to_csv(index=False).encode())
+    drop_in_inbox(home, "1480", *encoded(rows(6), "csv"))
+    drop_in_inbox(home, "1280", "broken.csv", b"id;kommentar\n1;Ring Karin Lund\n")  # no date column
+    drop_in_inbox(home, "0580", *encoded(rows(4, start=40), "jsonl"))
+    real_write = ingest.write_chunk
+
+    def constraint_error_for_0580(con, batch_id, *args, **kwargs):
+        if batch_id.startswith("0580-"):
+            raise db.ConstraintException('Duplicate key "comment_id: Karin Lund" violates primary key constraint')
+        return real_write(con, batch_id, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "write_chunk", constraint_error_for_0580)
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "--model", str(model_dir)])
+    assert result.exit_code == 3, result.output
+    failed = dict(query(home, "SELECT municipality_code, error FROM batches WHERE status = 'failed'"))
+    assert set(failed) == {"1280", "0580"}
+    assert failed["1280"].startswith("validating rows 1-1: MissingColumn: no date column")
+    assert failed["0580"] == "storing rows 1-4: ConstraintException: a warehouse constraint was violated " \
+                             "(please report this)"
+    assert "Karin" not in result.output and all("Karin" not in e for e in failed.values())
+    assert all(code in result.output for code in ("1280-", "0580-"))
+    # the other batches went all the way: both two-names comments stored, classified, in the trends
+    assert query(home, "SELECT municipality_code, count(*) FROM comments_classified GROUP BY 1 ORDER BY 1") == \
+        [("0180", 2), ("1480", 6)]
+    assert query(home, "SELECT count(*) FROM yearly_shares WHERE municipality_code = '0180'")[0][0] > 0
+
+    monkeypatch.setattr(ingest, "write_chunk", real_write)
+    assert runner.invoke(app, ["run", "--model", str(model_dir)]).exit_code == 0  # failed batches wait
+    retry = runner.invoke(app, ["run", "--model", str(model_dir), "--retry-failed"])
+    assert retry.exit_code == 3  # the file without a date column still fails; the other one went through
+    assert query(home, "SELECT municipality_code, status FROM batches ORDER BY 1") == \
+        [("0180", "ingested"), ("0580", "ingested"), ("1280", "failed"), ("1480", "ingested")]
+    assert query(home, "SELECT count(*) FROM comments_classified WHERE municipality_code = '0580'")[0][0] == 4
 
 
 def test_crash_during_classification_then_rerun_scores_each_comment_once(home, trained, monkeypatch):

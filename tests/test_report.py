@@ -7,6 +7,7 @@ import html as htmlmod
 import json
 import math
 import re
+import stat
 from datetime import date, datetime
 
 import pandas as pd
@@ -211,6 +212,9 @@ def test_flow_renders_national_and_every_municipality_in_english(published, tmp_
                              model_dir=model_dir)
     out = tmp_path / "out"
     assert folder == str(out)
+    # explicit modes, whatever the umask: the analysts' group reads the reports, nobody else
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (out, out / "notebooks")} == {0o750}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in [*out.glob("*.html"), *out.glob("notebooks/*")]} == {0o640}
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
     assert set(pages) == {"index.html", "synpunkt-2024-national-en.html", "synpunkt-2024-0180-stockholm-en.html",
                           "synpunkt-2024-0114-upplands-vasby-en.html", "synpunkt-2024-1480-goteborg-en.html"}
@@ -307,3 +311,35 @@ def test_cli_report_errors_are_clear(published, tmp_path):
     assert missing.exit_code == 2 and "no published warehouse" in missing.output
     wrong_year = runner.invoke(app, ["report", "--year", "2019", "--warehouse", str(path)])
     assert wrong_year.exit_code == 2 and "years with data: 2023, 2024" in wrong_year.output
+
+
+MATH = "$\\undefinedmacro{x}$ <i>x</i>"  # text from data that matplotlib would parse as math, HTML as markup
+
+
+def test_text_from_data_is_never_parsed_as_math_or_markup(tmp_path):
+    """A metadata value like `$\\undefinedmacro{x}$` is drawn as written in the figures and escaped in the HTML."""
+    from synpunkt.publish import publish
+    from synpunkt.warehouse import connect, insert_frame, refresh_trends, set_current_model
+
+    comments, predictions = _comments_and_predictions()
+    comments["metadata"] = comments["metadata"].map(
+        lambda m: m.replace('"kvinna"', json.dumps(MATH)) if isinstance(m, str) else m)
+    batches = pd.DataFrame([{"batch_id": f"{code}-{year}", "municipality_code": code, "origin": "inbox",
+                             "original_name": "export.csv", "file_format": "csv", "checksum_sha256": "0" * 64,
+                             "size_bytes": 100, "received_at": datetime(year + 1, 1, 1), "status": "ingested",
+                             "rows_received": sum(counts), "rows_accepted": sum(counts), "rows_quarantined": 0,
+                             "processed_at": datetime(year + 1, 1, 2)} for (code, year), counts in MIX.items()])
+    con = connect(tmp_path / "warehouse.duckdb")
+    for table, df in (("batches", batches), ("comments", comments), ("predictions", predictions)):
+        insert_frame(con, table, df)
+    set_current_model(con, VERSION)
+    refresh_trends(con, VERSION)
+    path = publish(con, tmp_path / "published.duckdb")
+    con.close()
+
+    result = R.render_report(2024, None, lang="en", out_dir=tmp_path / "out", warehouse=path,
+                             model_dir=tmp_path / "no-model", pdf=False)
+    page = (tmp_path / "out" / result.html).read_text(encoding="utf-8")
+    assert "equal-sentiment" in figures(page) and "equal-duration" in figures(page)
+    assert htmlmod.escape(MATH) in page  # the group's name in the test sentence, escaped
+    assert "<i>x</i>" not in page

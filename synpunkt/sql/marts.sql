@@ -1,7 +1,47 @@
 -- Analysts' entry points (views over the staging tables in schema.sql). Every view uses the current model.
+-- Each view and column is documented inside the database (COMMENT ON, from synpunkt/marts.py); the published copy
+-- is read by DuckDB 1.x and 2.x, so keep to SQL that DuckDB 1.0 understands, and guard every division (x / 0 is
+-- NULL in 1.x but inf in 2.x).
 
 CREATE OR REPLACE VIEW current_model AS
 SELECT model_version FROM model_versions WHERE is_current;
+
+-- Topic codes with their Swedish and English names (filled from synpunkt/labels.py by synpunkt/marts.py).
+CREATE TABLE IF NOT EXISTS topic_labels (
+    topic       VARCHAR PRIMARY KEY,
+    name_sv     VARCHAR NOT NULL,
+    name_en     VARCHAR NOT NULL,
+    sort_order  INTEGER NOT NULL
+);
+
+-- The z-test for the difference between two independent net scores, as synpunkt.report.net_change_test computes
+-- it (tests/test_analyst_sql.py checks that both give the same p-values). Sample 1 is the reference (last year,
+-- the rest of the country), sample 2 the one compared with it. Percentage points.
+CREATE OR REPLACE MACRO net_diff(pos1, neg1, n1, pos2, neg2, n2) AS
+    CASE WHEN n1 > 0 AND n2 > 0 THEN 100.0 * ((pos2 - neg2) / n2 - (pos1 - neg1) / n1) END;
+-- Its standard error under the null hypothesis (both samples share p+ and p-, estimated from the pooled counts):
+-- sqrt(((p+ + p-) - (p+ - p-)^2) (1/n1 + 1/n2)), in percentage points. z = net_diff / net_diff_se.
+CREATE OR REPLACE MACRO net_diff_se(pos1, neg1, n1, pos2, neg2, n2) AS
+    CASE WHEN n1 > 0 AND n2 > 0 THEN 100.0 * sqrt(greatest(
+        (pos1 + pos2 + neg1 + neg2) / (n1 + n2) - ((pos1 + pos2 - neg1 - neg2) / (n1 + n2)) ^ 2, 0)
+        * (1.0 / n1 + 1.0 / n2)) END;
+-- erfc(x) for x >= 0 (Numerical Recipes' erfcc; relative error below 1.2e-7); t = 1 / (1 + x / 2).
+CREATE OR REPLACE MACRO erfc_nonneg(x, t) AS
+    t * exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+      + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+-- Two-sided p-value of a standard normal z (at most 1: the approximation gives 1 + 3e-8 at z = 0).
+CREATE OR REPLACE MACRO normal_p_two_sided(z) AS
+    least(erfc_nonneg(abs(z) / sqrt(2), 1.0 / (1.0 + 0.5 * abs(z) / sqrt(2))), 1.0);
+-- z and p of the test: NULL when either sample has fewer than 10 comments (synpunkt.report.MIN_TEST_N);
+-- z = 0 and p = 1 when every comment in both samples has the same sentiment.
+CREATE OR REPLACE MACRO net_diff_z(pos1, neg1, n1, pos2, neg2, n2) AS
+    CASE WHEN least(n1, n2) < 10 THEN NULL
+         WHEN net_diff_se(pos1, neg1, n1, pos2, neg2, n2) = 0 THEN 0.0
+         ELSE net_diff(pos1, neg1, n1, pos2, neg2, n2) / net_diff_se(pos1, neg1, n1, pos2, neg2, n2) END;
+CREATE OR REPLACE MACRO net_diff_p(pos1, neg1, n1, pos2, neg2, n2) AS
+    CASE WHEN least(n1, n2) < 10 THEN NULL
+         WHEN net_diff_se(pos1, neg1, n1, pos2, neg2, n2) = 0 THEN 1.0
+         ELSE normal_p_two_sided(net_diff_z(pos1, neg1, n1, pos2, neg2, n2)) END;
 
 -- One row per stored comment with its current prediction and municipality.
 CREATE OR REPLACE VIEW comments_classified AS
@@ -19,9 +59,10 @@ SELECT comment_id, municipality_code, municipality, year, contact_date, channel,
        sentiment AS overall_sentiment, text
 FROM (SELECT *, unnest(topics) AS topic FROM comments_classified);
 
--- Yearly shares per municipality and topic ('all' = every comment), with Wilson 95 % intervals.
+-- Yearly counts and shares per municipality and topic ('all' = every comment), with Wilson 95 % intervals.
 CREATE OR REPLACE VIEW yearly_shares AS
 SELECT t.municipality_code, m.name AS municipality, m.county, t.year, t.topic, t.n,
+       t.n_positive, t.n_skeptical, t.n_negative,
        t.share_positive, t.share_positive_lo, t.share_positive_hi,
        t.share_skeptical, t.share_skeptical_lo, t.share_skeptical_hi,
        t.share_negative, t.share_negative_lo, t.share_negative_hi,
@@ -31,11 +72,46 @@ WHERE t.scope = 'municipality' AND t.model_version = (SELECT model_version FROM 
 
 -- The same, for the whole country (all municipalities in the warehouse pooled).
 CREATE OR REPLACE VIEW national_shares AS
-SELECT year, topic, n, share_positive, share_positive_lo, share_positive_hi,
+SELECT year, topic, n, n_positive, n_skeptical, n_negative, share_positive, share_positive_lo, share_positive_hi,
        share_skeptical, share_skeptical_lo, share_skeptical_hi,
        share_negative, share_negative_lo, share_negative_hi, net_score, net_score_lo, net_score_hi, model_version
 FROM yearly_trends
 WHERE scope = 'national' AND model_version = (SELECT model_version FROM current_model);
+
+-- Per municipality, topic and year: the change in net score since the year before, with the reports' z-test.
+CREATE OR REPLACE VIEW yearly_changes AS
+SELECT cur.municipality_code, cur.municipality, cur.county, cur.topic, cur.year, prev.year AS previous_year,
+       cur.n, prev.n AS n_previous, cur.net_score, prev.net_score AS net_score_previous,
+       net_diff(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS change,
+       net_diff_se(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS change_se,
+       net_diff_z(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS z,
+       net_diff_p(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS p_value,
+       coalesce(net_diff_p(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) < 0.05,
+                false) AS significant,
+       cur.model_version
+FROM yearly_shares cur
+JOIN yearly_shares prev ON prev.municipality_code = cur.municipality_code AND prev.topic = cur.topic
+                       AND prev.year = cur.year - 1;
+
+-- Per municipality, topic and year: the municipality against the rest of the country (the national figures
+-- without it), with the same z-test, as the reports' benchmark table.
+CREATE OR REPLACE VIEW national_gaps AS
+SELECT m.municipality_code, m.municipality, m.county, m.topic, m.year, m.n, m.net_score,
+       nat.n - m.n AS n_rest,
+       net_score(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n) AS net_score_rest,
+       nat.net_score AS net_score_national,
+       net_diff(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
+                m.n_positive, m.n_negative, m.n) AS difference,
+       net_diff_se(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
+                   m.n_positive, m.n_negative, m.n) AS difference_se,
+       net_diff_z(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
+                  m.n_positive, m.n_negative, m.n) AS z,
+       net_diff_p(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
+                  m.n_positive, m.n_negative, m.n) AS p_value,
+       coalesce(net_diff_p(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
+                           m.n_positive, m.n_negative, m.n) < 0.05, false) AS significant,
+       m.model_version
+FROM yearly_shares m JOIN national_shares nat ON nat.year = m.year AND nat.topic = m.topic;
 
 -- Batches with their accounting: rows_received = rows_accepted + rows_quarantined for every ingested batch.
 CREATE OR REPLACE VIEW batch_overview AS

@@ -12,22 +12,25 @@ CREATE TABLE IF NOT EXISTS batches (
     batch_id           VARCHAR PRIMARY KEY,  -- <municipality>-<first 16 hex of the file's SHA-256>
     municipality_code  VARCHAR NOT NULL,
     origin             VARCHAR NOT NULL,     -- inbox | http | api | cli | demo
-    original_name      VARCHAR,              -- the submitter's file name (metadata only)
+    original_name      VARCHAR,              -- the submitter's file name (metadata only), redacted like cells
     file_format        VARCHAR,
     checksum_sha256    VARCHAR NOT NULL,
     size_bytes         BIGINT,
     received_at        TIMESTAMP NOT NULL,
-    status             VARCHAR NOT NULL,     -- ingested | failed
+    status             VARCHAR NOT NULL,     -- ingesting (resumes at the next run) | ingested | failed
     rows_received      INTEGER NOT NULL DEFAULT 0,
     rows_accepted      INTEGER NOT NULL DEFAULT 0,
     rows_quarantined   INTEGER NOT NULL DEFAULT 0,
-    error              VARCHAR,              -- why a failed batch could not be read
+    error              VARCHAR,              -- why a batch failed: stage, error type, rows; never cell values
     processed_at       TIMESTAMP NOT NULL,
-    raw_purged_at      TIMESTAMP             -- when the raw copy was deleted (retention)
+    raw_purged_at      TIMESTAMP,            -- when the raw copy was deleted (retention)
+    rows_done          INTEGER NOT NULL DEFAULT 0  -- last data row committed (an interrupted batch resumes after it)
 );
+-- warehouses created before streaming ingest
+ALTER TABLE batches ADD COLUMN IF NOT EXISTS rows_done INTEGER DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS comments (
-    comment_id         VARCHAR PRIMARY KEY,  -- stable hash of municipality + external id (or date + text)
+    comment_id         VARCHAR PRIMARY KEY,  -- keyed hash (HMAC) of municipality, case id, date, raw text (synpunkt.dedupe)
     batch_id           VARCHAR NOT NULL,
     municipality_code  VARCHAR NOT NULL,
     row_number         INTEGER NOT NULL,     -- 1-based data row in the batch's file
@@ -45,9 +48,10 @@ CREATE TABLE IF NOT EXISTS quarantine (
     batch_id           VARCHAR NOT NULL,
     row_number         INTEGER NOT NULL,
     municipality_code  VARCHAR NOT NULL,
-    reason_code        VARCHAR NOT NULL,     -- empty_text, invalid_date, duplicate_in_batch, duplicate_stored, ...
-    reason             VARCHAR NOT NULL,
-    row_redacted       JSON,                 -- the row's cells, redacted
+    reason_code        VARCHAR NOT NULL,     -- empty_text, invalid_date, duplicate_in_batch, duplicate_stored,
+                                             -- possible_duplicate, ... (synpunkt.validate, synpunkt.dedupe)
+    reason             VARCHAR NOT NULL,     -- names columns, rows and batches, never values
+    row_redacted       JSON,                 -- the row's cells, redacted (duplicates: their normalised fields)
     quarantined_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (batch_id, row_number)
 );
@@ -88,6 +92,11 @@ CREATE TABLE IF NOT EXISTS yearly_trends (
     net_score          DOUBLE,               -- % positive minus % negative, in percentage points
     net_score_lo       DOUBLE, net_score_hi DOUBLE,
     computed_at        TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS warehouse_settings (
+    name   VARCHAR PRIMARY KEY,              -- e.g. comment_id_key_fingerprint (synpunkt.keys)
+    value  VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS source_state (

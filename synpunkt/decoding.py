@@ -1,0 +1,273 @@
+"""Text encodings, decided per file and applied per line, refusing to guess wrong.
+
+UTF-8 (with or without BOM) and UTF-16 with a BOM are recognised first; UTF-16 without a BOM by its NUL bytes.
+Otherwise each line is decoded as UTF-8 and, where that fails, with the file's legacy code page: Windows-1252 or
+DOS code page 850, whichever makes the file's non-UTF-8 lines read as Swedish text (in cp850 ä is 0x84, which
+Windows-1252 shows as „). A file mixing UTF-8 and legacy lines is decoded line by line with Windows-1252 for the
+legacy lines, and mojibake ("Ã„ntligen") is repaired with ftfy. A line that no code page explains plausibly (a
+stray or binary byte) is flagged undecodable, decoded with U+FFFD in place of the bad bytes, for the reader to
+quarantine. Streams: memory is bounded by the longest line, not the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import ftfy
+
+LEGACY_CODEPAGES = ("cp1252", "cp850")
+_HEAD_BYTES = 64_000
+_BLOCK = 1 << 18
+
+# Plausibility of a non-ASCII character in Swedish text (ASCII is the same in every candidate and scores 0).
+_SWEDISH = frozenset("åäöÅÄÖ")
+_ACCENTED = frozenset("éÉüÜ")
+_FOREIGN = frozenset("èÈàÀáÁíÍóÓúÚñÑçÇøØæÆßêÊëËôÔûÛâÂîÎïÏ")
+_APOSTROPHES = frozenset("’‘")
+_PUNCT = frozenset("“”„«»–—…•€§°½¼¾£´·©®™\xa0")  # plausible between words, not inside one ("f”r" is "för")
+_NEUTRAL = frozenset("ÿõÕãÃðÐþÞýÝìòùÌÒÙ±×µ¹²³ªº¿¡¢¥")
+
+
+class NotText(ValueError):
+    """The bytes are binary data, not text in any supported encoding."""
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\x1a")
+_BINARY_SHARE = 0.01
+
+
+def looks_binary(head: bytes) -> bool:
+    """True if control bytes (other than tab, line breaks, form feed and DOS end-of-file) make up more than 1 %
+    of the head (trailing NUL padding aside), as in images, archives and other binary files."""
+    head = head.rstrip(b"\x00")
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls >= 8 and controls > _BINARY_SHARE * len(head)
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """How a file's text is decoded. `label` is reported (df.attrs["encoding"]); `codec` is set for UTF-16,
+    which is decoded as a stream; otherwise lines are decoded one by one (UTF-8, else `legacy`)."""
+
+    label: str
+    codec: str | None = None
+    legacy: str = "cp1252"
+    skip: int = 0  # BOM bytes
+    newline: str = "\n"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One physical line (terminator kept) with its 1-based line number."""
+
+    number: int
+    text: str
+    undecodable: bool = False
+
+
+def char_score(text: str, i: int) -> int:
+    """Plausibility of the non-ASCII character text[i] in Swedish text: positive for letters and punctuation
+    Swedish writers use, negative for controls and symbols that betray a wrong code page."""
+    c = text[i]
+    if c in _SWEDISH:
+        return 3
+    if c in _ACCENTED:
+        return 2
+    if c in _FOREIGN or c in _APOSTROPHES:
+        return 1
+    if c in _PUNCT:
+        inside = 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha()
+        return -2 if inside else 1
+    if c in _NEUTRAL:
+        return 0
+    if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") or c == "\ufffd":
+        return -10
+    return -2
+
+
+def plausibility(text: str) -> tuple[int, bool]:
+    """(total score of the non-ASCII characters, whether any of them is implausible)."""
+    total, bad = 0, False
+    for i, c in enumerate(text):
+        if c >= "\x80":
+            s = char_score(text, i)
+            total += s
+            bad = bad or s < 0
+    return total, bad
+
+
+def legacy_line(raw: bytes, codepage: str) -> str | None:
+    """raw decoded with a legacy code page if the result reads as plausible text, else None."""
+    try:
+        text = raw.decode(codepage)
+    except UnicodeDecodeError:
+        return None
+    total, bad = plausibility(text)
+    return text if total > 0 and not bad else None
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """utf-16-le / utf-16-be when the NUL bytes sit in every other position, as in UTF-16 text."""
+    sample = head[: len(head) - len(head) % 2][:4096]
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    even, odd = sample[0::2].count(0) / half, sample[1::2].count(0) / half
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _newline(head: bytes) -> str:
+    return "\r" if b"\r" in head and b"\n" not in head else "\n"
+
+
+def _split(blocks: Iterator, sep) -> Iterator:
+    """Lines (terminator kept) from a stream of blocks (bytes or str)."""
+    rest = None
+    for block in blocks:
+        parts = (block if rest is None else rest + block).split(sep)
+        rest = parts.pop()
+        for part in parts:
+            yield part + sep
+    if rest:
+        yield rest
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    return iter(lambda: stream.read(_BLOCK), b"")
+
+
+def detect_encoding(stream: BinaryIO) -> TextEncoding:
+    """Decide a file's encoding (see the module docstring); reads the whole stream once, line by line.
+    Raises NotText for binary data."""
+    head = stream.read(_HEAD_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        base = TextEncoding("utf-8-sig", skip=len(codecs.BOM_UTF8))
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return TextEncoding("utf-16", codec="utf-16")
+    elif codec := _utf16_without_bom(head):
+        return TextEncoding(codec, codec=codec)
+    elif looks_binary(head):
+        raise NotText("binary content (control bytes), not text")
+    else:
+        base = TextEncoding("utf-8")
+    newline = _newline(head)
+    stream.seek(base.skip)
+    utf8_lines, scores = 0, {codepage: [0, 0] for codepage in LEGACY_CODEPAGES}
+    legacy_found = False
+    for raw in _split(_blocks(stream), newline.encode()):
+        if raw.isascii():
+            continue
+        try:
+            raw.decode("utf-8")
+            utf8_lines += 1
+            continue
+        except UnicodeDecodeError:
+            legacy_found = True
+        for codepage in LEGACY_CODEPAGES:  # lines read plausibly first, then the total score
+            total, bad = plausibility(raw.decode(codepage, errors="replace"))
+            scores[codepage][0] += total > 0 and not bad
+            scores[codepage][1] += total
+    if not legacy_found:
+        return TextEncoding(base.label, skip=base.skip, newline=newline)
+    # Mixed files get Windows-1252 for their legacy lines; otherwise the code page that reads best: the one
+    # under which more lines read as plausible text, then the higher total score.
+    legacy = "cp1252" if utf8_lines or scores["cp1252"] >= scores["cp850"] else "cp850"
+    label = f"{base.label}+{legacy}" if utf8_lines else legacy
+    return TextEncoding(label, legacy=legacy, skip=base.skip, newline=newline)
+
+
+# UTF-8 read as Windows-1252/Latin-1 leaves a lead byte (Â-ô) before continuation bytes (0x80-0xBF shown as a
+# Latin-1 sign, a C1 control or a Windows-1252 symbol).
+_CONT = ("\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+         "\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122")
+_MOJIBAKE = re.compile(f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}")
+
+
+def _as_cp1252_byte(c: str) -> bytes:
+    return c.encode("latin-1") if c < "\u0100" else c.encode("cp1252")
+
+
+def _undo(match: re.Match) -> str:
+    """One UTF-8 sequence shown as Windows-1252, decoded back if that gives a plausible character."""
+    seq = match.group()
+    try:
+        char = b"".join(map(_as_cp1252_byte, seq)).decode("utf-8")
+    except UnicodeError:
+        return seq
+    total, bad = plausibility(char)
+    return char if total > 0 and not bad else seq
+
+
+def repair(text: str) -> str:
+    """Undo mojibake ("Ã„ntligen" -> "Äntligen") with ftfy, then any sequence ftfy left as too ambiguous
+    ("SÃ¥" -> "Så") when it decodes to a plausible character; text without mojibake is returned unchanged."""
+    if text.isascii() or not _MOJIBAKE.search(text):
+        return text
+    fixed = ftfy.fix_encoding(text)
+    if "\ufffd" in fixed and "\ufffd" not in text:
+        fixed = text
+    return _MOJIBAKE.sub(_undo, fixed)
+
+
+def decode_line(raw: bytes, encoding: TextEncoding) -> tuple[str, bool]:
+    """(text, ok) for one line of a byte-decoded file; not ok: no encoding explains it (U+FFFD marks the bytes)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = legacy_line(raw, encoding.legacy)
+        if text is None:
+            return raw.decode("utf-8", errors="replace"), False
+    return repair(text), "\x00" not in text
+
+
+def iter_lines(stream: BinaryIO, encoding: TextEncoding) -> Iterator[Line]:
+    """The stream's lines, decoded and numbered from 1 (the stream is read from its start)."""
+    stream.seek(encoding.skip)
+    if encoding.codec:
+        decoder = codecs.getincrementaldecoder(encoding.codec)(errors="replace")
+        texts = _with_final((decoder.decode(block) for block in _blocks(stream)), decoder)
+        for number, text in enumerate(_split(texts, encoding.newline), 1):
+            text = text.lstrip("\ufeff") if number == 1 else text
+            yield Line(number, repair(text), undecodable="\ufffd" in text or "\x00" in text)
+        return
+    for number, raw in enumerate(_split(_blocks(stream), encoding.newline.encode()), 1):
+        text, ok = decode_line(raw, encoding)
+        yield Line(number, text, undecodable=not ok)
+
+
+def _with_final(texts: Iterator[str], decoder) -> Iterator[str]:
+    yield from texts
+    yield decoder.decode(b"", final=True)
+
+
+def open_text(path: Path) -> tuple[BinaryIO, TextEncoding]:
+    """Open a file and detect its encoding; the caller closes the stream."""
+    stream = open(path, "rb")
+    try:
+        return stream, detect_encoding(stream)
+    except BaseException:
+        stream.close()
+        raise
+
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """Decode a whole text held in memory: (text, encoding label). Raises UnicodeError naming the first line
+    that no supported encoding explains."""
+    stream = io.BytesIO(raw)
+    encoding = detect_encoding(stream)
+    lines = list(iter_lines(stream, encoding))
+    bad = next((line.number for line in lines if line.undecodable), None)
+    if bad is not None:
+        raise UnicodeError(f"line {bad}: no supported text encoding explains its bytes")
+    return "".join(line.text for line in lines), encoding.label

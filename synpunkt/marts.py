@@ -1,0 +1,143 @@
+"""The analysts' layer of the warehouse: the views in ``sql/marts.sql``, their documentation inside the database
+(``COMMENT ON`` every view and column, shown by ``duckdb_views()`` / ``duckdb_columns()`` and by DuckDB's
+``DESCRIBE``-aware tools) and the ``topic_labels`` reference table (names from :mod:`synpunkt.labels`)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from synpunkt.labels import (ALL_TOPICS, ALL_TOPICS_LABEL_EN, ALL_TOPICS_LABEL_SV, SENTIMENTS, TOPIC_LABELS_EN,
+                             TOPIC_LABELS_SV, TOPICS)
+
+_SENTIMENT_WORD = {"positive": "positive", "skeptical": "skeptical", "negative": "negative"}
+
+COLUMN_DOCS: dict[str, str] = {
+    "comment_id": "Stable id of the comment (hash of municipality and external id, or of date and text).",
+    "municipality_code": "Four-digit SCB municipality code, e.g. 0180 (Stockholm).",
+    "municipality": "Municipality name (from the municipalities reference table).",
+    "county": "County (län) of the municipality.",
+    "year": "Calendar year of the contact.",
+    "contact_date": "Date of the contact the comment is about.",
+    "channel": "Contact channel: telefon, e-post, chatt, besök, or NULL when the file gave none.",
+    "text": "The comment, redacted: personal data replaced by [NAMN], [TELEFON], [PERSONNUMMER] and the like.",
+    "sentiment": "Overall sentiment of the comment predicted by the current model: positive, skeptical or negative.",
+    "topics": "Areas the comment is about (codes as in topic_labels), any number.",
+    "topic_sentiment": "JSON map from each predicted area to the sentiment towards it, e.g. {\"wait_time\": "
+                       "\"negative\"}.",
+    "overall_sentiment": "Overall sentiment of the whole comment (may differ from the sentiment towards the area).",
+    "metadata": "The submitted file's extra columns for this row (JSON, redacted), e.g. kön or samtalstid.",
+    "external_id": "The municipality's own id of the comment (ärendenummer), when given.",
+    "batch_id": "Batch (received file) the row came from: <municipality>-<first 16 hex of the file's SHA-256>.",
+    "row_number": "1-based data row in the batch's file.",
+    "model_version": "Classifier version the figures come from (the current model).",
+    "topic": "Area code ('all' = every comment, else an area; names in topic_labels).",
+    "n": "Number of comments (for an area: comments about that area).",
+    "net_score": "Net score: % positive minus % negative, in percentage points (-100 to 100).",
+    "net_score_lo": "Lower 95 % bound of the net score (normal approximation; may fall below -100 for small n).",
+    "net_score_hi": "Upper 95 % bound of the net score (normal approximation; may exceed 100 for small n).",
+    "previous_year": "The year before (the comparison year).",
+    "n_previous": "Number of comments in the previous year.",
+    "net_score_previous": "Net score in the previous year, percentage points.",
+    "change": "Change in net score since the previous year (this year minus last year), percentage points.",
+    "change_se": "Standard error of the change under the null hypothesis of no change (pooled counts), "
+                 "percentage points; z = change / change_se.",
+    "z": "z statistic of the two-sample z-test for a difference in net score (NULL when not tested).",
+    "p_value": "Two-sided p-value of the z-test, the test the reports use; NULL when either sample has fewer "
+               "than 10 comments.",
+    "significant": "True when p_value < 0.05 (two-sided, 5 % level); false when not significant or not tested.",
+    "n_rest": "Number of comments in the rest of the country (all other municipalities in the warehouse).",
+    "net_score_rest": "Net score of the rest of the country (all other municipalities pooled), percentage points.",
+    "net_score_national": "Net score of the whole country (this municipality included), percentage points.",
+    "difference": "The municipality's net score minus the rest of the country's, percentage points "
+                  "(negative = below the country).",
+    "difference_se": "Standard error of the difference under the null hypothesis (pooled counts), "
+                     "percentage points; z = difference / difference_se.",
+    "origin": "How the file arrived: inbox, http, api, cli or demo.",
+    "original_name": "The submitter's file name (metadata only, never used as a path).",
+    "status": "ingested or failed.",
+    "rows_received": "Data rows in the file (rows_received = rows_accepted + rows_quarantined).",
+    "rows_accepted": "Rows stored as comments.",
+    "rows_quarantined": "Rows kept in quarantine with a reason.",
+    "error": "Why a failed batch could not be read (NULL for ingested batches).",
+    "received_at": "When the file was received (UTC).",
+    "processed_at": "When the batch was ingested or failed (UTC).",
+    "raw_purged_at": "When the raw copy was deleted under the retention rule (NULL while kept).",
+    "reason_code": "Why rows were quarantined: empty_text, invalid_date, future_date, duplicate_in_batch, "
+                   "duplicate_stored, ...",
+    "rows": "Number of quarantined rows with this reason in this batch.",
+    "name_sv": "Swedish name of the area.",
+    "name_en": "English name of the area.",
+    "sort_order": "Order in which the reports list the areas ('all' first).",
+}
+for _s in SENTIMENTS:
+    _w = _SENTIMENT_WORD.get(_s, _s)
+    COLUMN_DOCS[f"p_{_s}"] = f"The model's probability that the comment is {_w}."
+    COLUMN_DOCS[f"n_{_s}"] = f"Number of {_w} comments (for an area: {_w} towards that area)."
+    COLUMN_DOCS[f"share_{_s}"] = f"Share of {_w} comments, 0 to 1 (n_{_s} / n)."
+    COLUMN_DOCS[f"share_{_s}_lo"] = f"Lower Wilson 95 % bound of share_{_s}."
+    COLUMN_DOCS[f"share_{_s}_hi"] = f"Upper Wilson 95 % bound of share_{_s}."
+
+VIEW_DOCS: dict[str, tuple[str, dict[str, str]]] = {
+    "current_model": ("The classifier version every view uses (one row).", {}),
+    "comments_classified": ("One row per stored comment with its current prediction and municipality "
+                            "(redacted text only).", {}),
+    "comment_topics": ("One row per comment and predicted area with the sentiment towards that area: the "
+                       "comments behind a number in yearly_shares.",
+                       {"topic": "Area code the comment is about (names in topic_labels).",
+                        "topic_sentiment": "Sentiment towards this area (the overall sentiment when the model "
+                                           "gave none for the area): positive, skeptical or negative."}),
+    "yearly_shares": ("One row per municipality, year and area ('all' = every comment): counts, shares with "
+                      "Wilson 95 % intervals and the net score with its interval.", {}),
+    "national_shares": ("One row per year and area for the whole country (all municipalities in the warehouse "
+                        "pooled): counts, shares and net score as in yearly_shares.", {}),
+    "yearly_changes": ("One row per municipality, area and year that has a previous year: the change in net "
+                       "score since the year before with its z-test (the test the reports use).",
+                       {"n": "Number of comments this year.", "net_score": "Net score this year, percentage points.",
+                        "year": "This year (the year compared with previous_year)."}),
+    "national_gaps": ("One row per municipality, year and area: the municipality's net score against the rest of "
+                      "the country with the z-test the reports' benchmark uses.",
+                      {"n": "Number of comments in the municipality.",
+                       "net_score": "The municipality's net score, percentage points."}),
+    "batch_overview": ("One row per received batch (file) with its accounting: rows_received = rows_accepted + "
+                       "rows_quarantined for every ingested batch.", {}),
+    "quarantine_reasons": ("Quarantined rows counted per batch and reason.", {}),
+}
+TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
+    "topic_labels": ("Area codes with their Swedish and English names (from synpunkt/labels.py).",
+                     {"topic": "Area code as in yearly_shares.topic ('all' = every comment)."}),
+}
+
+
+def topic_label_rows() -> list[tuple[str, str, str, int]]:
+    """(topic, Swedish name, English name, sort order) for 'all' and every area in labels.TOPICS."""
+    rows = [(ALL_TOPICS, ALL_TOPICS_LABEL_SV, ALL_TOPICS_LABEL_EN, 0)]
+    return rows + [(t, TOPIC_LABELS_SV[t], TOPIC_LABELS_EN[t], i + 1) for i, t in enumerate(TOPICS)]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(con) -> list[str]:
+    """COMMENT ON statements for every documented view and table and each of its columns that has a description."""
+    statements = []
+    for kind, docs in (("VIEW", VIEW_DOCS), ("TABLE", TABLE_DOCS)):
+        for name, (doc, overrides) in docs.items():
+            statements.append(f"COMMENT ON {kind} {name} IS {_quote(doc)}")
+            columns = [r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
+                "AND schema_name = 'main' ORDER BY column_index", [name]).fetchall()]
+            for column in columns:
+                text = overrides.get(column) or COLUMN_DOCS.get(column)
+                if text:  # a column without a description stays uncommented (tests/test_analyst_sql.py catches it)
+                    statements.append(f"COMMENT ON COLUMN {name}.{column} IS {_quote(text)}")
+    return statements
+
+
+def create_marts(con) -> None:
+    """Create the views and macros of marts.sql, fill topic_labels and document every view and column."""
+    con.execute((resources.files("synpunkt") / "sql" / "marts.sql").read_text(encoding="utf-8"))
+    rows = topic_label_rows()
+    con.executemany("INSERT OR REPLACE INTO topic_labels VALUES (?, ?, ?, ?)", rows)
+    con.execute(f"DELETE FROM topic_labels WHERE topic NOT IN ({', '.join('?' * len(rows))})", [r[0] for r in rows])
+    con.execute(";\n".join(comment_statements(con)))

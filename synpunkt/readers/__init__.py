@@ -1,0 +1,1 @@
+"""Table readers, one module per family of formats; synpunkt.tables is the entry point."""

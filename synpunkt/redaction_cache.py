@@ -1,0 +1,91 @@
+"""Redaction of a batch's strings: comment texts, metadata keys and values, quarantined cells, the file name.
+
+Wraps a synpunkt.redact.Redactor so that each distinct string is redacted once per batch (a bounded cache: metadata
+and short comments repeat a lot) and the encoder sees small sub-batches (its features for all words of a call are
+held at once, which is where the memory of a 200,000-row batch went when it was redacted in one call).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+
+import pandas as pd
+
+from synpunkt.redact import apply_spans
+
+CACHE_ENTRIES = 50_000
+SUB_BATCH = 256
+
+
+def _missing(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+class RedactionCache:
+    """Redact strings with `redactor`, each distinct one once while it stays in the cache."""
+
+    def __init__(self, redactor, max_entries: int = CACHE_ENTRIES, sub_batch: int = SUB_BATCH):
+        self.redactor = redactor
+        self.max_entries = max_entries
+        self.sub_batch = sub_batch
+        self._texts: dict[str, tuple[str, str]] = {}  # raw -> (redacted, counts as JSON)
+        self._labels: dict[str, str] = {}
+
+    def _lookup(self, values: Iterable[str]) -> dict[str, tuple[str, str]]:
+        wanted = set(values)
+        missing = sorted(v for v in wanted if v not in self._texts)
+        if len(self._texts) + len(missing) > self.max_entries:
+            self._texts.clear()
+            missing = sorted(wanted)
+        for start in range(0, len(missing), self.sub_batch):
+            part = missing[start:start + self.sub_batch]
+            for raw, red in zip(part, self.redactor.redact_many(part)):
+                self._texts[raw] = (red.text, json.dumps(red.counts))
+        return {v: self._texts[v] for v in wanted}
+
+    def texts(self, values: list[str]) -> list[tuple[str, str]]:
+        """(redacted text, counts per type as JSON) for each value."""
+        found = self._lookup(values)
+        return [found[v] for v in values]
+
+    def label(self, label: str) -> str:
+        """A column header or file-name stem: "_" is read as a space, so "Karin_Lund" is found as a name."""
+        return self.labels([label])[label]
+
+    def labels(self, labels: Iterable[str]) -> dict[str, str]:
+        missing = sorted({str(x) for x in labels} - self._labels.keys())
+        if missing:
+            spans = self.redactor.find_spans_many([m.replace("_", " ") for m in missing])
+            self._labels.update({m: apply_spans(m, s).text for m, s in zip(missing, spans)})  # same offsets
+        return {str(x): self._labels[str(x)] for x in labels}
+
+    def file_name(self, name: str) -> str:
+        """The submitter's file name with personal data replaced (the suffix kept)."""
+        stem, suffix = os.path.splitext(name)
+        return self.label(stem) + suffix if stem else name
+
+    def mappings(self, rows: list[dict]) -> list[dict]:
+        """Metadata dicts (str -> str) with keys and values redacted."""
+        keys = self.labels({k for row in rows for k in row})
+        values = self._lookup(v for row in rows for v in row.values() if isinstance(v, str) and v)
+        out = []
+        for row in rows:
+            redacted: dict = {}
+            for k, v in row.items():
+                name, n = keys[str(k)], 1
+                while name in redacted:  # two headers that differ only in personal data stay two keys
+                    n += 1
+                    name = f"{keys[str(k)]} ({n})"
+                redacted[name] = values[v][0] if isinstance(v, str) and v else v
+            out.append(redacted)
+        return out
+
+    def rows(self, rows: list[dict | None]) -> list[str | None]:
+        """Quarantined rows' cells (any types) as redacted JSON objects; None stays None (NULL)."""
+        cells = [None if row is None else {str(k): None if _missing(v) else str(v) for k, v in row.items()}
+                 for row in rows]
+        redacted = self.mappings([c for c in cells if c is not None])
+        it = iter(redacted)
+        return [None if c is None else json.dumps(next(it), ensure_ascii=False) for c in cells]

@@ -1,0 +1,177 @@
+"""The folder inbox collects a file only once it is complete, and everything the pipeline creates under
+SYNPUNKT_HOME gets explicit private modes, whatever the umask."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from synpunkt import config
+from synpunkt.landing import collect_inbox, in_progress, land_bytes, landed_batches, read_settled
+
+HEADER = b"id,datum,kommentar\n"
+
+
+def _row(i: int) -> bytes:
+    return f"{i},2025-03-14,Synpunkt nummer {i} om väntetiden\n".encode()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    var = tmp_path / "var"
+    monkeypatch.setenv("SYNPUNKT_HOME", str(var))
+    for name in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_INBOX_SETTLE_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    return var
+
+
+# -- collected only once complete --------------------------------------------------------------------------------
+def test_a_file_being_written_is_not_collected_until_it_has_settled(home):
+    inbox = home / "inbox" / "0180"
+    inbox.mkdir(parents=True)
+    path = inbox / "export.csv"
+    rows, stop = 2000, threading.Event()
+
+    def writer() -> None:  # a slow upload: the file grows for about two seconds
+        with open(path, "wb") as f:
+            f.write(HEADER)
+            for i in range(rows):
+                f.write(_row(i))
+                if i % 100 == 99:
+                    f.flush()
+                    time.sleep(0.1)
+        stop.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    polls = 0
+    while not stop.is_set():
+        receipts, problems = collect_inbox(settle_seconds=2.0)
+        assert receipts == [] and problems == []
+        assert path.exists()
+        polls += 1
+        time.sleep(0.05)
+    thread.join()
+    assert polls >= 10  # collect_inbox really ran while the file grew
+    assert collect_inbox(settle_seconds=2.0) == ([], [])  # just finished: not settled yet
+    time.sleep(2.1)
+    receipts, problems = collect_inbox(settle_seconds=2.0)
+    assert problems == [] and len(receipts) == 1
+    raw = receipts[0].raw_path().read_bytes()
+    assert raw.count(b"\n") == rows + 1 and raw == HEADER + b"".join(_row(i) for i in range(rows))
+    assert not path.exists()
+
+
+def test_uploads_in_progress_and_lock_files_are_never_collected(home):
+    inbox = home / "inbox" / "1480"
+    inbox.mkdir(parents=True)
+    for name in ("export.csv.part", "export.csv.PART", "export.xlsx.tmp", "export.csv.filepart", ".export.csv",
+                 "~$export.xlsx"):
+        (inbox / name).write_bytes(HEADER + _row(1))
+    assert collect_inbox(settle_seconds=0) == ([], [])
+    assert len(list(inbox.iterdir())) == 6 and landed_batches() == []
+    os.rename(inbox / "export.csv.part", inbox / "export.csv")  # the upload's last step
+    receipts, problems = collect_inbox(settle_seconds=0)
+    assert problems == [] and [r.original_name for r in receipts] == ["export.csv"]
+    assert sorted(p.name for p in inbox.iterdir()) == sorted(["export.csv.PART", "export.xlsx.tmp",
+                                                              "export.csv.filepart", ".export.csv", "~$export.xlsx"])
+
+
+def test_in_progress_names():
+    assert in_progress("a.csv.part") and in_progress("a.tmp") and in_progress(".a.csv") and in_progress("~$a.xlsx")
+    assert not in_progress("a.csv") and not in_progress("part.csv") and not in_progress("a~$.csv")
+
+
+def test_a_copy_keeping_an_old_mtime_still_waits_to_settle(tmp_path):
+    """copy2 keeps the source's (old) mtime; the status-change time says the file just arrived."""
+    source = tmp_path / "old.csv"
+    source.write_bytes(HEADER + _row(1))
+    past = time.time() - 3600
+    os.utime(source, (past, past))
+    copy = tmp_path / "copy.csv"
+    shutil.copy2(source, copy)
+    assert copy.stat().st_mtime == pytest.approx(past)
+    assert read_settled(copy, settle_seconds=5) is None
+    assert read_settled(copy, settle_seconds=5, now=time.time() + 6) == HEADER + _row(1)
+
+
+def test_a_future_mtime_does_not_hold_a_file_back(tmp_path):
+    path = tmp_path / "skewed.csv"
+    path.write_bytes(HEADER + _row(1))
+    future = time.time() + 86400
+    os.utime(path, (future, future))
+    assert read_settled(path, settle_seconds=1, now=time.time() + 2) == HEADER + _row(1)
+
+
+def test_a_symbolic_link_in_the_inbox_is_reported_not_followed(home, tmp_path):
+    inbox = home / "inbox" / "0180"
+    inbox.mkdir(parents=True)
+    secret = tmp_path / "elsewhere.csv"
+    secret.write_bytes(HEADER + _row(1))
+    (inbox / "link.csv").symlink_to(secret)
+    receipts, problems = collect_inbox(settle_seconds=0)
+    assert receipts == [] and problems == ["0180/link.csv: a symbolic link, not collected"]
+    assert (inbox / "link.csv").is_symlink() and secret.exists()
+
+
+def test_settle_time_setting(monkeypatch):
+    monkeypatch.delenv("SYNPUNKT_INBOX_SETTLE_SECONDS", raising=False)
+    assert config.inbox_settle_seconds() == 10
+    monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")
+    assert config.inbox_settle_seconds() == 0
+
+
+# -- explicit modes, whatever the umask ----------------------------------------------------------------------
+@pytest.fixture
+def open_umask():
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_landing_warehouse_and_published_copy_get_explicit_modes_under_umask_0(home, open_umask):
+    from synpunkt.publish import publish
+    from synpunkt.warehouse import connect
+
+    receipt = land_bytes(HEADER + _row(1), "0180", "export.csv", "cli")
+    batch = receipt.raw_path().parent
+    assert _mode(home) == 0o750  # group may reach the published copy and the reports, nothing else
+    for folder in (home / "landing", home / "landing" / "0180", batch):
+        assert _mode(folder) == 0o700, folder
+    assert _mode(receipt.raw_path()) == 0o400 and _mode(batch / "receipt.json") == 0o600
+
+    con = connect()
+    try:
+        published = publish(con)
+    finally:
+        con.close()
+    assert _mode(home / "warehouse") == 0o700
+    assert _mode(published.parent) == 0o750 and _mode(published) == 0o640
+
+
+def test_dir_helpers_set_modes_on_what_they_create_only(home, tmp_path, open_umask):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    config.private_dir(shared / "a" / "b")
+    assert _mode(shared) == 0o777  # existing folders (like /tmp) keep their mode
+    assert _mode(shared / "a") == 0o700 and _mode(shared / "a" / "b") == 0o700
+    config.shared_dir(home / "reports" / "2025")
+    assert _mode(home) == 0o750 and _mode(home / "reports") == 0o750 and _mode(home / "reports" / "2025") == 0o750
+    f = home / "x.txt"
+    f.write_text("x")
+    assert _mode(f) == 0o666  # what the open umask gives ...
+    assert _mode(config.private_file(f)) == 0o600  # ... and what the helper sets
+    assert _mode(config.shared_file(f)) == 0o640
