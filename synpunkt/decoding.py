@@ -24,15 +24,17 @@ import ftfy
 
 LEGACY_CODEPAGES = ("cp1252", "cp850")
 _HEAD_BYTES = 64_000
+_FLOOR = -5
 _BLOCK = 1 << 18
 
 # Plausibility of a non-ASCII character in Swedish text (ASCII is the same in every candidate and scores 0).
 _SWEDISH = frozenset("åäöÅÄÖ")
 _ACCENTED = frozenset("éÉüÜ")
-_FOREIGN = frozenset("èÈàÀáÁíÍóÓúÚñÑçÇøØæÆßêÊëËôÔûÛâÂîÎïÏ")
-_APOSTROPHES = frozenset("’‘")
-_PUNCT = frozenset("“”„«»–—…•€§°½¼¾£´·©®™\xa0")  # plausible between words, not inside one ("f”r" is "för")
-_NEUTRAL = frozenset("ÿõÕãÃðÐþÞýÝìòùÌÒÙ±×µ¹²³ªº¿¡¢¥")
+_FOREIGN = frozenset("èÈàÀáÁíÍóÓúÚñÑçÇøØæÆßêÊëËôÔûÛâÂîÎïÏìÌòÒùÙ")
+_ANYWHERE = frozenset("’‘´…")  # apostrophes ("it´s") and "bra…men" sit between letters too
+_DASHES = frozenset("–—")  # plausible apart from letters ("8–17", " – "), odd glued to a word ("pi—", cp850 "più")
+_PUNCT = frozenset("“”„«»•€§°½¼¾£·©®™\xa0")  # plausible between words, not inside one ("f”r" is "för")
+_NEUTRAL = frozenset("ÿõÕãÃðÐþÞýÝ±×µ¹²³ªº¿¡¢¥")
 
 
 class NotText(ValueError):
@@ -80,11 +82,13 @@ def char_score(text: str, i: int) -> int:
         return 3
     if c in _ACCENTED:
         return 2
-    if c in _FOREIGN or c in _APOSTROPHES:
+    if c in _FOREIGN or c in _ANYWHERE:
         return 1
-    if c in _PUNCT:
-        inside = 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha()
-        return -2 if inside else 1
+    if c in _PUNCT or c in _DASHES:
+        letters = (i > 0 and text[i - 1].isalpha()) + (i < len(text) - 1 and text[i + 1].isalpha())
+        if c in _DASHES:
+            return (1, 0, -2)[letters]
+        return -2 if letters == 2 else 1
     if c in _NEUTRAL:
         return 0
     if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") or c == "\ufffd":
@@ -163,7 +167,7 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
         base = TextEncoding("utf-8")
     newline = _newline(head)
     stream.seek(base.skip)
-    utf8_lines, scores = 0, {codepage: [0, 0] for codepage in LEGACY_CODEPAGES}
+    utf8_lines, scores = 0, dict.fromkeys(LEGACY_CODEPAGES, 0)
     legacy_found = False
     for raw in _split(_blocks(stream), newline.encode()):
         if raw.isascii():
@@ -174,14 +178,12 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
             continue
         except UnicodeDecodeError:
             legacy_found = True
-        for codepage in LEGACY_CODEPAGES:  # lines read plausibly first, then the total score
-            total, bad = plausibility(raw.decode(codepage, errors="replace"))
-            scores[codepage][0] += total > 0 and not bad
-            scores[codepage][1] += total
+        for codepage in LEGACY_CODEPAGES:  # a garbage line weighs no more than a little
+            scores[codepage] += max(plausibility(raw.decode(codepage, errors="replace"))[0], _FLOOR)
     if not legacy_found:
         return TextEncoding(base.label, skip=base.skip, newline=newline)
-    # Mixed files get Windows-1252 for their legacy lines; otherwise the code page that reads best: the one
-    # under which more lines read as plausible text, then the higher total score.
+    # Mixed files get Windows-1252 for their legacy lines; otherwise the code page that reads best: the higher
+    # sum of the lines' scores, each line's floored at _FLOOR so that a stray garbage line cannot swing it.
     legacy = "cp1252" if utf8_lines or scores["cp1252"] >= scores["cp850"] else "cp850"
     label = f"{base.label}+{legacy}" if utf8_lines else legacy
     return TextEncoding(label, legacy=legacy, skip=base.skip, newline=newline)

@@ -3,9 +3,10 @@
 * ``kolada``: one row per KPI, municipality, year and gender in Kolada's shape,
   ``kpi;municipality_id;period;gender;value;count``, with Synpunkt's own KPI codes (:func:`kpi_code`): the net
   score and the share of each sentiment, over every comment and per area. Gender is T (everyone) and, where the
-  comments' metadata has the citizen's gender (a ``kön`` / ``gender`` column), K and M as well. The whole country
-  is municipality ``0000``, as in Kolada. Values use a decimal point (percentage points for the net score, per cent
-  for the shares); count is the number of comments behind the value.
+  comments' metadata has the citizen's gender (a ``kön`` / ``gender`` column), K and M as well (groups of at least
+  :data:`MIN_GENDER_GROUP` comments). The whole country is municipality ``0000``, as in Kolada. Values use a
+  decimal point (percentage points for the net score, per cent for the shares); count is the number of comments
+  behind the value.
 * ``excel``: an XLSX workbook with one sheet per main view and a sheet documenting every column.
 * ``csv``: ``yearly_shares`` as Swedish Excel opens it: semicolons, decimal comma, UTF-8 with BOM.
 

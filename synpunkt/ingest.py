@@ -30,7 +30,7 @@ from synpunkt.batch_status import read_status, write_status
 from synpunkt.dedupe import DedupeState, duplicates
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
 from synpunkt.redaction_cache import RedactionCache
-from synpunkt.tables import TableReadError
+from synpunkt.tables import TableReadError, iter_table
 from synpunkt.validate import MissingColumn, validate_rows
 from synpunkt.warehouse import (batch_states, begin_batch, existing_comments, fail_batch, finish_batch, now,
                                 stored_counts, write_chunk)
@@ -80,21 +80,6 @@ def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:
     else:
         detail = "unexpected error (please report this)"
     return f"{stage}: {type(err).__name__}: {detail}"
-
-
-def _iter_table(path, chunk_rows: int):
-    """synpunkt.tables.iter_table; TEMPORARY adapter (read_table in one chunk) until tables.py provides it."""
-    from synpunkt import tables
-
-    if hasattr(tables, "iter_table"):
-        yield from tables.iter_table(path, chunk_rows=chunk_rows)
-        return
-    from types import SimpleNamespace
-
-    df = tables.read_table(path)
-    df.index = pd.RangeIndex(1, len(df) + 1)
-    for start in range(0, max(len(df), 1), chunk_rows):
-        yield SimpleNamespace(frame=df.iloc[start:start + chunk_rows], bad_rows=[])
 
 
 def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, key: bytes | None = None,
@@ -147,54 +132,66 @@ def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, row
     """Read, validate, deduplicate, redact and commit chunk by chunk (errors carry their stage: _StageError)."""
     from tqdm.auto import tqdm
 
-    code, state, seen = receipt.municipality_code, DedupeState(), 0
+    try:
+        stream = iter_table(receipt.raw_path(), chunk_rows=chunk_rows)
+    except Exception as err:
+        raise _StageError("reading the file") from err
+    state, seen = DedupeState(), 0
     big = receipt.size_bytes >= PROGRESS_MIN_BYTES
     with tqdm(desc=f"Ingesting {receipt.batch_id}", unit="row", disable=not big, leave=False) as bar:
-        chunks = _iter_table(receipt.raw_path(), chunk_rows)
-        while True:
-            stage = "reading the file" if seen == 0 else f"reading the file after row {seen}"
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                return
-            except Exception as err:
-                raise _StageError(stage) from err
-            numbers = [int(n) for n in chunk.frame.index] + [b.row_number for b in chunk.bad_rows]
-            if not numbers:
-                continue
-            seen += len(numbers)
-            span = f"rows {min(numbers)}-{max(numbers)}"
-            if seen > max_rows:
-                raise _StageError("reading the file") from RowLimitExceeded(
-                    f"the file has more than {max_rows:,} data rows, the limit per batch "
-                    "(SYNPUNKT_MAX_ROWS_PER_BATCH)")
-            stage = f"validating {span}"
-            try:
-                validated = validate_rows(chunk.frame, code, today)
-                stage = f"checking duplicates in {span}"
-                accepted = validated.accepted
-                done = accepted[accepted["row_number"] <= rows_done]
-                if len(done):  # committed before an interruption: only the duplicate state is rebuilt
-                    state.assign(done, code, key)
-                if max(numbers) <= rows_done:
-                    bar.update(len(numbers))
+        try:
+            while True:
+                stage = f"reading the file after row {seen}" if seen else "reading the file"
+                try:
+                    chunk = next(stream)
+                except StopIteration:
+                    return
+                except Exception as err:
+                    raise _StageError(stage) from err
+                numbers = [int(n) for n in chunk.frame.index] + [b.row_number for b in chunk.bad_rows]
+                if not numbers:
                     continue
-                fresh = accepted[accepted["row_number"] > rows_done].reset_index(drop=True)
-                rejected = validated.rejected[validated.rejected["row_number"] > rows_done]
-                bad = [b for b in chunk.bad_rows if b.row_number > rows_done]
-                assigned = state.assign(fresh, code, key)
-                dups = duplicates(assigned, existing_comments(con, assigned["comment_id"].tolist()))
-                stage = f"redacting {span}"
-                comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
-                n_fresh = sum(1 for n in numbers if n > rows_done)
-                assert n_fresh == len(comments) + len(quarantine), f"{span}: row accounting broken"
-                stage = f"storing {span}"
-                write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers))
-            except Exception as err:
-                raise _StageError(stage) from err
-            rows_done = max(numbers)
-            bar.update(len(numbers))
-            log.debug("batch %s: %s committed", receipt.batch_id, span)
+                seen += len(numbers)
+                if seen > max_rows:
+                    raise _StageError("reading the file") from RowLimitExceeded(
+                        f"the file has more than {max_rows:,} data rows, the limit per batch "
+                        "(SYNPUNKT_MAX_ROWS_PER_BATCH)")
+                _ingest_chunk(con, receipt, chunk, numbers, state, cache, key, rows_done, today)
+                rows_done = max(rows_done, max(numbers))
+                bar.update(len(numbers))
+        finally:
+            stream.close()
+
+
+def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: DedupeState, cache: RedactionCache,
+                  key: bytes, rows_done: int, today: date | None) -> None:
+    """One chunk: rows up to `rows_done` were committed before an interruption and only feed the duplicate
+    state; the others are validated, checked for duplicates, redacted and committed with the progress."""
+    code, span = receipt.municipality_code, f"rows {min(numbers)}-{max(numbers)}"
+    stage = f"validating {span}"
+    try:
+        validated = validate_rows(chunk.frame, code, today)
+        stage = f"checking duplicates in {span}"
+        accepted = validated.accepted
+        done = accepted["row_number"] <= rows_done
+        if done.any():
+            state.assign(accepted[done], code, key)
+        if max(numbers) <= rows_done:
+            return
+        fresh = accepted[~done].reset_index(drop=True)
+        rejected = validated.rejected[validated.rejected["row_number"] > rows_done]
+        bad = [b for b in chunk.bad_rows if b.row_number > rows_done]
+        assigned = state.assign(fresh, code, key)
+        dups = duplicates(assigned, existing_comments(con, assigned["comment_id"].tolist()))
+        stage = f"redacting {span}"
+        comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
+        n_fresh = sum(1 for n in numbers if n > rows_done)
+        assert n_fresh == len(comments) + len(quarantine), f"{span}: row accounting broken"
+        stage = f"storing {span}"
+        write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers))
+    except Exception as err:
+        raise _StageError(stage) from err
+    log.debug("batch %s: %s committed", receipt.batch_id, span)
 
 
 def _prepare(receipt: Receipt, accepted: pd.DataFrame, assigned: pd.DataFrame, dups: pd.DataFrame,
@@ -237,10 +234,15 @@ def _prepare(receipt: Receipt, accepted: pd.DataFrame, assigned: pd.DataFrame, d
 
 
 def _finish(receipt: Receipt, result: BatchResult) -> BatchResult:
-    """Tell the submitter (the API's status endpoint reads this file next to the receipt)."""
-    write_status(batch_dir(receipt.municipality_code, receipt.batch_id), status=result.status,
-                 rows_received=result.rows_received, rows_accepted=result.rows_accepted,
-                 rows_quarantined=result.rows_quarantined, error=result.error)
+    """Tell the submitter (the API's status endpoint reads this file next to the receipt). The warehouse holds
+    the truth: a status file that cannot be written now is written by resync_statuses at the end of the run."""
+    try:
+        write_status(batch_dir(receipt.municipality_code, receipt.batch_id), status=result.status,
+                     rows_received=result.rows_received, rows_accepted=result.rows_accepted,
+                     rows_quarantined=result.rows_quarantined, error=result.error)
+    except OSError as err:
+        log.warning("batch %s: status file not written (%s); retried at the end of the run", receipt.batch_id,
+                    type(err).__name__)
     return result
 
 

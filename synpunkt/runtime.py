@@ -41,7 +41,9 @@ def configure_startup_timeout() -> int:
     if "startup_timeout_seconds" in ephemeral.model_fields_set:  # set in the environment or the Prefect profile
         return int(ephemeral.startup_timeout_seconds)
     os.environ[STARTUP_SETTING] = str(PREFECT_STARTUP_TIMEOUT_S)
-    prefect.context.refresh_global_settings_context()
+    refresh = getattr(prefect.context, "refresh_global_settings_context", None)  # not in every Prefect 3 release
+    if refresh:
+        refresh()
     return PREFECT_STARTUP_TIMEOUT_S
 
 
@@ -73,7 +75,8 @@ def start_prefect() -> str:
             server.stop()
             what = (f"exited with code {code}" if code is not None else f"did not answer within {timeout} s "
                     f"(the machine may be busy; raise {STARTUP_SETTING})")
-            raise PrefectStartupError(f"Prefect's temporary API server {what}; or {PERSISTENT_HINT}") from None
+            raise PrefectStartupError(f"Prefect's temporary API server {what}; alternatively, {PERSISTENT_HINT}"
+                                     ) from None
         watchdog.watch(server.server_process.pid)
     return server.api_url
 
@@ -84,7 +87,7 @@ def _check_reachable(api_url: str, timeout: float = 30.0) -> None:
 
     try:
         httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout)
-    except httpx.HTTPError as err:
+    except (httpx.HTTPError, httpx.InvalidURL) as err:
         raise PrefectStartupError(f"cannot reach the Prefect API at {api_url} (PREFECT_API_URL): "
                                   f"{type(err).__name__}; start it with `prefect server start`, or unset "
                                   f"PREFECT_API_URL to use a temporary server") from None
@@ -102,7 +105,8 @@ class Watchdog:
         finally:
             os.close(read_end)
         self._lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._forget)  # a forked child must not keep the pipe open
+        if hasattr(os, "register_at_fork"):  # a forked child must not keep the pipe open
+            os.register_at_fork(after_in_child=self._forget)
         atexit.register(self.close)
 
     def watch(self, pid: int) -> None:

@@ -8,10 +8,13 @@
     format = "csv"                                  # optional: csv, json, jsonl, xlsx, parquet
     headers = { Authorization = "Bearer ..." }      # optional
 
-Each pull is conditional (If-None-Match / If-Modified-Since from the previous pull's ``state``), retried with
-exponential back-off on connection errors, timeouts, 429 and 5xx, and refused while streaming once the body
-passes the size limit. A changed body is landed like any other batch (origin ``http``). This module keeps no
-state of its own: ``PullResult.state`` is what the caller stores for the next pull, keyed by ``Source.url``.
+Each pull is conditional (If-None-Match / If-Modified-Since from the previous pull's ``state``) and is refused
+while streaming once the body passes the size limit. A pull is one Prefect task (``pull_source_task``, one run
+per source, named after its municipality) that Prefect retries with exponential back-off on connection errors,
+timeouts, 429 and 5xx; any other failure (404, a wrong format, an oversized body) fails at once. ``pull_all`` runs
+the task for every source and turns a failed run into a ``failed`` result, so one failing source never stops the
+others. A changed body is landed like any other batch (origin ``http``). This module keeps no state of its own:
+``PullResult.state`` is what the caller stores for the next pull, keyed by ``Source.url``.
 """
 
 from __future__ import annotations

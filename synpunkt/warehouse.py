@@ -70,7 +70,7 @@ def pipeline_lock(timeout: float = 600):
     from filelock import FileLock, Timeout
 
     lock_path = Path(home()) / "pipeline.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(lock_path.parent)
     lock = FileLock(str(lock_path))
     try:
         lock.acquire(timeout=timeout)

@@ -18,7 +18,7 @@ from analyst_warehouse import SPEC, VERSION, counts
 
 from synpunkt.labels import ALL_TOPICS, ALL_TOPICS_LABEL_SV, SENTIMENTS, TOPIC_LABELS_EN, TOPIC_LABELS_SV, TOPICS
 from synpunkt.publish import PUBLISHED_STORAGE_VERSION
-from synpunkt.report import ALPHA, net_change_test
+from synpunkt.report.statistics import ALPHA, MIN_RANK_N, MIN_TEST_N, net_change_test
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -104,7 +104,7 @@ def test_national_gaps_use_the_reports_benchmark_test(con):
     ((5000, 2000, 3000), (5200, 1900, 2900)), ((1, 1, 8), (8, 1, 1)), ((40, 0, 0), (0, 0, 40)),
 ])
 def test_net_diff_macros_give_the_reports_p_values(con, a, b):
-    """The SQL test (macros in marts.sql) and synpunkt.report.net_change_test agree, also at the edges:
+    """The SQL test (macros in marts.sql) and synpunkt.report.statistics.net_change_test agree, also at the edges:
     too few to test, no variance, very small p."""
     (p1, s1, q1), (p2, s2, q2) = a, b
     n1, n2 = p1 + s1 + q1, p2 + s2 + q2
@@ -114,6 +114,12 @@ def test_net_diff_macros_give_the_reports_p_values(con, a, b):
     diff_py, z_py, p_py = net_change_test(*args)
     assert diff == pytest.approx(diff_py)
     assert _close(z, z_py) and _close(p, p_py), (p, p_py)
+
+
+def test_net_diff_p_tests_from_the_reports_minimum_sample(con):
+    untested, tested = (con.execute("SELECT net_diff_p(?, 0, ?, 0, ?, ?)", [n // 2, n, n, n]).fetchone()[0]
+                        for n in (MIN_TEST_N - 1, MIN_TEST_N))
+    assert untested is None and tested is not None and tested < ALPHA
 
 
 def test_every_view_and_column_is_documented(con):
@@ -196,8 +202,9 @@ def test_readme_queries_run_in_duckdb_cli_and_answer_the_five_questions(publishe
     assert results[1][0]["change"] == round(diff, 1) and results[1][0]["p"] == pytest.approx(p, abs=1e-4)
     # 2. every municipality of this year, best first, with intervals around the net score
     ranking = results[2]
-    assert len(ranking) == sum(1 for _, y in SPEC if y == year)
+    assert len(ranking) == sum(1 for c, y in SPEC if y == year and _pqn(c, y, ALL_TOPICS)[2] >= MIN_RANK_N)
     assert [r["net"] for r in ranking] == sorted((r["net"] for r in ranking), reverse=True)
+    assert [r["rank"] for r in ranking] == list(range(1, len(ranking) + 1))
     assert all(r["lo"] <= r["net"] <= r["hi"] for r in ranking)
     # 3. Göteborg's areas significantly below the rest of the country (the reports' benchmark test)
     below = set()

@@ -86,7 +86,8 @@ def content() -> tuple[list, list]:
 
 def test_two_comments_equal_after_redaction_are_both_stored_and_block_nobody(home):
     df = pd.DataFrame({"datum": ["2025-03-14", "2025-03-14"],
-                       "kommentar": ["Jag pratade med Anna Berg. Bra hjälp!", "Jag pratade med Karin Lund. Bra hjälp!"]})
+                       "kommentar": ["Jag pratade med Anna Berg. Bra hjälp!",
+                                     "Jag pratade med Karin Lund. Bra hjälp!"]})
     land(df, "a.csv", "0180")
     land(comments_frame(5), "b.csv", "1480")
     results = ingest_all(Redactor.default())
@@ -244,3 +245,17 @@ def test_the_comment_id_key_is_private_created_once_and_checked(home):
     with pytest.raises(KeyMismatch, match="comment_id.key"):
         check_key(con, b"another key, restored wrongly....")
     con.close()
+
+
+def test_bad_lines_met_while_reading_are_quarantined_with_their_row_numbers(home):
+    from synpunkt.landing import land_bytes
+
+    lines = [json.dumps({"datum": "2025-03-14", "kommentar": f"Synpunkt {i}"}, ensure_ascii=False) for i in range(7)]
+    lines[3] = '{"datum": "2025-03-14", "kommentar": "Ring Karin Lund på 070-123 45 67"'  # unclosed object
+    land_bytes(("\n".join(lines) + "\n").encode(), "0180", "export.jsonl", "cli")
+    [result] = ingest_all(CountingRedactor(), chunk_rows=3)
+    assert (result.status, result.rows_received, result.rows_accepted, result.rows_quarantined) == \
+        ("ingested", 7, 6, 1)
+    [(number, code, reason, cells)] = table("SELECT row_number, reason_code, reason, row_redacted FROM quarantine")
+    assert number == 4 and "4" in reason and "Karin" not in reason and "070-123" not in (cells or "")
+    assert table("SELECT list(row_number ORDER BY row_number) FROM comments") == [([1, 2, 3, 5, 6, 7],)]

@@ -42,9 +42,10 @@ def test_a_file_being_written_is_not_collected_until_it_has_settled(home):
     path = inbox / "export.csv"
     rows, stop = 2000, threading.Event()
 
+    path.write_bytes(HEADER)  # the upload has begun
+
     def writer() -> None:  # a slow upload: the file grows for about two seconds
-        with open(path, "wb") as f:
-            f.write(HEADER)
+        with open(path, "ab") as f:
             for i in range(rows):
                 f.write(_row(i))
                 if i % 100 == 99:
@@ -143,8 +144,10 @@ def open_umask():
 
 def test_landing_warehouse_and_published_copy_get_explicit_modes_under_umask_0(home, open_umask):
     from synpunkt.publish import publish
-    from synpunkt.warehouse import connect
+    from synpunkt.warehouse import connect, pipeline_lock
 
+    with pipeline_lock():  # the first thing a run does: it creates SYNPUNKT_HOME
+        pass
     receipt = land_bytes(HEADER + _row(1), "0180", "export.csv", "cli")
     batch = receipt.raw_path().parent
     assert _mode(home) == 0o750  # group may reach the published copy and the reports, nothing else

@@ -27,7 +27,7 @@ def prefect_harness():
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
     monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")  # the tests' files are complete when dropped
-    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES"):
+    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES", "SYNPUNKT_INGEST_CHUNK_ROWS"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 

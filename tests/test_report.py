@@ -1,5 +1,6 @@
 """Annual reports: a small hand-made warehouse, one municipal report rendered directly and the national run
-through the Prefect flow; the numbers in the HTML must be the warehouse's, every plot present, comments escaped."""
+through the Prefect flow; the numbers in the HTML must be the warehouse's (the first screen's rank, gap and
+arrows included), every plot present, comments escaped, no server path or command in a report."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import math
 import re
 import stat
+import unicodedata
 from datetime import date, datetime
 
 import pandas as pd
@@ -15,6 +17,7 @@ import pytest
 
 from synpunkt import report as R
 from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
+from synpunkt.report import pdf as report_pdf
 
 VERSION = "synpunkt-test@0123456789"
 YEARS = (2023, 2024)
@@ -22,10 +25,13 @@ MARKUP = "<script>alert(1)</script> Handläggaren var <b>fet</b> och jättebra"
 PLACEHOLDER = "Tack [NAMN] för hjälpen, ring mig gärna på [TELEFON]"
 RAW_NAME = "Lindqvist"  # in metadata the report must never print
 RAW_PNR = "121212-1212"  # in a file name and a quarantine row the report must never print
-# (municipality, year) -> (positive, skeptical, negative)
+# (municipality, year) -> (positive, skeptical, negative). In 2024 Stockholm (40) and Malmö (35) have the
+# MIN_RANK_N = 30 comments needed to be ranked, Göteborg (25) and Upplands Väsby (20) do not. Stockholm, Malmö
+# and Göteborg are SKR's group A1; Upplands Väsby (A2) is alone in its group, so its peers are its county's.
 MIX = {("0180", 2023): (6, 6, 18), ("0180", 2024): (28, 6, 6),
        ("0114", 2023): (10, 5, 5), ("0114", 2024): (12, 4, 4),
-       ("1480", 2023): (12, 6, 7), ("1480", 2024): (10, 5, 10)}
+       ("1480", 2023): (12, 6, 7), ("1480", 2024): (10, 5, 10),
+       ("1280", 2023): (12, 8, 10), ("1280", 2024): (14, 8, 13)}
 CHANNELS = ["telefon", "e-post", "chatt", "besök"]
 
 
@@ -35,12 +41,13 @@ def _comments_and_predictions() -> tuple[pd.DataFrame, pd.DataFrame]:
         sentiments = [s for s, k in zip(SENTIMENTS, counts) for _ in range(k)]
         for i, sentiment in enumerate(sentiments):
             topic = TOPICS[i % len(TOPICS)]
+            topics = [topic, TOPICS[(i + 1) % len(TOPICS)]]  # two areas each: every area has enough to test
             text = f"Synpunkt {i} från {code} om {topic} ({sentiment})"
             conf = 0.7
             if code == "0180" and year == 2024 and i == 0:
-                text, topic, conf = MARKUP, "handler", 0.999
+                text, topics, conf = MARKUP, ["handler"], 0.999
             elif code == "0180" and year == 2024 and i == 1:
-                text, topic, conf = PLACEHOLDER, "experience", 0.998
+                text, topics, conf = PLACEHOLDER, ["experience"], 0.998
             meta = None
             if code == "0180":
                 meta = {"kön": ["kvinna", "man", "kvinna", "man", "okänt"][i % 5],
@@ -55,9 +62,10 @@ def _comments_and_predictions() -> tuple[pd.DataFrame, pd.DataFrame]:
                 "ingested_at": datetime(year + 1, 1, 2)})
             probs = {s: (conf if s == sentiment else (1 - conf) / 2) for s in SENTIMENTS}
             row = {"comment_id": cid, "model_version": VERSION, "sentiment": sentiment,
-                   **{prob_column(s): probs[s] for s in SENTIMENTS}, "topics": [topic],
-                   **{prob_column(t): (conf if t == topic else 0.05) for t in TOPICS},
-                   "topic_sentiment": json.dumps({topic: sentiment}), "classified_at": datetime(year + 1, 1, 3)}
+                   **{prob_column(s): probs[s] for s in SENTIMENTS}, "topics": topics,
+                   **{prob_column(t): (conf if t in topics else 0.05) for t in TOPICS},
+                   "topic_sentiment": json.dumps({t: sentiment for t in topics}),
+                   "classified_at": datetime(year + 1, 1, 3)}
             predictions.append(row)
     return pd.DataFrame(comments), pd.DataFrame(predictions)
 
@@ -137,10 +145,45 @@ def warehouse_counts(path, code, year) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def municipal(published, tmp_path_factory):
+    """Stockholm's report in Swedish; with a PDF where Chromium is installed."""
     path, model_dir = published
     out = tmp_path_factory.mktemp("reports-sv")
-    result = R.render_report(2024, "0180", lang="sv", out_dir=out, warehouse=path, model_dir=model_dir, pdf=False)
+    result = R.render_report(2024, "0180", lang="sv", out_dir=out, warehouse=path, model_dir=model_dir,
+                             pdf=report_pdf.find_chromium() is not None)
     return result, (out / result.html).read_text(encoding="utf-8")
+
+
+def shares(path, code: str | None, year: int) -> dict[str, tuple[int, int, int, float]]:
+    """topic -> (n, positive, negative, net score) straight from yearly_shares / national_shares."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        if code:
+            rows = con.execute("SELECT topic, n, share_positive, share_negative, net_score FROM yearly_shares "
+                               "WHERE municipality_code = ? AND year = ?", [code, year]).fetchall()
+        else:
+            rows = con.execute("SELECT topic, n, share_positive, share_negative, net_score FROM national_shares "
+                               "WHERE year = ?", [year]).fetchall()
+    finally:
+        con.close()
+    return {t: (n, round(p * n), round(q * n), net) for t, n, p, q, net in rows}
+
+
+def tags(page: str, name: str, attribute: str) -> list[tuple[dict, str]]:
+    """Every <name ...> element with `attribute`: (its attributes, its HTML). Attribute order is not kept by the
+    notebook's HTML export, so it is parsed."""
+    found = []
+    for m in re.finditer(rf"<{name}\b([^>]*)>(.*?)</{name}>", page, re.S):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
+        if attribute in attrs:
+            found.append((attrs, m.group(0)))
+    return found
+
+
+def fact(page: str, kind: str) -> tuple[dict, str] | None:
+    """The first screen's <li data-fact="kind"> element (attributes, HTML), or None."""
+    return next(((a, h) for a, h in tags(page, "li", "data-fact") if a["data-fact"] == kind), None)
 
 
 def test_municipal_report_numbers_match_the_warehouse(published, municipal):
@@ -151,7 +194,7 @@ def test_municipal_report_numbers_match_the_warehouse(published, municipal):
     text = visible_text(page)
     assert f'data-n="{n}"' in page
     assert f"{n} synpunkter under 2024: {round(100 * positive / n)}\u00a0% positiva" in text
-    assert result.n == n and result.pdf is None
+    assert result.n == n and (result.pdf is None) == (report_pdf.find_chromium() is None)
     net = 100 * (28 - 6) / 40
     assert math.isclose(result.net_score, net)
     assert f"Nettotal {R.fmt_signed(net)} (95\u00a0%\u00a0KI" in text
@@ -173,12 +216,128 @@ def test_municipal_report_has_every_plot(municipal):
 def test_municipal_report_marks_significant_change_and_names_the_tests(municipal):
     _, page = municipal
     changes = re.search(r'<table class="sp-table" data-table="changes">.*?</table>', page, re.S).group(0)
-    first_row = re.search(r"<tr class=\"sp-sig\"><td>Alla synpunkter</td>.*?</tr>", changes, re.S)
-    assert first_row and "▲" in first_row.group(0)  # 0180 went from 6/30 to 28/40 positive
+    first_row = next(h for a, h in tags(changes, "tr", "data-topic") if a["data-topic"] == "all")
+    assert 'class="sp-sig"' in first_row and "▲" in first_row  # 0180 went from 6/30 to 28/40 positive
     text = visible_text(page)
     assert "z-test för skillnaden mellan två nettotal" in text
     assert "Chi-två-test" in text and "Welch t-test" in text
-    assert "Övriga i Stockholms län" in text or "Upplands Väsby" in text  # the county peer is the benchmark
+    # the comparison group is SKR's group A1 (Göteborg and Malmö have data), not the county
+    assert 'data-peers="group"' in page and "Storstäder (Göteborg, Malmö)" in text
+
+
+def test_first_screen_rank_gap_and_area_arrows_match_the_warehouse(published, municipal):
+    """Rank among the municipalities with >= MIN_RANK_N comments, the gap to the country with the z-test against
+    the rest of the country, and each area's change since last year with ▲/▼: all recomputed here from the
+    warehouse's views and the statistics tested against hand computation below."""
+    path, _ = published
+    _, page = municipal
+    lead = page[:page.index('data-section="year"')]  # everything before the first section
+    ranked = sorted(((net, code) for code in {c for c, _ in MIX}
+                     if (row := shares(path, code, 2024)["all"])[0] >= R.MIN_RANK_N for net in [row[3]]),
+                    reverse=True)
+    assert [c for _, c in ranked] == ["0180", "1280"]
+    attrs, html = fact(lead, "rank")
+    assert (attrs["data-rank"], attrs["data-total"]) == ("1", str(len(ranked)))
+    assert "Plats 1 av 2" in visible_text(html)
+
+    own_now, own_prev, nat = shares(path, "0180", 2024), shares(path, "0180", 2023), shares(path, None, 2024)
+    n, pos, neg, net = own_now["all"]
+    gap = net - nat["all"][3]
+    rest = [a - b for a, b in zip(nat["all"][:3], own_now["all"][:3])]
+    diff, _, p = R.net_change_test(rest[1], rest[2], rest[0], pos, neg, n)
+    assert diff > 0 and p < 0.05  # Stockholm is significantly above the rest of the country
+    attrs, html = fact(lead, "gap")
+    assert math.isclose(float(attrs["data-gap"]), gap, abs_tol=1e-5) and attrs["data-mark"] == "▲"
+    assert f"{R.fmt_num(abs(gap))} procentenheter högre ▲" in visible_text(html)
+
+    area_rows = [a for a, _ in tags(lead, "tr", "data-change-mark")]
+    rows = {a["data-topic"]: a["data-change-mark"] for a in area_rows}
+    gaps = {a["data-topic"]: a["data-gap-mark"] for a in area_rows}
+    assert set(rows) == set(gaps) == {"all", *TOPICS}
+    marks = set()
+    for topic in ("all", *TOPICS):
+        (n1, p1, q1, _), (n2, p2, q2, _) = own_prev[topic], own_now[topic]
+        d, _, pv = R.net_change_test(p1, q1, n1, p2, q2, n2)
+        expected = "-" if pv != pv or pv >= 0.05 else ("▲" if d > 0 else "▼")
+        assert rows[topic] == expected, topic
+        marks.add(expected)
+        rest = [a - b for a, b in zip(nat[topic][:3], own_now[topic][:3])]
+        d, _, pv = R.net_change_test(rest[1], rest[2], rest[0], p2, q2, n2)
+        assert gaps[topic] == ("-" if pv != pv or pv >= 0.05 else ("▲" if d > 0 else "▼")), topic
+    assert "▲" in marks  # the fixture has significant changes to show
+    above = sum(gaps[t] == "▲" for t in TOPICS)
+    assert fact(lead, "areas")[0]["data-above"] == str(above)
+
+
+def test_a_municipality_below_the_minimum_is_warned_not_ranked(published, tmp_path):
+    path, model_dir = published
+    result = R.render_report(2024, "Göteborg", lang="sv", out_dir=tmp_path, warehouse=path, model_dir=model_dir,
+                             pdf=False)
+    page = (tmp_path / result.html).read_text(encoding="utf-8")
+    assert result.n == 25 < R.MIN_RANK_N
+    assert fact(page, "rank") is None
+    warning = visible_text(fact(page, "unranked")[1])
+    assert "25 synpunkter 2024, färre än de 30 som krävs för att rangordnas" in warning
+    assert "Rangordnas inte (färre än 30 synpunkter): Upplands Väsby, Göteborg." in visible_text(page) or \
+        "Rangordnas inte (färre än 30 synpunkter): Göteborg, Upplands Väsby." in visible_text(page)
+
+
+def test_peer_groups_are_skr_groups_with_the_county_as_fallback(published):
+    """A1 has three municipalities with data: the group. Upplands Väsby is alone in A2: its county. Without
+    Malmö's data, Göteborg has too small a group and no county neighbour: no comparison group."""
+    import duckdb
+
+    from synpunkt.publish import open_published
+
+    path, _ = published
+    con = open_published(path)
+    try:
+        stockholm, vasby = R.peer_group(con, 2024, "0180"), R.peer_group(con, 2024, "0114")
+    finally:
+        con.close()
+    assert (stockholm.kind, stockholm.group, sorted(stockholm.codes)) == ("group", "A1", ["1280", "1480"])
+    assert (vasby.kind, vasby.group, vasby.codes) == ("county", "A2", ["0180"])
+
+    mem = duckdb.connect()
+    mem.execute("CREATE TABLE municipalities AS SELECT * FROM (VALUES ('0180', 'Stockholm', '01', 'Stockholms län'), "
+                "('1480', 'Göteborg', '14', 'Västra Götalands län')) t(code, name, county_code, county)")
+    mem.execute("CREATE TABLE yearly_shares AS SELECT * FROM (VALUES ('0180', 'Stockholm', 'Stockholms län', 2024, "
+                "'all', 40), ('1480', 'Göteborg', 'Västra Götalands län', 2024, 'all', 25)) "
+                "t(municipality_code, municipality, county, year, topic, n)")
+    alone = R.peer_group(mem, 2024, "1480")
+    assert (alone.kind, alone.codes) == ("none", [])
+
+
+def test_kommungrupper_reference_table():
+    from synpunkt.municipalities import KOMMUNGRUPPER, kommungrupp, load_kommungrupper, load_municipalities
+
+    groups = load_kommungrupper()
+    assert list(groups.columns) == ["code", "kommungrupp"]
+    assert sorted(groups["code"]) == sorted(load_municipalities()["code"])  # all 290, each once
+    assert set(groups["kommungrupp"]) == set(KOMMUNGRUPPER)
+    assert sorted(groups.loc[groups["kommungrupp"] == "A1", "code"]) == ["0180", "1280", "1480"]
+    assert kommungrupp(180) == "A1"
+    assert set(R.STRINGS["sv"]["kommungrupper"]) == set(R.STRINGS["en"]["kommungrupper"]) == set(KOMMUNGRUPPER)
+
+
+def test_no_server_path_or_command_in_any_report(published, municipal, tmp_path):
+    """Reports are public: no warehouse or model path, no home or temp folder, no command line."""
+    import os
+    import tempfile
+
+    path, model_dir = published
+    result, page = municipal
+    national = R.render_report(2024, None, lang="en", out_dir=tmp_path, warehouse=path, model_dir=model_dir,
+                               pdf=False)
+    index = R.write_index(tmp_path, 2024, [national], lang="en", warehouse=path)
+    for html in (page, (tmp_path / national.html).read_text(encoding="utf-8"), index.read_text(encoding="utf-8")):
+        html = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)  # base64 may spell anything
+        text = visible_text(html)
+        for secret in (str(path), str(path.parent), str(model_dir), "evaluation.json", "synpunkt report",
+                       "--warehouse", "--municipality", os.path.expanduser("~"), tempfile.gettempdir() + "/",
+                       str(R.NOTEBOOK.parent)):
+            assert secret not in html, secret
+        assert not re.search(r"(?<![\w.])/(?:home|tmp|var|usr|root|opt|srv|work)/", text)
 
 
 def test_comments_are_escaped_and_personal_data_never_shown(municipal):
@@ -198,7 +357,8 @@ def test_method_section(published, municipal):
     assert "0,91 (95\u00a0%\u00a0KI 0,88–0,94)" in text and "0,77 (95\u00a0%\u00a0KI 0,74–0,81)" in text
     assert "Rader mottagna / godkända / i karantän 72 / 70 / 2" in text  # 0180: two batches, two rows quarantined
     assert "Filer som inte kunde läsas 0" in text
-    assert f"synpunkt report --year 2024 --municipality 0180 --warehouse {path.resolve()}" in text
+    assert "Om siffrorna" in text and "kommungruppsindelning 2023" in text  # the appendix, in plain language
+    assert "minst 30 synpunkter" in text
 
 
 def test_flow_renders_national_and_every_municipality_in_english(published, tmp_path):
@@ -217,7 +377,8 @@ def test_flow_renders_national_and_every_municipality_in_english(published, tmp_
     assert {stat.S_IMODE(p.stat().st_mode) for p in [*out.glob("*.html"), *out.glob("notebooks/*")]} == {0o640}
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
     assert set(pages) == {"index.html", "synpunkt-2024-national-en.html", "synpunkt-2024-0180-stockholm-en.html",
-                          "synpunkt-2024-0114-upplands-vasby-en.html", "synpunkt-2024-1480-goteborg-en.html"}
+                          "synpunkt-2024-0114-upplands-vasby-en.html", "synpunkt-2024-1480-goteborg-en.html",
+                          "synpunkt-2024-1280-malmo-en.html"}
     index = pages["index.html"]
     for name in pages:
         if name != "index.html":
@@ -229,12 +390,14 @@ def test_flow_renders_national_and_every_municipality_in_english(published, tmp_
     positive = sum(v[0] for (code, year), v in MIX.items() if year == 2024)
     assert f"{n} comments in 2024: {round(100 * positive / n)}% positive" in text
     for heading in ("The year at a glance", "Trends", "Benchmark", "Channels", "Equal treatment",
-                    "What citizens say", "Method and quality"):
+                    "What citizens say", "About the figures"):
         assert f">{heading}</h2>" in national
     assert "Året i en bild" not in national and "Jämförelse" not in national
     assert figures(national) == ["year-shares", "trend-net", "trend-shares", "ranking", "channels",
                                  "equal-sentiment", "equal-duration"]
     assert "Files that could not be read 1" in text  # the failed Göteborg batch
+    assert fact(national, "spread")[0]["data-total"] == "2"  # Stockholm and Malmö are ranked, two are not
+    assert "Not ranked (fewer than 30 comments): Upplands Väsby, Göteborg." in text
     assert "&lt;script&gt;" in national and "<script" not in national.lower()
 
     gothenburg = pages["synpunkt-2024-1480-goteborg-en.html"]
@@ -282,10 +445,42 @@ def test_formatting_and_palette():
         R.strings("de")
 
 
+def test_dates_and_numbers_come_from_babel():
+    assert R.fmt_date("2026-01-01", "sv") == "1 januari 2026" and R.fmt_date("2026-01-01", "en") == "1 January 2026"
+    assert R.fmt_datetime(datetime(2025, 11, 28, 14, 5), "sv") == "28 november 2025 14:05"
+    assert R.fmt_pct(0.1234, "sv", 1) == "12,3\u00a0%" and R.fmt_pct(None) == "–"
+    assert R.fmt_num(-0.2) == "0" and R.fmt_num(-1234, 0, "sv") == "\u22121\u00a0234"
+
+
+@pytest.mark.skipif(report_pdf.find_chromium() is None, reason="headless Chromium (Debian: chromium) not installed")
+def test_pdf_has_page_numbers_a_running_header_and_no_orphaned_heading(municipal):
+    from pypdf import PdfReader
+
+    result, page = municipal
+    pages = [[unicodedata.normalize("NFKC", line).strip() for line in p.extract_text().splitlines() if line.strip()]
+             for p in PdfReader(result.pdf).pages]  # NFKC: the PDF's ligatures (ﬀ, ﬁ) as letters
+    total = len(pages)
+    assert total > 1
+    title = "Synpunkter 2024: Stockholm"
+    for number, lines in enumerate(pages, start=1):
+        assert f"Sida {number} av {total}" in lines  # the footer on every page
+        assert title in lines  # the running header (page 1: the title itself)
+    assert pages[0].count(title) == 1 and "Så står sig Stockholm 2024" in pages[0]  # the first screen leads
+    headings = [unicodedata.normalize("NFKC", htmlmod.unescape(h))
+                for h in re.findall(r"<h[23][^>]*>([^<]+)</h[23]>", page)]
+    assert len(headings) > 8
+    for heading in headings:
+        where = [(i, lines.index(heading)) for i, lines in enumerate(pages) if heading in lines]
+        assert where, heading
+        for i, at in where:  # something of its section follows the heading on the same page
+            rest = [line for line in pages[i][at + 1:] if line != title and not line.startswith("Sida ")]
+            assert rest, f"heading {heading!r} is the last line of page {i + 1}"
+
+
 def test_pdf_is_skipped_with_a_hint_without_chromium(tmp_path, monkeypatch, caplog):
     page = tmp_path / "r.html"
     page.write_text(R.page_html("<p>x</p>", "t", "sv"))
-    monkeypatch.setattr(R, "find_chromium", lambda: None)
+    monkeypatch.setattr(report_pdf, "find_chromium", lambda: None)
     with caplog.at_level("WARNING"):
         assert R.print_pdf(page, tmp_path / "r.pdf") is False
     assert not (tmp_path / "r.pdf").exists()
@@ -298,6 +493,9 @@ def test_unknown_year_or_municipality_is_a_clear_error(published):
         R.open_report(2019, None, "sv", path)
     with pytest.raises(ValueError, match="unknown municipality"):
         R.open_report(2024, "9999", "sv", path)
+    with pytest.raises(ValueError, match=r"Vallentuna \(0115\) has no classified comments for 2024; its years with "
+                                         r"data: none"):
+        R.open_report(2024, "Vallentuna", "sv", path)
 
 
 def test_cli_report_errors_are_clear(published, tmp_path):

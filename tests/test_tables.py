@@ -869,3 +869,15 @@ def test_cp1252_typography_is_plausible(tmp_path: Path) -> None:
     texts = ["• Bra bemötande", "BankID™ krånglade", "© Kommunen – ”tack”", "Öppet 8–17 • 50 €"]
     df = read_table(write_bytes(tmp_path, "typo.csv", ("text\n" + "\n".join(texts) + "\n").encode("cp1252")))
     assert df["text"].tolist() == texts and df.attrs["encoding"] == "cp1252"
+
+
+def test_old_mac_cr_line_ends(tmp_path: Path) -> None:
+    df = read_table(write_bytes(tmp_path, "mac.csv", "id;text\r1;Bra\r2;Ok, tack\r".encode("cp1252")))
+    assert df["text"].tolist() == ["Bra", "Ok, tack"] and df.attrs["separator"] == ";"
+
+
+def test_stream_attrs_say_what_was_detected(tmp_path: Path) -> None:
+    stream = iter_table(write_bytes(tmp_path, "a.csv", "Rubrik\n\nid;kommentar\n1;Hej\n".encode("cp850")))
+    assert stream.attrs == {"encoding": "utf-8", "separator": ";", "header_line": 3}
+    [chunk] = list(stream)
+    assert chunk.frame.attrs["header_line"] == 3 and chunk.frame.index.tolist() == [1]

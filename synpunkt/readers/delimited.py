@@ -37,7 +37,7 @@ MAX_SPAN_CHARS = 200_000
 def detect_separator(text: str, default: str = ",") -> str:
     """Guess the separator among , ; tab | with csv.Sniffer, checked against the header line; falls
     back to the one most frequent in the header line. A one-column file gets one that splits no row."""
-    header, sample = text.partition("\n")[0], text[:_SNIFF_CHARS]
+    header, sample = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0], text[:_SNIFF_CHARS]
     if not any(sep in header for sep in SEPARATORS):
         return min((default, *SEPARATORS), key=sample.count)
     try:
@@ -149,7 +149,10 @@ class _Records:
         """The lines of a record whose quoted field runs over lines; None (lines pushed back) if the quote
         looks unclosed."""
         span, chars = [first], len(first.text)
-        shapes = [_shape(field) for field in parse_record([first.text], self.sep)[:-1]]  # the closed fields
+        try:
+            shapes = [_shape(field) for field in parse_record([first.text], self.sep)[:-1]]  # the closed fields
+        except csv.Error:
+            shapes = []
         while True:
             line = self.lines.next()
             if line is None:

@@ -14,8 +14,9 @@ CREATE TABLE IF NOT EXISTS topic_labels (
     sort_order  INTEGER NOT NULL
 );
 
--- The z-test for the difference between two independent net scores, as synpunkt.report.net_change_test computes
--- it (tests/test_analyst_sql.py checks that both give the same p-values). Sample 1 is the reference (last year,
+-- The z-test for the difference between two independent net scores, as net_change_test in
+-- synpunkt/report/statistics.py computes it for the reports (tests/test_analyst_sql.py checks that both give the
+-- same p-values). Sample 1 is the reference (last year,
 -- the rest of the country), sample 2 the one compared with it. Percentage points.
 CREATE OR REPLACE MACRO net_diff(pos1, neg1, n1, pos2, neg2, n2) AS
     CASE WHEN n1 > 0 AND n2 > 0 THEN 100.0 * ((pos2 - neg2) / n2 - (pos1 - neg1) / n1) END;
@@ -32,7 +33,7 @@ CREATE OR REPLACE MACRO erfc_nonneg(x, t) AS
 -- Two-sided p-value of a standard normal z (at most 1: the approximation gives 1 + 3e-8 at z = 0).
 CREATE OR REPLACE MACRO normal_p_two_sided(z) AS
     least(erfc_nonneg(abs(z) / sqrt(2), 1.0 / (1.0 + 0.5 * abs(z) / sqrt(2))), 1.0);
--- z and p of the test: NULL when either sample has fewer than 10 comments (synpunkt.report.MIN_TEST_N);
+-- z and p of the test: NULL when either sample has fewer than 10 comments (MIN_TEST_N in synpunkt/report/statistics.py);
 -- z = 0 and p = 1 when every comment in both samples has the same sentiment.
 CREATE OR REPLACE MACRO net_diff_z(pos1, neg1, n1, pos2, neg2, n2) AS
     CASE WHEN least(n1, n2) < 10 THEN NULL

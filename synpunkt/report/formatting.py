@@ -1,0 +1,153 @@
+"""Numbers, percentages, p-values and dates as each language writes them, with Babel (CLDR locale data).
+
+Swedish: 1 234,5 · 58 % · −12 · 28 november 2025 (non-breaking spaces, the typographic minus);
+English: 1,234.5 · 58% · -12 · 28 November 2025. Missing values (None, NaN) are shown as an en dash.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent, get_minus_sign_symbol
+
+from synpunkt.report.text import strings
+
+MISSING = "–"
+
+
+def locale_of(lang: str) -> str:
+    """The Babel locale of a report language (sv -> sv_SE, en -> en_GB)."""
+    return strings(lang)["locale"]
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _rounded(x: float, digits: int) -> float:
+    value = round(float(x), digits)
+    return 0.0 if value == 0 else value  # no "−0"
+
+
+def _minus(text: str, locale: str) -> str:
+    """Babel writes a hyphen; use the locale's minus sign (U+2212 in Swedish)."""
+    return get_minus_sign_symbol(locale) + text[1:] if text.startswith("-") else text
+
+
+def fmt_num(x: float | None, digits: int = 0, lang: str = "sv") -> str:
+    """A number with the language's decimal mark and grouping: 1 234,5 (sv), 1,234.5 (en)."""
+    if _missing(x):
+        return MISSING
+    loc = locale_of(lang)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return _minus(format_decimal(_rounded(x, digits), format=pattern, locale=loc), loc)
+
+
+def fmt_int(n: int | float | None, lang: str = "sv") -> str:
+    return fmt_num(None if _missing(n) else float(n), 0, lang)
+
+
+@functools.lru_cache(maxsize=None)
+def _percent_pattern(locale: str, digits: int) -> str:
+    pattern = Locale.parse(locale).percent_formats[None].pattern
+    return pattern.replace("#,##0", "#,##0" + ("." + "0" * digits if digits else ""), 1)
+
+
+def fmt_pct(share: float | None, lang: str = "sv", digits: int = 0) -> str:
+    """A share (0-1) as a percentage: 58 % (sv, with a non-breaking space) or 58% (en)."""
+    if _missing(share):
+        return MISSING
+    loc = locale_of(lang)
+    value = _rounded(100 * float(share), digits) / 100
+    return _minus(format_percent(value, format=_percent_pattern(loc, digits), locale=loc), loc)
+
+
+def fmt_signed(x: float | None, lang: str = "sv", digits: int = 0) -> str:
+    """A net score or change with its sign: +35, −12, 0."""
+    if _missing(x):
+        return MISSING
+    value = _rounded(x, digits)
+    text = fmt_num(value, digits, lang)
+    return "+" + text if value > 0 else text
+
+
+def fmt_p(p: float | None, lang: str = "sv") -> str:
+    """A p-value: p < 0,001, p = 0,004, p = 0,31."""
+    if _missing(p):
+        return "p = " + MISSING
+    if p < 0.001:
+        return "p < " + fmt_num(0.001, 3, lang)
+    return "p = " + fmt_num(p, 3 if p < 0.01 else 2, lang)
+
+
+def fmt_interval(lo: float | None, hi: float | None, lang: str = "sv") -> str:
+    """A net-score interval: +12 till +30 (sv), +12 to +30 (en)."""
+    word = " till " if lang == "sv" else " to "
+    return f"{fmt_signed(lo, lang)}{word}{fmt_signed(hi, lang)}"
+
+
+def fmt_date(value, lang: str = "sv") -> str:
+    """A date in words: 28 november 2025 (sv), 28 November 2025 (en)."""
+    if _missing(value):
+        return MISSING
+    d = _as_datetime(value)
+    return MISSING if d is None else format_date(d, "long", locale=locale_of(lang))
+
+
+def fmt_datetime(value, lang: str = "sv") -> str:
+    """A date and time: 28 november 2025 14:05."""
+    if _missing(value):
+        return MISSING
+    d = _as_datetime(value)
+    if d is None:
+        return MISSING
+    loc = locale_of(lang)
+    return f"{format_date(d, 'long', locale=loc)} {format_time(d, 'HH:mm', locale=loc)}"
+
+
+def _as_datetime(value) -> datetime | date | None:
+    if isinstance(value, (datetime, date)):
+        return value
+    try:
+        import pandas as pd
+
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    return None if ts is pd.NaT else ts.to_pydatetime()
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """The formatting functions bound to one language, for templates: ``{{ fmt.pct(share) }}``."""
+
+    lang: str
+
+    def num(self, x, digits: int = 0) -> str:
+        return fmt_num(x, digits, self.lang)
+
+    def int(self, n) -> str:
+        return fmt_int(n, self.lang)
+
+    def pct(self, share, digits: int = 0) -> str:
+        return fmt_pct(share, self.lang, digits)
+
+    def signed(self, x, digits: int = 0) -> str:
+        return fmt_signed(x, self.lang, digits)
+
+    def p(self, p) -> str:
+        return fmt_p(p, self.lang)
+
+    def interval(self, lo, hi) -> str:
+        return fmt_interval(lo, hi, self.lang)
+
+    def date(self, value) -> str:
+        return fmt_date(value, self.lang)
+
+    def datetime(self, value) -> str:
+        return fmt_datetime(value, self.lang)

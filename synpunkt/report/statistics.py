@@ -1,0 +1,205 @@
+"""The statistics behind the reports: intervals, the z-test for net scores, chi-square and t-tests, and the
+first screen's facts (rank, gap to the country, change per area). Pure functions over counts and DataFrames.
+
+The intervals are the warehouse's own (``synpunkt/sql/schema.sql``: Wilson for shares, the normal approximation
+for net scores), so every figure in a report can be checked against ``yearly_shares``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from synpunkt.labels import SENTIMENTS, TOPICS
+
+Z95 = 1.96  # the same z as the warehouse's Wilson and net-score macros (synpunkt/sql/schema.sql)
+ALPHA = 0.05
+MIN_TEST_N = 10
+"""Smallest sample (per year or group) for which a change or difference in net score is tested."""
+MIN_RANK_N = 30
+"""Fewest comments in a year for a municipality to be ranked; below it a report warns instead of ranking."""
+UP, DOWN = "▲", "▼"
+
+
+def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k/n (the warehouse's wilson_lo/wilson_hi)."""
+    if not n:
+        return (float("nan"), float("nan"))
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return ((centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n))
+
+
+def net_score(pos: float, neg: float, n: float) -> tuple[float, float, float]:
+    """Net score (percentage points) with its 95 % interval, as the warehouse's net_score macros compute it."""
+    if not n:
+        return (float("nan"),) * 3
+    net = 100.0 * (pos - neg) / n
+    half = 100.0 * Z95 * math.sqrt(max((pos + neg) / n - ((pos - neg) / n) ** 2, 0) / n)
+    return net, net - half, net + half
+
+
+def net_change_test(pos1, neg1, n1, pos2, neg2, n2) -> tuple[float, float, float]:
+    """Two-sided two-sample z-test for the difference between two independent net scores (sample 2 minus 1).
+
+    Returns (difference in percentage points, z, p). The net score is p+ - p-, a difference of two proportions
+    of one multinomial sample. As in the two-proportion z-test, the variance is estimated under the null
+    hypothesis (both samples share p+ and p-) from the pooled counts: ((p+ + p-) - (p+ - p-)^2) (1/n1 + 1/n2).
+    p is nan when either sample has fewer than MIN_TEST_N comments.
+    """
+    if not n1 or not n2:
+        return (float("nan"),) * 3
+    diff = (pos2 - neg2) / n2 - (pos1 - neg1) / n1
+    if min(n1, n2) < MIN_TEST_N:
+        return 100 * diff, float("nan"), float("nan")
+    n = n1 + n2
+    pos, neg = (pos1 + pos2) / n, (neg1 + neg2) / n
+    var = max(pos + neg - (pos - neg) ** 2, 0.0) * (1 / n1 + 1 / n2)
+    if var == 0:
+        return 100 * diff, 0.0, 1.0  # every comment in both samples has the same sentiment: no difference
+    z = diff / math.sqrt(var)
+    return 100 * diff, z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def mark(diff: float, p: float | None) -> str:
+    """▲ or ▼ for a significant difference (p < ALPHA), else ''."""
+    if p is None or math.isnan(p) or p >= ALPHA:
+        return ""
+    return UP if diff > 0 else DOWN
+
+
+def chi_square(table: np.ndarray | pd.DataFrame) -> dict | None:
+    """Pearson chi-square test of independence on a groups x sentiments table (empty rows/columns dropped)."""
+    from scipy.stats import chi2_contingency
+
+    arr = np.asarray(table, dtype=float)
+    arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0] if arr.size else arr
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 2:
+        return None
+    chi2, p, dof, expected = chi2_contingency(arr, correction=False)
+    return {"chi2": float(chi2), "p": float(p), "dof": int(dof), "min_expected": float(expected.min())}
+
+
+def mean_ci(values) -> tuple[float, float, float]:
+    """Mean with a t-based 95 % confidence interval."""
+    from scipy.stats import t
+
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return (float("nan"),) * 3
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, float("nan"), float("nan")
+    half = float(t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def welch_test(a, b) -> dict:
+    """Welch's t-test (unequal variances), two-sided: t, Welch-Satterthwaite df, p."""
+    from scipy.stats import ttest_ind
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    res = ttest_ind(a, b, equal_var=False)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else float("nan")
+    return {"t": float(res.statistic), "df": float(df), "p": float(res.pvalue)}
+
+
+def kruskal_test(groups: list) -> dict:
+    """Kruskal-Wallis H-test between several groups of values."""
+    from scipy.stats import kruskal
+
+    res = kruskal(*[np.asarray(g, dtype=float) for g in groups])
+    return {"h": float(res.statistic), "p": float(res.pvalue)}
+
+
+def with_shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add shares, Wilson bounds and the net score with its interval to n / n_positive / ... counts."""
+    df = counts.copy()
+    for s in SENTIMENTS:
+        k, n = df[f"n_{s}"].astype(float), df["n"].astype(float)
+        df[f"share_{s}"] = np.where(n > 0, k / n.where(n > 0, 1), np.nan)
+        bounds = [wilson(kk, nn) for kk, nn in zip(k, n)]
+        df[f"share_{s}_lo"] = [b[0] for b in bounds]
+        df[f"share_{s}_hi"] = [b[1] for b in bounds]
+    nets = [net_score(p, q, n) for p, q, n in zip(df["n_positive"], df["n_negative"], df["n"])]
+    df["net_score"] = [x[0] for x in nets]
+    df["net_score_lo"] = [x[1] for x in nets]
+    df["net_score_hi"] = [x[2] for x in nets]
+    return clip_net(df)
+
+
+def clip_net(df: pd.DataFrame) -> pd.DataFrame:
+    """A net score lies in [-100, 100]; so does what is shown of its (normal-approximation) interval."""
+    df["net_score_lo"] = df["net_score_lo"].astype(float).clip(lower=-100.0)
+    df["net_score_hi"] = df["net_score_hi"].astype(float).clip(upper=100.0)
+    return df
+
+
+def with_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """The views carry shares and n; recover the counts (exact: the shares are k/n). Net intervals are clipped."""
+    df = clip_net(df.copy())
+    for s in SENTIMENTS:
+        df[f"n_{s}"] = (df[f"share_{s}"].astype(float) * df["n"]).round().astype(int)
+    df["n"] = df["n"].astype(int)
+    return df
+
+
+def year_changes(trend: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Per topic: the net score and share positive last year and this year, the change, z-test p and mark."""
+    now = trend[trend["year"] == year].set_index("topic")
+    prev = trend[trend["year"] == year - 1].set_index("topic")
+    rows = []
+    for topic in [t for t in ("all",) + TOPICS if t in now.index and t in prev.index]:
+        a, b = prev.loc[topic], now.loc[topic]
+        diff, z, p = net_change_test(a["n_positive"], a["n_negative"], a["n"], b["n_positive"], b["n_negative"], b["n"])
+        rows.append({"topic": topic, "n_prev": int(a["n"]), "n_now": int(b["n"]), "pos_prev": a["share_positive"],
+                     "pos_now": b["share_positive"], "net_prev": a["net_score"], "net_now": b["net_score"],
+                     "change": diff, "z": z, "p": p, "mark": mark(diff, p)})
+    return pd.DataFrame(rows, columns=["topic", "n_prev", "n_now", "pos_prev", "pos_now", "net_prev", "net_now",
+                                       "change", "z", "p", "mark"])
+
+
+def vs_rest(own, national) -> tuple[float, float, str]:
+    """A municipality against the rest of the country (national counts minus its own), with the z-test:
+    (difference in percentage points, p, mark). The rest is the independent sample the test needs."""
+    rest_n = national["n"] - own["n"]
+    if rest_n <= 0:
+        return float("nan"), float("nan"), ""
+    diff, _, p = net_change_test(national["n_positive"] - own["n_positive"], national["n_negative"] - own["n_negative"],
+                                 rest_n, own["n_positive"], own["n_negative"], own["n"])
+    return diff, p, mark(diff, p)
+
+
+def ranked(df: pd.DataFrame, min_n: int = MIN_RANK_N) -> pd.DataFrame:
+    """Municipalities (code, name, n, net_score...) sorted best first, with `rank` 1..k for those with at
+    least `min_n` comments and NaN for the others (listed after the ranked ones)."""
+    d = df.sort_values(["net_score", "name"], ascending=[False, True]).reset_index(drop=True)
+    eligible = d["n"] >= min_n
+    d["rank"] = np.where(eligible, eligible.cumsum(), np.nan)
+    return pd.concat([d[eligible], d[~eligible]]).reset_index(drop=True)
+
+
+def area_standing(own: pd.DataFrame, changes: pd.DataFrame, national: pd.DataFrame | None) -> pd.DataFrame:
+    """The first screen's table: per topic of `own` (year_shares), the net score with its interval, the change
+    since last year with its mark, and (for a municipality) the gap to the national figure with the mark of
+    the test against the rest of the country."""
+    ch = changes.set_index("topic") if not changes.empty else None
+    nat = national.set_index("topic") if national is not None and not national.empty else None
+    rows = []
+    for _, r in own.iterrows():
+        t = r["topic"]
+        row = {"topic": t, "n": int(r["n"]), "net": r["net_score"], "lo": r["net_score_lo"], "hi": r["net_score_hi"],
+               "change": float("nan"), "change_p": float("nan"), "change_mark": "", "national": float("nan"),
+               "gap": float("nan"), "gap_p": float("nan"), "gap_mark": ""}
+        if ch is not None and t in ch.index:
+            row.update(change=ch.loc[t, "change"], change_p=ch.loc[t, "p"], change_mark=ch.loc[t, "mark"])
+        if nat is not None and t in nat.index:
+            _, p, m = vs_rest(r, nat.loc[t])
+            row.update(national=nat.loc[t, "net_score"], gap=r["net_score"] - nat.loc[t, "net_score"], gap_p=p,
+                       gap_mark=m)
+        rows.append(row)
+    return pd.DataFrame(rows)
