@@ -2,6 +2,7 @@
 
     report_flow(year=2025)                       national report + one per municipality with data, + index.html
     report_flow(year=2025, municipality="0180")  only Stockholm's report (the index is updated)
+    report_flow()                                last calendar year's (Swedish time): the yearly deployment's run
 
 Each report is one Prefect task (papermill -> HTML with the code hidden -> PDF with headless Chromium when
 installed). Reports only read the published, read-only warehouse, so they can run while the pipeline writes.
@@ -9,7 +10,9 @@ installed). Reports only read the published, read-only warehouse, so they can ru
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -32,13 +35,19 @@ def render_report_task(year: int, municipality: str | None, lang: str, out_dir: 
     return result
 
 
+def previous_year(now: datetime | None = None) -> int:
+    """Last calendar year in Swedish time (config.TIMEZONE): what a January run reports on."""
+    return (now or datetime.now(ZoneInfo(config.TIMEZONE))).astimezone(ZoneInfo(config.TIMEZONE)).year - 1
+
+
 @flow(name="annual-reports")
-def report_flow(year: int, municipality: str | None = None, lang: str = "sv", out_dir: Path | None = None,
+def report_flow(year: int | None = None, municipality: str | None = None, lang: str = "sv", out_dir: Path | None = None,
                 warehouse: Path | None = None, pdf: bool = True, model_dir: Path | None = None) -> str:
     """Render the year's reports into out_dir (default $SYNPUNKT_HOME/reports/<year>/) and write its index.html.
 
-    municipality=None: the national report and every municipality's report with data for `year`;
-    otherwise only that municipality's. Returns the folder. Raises after rendering the others if any report fails.
+    year=None: the previous calendar year (the yearly deployment runs in January). municipality=None: the
+    national report and every municipality's report with data for `year`; otherwise only that municipality's.
+    Returns the folder. Raises after rendering the others if any report fails.
     """
     from tqdm.auto import tqdm
 
@@ -46,6 +55,7 @@ def report_flow(year: int, municipality: str | None = None, lang: str = "sv", ou
 
     logger = get_run_logger()
     R.strings(lang)  # unsupported language: fail before any work
+    year = previous_year() if year is None else year
     out = Path(out_dir) if out_dir else R.default_out_dir(year)
     config.shared_dir(out / "notebooks")  # 0750, whatever the umask (the notebooks folder is created here too)
     if municipality is None:

@@ -19,6 +19,9 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model d
 
 
 def _setup_logging(verbose: bool = False) -> None:
+    from synpunkt.runtime import quiet_defaults
+
+    quiet_defaults()  # before Prefect or transformers start: no telemetry errors, no weight-loading bars
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "httpcore", "papermill", "traitlets", "asyncio"):  # request-by-request chatter
@@ -26,8 +29,38 @@ def _setup_logging(verbose: bool = False) -> None:
 
 
 def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    typer.secho(f"error: {' '.join(str(message).split())}", fg=typer.colors.RED, err=True)  # one line
     raise typer.Exit(code=2)
+
+
+def _input_file(path: Path, what: str = "comment file") -> None:
+    """Fail unless `path` is an existing file (a folder or a missing path is a one-line error)."""
+    if path.is_dir():
+        _fail(f"{path} is a folder; give the {what} itself")
+    if not path.is_file():
+        _fail(f"{path}: no such file")
+
+
+def _output_file(path: Path, suffixes: tuple[str, ...], option: str) -> None:
+    """Fail unless `path` can be written as one of `suffixes` (checked before any work)."""
+    if path.is_dir():
+        _fail(f"{option} {path} is a folder; give a file name such as {path / ('out' + suffixes[0])}")
+    if path.suffix.lower() not in suffixes:
+        _fail(f"{option} {path}: unsupported file type {path.suffix or '(no suffix)'!r}; supported: "
+              f"{', '.join(suffixes)}")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        _fail(f"{option} {path}: {parent} is a file, not a folder")
+
+
+def _municipality(value: str) -> str:
+    """A municipality code from a code or a name ("Göteborg", "goteborg"); one-line error with close matches."""
+    from synpunkt.municipalities import UnknownMunicipality, resolve_municipality
+
+    try:
+        return resolve_municipality(value)
+    except UnknownMunicipality as err:
+        _fail(str(err))
 
 
 def _start_prefect() -> None:
@@ -52,14 +85,25 @@ def classify(
     """Classify every comment in INPUT and write the input columns plus predictions to OUTPUT."""
     _setup_logging()
     from synpunkt.classifier import Classifier
-    from synpunkt.tables import TEXT_COLUMN_CANDIDATES, TableReadError, find_column, read_table, write_table
+    from synpunkt.tables import (TEXT_COLUMN_CANDIDATES, WRITE_SUFFIXES, TableReadError, find_column, read_table,
+                                 write_table)
 
+    _input_file(input)  # every check before any work: nothing is classified for an output that cannot be written
+    _output_file(output, WRITE_SUFFIXES, "--output")
+    if model is not None and not model.is_dir():
+        _fail(f"--model {model}: no such model folder")
     try:
         df = read_table(input)
-        column = find_column(df, text_column, TEXT_COLUMN_CANDIDATES)
     except (TableReadError, ValueError) as err:
         _fail(str(err))
-    clf = Classifier.load(model)
+    try:
+        column = find_column(df, text_column, TEXT_COLUMN_CANDIDATES)
+    except ValueError as err:
+        _fail(f"--text-column: {err}" if text_column else f"{err}; name it with --text-column")
+    try:
+        clf = Classifier.load(model)
+    except (OSError, ValueError, KeyError) as err:
+        _fail(f"cannot load the model{f' in {model}' if model else ''}: {type(err).__name__}: {err}")
     predictions = clf.predict(df[column].tolist(), batch_size=batch_size, progress=len(df) >= 100)
     clash = [c for c in predictions.columns if c in df.columns]
     out = df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index))
@@ -149,14 +193,28 @@ def train(
 @app.command()
 def submit(
     file: Annotated[Path, typer.Argument(help="Comment file (CSV, TSV, XLSX, JSON, JSONL, Parquet)")],
-    municipality: Annotated[str, typer.Option(help="Four-digit SCB municipality code, e.g. 0180")],
+    municipality: Annotated[str, typer.Option(help="SCB municipality code (0180) or name (Stockholm)")],
 ) -> None:
-    """Put a file into a municipality's landing area (processed by the next `synpunkt run`)."""
-    from synpunkt.landing import land_file
+    """Put a file into a municipality's landing area (processed by the next `synpunkt run`).
 
+    A file already landed for another municipality is refused: one file holds one municipality's comments."""
+    from synpunkt.landing import file_sha256, land_file, landed_with_checksum, safe_suffix
+
+    code = _municipality(municipality)
+    _input_file(file)
     try:
-        receipt = land_file(file, municipality, origin="cli")
-    except (ValueError, FileNotFoundError) as err:
+        safe_suffix(file.name)
+        checksum = file_sha256(file)
+    except (ValueError, OSError) as err:
+        _fail(f"{file}: {err}")
+    others = [r for r in landed_with_checksum(checksum) if r.municipality_code != code]
+    if others:
+        listed = ", ".join(f"batch {r.batch_id} for {r.municipality_code}" for r in others)
+        _fail(f"{file} has already been submitted for another municipality ({listed}); the same file cannot "
+              f"hold {code}'s comments too. Check the file and the --municipality")
+    try:
+        receipt = land_file(file, code, origin="cli")
+    except (ValueError, OSError) as err:
         _fail(str(err))
     state = "already received (same content)" if receipt.duplicate else "landed"
     typer.echo(f"{state}: batch {receipt.batch_id} for {receipt.municipality_code} "
@@ -230,7 +288,7 @@ def status(limit: Annotated[int, typer.Option(help="How many recent batches")] =
 @app.command()
 def report(
     year: Annotated[Optional[int], typer.Option(help="Report year (default: the latest year with data)")] = None,
-    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality (SCB code, e.g. 0180); default: the national report and every municipality's")] = None,
+    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality (SCB code 0180 or name Stockholm); default: the national report and every municipality's")] = None,
     lang: Annotated[str, typer.Option(help="Report language: sv or en")] = "sv",
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default: $SYNPUNKT_HOME/reports/<year>/)")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print PDFs with headless Chromium")] = True,
@@ -239,28 +297,24 @@ def report(
 ) -> None:
     """Annual reports (HTML and PDF) from the published warehouse: national and per municipality."""
     _setup_logging()
+    import duckdb
+
     from flows.report import report_flow
     from synpunkt import report as R
-    from synpunkt.publish import open_published
 
-    try:
-        con = open_published(warehouse)
-        try:
-            years = R.report_years(con)
-            if municipality is not None:
-                R.resolve_municipality(con, municipality)
-        finally:
-            con.close()
-        if not years:
-            _fail("the warehouse has no classified comments yet; run `synpunkt run` first")
-        year = year or years[-1]
-        if year not in years:
-            _fail(f"no classified comments for {year}; years with data: {', '.join(map(str, years))}")
-        R.strings(lang)
-    except (FileNotFoundError, ValueError) as err:
+    if warehouse is not None and warehouse.is_dir():
+        _fail(f"--warehouse {warehouse} is a folder; give the published DuckDB file")
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file; give a folder for the reports")
+    code = _municipality(municipality) if municipality is not None else None
+    try:  # the year, the municipality's data and the language, before any work
+        rep = R.open_report(year, code, lang, warehouse, model)
+        year = rep.year
+        rep.close()
+    except (FileNotFoundError, ValueError, duckdb.Error) as err:
         _fail(str(err))
     _start_prefect()
-    folder = report_flow(year=year, municipality=municipality, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
+    folder = report_flow(year=year, municipality=code, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
                          model_dir=model)
     typer.echo(f"reports for {year}: {folder}")
     typer.echo(f"  open {Path(folder) / 'index.html'}")
@@ -316,17 +370,13 @@ def serve(
 
 @app.command()
 def token(
-    municipality: Annotated[str, typer.Argument(help="Municipality code")],
+    municipality: Annotated[str, typer.Argument(help="Municipality code (0180) or name (Stockholm)")],
     revoke: Annotated[bool, typer.Option(help="Revoke all of the municipality's tokens instead")] = False,
 ) -> None:
     """Issue an API token for a municipality (shown once; only its hash is stored)."""
     from synpunkt.api import issue_token, revoke_tokens
-    from synpunkt.municipalities import UnknownMunicipality, validate_code
 
-    try:
-        code = validate_code(municipality)
-    except UnknownMunicipality as err:
-        _fail(str(err))
+    code = _municipality(municipality)
     if revoke:
         typer.echo(f"revoked {revoke_tokens(code)} token(s) of {code}")
     else:

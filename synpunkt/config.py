@@ -95,6 +95,9 @@ def inbox_settle_seconds() -> float:
     return max(0.0, float(os.environ.get("SYNPUNKT_INBOX_SETTLE_SECONDS", "10")))
 
 
+TIMEZONE = "Europe/Stockholm"
+"""The municipalities' clock: the schedules (nightly pipeline, yearly reports) and "last year" follow it."""
+
 PREFECT_STARTUP_TIMEOUT_S = 180
 """Seconds Prefect's temporary API server may take to start (Prefect's own default, 20 s, fails on a busy machine);
 the user's PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (environment or Prefect profile) wins."""

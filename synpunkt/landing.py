@@ -132,6 +132,22 @@ def landed_batches(root: Path | None = None) -> list[Receipt]:
     return sorted(receipts, key=lambda r: (r.received_at, r.batch_id))
 
 
+def landed_with_checksum(checksum: str, root: Path | None = None) -> list[Receipt]:
+    """The batches, of any municipality, whose raw file has this SHA-256 (the receipt outlives the raw copy)."""
+    root = root or landing_dir()
+    found = [read_receipt(p.parent) for p in root.glob(f"*/{make_batch_id('*', checksum)}/{RECEIPT}")]
+    return [r for r in found if r.checksum_sha256 == checksum]
+
+
+def file_sha256(path: Path) -> str:
+    """A file's SHA-256, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def collect_inbox(inbox: Path | None = None, root: Path | None = None,
                   settle_seconds: float | None = None) -> tuple[list[Receipt], list[str]]:
     """Land every complete file in inbox/<code>/, then delete it there (the landing copy is the only raw copy kept).

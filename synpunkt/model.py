@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -115,7 +116,9 @@ def build_model(settings: ModelSettings, encoder: nn.Module | None = None):
     lora = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                       target_modules=list(settings.lora_targets), layers_to_transform=layers,
                       layers_pattern="layer" if layers else None)
-    encoder = get_peft_model(encoder, lora)
+    with warnings.catch_warnings():  # peft reads transformers' deprecated is_gradient_checkpointing: not ours to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        encoder = get_peft_model(encoder, lora)
     # Frozen lower layers need no backward pass: training costs about half as much per step.
     for name, p in encoder.named_parameters():
         if "LayerNorm" in name and "encoder.layer." in name:

@@ -79,30 +79,81 @@ def municipality_name(code: str | int) -> str:
     return _names()[validate_code(code)]
 
 
+def _fold(text: str) -> str:
+    """Case, accents, hyphens and spacing folded: ``"Upplands-Bro"`` / ``"upplands bro"`` -> ``"upplands bro"``,
+    ``"Göteborg"`` -> ``"goteborg"``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("-", " "))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _variants(key: str) -> tuple[str, ...]:
+    return (key, f"{key} kommun", f"{key}s kommun", f"{key} stad", f"{key}s stad")
+
+
 @lru_cache(maxsize=1)
 def _codes_by_name() -> dict[str, str]:
-    """Case-folded name (also as '<name> kommun', '<name>s kommun', '<name> stad') -> code."""
+    """Case-folded name (also as '<name> kommun', '<name>s kommun', '<name> stad', '<name>s stad') -> code."""
     lookup: dict[str, str] = {}
     for code, name in _names().items():
-        key = unicodedata.normalize("NFC", name).casefold()
-        for variant in (key, f"{key} kommun", f"{key}s kommun", f"{key} stad"):
+        for variant in _variants(unicodedata.normalize("NFC", name).casefold()):
             lookup.setdefault(variant, code)
     return lookup
 
 
-def resolve_municipality(value: str | int) -> str:
-    """A four-digit code from a code (``"0180"``, ``180``) or a name (``"Göteborg"``, ``"göteborgs kommun"``).
+@lru_cache(maxsize=1)
+def _codes_by_folded_name() -> dict[str, tuple[str, ...]]:
+    """Folded name and its variants (see ``_fold``) -> the codes it may mean (Håbo and Habo fold alike)."""
+    lookup: dict[str, list[str]] = {}
+    for code, name in _names().items():
+        for variant in _variants(_fold(name)):
+            if code not in lookup.setdefault(variant, []):
+                lookup[variant].append(code)
+    return {key: tuple(codes) for key, codes in lookup.items()}
 
-    Raises ``UnknownMunicipality`` when neither matches the reference table.
+
+def close_matches(value: str, limit: int = 5) -> list[str]:
+    """Municipalities whose name looks like `value` (a near spelling or a name starting with it), as
+    ``"Göteborg (1480)"``, the closest first."""
+    import difflib
+
+    key = _fold(str(value))
+    if not key:
+        return []
+    names = _names()
+    folded = {code: _fold(name) for code, name in names.items()}
+    by_fold: dict[str, list[str]] = {}
+    for code, name in folded.items():
+        by_fold.setdefault(name, []).append(code)
+    near = difflib.get_close_matches(key, list(by_fold), n=limit, cutoff=0.75)
+    starting = sorted(name for name in by_fold if len(key) >= 3 and name.startswith(key) and name not in near)
+    codes = [code for name in [*near, *starting] for code in by_fold[name]]
+    return [f"{names[code]} ({code})" for code in codes[:limit]]
+
+
+def resolve_municipality(value: str | int) -> str:
+    """A four-digit code from a code (``"0180"``, ``180``) or a name (``"Göteborg"``, ``"goteborg"``,
+    ``"göteborgs kommun"``, ``"Upplands Bro"``): exact names first, then names without accents.
+
+    Raises ``UnknownMunicipality`` when nothing matches, or when a name without accents matches more than one
+    municipality; the message lists the close matches.
     """
     text = str(value).strip() if not isinstance(value, bool) else ""
     if text.isdigit():
         return validate_code(text)
     code = _codes_by_name().get(" ".join(unicodedata.normalize("NFC", text).casefold().split()))
-    if code is None:
-        raise UnknownMunicipality(f"unknown municipality {text!r}; give a four-digit SCB code such as 0180 or a "
-                                  "name such as Stockholm (see data/reference/municipalities.csv)")
-    return code
+    if code is not None:
+        return code
+    codes = _codes_by_folded_name().get(_fold(text), ())
+    if len(codes) == 1:
+        return codes[0]
+    if codes:
+        listed = ", ".join(f"{_names()[c]} ({c})" for c in codes)
+        raise UnknownMunicipality(f"municipality {text!r} is ambiguous: {listed}; give the name with its accents "
+                                  "or the four-digit SCB code")
+    close = close_matches(text)
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    raise UnknownMunicipality(f"unknown municipality {text!r}{hint}; give a four-digit SCB code such as 0180 or a "
+                              "name such as Stockholm (see data/reference/municipalities.csv)")
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,8 @@
 """Prefect start-up and child-process clean-up, for the commands that run flows (run, demo, report, train, serve).
 
+    quiet_defaults()  first: environment defaults that keep a normal run's log to what the operator can act on
     start_prefect()   once, before the first flow: a Prefect API is there, or one clear error
+    kernel_config()   the report notebooks' kernels: encrypted (or local IPC) traffic
 
 * Start-up that survives load: without PREFECT_API_URL, Prefect starts a temporary API server (a uvicorn
   subprocess) and gives it 20 s, which a busy machine misses. The project's timeout (config.PREFECT_STARTUP_TIMEOUT_S)
@@ -25,6 +27,38 @@ from synpunkt.config import PREFECT_STARTUP_TIMEOUT_S
 STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 PERSISTENT_HINT = ("run a persistent server (`prefect server start`) and set "
                    "PREFECT_API_URL=http://127.0.0.1:4200/api")
+
+
+QUIET_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # the server's telemetry heartbeat: an ERROR offline or under load
+    "DO_NOT_TRACK": "1",  # Prefect's client-side analytics
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # transformers' "Loading weights" bars (read when transformers is imported)
+    "TRANSFORMERS_VERBOSITY": "error",  # transformers' advisory warnings about model internals
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+"""Environment defaults for a quiet log: nothing the operator cannot act on. A value already set wins."""
+
+
+def quiet_defaults() -> None:
+    """Set QUIET_DEFAULTS in the environment, before Prefect's server or transformers start (subprocesses, such
+    as the temporary Prefect server and the report notebooks' kernels, inherit them)."""
+    for name, value in QUIET_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def kernel_config():
+    """traitlets Config for the report notebooks' kernels (papermill's ``config``): their traffic, redacted text
+    among it, encrypted with CurveZMQ where jupyter_client and libzmq offer it, else over local IPC sockets (POSIX),
+    so ipykernel has no "running over TCP without encryption" to warn about."""
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        return Config({"KernelManager": {"transport_encryption": "auto"}})  # when the kernel says it supports it
+    if os.name == "posix" and zmq.has("ipc"):
+        return Config({"KernelManager": {"transport": "ipc"}})
+    return Config()
 
 
 class PrefectStartupError(RuntimeError):

@@ -19,9 +19,10 @@ others. A changed body is landed like any other batch (origin ``http``). This mo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +30,9 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
 from synpunkt.config import max_upload_bytes, sources_file
 from synpunkt.landing import Receipt, land_bytes
@@ -49,6 +52,10 @@ CONTENT_TYPES = {
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 """Connect 10 s; read, write and pool 60 s."""
 SOURCE_KEYS = {"municipality", "url", "format", "headers"}
+PULL_RETRIES = 3
+"""Prefect retries of a pull after a transient failure (4 attempts in all)."""
+PULL_BACKOFF_S = 10.0
+"""Delay before the first retry; each further retry waits twice as long (10, 20, 40 s, each with jitter)."""
 
 
 class SourceConfigError(ValueError):
@@ -59,8 +66,12 @@ class SourceError(Exception):
     """A pull that failed for good (not retried)."""
 
 
-class _Transient(Exception):
-    """A failure worth retrying: 429 or 5xx (connection errors and timeouts are retried as they are)."""
+class TransientPullError(Exception):
+    """A failure worth retrying: a connection error, a timeout, 429 or 5xx. ``attempts``: the attempt it ended."""
+
+    def __init__(self, message: str, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 @dataclass
@@ -71,15 +82,6 @@ class Source:
     url: str
     format: str | None = None  # a key of FORMATS; None: from the URL's suffix or the Content-Type
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold credentials
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Attempts and exponential back-off between them (1, 2, 4 ... seconds, at most ``max_wait``)."""
-
-    attempts: int = 4
-    initial_wait: float = 1.0
-    max_wait: float = 30.0
 
 
 @dataclass
@@ -206,12 +208,13 @@ class _Fetched:
 
 
 def _fetch(source: Source, headers: dict[str, str], client: httpx.Client, max_bytes: int) -> _Fetched:
-    """One GET, streamed within the size limit: 304, or 200 with its body. Raises _Transient or SourceError."""
+    """One GET, streamed within the size limit: 304, or 200 with its body. Raises TransientPullError, SourceError
+    or httpx's errors."""
     url = redact(source.url)
     with client.stream("GET", source.url, headers=headers) as response:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Transient(f"{url} answered HTTP {status}")
+            raise TransientPullError(f"{url} answered HTTP {status}")
         if status not in (200, 304):
             raise SourceError(f"{url} answered HTTP {status} {response.reason_phrase}".rstrip())
         if status == 304:
@@ -227,83 +230,114 @@ def _fetch(source: Source, headers: dict[str, str], client: httpx.Client, max_by
         return _Fetched(status, response.headers, bytes(body))
 
 
-def pull_source(source: Source, state: dict[str, Any], client: httpx.Client, root: Path | None = None, *,
-                retry: RetryPolicy = RetryPolicy(), max_bytes: int | None = None,
-                sleep: Callable[[float], None] | None = None) -> PullResult:
-    """Pull one source, landing its body if it changed. Failures are returned (status ``failed``), not raised.
+def _previous(state: dict[str, Any]) -> dict[str, str | None]:
+    return {key: state.get(key) for key in ("etag", "last_modified", "checksum_sha256")}
 
-    ``state`` is the previous result's ``state`` for this URL (empty for a first pull).
+
+def pull_once(source: Source, state: dict[str, Any], client: httpx.Client, root: Path | None = None,
+              max_bytes: int | None = None, attempt: int = 1) -> PullResult:
+    """One attempt at pulling a source, landing its body if it changed: an ``ok`` or ``unchanged`` result.
+
+    ``state`` is the previous result's ``state`` for this URL (empty for a first pull). Raises TransientPullError
+    (worth retrying), SourceError (not), or what landing raises (a full disk, say).
     """
     max_bytes = max_upload_bytes() if max_bytes is None else max_bytes
-    previous = {"etag": state.get("etag"), "last_modified": state.get("last_modified"),
-                "checksum_sha256": state.get("checksum_sha256")}
-    attempts = 0
-
-    def attempt() -> _Fetched:
-        nonlocal attempts
-        attempts += 1
-        return _fetch(source, _conditional_headers(source, state), client, max_bytes)
-
-    retrying = Retrying(stop=stop_after_attempt(retry.attempts), reraise=True,
-                        wait=wait_exponential(multiplier=retry.initial_wait, max=retry.max_wait),
-                        retry=retry_if_exception_type((_Transient, httpx.TransportError)),
-                        **({"sleep": sleep} if sleep else {}))
-    failed = PullResult(source.municipality, source.url, "failed", **previous)
+    previous = _previous(state)
     try:
-        fetched = retrying(attempt)
-        if fetched.status == 304:
-            log.info("%s: unchanged (304)", redact(source.url))
-            return PullResult(source.municipality, source.url, "unchanged",
-                              fetched.headers.get("etag", previous["etag"]),
-                              fetched.headers.get("last-modified", previous["last_modified"]),
-                              previous["checksum_sha256"], attempts=attempts)
-        if not fetched.body:
-            raise SourceError(f"{redact(source.url)} sent an empty body")
-        suffix = resolve_suffix(source, fetched.headers.get("content-type"))
-        receipt = land_bytes(fetched.body, source.municipality, f"export{suffix}", "http", root)
-    except (_Transient, httpx.TransportError) as err:
-        failed.error = f"gave up after {attempts} attempt(s): {_describe(err, source)}"
-    except (SourceError, httpx.HTTPError) as err:
-        failed.error = _describe(err, source)
-    else:
-        status = "unchanged" if receipt.duplicate else "ok"
-        log.info("%s: %s, batch %s", redact(source.url), "same content as before" if receipt.duplicate
-                 else "landed", receipt.batch_id)
-        return PullResult(source.municipality, source.url, status, fetched.headers.get("etag"),
-                          fetched.headers.get("last-modified"), receipt.checksum_sha256, receipt, attempts=attempts)
-    failed.attempts = attempts
-    log.warning("%s: pull failed: %s", redact(source.url), failed.error)
-    return failed
+        fetched = _fetch(source, _conditional_headers(source, state), client, max_bytes)
+    except TransientPullError as err:
+        err.attempts = attempt
+        raise
+    except httpx.TransportError as err:  # connection errors and timeouts
+        raise TransientPullError(_describe(err, source), attempt) from None
+    except httpx.HTTPError as err:
+        raise SourceError(_describe(err, source)) from None
+    if fetched.status == 304:
+        log.info("%s: unchanged (304)", redact(source.url))
+        return PullResult(source.municipality, source.url, "unchanged",
+                          fetched.headers.get("etag", previous["etag"]),
+                          fetched.headers.get("last-modified", previous["last_modified"]),
+                          previous["checksum_sha256"], attempts=attempt)
+    if not fetched.body:
+        raise SourceError(f"{redact(source.url)} sent an empty body")
+    suffix = resolve_suffix(source, fetched.headers.get("content-type"))
+    receipt = land_bytes(fetched.body, source.municipality, f"export{suffix}", "http", root)
+    log.info("%s: %s, batch %s", redact(source.url), "same content as before" if receipt.duplicate else "landed",
+             receipt.batch_id)
+    return PullResult(source.municipality, source.url, "unchanged" if receipt.duplicate else "ok",
+                      fetched.headers.get("etag"), fetched.headers.get("last-modified"), receipt.checksum_sha256,
+                      receipt, attempts=attempt)
+
+
+def _only_transient(task, task_run, state) -> bool:
+    """Prefect's retry condition: retry connection errors, timeouts, 429 and 5xx; nothing else."""
+    try:
+        state.result()
+    except TransientPullError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="pull-source", task_run_name="pull-{source.municipality}", cache_policy=NO_CACHE,
+      retries=PULL_RETRIES, retry_delay_seconds=exponential_backoff(PULL_BACKOFF_S), retry_jitter_factor=0.2,
+      retry_condition_fn=_only_transient)
+def pull_source_task(source: Source, state: dict[str, Any], client: httpx.Client | None = None,
+                     root: Path | None = None, max_bytes: int | None = None) -> PullResult:
+    """Pull one source (``pull_once``); Prefect retries transient failures with exponential back-off.
+
+    Raises when the pull fails for good: run it with ``return_state=True`` (as ``pull_source`` does) to go on.
+    """
+    from prefect.runtime import task_run
+
+    attempt = task_run.run_count or 1
+    try:
+        if client is not None:
+            return pull_once(source, state, client, root, max_bytes, attempt)
+        with make_client() as own:
+            return pull_once(source, state, own, root, max_bytes, attempt)
+    except Exception as err:
+        with contextlib.suppress(AttributeError):
+            err.attempts = attempt  # for the failed result's message
+        raise
+
+
+def pull_source(source: Source, state: dict[str, Any], client: httpx.Client | None = None, root: Path | None = None,
+                *, max_bytes: int | None = None, pull_task=None) -> PullResult:
+    """Pull one source with retries (``pull_source_task``, or ``pull_task``, e.g. the task ``.with_options(...)``);
+    a failure is returned (status ``failed``, the previous state kept), never raised."""
+    run = (pull_task or pull_source_task)(source, state, client, root, max_bytes, return_state=True)
+    if run.is_completed():
+        return run.result()
+    err = run.result(raise_on_failure=False)
+    if not isinstance(err, Exception):  # a crash or cancellation: nothing to report per source
+        raise RuntimeError(f"{redact(source.url)}: pull ended in state {run.type.value}")
+    attempts = getattr(err, "attempts", 1)
+    if isinstance(err, TransientPullError):
+        error = f"gave up after {attempts} attempt(s): {err}"
+    elif isinstance(err, SourceError):
+        error = str(err)
+    else:  # e.g. the landing disk is full
+        error = f"{redact(source.url)}: {type(err).__name__}: {err}"
+    log.warning("%s: pull failed: %s", redact(source.url), error)
+    return PullResult(source.municipality, source.url, "failed", **_previous(state), error=error, attempts=attempts)
 
 
 def _describe(err: Exception, source: Source) -> str:
     """A message naming the URL, without echoing a URL's credentials from httpx's own messages."""
-    if isinstance(err, (_Transient, SourceError)):
-        return str(err)
     kind = type(err).__name__
     return f"{redact(source.url)}: {kind}" + (f" ({err})" if source.url not in str(err) else "")
 
 
 def pull_all(sources: Iterable[Source], states: dict[str, dict[str, Any]], client: httpx.Client | None = None,
              root: Path | None = None, **options: Any) -> list[PullResult]:
-    """Pull every source (states keyed by URL); one failing source never stops the others.
-
-    ``options`` go to ``pull_source`` (retry, max_bytes, sleep).
-    """
+    """Pull every source (states keyed by URL), one ``pull_source_task`` run each; one failing source never stops
+    the others. ``options`` go to ``pull_source`` (max_bytes, pull_task)."""
     own_client = client is None
     client = client or make_client()
-    results = []
     try:
-        for source in sources:
-            try:
-                results.append(pull_source(source, states.get(source.url, {}), client, root, **options))
-            except Exception as err:  # e.g. the landing disk is full: report it, go on with the next source
-                log.exception("%s: pull failed", redact(source.url))
-                results.append(PullResult(source.municipality, source.url, "failed",
-                                          **{k: states.get(source.url, {}).get(k) for k in
-                                             ("etag", "last_modified", "checksum_sha256")},
-                                          error=f"{redact(source.url)}: {type(err).__name__}: {err}"))
+        return [pull_source(source, states.get(source.url, {}), client, root, **options) for source in sources]
     finally:
         if own_client:
             client.close()
-    return results

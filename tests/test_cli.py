@@ -1,4 +1,5 @@
-"""The `synpunkt` CLI: classify round trips on every input format, evaluate, and clear errors."""
+"""The `synpunkt` CLI: classify round trips on every input format, evaluate, and clear operator errors (one line,
+exit status 2, no traceback, checked before any work)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt.tables import read_table, write_table
 
 runner = CliRunner()
+
+
+def _one_line_error(result) -> bool:
+    """The command failed with exactly one line, `error: ...`, and no traceback."""
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    return (isinstance(result.exception, SystemExit) and len(lines) == 1 and lines[0].startswith("error: ")
+            and "Traceback" not in result.output)
 COMMENTS = pd.DataFrame({
     "id": ["1", "2", "3"],
     "kommentar": ["Handläggaren var trevlig", "Kön var alldeles för lång; jag väntade", "Vi får väl se, säger jag"],
@@ -69,7 +77,9 @@ def test_classify_unknown_column_is_a_clear_error(trained, tmp_path):
     write_table(COMMENTS, src)
     result = runner.invoke(app, ["classify", str(src), "-o", str(tmp_path / "o.csv"), "--text-column", "nope",
                                  "--model", str(model_dir)])
-    assert result.exit_code == 2 and "nope" in result.output and "kommentar" in result.output
+    assert result.exit_code == 2 and _one_line_error(result)
+    assert "--text-column" in result.output and "'nope' not found" in result.output
+    assert "kanal" not in result.output  # the file's other column names (possibly personal data) are not echoed
 
 
 def test_classify_unsupported_input_is_a_clear_error(trained, tmp_path):
@@ -117,3 +127,122 @@ def test_submit_lands_a_file_and_status_lists_it(tmp_path, monkeypatch):
     assert status.exit_code == 0 and "waiting for the next run" in status.output
     bad = runner.invoke(app, ["submit", str(src), "--municipality", "9999"])
     assert bad.exit_code == 2 and "unknown municipality code" in bad.output
+
+
+# -- operator errors ---------------------------------------------------------------------------------------------
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path / "home"))
+    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """Four municipalities with classified comments (Gotland only in 2025), from tests/analyst_warehouse.py."""
+    from analyst_warehouse import build_published
+
+    return build_published(tmp_path_factory.mktemp("cli-warehouse"))
+
+
+@pytest.fixture()
+def no_model_loading(monkeypatch):
+    """Fail the test if a command gets as far as loading the model (the expensive part)."""
+    from synpunkt.classifier import Classifier
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(Classifier, "load", refuse)
+
+
+def test_report_for_a_municipality_without_data_is_one_line(published):
+    none_at_all = runner.invoke(app, ["report", "--municipality", "Vallentuna", "--warehouse", str(published)])
+    assert none_at_all.exit_code == 2 and _one_line_error(none_at_all)
+    assert "Vallentuna (0115) has no classified comments for 2025; its years with data: none" in none_at_all.output
+    not_that_year = runner.invoke(app, ["report", "--year", "2024", "--municipality", "980",
+                                        "--warehouse", str(published)])
+    assert not_that_year.exit_code == 2 and _one_line_error(not_that_year)
+    assert "Gotland (0980) has no classified comments for 2024; its years with data: 2025" in not_that_year.output
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Götebrg", "unknown municipality 'Götebrg'; close matches: Göteborg (1480)"),
+    ("Upplands", "close matches: Upplands-Bro (0139), Upplands Väsby (0114)"),
+    ("Hâbo", "municipality 'Hâbo' is ambiguous: Håbo (0305), Habo (0643)"),
+    ("Atlantis", "unknown municipality 'Atlantis'; give a four-digit SCB code"),
+])
+def test_unknown_or_ambiguous_municipality_lists_close_matches(published, name, expected):
+    result = runner.invoke(app, ["report", "--municipality", name, "--warehouse", str(published)])
+    assert result.exit_code == 2 and _one_line_error(result) and expected in result.output
+
+
+def test_report_paths_of_the_wrong_kind_are_one_line(published, tmp_path):
+    folder = runner.invoke(app, ["report", "--warehouse", str(tmp_path)])
+    assert folder.exit_code == 2 and _one_line_error(folder) and "is a folder" in folder.output
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("not a database")
+    garbage = runner.invoke(app, ["report", "--warehouse", str(not_duckdb)])
+    assert garbage.exit_code == 2 and _one_line_error(garbage)
+    out_file = tmp_path / "reports.html"
+    out_file.write_text("")
+    out = runner.invoke(app, ["report", "--out", str(out_file), "--warehouse", str(published)])
+    assert out.exit_code == 2 and _one_line_error(out) and "give a folder" in out.output
+
+
+def test_classify_unsupported_output_suffix_is_refused_before_classifying(tmp_path, no_model_loading):
+    src = tmp_path / "in.csv"
+    write_table(COMMENTS, src)
+    result = runner.invoke(app, ["classify", str(src), "-o", str(tmp_path / "out.xyz")])
+    assert result.exit_code == 2 and _one_line_error(result)
+    assert "--output" in result.output and "'.xyz'" in result.output and ".parquet" in result.output
+    assert not (tmp_path / "out.xyz").exists()
+
+
+def test_classify_folder_given_as_a_file_is_one_line(tmp_path, no_model_loading):
+    src = tmp_path / "in.csv"
+    write_table(COMMENTS, src)
+    as_input = runner.invoke(app, ["classify", str(tmp_path), "-o", str(tmp_path / "out.csv")])
+    assert as_input.exit_code == 2 and _one_line_error(as_input) and "is a folder" in as_input.output
+    (tmp_path / "results.csv").mkdir()
+    as_output = runner.invoke(app, ["classify", str(src), "-o", str(tmp_path / "results.csv")])
+    assert as_output.exit_code == 2 and _one_line_error(as_output) and "--output" in as_output.output
+    missing_model = runner.invoke(app, ["classify", str(src), "-o", str(tmp_path / "o.csv"),
+                                        "--model", str(tmp_path / "no-model")])
+    assert missing_model.exit_code == 2 and _one_line_error(missing_model) and "--model" in missing_model.output
+
+
+def test_submit_accepts_names_and_refuses_folders(home, tmp_path):
+    src = tmp_path / "export.csv"
+    write_table(COMMENTS.assign(datum="2025-01-01"), src)
+    for name in ("goteborg", "Göteborg", "GÖTEBORGS KOMMUN"):
+        result = runner.invoke(app, ["submit", str(src), "--municipality", name])
+        assert result.exit_code == 0 and "batch 1480-" in result.output, result.output
+    folder = runner.invoke(app, ["submit", str(tmp_path), "--municipality", "0180"])
+    assert folder.exit_code == 2 and _one_line_error(folder) and "is a folder" in folder.output
+    unknown = runner.invoke(app, ["submit", str(src), "--municipality", "Goteburg"])
+    assert unknown.exit_code == 2 and _one_line_error(unknown) and "Göteborg (1480)" in unknown.output
+
+
+def test_submit_the_same_file_for_two_municipalities_is_refused(home, tmp_path):
+    from synpunkt.landing import landed_batches
+
+    src = tmp_path / "export.csv"
+    write_table(COMMENTS.assign(datum="2025-01-01"), src)
+    first = runner.invoke(app, ["submit", str(src), "--municipality", "Stockholm"])
+    assert first.exit_code == 0, first.output
+    batch = first.output.split("batch ")[1].split()[0]
+    second = runner.invoke(app, ["submit", str(src), "--municipality", "1480"])
+    assert second.exit_code == 2 and _one_line_error(second)
+    assert f"already been submitted for another municipality (batch {batch} for 0180)" in second.output
+    assert [r.municipality_code for r in landed_batches()] == ["0180"]
+    again = runner.invoke(app, ["submit", str(src), "--municipality", "0180"])  # the same municipality: idempotent
+    assert again.exit_code == 0 and "already received" in again.output
+
+
+def test_token_accepts_a_name(home):
+    from synpunkt.api import token_municipality
+
+    result = runner.invoke(app, ["token", "Malmö"])
+    assert result.exit_code == 0 and token_municipality(result.output.strip()) == "1280"

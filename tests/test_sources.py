@@ -1,4 +1,5 @@
-"""Scheduled HTTP(S) sources: config, conditional pulls, retries, limits. The network is httpx.MockTransport."""
+"""Scheduled HTTP(S) sources: config, conditional pulls, Prefect retries, limits. The network is
+httpx.MockTransport; the pulls run as Prefect tasks against a temporary Prefect API."""
 
 from __future__ import annotations
 
@@ -8,12 +9,29 @@ import httpx
 import pytest
 
 from synpunkt.landing import landed_batches
-from synpunkt.sources import (PullResult, RetryPolicy, Source, SourceConfigError, load_sources, pull_all,
-                              pull_source, resolve_suffix)
+from synpunkt.sources import (PULL_BACKOFF_S, PULL_RETRIES, PullResult, Source, SourceConfigError, load_sources,
+                              pull_all, pull_once, pull_source, pull_source_task, resolve_suffix)
 
 CSV = "text;date\nSnöröjningen fungerar dåligt;2025-01-10\nTack för hjälpen;2025-01-11\n".encode()
 URL = "https://data.example.se/synpunkter/export.csv"
-FAST = RetryPolicy(attempts=4, initial_wait=0)
+
+
+def fast(retries: int = PULL_RETRIES):
+    """The production task without the waits between retries."""
+    return pull_source_task.with_options(retries=retries, retry_delay_seconds=0, retry_jitter_factor=None)
+
+
+FAST = fast()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_api():
+    from prefect.settings import PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        with temporary_settings({PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}):  # tasks run outside flows
+            yield
 
 
 @pytest.fixture()
@@ -34,7 +52,7 @@ def mock_client(handler) -> tuple[httpx.Client, list[httpx.Request]]:
 
 
 def pull(source: Source, state: dict, client: httpx.Client, root: Path, **options) -> PullResult:
-    return pull_source(source, state, client, root, retry=options.pop("retry", FAST), **options)
+    return pull_source(source, state, client, root, pull_task=options.pop("pull_task", FAST), **options)
 
 
 # -- pulling ---------------------------------------------------------------------------------------------------
@@ -86,7 +104,13 @@ def test_same_body_without_validators_is_unchanged(root):
     assert len(landed_batches(root)) == 1
 
 
-def test_retries_on_503_then_succeeds_with_exponential_waits(root):
+def test_retries_are_prefects_with_exponential_back_off():
+    assert pull_source_task.retries == PULL_RETRIES == 3
+    assert pull_source_task.retry_delay_seconds == [PULL_BACKOFF_S, 2 * PULL_BACKOFF_S, 4 * PULL_BACKOFF_S]
+    assert pull_source_task.retry_jitter_factor and pull_source_task.retry_condition_fn is not None
+
+
+def test_retries_on_503_then_succeeds(root):
     answers = iter([httpx.Response(503), httpx.Response(429), httpx.ConnectTimeout("slow"),
                     httpx.Response(200, content=CSV)])
 
@@ -97,16 +121,14 @@ def test_retries_on_503_then_succeeds_with_exponential_waits(root):
         return answer
 
     client, seen = mock_client(handler)
-    waits: list[float] = []
-    result = pull(Source("0180", URL), {}, client, root, retry=RetryPolicy(attempts=4), sleep=waits.append)
+    result = pull(Source("0180", URL), {}, client, root)
     assert result.status == "ok", result.error
     assert result.attempts == 4 and len(seen) == 4
-    assert waits == [1, 2, 4]
 
 
 def test_gives_up_after_max_attempts(root):
     client, seen = mock_client(lambda request: httpx.Response(503))
-    result = pull(Source("0180", URL), {"etag": '"old"'}, client, root, retry=RetryPolicy(attempts=3, initial_wait=0))
+    result = pull(Source("0180", URL), {"etag": '"old"'}, client, root, pull_task=fast(retries=2))
     assert result.status == "failed" and len(seen) == 3 and result.attempts == 3
     assert "gave up after 3 attempt(s)" in result.error and "503" in result.error and URL in result.error
     assert result.state["etag"] == '"old"'  # a failure keeps the previous state
@@ -118,7 +140,7 @@ def test_connection_errors_are_retried_then_reported(root):
         raise httpx.ConnectError("connection refused")
 
     client, seen = mock_client(handler)
-    result = pull(Source("0180", URL), {}, client, root, retry=RetryPolicy(attempts=2, initial_wait=0))
+    result = pull(Source("0180", URL), {}, client, root, pull_task=fast(retries=1))
     assert result.status == "failed" and len(seen) == 2
     assert "ConnectError" in result.error and URL in result.error
 
@@ -183,7 +205,7 @@ def test_one_failing_source_does_not_stop_the_others(root):
     client, _ = mock_client(handler)
     sources = [Source("0180", "https://down.example.se/a.csv"), Source("1480", "https://gone.example.se/b.csv"),
                Source("1280", "https://up.example.se/c.csv")]
-    results = pull_all(sources, {}, client, root, retry=RetryPolicy(attempts=2, initial_wait=0))
+    results = pull_all(sources, {}, client, root, pull_task=fast(retries=1))
     assert [r.status for r in results] == ["failed", "failed", "ok"]
     assert "down.example.se" in results[0].error and "410" in results[1].error
     assert [r.municipality_code for r in landed_batches(root)] == ["1280"]
@@ -200,9 +222,39 @@ def test_unexpected_error_in_one_source_is_reported(root, monkeypatch):
     real_land = sources_module.land_bytes
     monkeypatch.setattr(sources_module, "land_bytes", broken_land)
     client, _ = mock_client(lambda request: httpx.Response(200, content=CSV))
-    results = pull_all([Source("0180", URL), Source("1480", URL + "?b")], {}, client, root, retry=FAST)
+    results = pull_all([Source("0180", URL), Source("1480", URL + "?b")], {}, client, root, pull_task=FAST)
     assert [r.status for r in results] == ["failed", "ok"]
     assert "disk full" in results[0].error
+
+
+def test_in_a_flow_a_failing_source_neither_fails_the_flow_nor_stops_the_others(root):
+    from prefect import flow
+
+    def handler(request):
+        return httpx.Response(503) if request.url.host == "down.example.se" else httpx.Response(200, content=CSV)
+
+    @flow(name="pull-test")
+    def pull_flow() -> list[str]:
+        client, _ = mock_client(handler)
+        sources = [Source("0180", "https://down.example.se/a.csv"), Source("1480", URL)]
+        return [r.status for r in pull_all(sources, {}, client, root, pull_task=fast(retries=1))]
+
+    state = pull_flow(return_state=True)
+    assert state.is_completed() and state.result() == ["failed", "ok"]
+    assert [r.municipality_code for r in landed_batches(root)] == ["1480"]
+
+
+def test_one_attempt_without_prefect_raises_what_is_worth_retrying(root):
+    from synpunkt.sources import SourceError, TransientPullError
+
+    client, _ = mock_client(lambda request: httpx.Response(502))
+    with pytest.raises(TransientPullError, match="HTTP 502"):
+        pull_once(Source("0180", URL), {}, client, root, attempt=2)
+    client, _ = mock_client(lambda request: httpx.Response(401))
+    with pytest.raises(SourceError, match="HTTP 401"):
+        pull_once(Source("0180", URL), {}, client, root)
+    client, _ = mock_client(lambda request: httpx.Response(304))
+    assert pull_once(Source("0180", URL), {"etag": '"e"'}, client, root).status == "unchanged"
 
 
 # -- configuration ---------------------------------------------------------------------------------------------

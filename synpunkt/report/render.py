@@ -109,6 +109,8 @@ def render_report(year: int, municipality: str | None = None, lang: str = "sv", 
     available and pdf=True, to PDF. Returns where the files are."""
     import papermill
 
+    from synpunkt.runtime import kernel_config
+
     started = time.monotonic()
     warehouse = Path(warehouse).resolve() if warehouse else config.published_path().resolve()
     rep = open_report(year, municipality, lang, warehouse, model_dir)  # validates before starting a kernel
@@ -125,7 +127,8 @@ def render_report(year: int, municipality: str | None = None, lang: str = "sv", 
     params = {"year": int(year), "municipality": code, "lang": lang, "warehouse": str(warehouse),
               "model_dir": str(Path(model_dir).resolve()) if model_dir else None}
     papermill.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name="python3",
-                               progress_bar=False, log_output=False, cwd=str(out), execution_timeout=timeout)
+                               progress_bar=False, log_output=False, cwd=str(out), execution_timeout=timeout,
+                               config=kernel_config())
     html_path = out / f"{stem}.html"
     html_path.write_text(notebook_to_html(executed, title, lang), encoding="utf-8")
     pdf_path = None
