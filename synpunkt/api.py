@@ -1,6 +1,7 @@
 """HTTP API: a municipality uploads a batch of comments with its own bearer token and follows its status.
 
     POST /v1/municipalities/{code}/batches            multipart field ``file`` -> 201 + receipt
+    GET  /v1/municipalities/{code}/batches            the municipality's own batches, newest first (?limit=)
     GET  /v1/municipalities/{code}/batches/{batch_id} -> landed | ingested | failed (+ row counts)
     GET  /healthz
 
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -45,7 +46,7 @@ from synpunkt.api_security import (MAX_HEAD_BYTES, AuthThrottle, BodyDeadline, C
                                    QueryStringRedactor, client_key, deadline_protocol)
 from synpunkt.batch_status import read_status
 from synpunkt.config import (api_docs, api_public_url, auth_max_failures, auth_window_s, header_timeout_s,
-                             max_upload_bytes, tokens_file, trusted_proxies, upload_timeout_s)
+                             landing_dir, max_upload_bytes, tokens_file, trusted_proxies, upload_timeout_s)
 from synpunkt.landing import RECEIPT, batch_dir, land_bytes, read_receipt, safe_suffix
 from synpunkt.municipalities import UnknownMunicipality, validate_code
 
@@ -282,6 +283,27 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
                 "received_at": receipt.received_at, "duplicate": receipt.duplicate, "status_url": status_url}
         return JSONResponse(body, status_code=201, headers={"Location": status_url})
 
+    def describe(folder: Path) -> dict[str, Any]:
+        """A landed batch as the API shows it: receipt fields and status (never the client's file name)."""
+        receipt = read_receipt(folder)
+        return {"batch_id": receipt.batch_id, "municipality_code": receipt.municipality_code,
+                "received_at": receipt.received_at, "checksum_sha256": receipt.checksum_sha256,
+                "size_bytes": receipt.size_bytes, **(read_status(folder) or {"status": "landed"})}
+
+    @app.get("/v1/municipalities/{code}/batches", name="list_batches")
+    def list_batches(municipality: str = Depends(authorised),
+                     limit: int = Query(100, ge=1, le=1000, description="At most this many, newest first")
+                     ) -> dict[str, Any]:
+        """The municipality's own batches, newest first, each with its status and row counts."""
+        folders = [p.parent for p in ((root or landing_dir()) / municipality).glob(f"*/{RECEIPT}")
+                   if BATCH_ID_RE.fullmatch(p.parent.name) and p.parent.name.startswith(f"{municipality}-")]
+        batches = sorted((describe(f) for f in folders), key=lambda b: (b["received_at"], b["batch_id"]),
+                         reverse=True)[:limit]
+        for batch in batches:
+            batch["status_url"] = base_url + app.url_path_for("batch_status", code=municipality,
+                                                              batch_id=batch["batch_id"])
+        return {"municipality_code": municipality, "total": len(folders), "batches": batches}
+
     @app.get("/v1/municipalities/{code}/batches/{batch_id}", name="batch_status")
     def batch_status(batch_id: str, municipality: str = Depends(authorised)) -> dict[str, Any]:
         """A batch's status: landed (waiting for the pipeline), ingested or failed, with row counts."""
@@ -290,10 +312,7 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
         folder = batch_dir(municipality, batch_id, root)
         if not (folder / RECEIPT).is_file():
             raise HTTPException(404, "no such batch")
-        receipt = read_receipt(folder)
-        return {"batch_id": receipt.batch_id, "municipality_code": receipt.municipality_code,
-                "received_at": receipt.received_at, "checksum_sha256": receipt.checksum_sha256,
-                "size_bytes": receipt.size_bytes, **(read_status(folder) or {"status": "landed"})}
+        return describe(folder)
 
     return app
 

@@ -76,7 +76,7 @@ def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:
     elif isinstance(err, duckdb.ConstraintException):
         detail = "a warehouse constraint was violated (please report this)"
     elif isinstance(err, duckdb.Error):
-        detail = "the warehouse refused the write"
+        detail = "a warehouse error"
     else:
         detail = "unexpected error (please report this)"
     return f"{stage}: {type(err).__name__}: {detail}"

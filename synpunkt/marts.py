@@ -12,7 +12,8 @@ from synpunkt.labels import (ALL_TOPICS, ALL_TOPICS_LABEL_EN, ALL_TOPICS_LABEL_S
 _SENTIMENT_WORD = {"positive": "positive", "skeptical": "skeptical", "negative": "negative"}
 
 COLUMN_DOCS: dict[str, str] = {
-    "comment_id": "Stable id of the comment (hash of municipality and external id, or of date and text).",
+    "comment_id": "Stable id of the comment: a keyed hash (HMAC-SHA256) of municipality, case id, date and raw "
+                  "text (README, Duplicates).",
     "municipality_code": "Four-digit SCB municipality code, e.g. 0180 (Stockholm).",
     "municipality": "Municipality name (from the municipalities reference table).",
     "county": "County (län) of the municipality.",
@@ -54,16 +55,16 @@ COLUMN_DOCS: dict[str, str] = {
                      "percentage points; z = difference / difference_se.",
     "origin": "How the file arrived: inbox, http, api, cli or demo.",
     "original_name": "The submitter's file name (metadata only, never used as a path).",
-    "status": "ingested or failed.",
+    "status": "ingested or failed (ingesting while a run is storing it; an interrupted batch resumes).",
     "rows_received": "Data rows in the file (rows_received = rows_accepted + rows_quarantined).",
     "rows_accepted": "Rows stored as comments.",
     "rows_quarantined": "Rows kept in quarantine with a reason.",
-    "error": "Why a failed batch could not be read (NULL for ingested batches).",
+    "error": "Why a batch failed: stage, rows and error type, never cell values (NULL for ingested batches).",
     "received_at": "When the file was received (UTC).",
     "processed_at": "When the batch was ingested or failed (UTC).",
     "raw_purged_at": "When the raw copy was deleted under the retention rule (NULL while kept).",
     "reason_code": "Why rows were quarantined: empty_text, invalid_date, future_date, duplicate_in_batch, "
-                   "duplicate_stored, ...",
+                   "duplicate_stored, possible_duplicate, ...",
     "rows": "Number of quarantined rows with this reason in this batch.",
     "name_sv": "Swedish name of the area.",
     "name_en": "English name of the area.",

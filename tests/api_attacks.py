@@ -16,6 +16,7 @@ Where those addresses cannot be used, brute force runs from 127.0.0.1 (last) and
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import socket
@@ -334,6 +335,16 @@ def _gbg_batch(srv: Server) -> str:
     return reply.headers["location"].rsplit("/", 1)[1]
 
 
+def _own_listing(srv: Server, other_batch: str) -> str:
+    """Stockholm's listing of its batches: 200, and none of Göteborg's batches in it."""
+    reply = _get(srv, _upload_path())
+    if reply.status != 200:
+        return reply.code()
+    batches = json.loads(reply.body)["batches"]
+    own = all(b["municipality_code"] == STHLM for b in batches) and other_batch.encode() not in reply.body
+    return "200 own only" if batches and own else f"200 with {len(batches)} batches, own={own}"
+
+
 def _slow(srv: Server, first: bytes, then: list[tuple[float, bytes]], deadline_s: float, want_408: bool,
           stop_on_reply: bool = True) -> str:
     reply = exchange(srv.port, first, then=then, timeout=deadline_s + SLACK_S + 3, stop_on_reply=stop_on_reply)
@@ -474,6 +485,8 @@ def attacks(srv: Server) -> list[Attack]:
             ok_body, path=_upload_path("%E0%A5%A6%E0%A5%A7%E0%A5%AE%E0%A5%A6"))),
         # batches of others, odd batch ids
         Attack("status of another municipality's batch", "403", lambda s: _get(s, status_of(GBG, gbg_batch)).code()),
+        Attack("list another municipality's batches", "403", lambda s: _get(s, _upload_path(GBG)).code()),
+        Attack("list batches without token", "401", lambda s: _get(s, _upload_path(GBG), token=None).code()),
         Attack("another's batch under own code", "404", lambda s: _get(s, status_of(STHLM, gbg_batch)).code()),
         Attack("batch id traversal", "404", lambda s: _get(s, status_of(STHLM, "..%2F..%2Fsecrets")).code()),
         Attack("unknown batch id", "404", lambda s: _get(s, status_of(STHLM, f"{STHLM}-0123456789abcdef")).code()),
@@ -546,7 +559,7 @@ def attacks(srv: Server) -> list[Attack]:
         Attack("PUT on batches", "405", lambda s: _get(s, up, method="PUT").code()),
         Attack("DELETE a batch", "405", lambda s: _get(s, status_of(GBG, gbg_batch), method="DELETE").code()),
         Attack("PATCH a batch", "405", lambda s: _get(s, status_of(STHLM, gbg_batch), method="PATCH").code()),
-        Attack("GET the batch collection", "405", lambda s: _get(s, up).code()),
+        Attack("GET own batch collection: own batches only", "200 own only", lambda s: _own_listing(s, gbg_batch)),
         Attack("TRACE", "405", lambda s: _get(s, up, method="TRACE").code()),
         Attack("/docs hidden", "404", lambda s: _get(s, "/docs", token=None).code()),
         Attack("/redoc hidden", "404", lambda s: _get(s, "/redoc", token=None).code()),

@@ -133,6 +133,36 @@ def test_cross_municipality_status_is_404(client, token):
     assert client.get(f"/v1/municipalities/{GBG}/batches/{gbg_batch}", headers=auth(gbg_token)).status_code == 200
 
 
+def test_a_municipality_lists_its_own_batches_newest_first(client, token, home):
+    empty = client.get(f"/v1/municipalities/{STHLM}/batches", headers=auth(token))
+    assert empty.status_code == 200 and empty.json() == {"municipality_code": STHLM, "total": 0, "batches": []}
+    first = upload(client, token).json()
+    second = upload(client, token, data=CSV + "Ny synpunkt;2025-03-03\n".encode(), name="mars.csv").json()
+    write_status(batch_dir(STHLM, first["batch_id"]), status="ingested", rows_received=2, rows_accepted=2,
+                 rows_quarantined=0)
+    upload(client, issue_token(GBG), code=GBG)  # another municipality's batch is never listed
+    listed = client.get(f"/v1/municipalities/{STHLM}/batches", headers=auth(token)).json()
+    assert listed["municipality_code"] == STHLM and listed["total"] == 2
+    assert {b["batch_id"] for b in listed["batches"]} == {first["batch_id"], second["batch_id"]}
+    by_id = {b["batch_id"]: b for b in listed["batches"]}
+    assert by_id[first["batch_id"]]["status"] == "ingested" and by_id[first["batch_id"]]["rows_accepted"] == 2
+    assert by_id[second["batch_id"]]["status"] == "landed"
+    assert by_id[second["batch_id"]]["status_url"] == second["status_url"]
+    assert [b["received_at"] for b in listed["batches"]] == sorted((b["received_at"] for b in listed["batches"]),
+                                                                    reverse=True)
+    assert "mars.csv" not in json.dumps(listed)  # the client's file name is never handed out
+    limited = client.get(f"/v1/municipalities/{STHLM}/batches?limit=1", headers=auth(token)).json()
+    assert limited["total"] == 2 and len(limited["batches"]) == 1
+    assert client.get(f"/v1/municipalities/{STHLM}/batches?limit=0", headers=auth(token)).status_code == 422
+
+
+def test_listing_another_municipalitys_batches_is_refused(client, token):
+    upload(client, issue_token(GBG), code=GBG)
+    assert client.get(f"/v1/municipalities/{GBG}/batches", headers=auth(token)).status_code == 403
+    assert client.get(f"/v1/municipalities/{GBG}/batches").status_code == 401
+    assert client.get("/v1/municipalities/9999/batches", headers=auth(token)).status_code == 404
+
+
 @pytest.mark.parametrize("batch_id", [f"{STHLM}-0123456789abcdef", "..", "0180-..%2F..%2Fsecrets",
                                       "0180-ABCDEF0123456789", "0180-0123456789abcdef%0A"])
 def test_unknown_or_malformed_batch_id_is_404(client, token, batch_id):

@@ -15,7 +15,6 @@ from synpunkt.behaviour import (
     add_emoji,
     add_exclamations,
     ascii_diacritics,
-    failure_table,
     load_suite,
     markdown_table,
     parse_direction,
@@ -31,7 +30,7 @@ from synpunkt.behaviour import (
     validate_suite,
 )
 from synpunkt.config import BEHAVIOUR_SUITE, PROJECT_ROOT
-from synpunkt.labels import SENTIMENTS
+from synpunkt.labels import SENTIMENTS, TOPICS
 
 MFT_CAPABILITIES = {"negation", "irony", "resigned", "conditional", "mixed", "emphasis", "short", "long", "dialect",
                     "sms", "english", "other_languages", "placeholders", "service_named", "implicit_negative"}
@@ -103,6 +102,22 @@ def test_suite_does_not_overlap_the_labelled_data():
         other = {normalised(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line}
         overlap = texts & other
         assert not overlap, f"{len(overlap)} suite text(s) also in {path.relative_to(PROJECT_ROOT)} (ignoring case)"
+
+
+def test_independent_test_set_is_complete_and_separate():
+    from synpunkt.config import INDEPENDENT_TEST_DATA
+    from synpunkt.data import load_in_domain
+
+    df = load_in_domain(INDEPENDENT_TEST_DATA)
+    assert len(df) >= 320 and df["text"].is_unique and df["id"].is_unique
+    assert (df["split"] == "test_independent").all(), "never a train/validation/test row"
+    assert all(t and set(t) <= set(TOPICS) for t in df["topics"])
+    assert all(set(d) == set(t) and set(d.values()) <= set(SENTIMENTS)
+               for d, t in zip(df["topic_sentiment"], df["topics"]))
+    shares = df["sentiment"].value_counts(normalize=True)
+    assert shares["positive"] > shares["negative"] > 0.2 and shares["skeptical"] > 0.15
+    counts = pd.Series([t for ts in df["topics"] for t in ts]).value_counts()
+    assert set(counts.index) == set(TOPICS) and counts.min() >= 50
 
 
 # -- perturbations ---------------------------------------------------------------------------------------

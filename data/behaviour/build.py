@@ -120,8 +120,8 @@ def mixed() -> list[tuple[str, str]]:
 
 
 def emphasis() -> list[tuple[str, str]]:
-    neg = ["Handläggaren var otrevlig", "Ingen ringde tillbaka", "E-tjänsten kraschade igen", "Jag har väntat i sex veckor",
-           "Ni har skickat fel faktura igen", "Aldrig fått svar på mitt mejl"]
+    neg = ["Handläggaren var otrevlig", "Ingen ringde tillbaka", "E-tjänsten kraschade igen",
+           "Jag har väntat i sex veckor", "Ni har skickat fel faktura igen", "Aldrig fått svar på mitt mejl"]
     pos = ["Handläggaren var jättetrevlig", "Tack för snabb hjälp", "Smidig e-tjänst", "Ni är bäst",
            "Fick svar på en gång", "Underbar personal"]
     cases = []
@@ -137,20 +137,20 @@ def short() -> list[tuple[str, str]]:
 
 
 LONG_INTROS = [
-    "Jag kontaktade kommunen i början av mars angående en ansökan om bostadsanpassning för min pappa, som sedan i "
-    "höstas har svårt att ta sig in och ut ur huset.",
+    ("Jag kontaktade kommunen i början av mars angående en ansökan om bostadsanpassning för min pappa, som sedan i "
+     "höstas har svårt att ta sig in och ut ur huset."),
     "Vi har under våren haft kontakt med förvaltningen om ett bygglov för en mindre tillbyggnad av vårt fritidshus.",
-    "Jag skriver med anledning av mitt ärende om försörjningsstöd, som jag sökte i januari efter att ha blivit av "
-    "med jobbet.",
-    "Min dotter har en plats på förskolan i vårt område och jag har varit i kontakt med både förskolan och "
-    "kommunens växel flera gånger under hösten.",
+    ("Jag skriver med anledning av mitt ärende om försörjningsstöd, som jag sökte i januari efter att ha blivit av "
+     "med jobbet."),
+    ("Min dotter har en plats på förskolan i vårt område och jag har varit i kontakt med både förskolan och "
+     "kommunens växel flera gånger under hösten."),
     "Under vintern har jag vid flera tillfällen kontaktat kommunen om snöröjningen på vår gata, där många äldre bor.",
-    "Jag driver ett litet café i centrum och har haft kontakt med miljöförvaltningen om livsmedelsregistrering och "
-    "tillstånd för uteservering.",
+    ("Jag driver ett litet café i centrum och har haft kontakt med miljöförvaltningen om livsmedelsregistrering och "
+     "tillstånd för uteservering."),
 ]
 LONG_POSITIVE = [
-    "Redan första gången jag ringde fick jag prata med en handläggare som tog sig tid och förklarade hur allt "
-    "skulle gå till.",
+    ("Redan första gången jag ringde fick jag prata med en handläggare som tog sig tid och förklarade hur allt "
+     "skulle gå till."),
     "Hon återkom exakt när hon hade lovat och hade då redan kontrollerat det som saknades i ansökan.",
     "Blanketterna på webben var lätta att hitta och det gick fint att skicka in allt med BankID.",
     "Beslutet kom betydligt snabbare än jag hade räknat med.",
@@ -278,8 +278,8 @@ COMPLAINTS = {  # by the seed's label, so the added sentence reads naturally aft
     "positive": ["Men ingen ringde tillbaka.", "Men jag väntar fortfarande på svar.", "Tyvärr var kön väldigt lång.",
                  "Men fakturan var fel igen.", "Dock kraschade e-tjänsten två gånger.",
                  "Men ingen har hört av sig sedan dess."],
-    "negative": ["Dessutom ringde ingen tillbaka.", "Och jag väntar fortfarande på svar.", "Kön var också väldigt lång.",
-                 "Fakturan var dessutom fel igen.", "E-tjänsten kraschade dessutom två gånger.",
+    "negative": ["Dessutom ringde ingen tillbaka.", "Och jag väntar fortfarande på svar.",
+                 "Kön var också väldigt lång.", "Fakturan var dessutom fel igen.", "E-tjänsten kraschade dessutom två gånger.",
                  "Ingen har heller hört av sig sedan dess."],
 }
 PRAISES = ["Men personalen var trevlig.", "Hemsidan var dock lätt att förstå.", "Tack ändå för ett vänligt bemötande.",
@@ -340,8 +340,7 @@ def build() -> list[dict]:
 def main() -> None:
     cases = build()
     with open(OUT, "w", encoding="utf-8") as f:
-        for case in cases:
-            f.write(json.dumps(case, ensure_ascii=False) + "\n")
+        f.writelines(json.dumps(case, ensure_ascii=False) + "\n" for case in cases)
     counts: dict[str, int] = {}
     for c in cases:
         counts[c["test"]] = counts.get(c["test"], 0) + 1

@@ -1,0 +1,99 @@
+"""Word lists behind the name rules: first names, surnames, titles before a name, and words that are never names.
+
+The lists are deliberately short and common; the name model generalises beyond them.
+"""
+
+from __future__ import annotations
+
+FIRST_NAMES = frozenset("""
+Anna Eva Maria Karin Kristina Lena Sara Sarah Kerstin Emma Ingrid Marie Malin Jenny Hanna Hannah Sofia Sofie Annika
+Susanne Monica Monika Elin Johanna Birgitta Carina Elisabeth Elisabet Helena Ulla Camilla Åsa Ida Julia Therese Emelie
+Emilie Louise Anneli Annelie Cecilia Josefin Josefine Frida Agneta Gunilla Ann Anette Annette Margareta Inger Marianne
+Elsa Alice Maja Ella Wilma Alva Ebba Astrid Vera Olivia Selma Stella Agnes Freja Matilda Mathilda Moa Nora Tove Tilda
+Ellen Amanda Felicia Jessica Rebecka Rebecca Madeleine Caroline Charlotte Ulrika Pia Lotta Mia Petra Sanna Jonna
+Helen Siv Britt Barbro Gunnel Berit Solveig Yvonne Viktoria Victoria Fatima Fatma Amina Aisha Aicha Leila Layla Yasmin
+Jasmin Zainab Zeynep Maryam Mariam Noor Nour Hiba Rana Dalia Ayan Hodan Nadia Elena Natalia Olga Irina Katarina Jelena
+Ana Ewa Agnieszka Magdalena Jasmina Amra Emina Lejla Erika Veronica Veronika Emilia Hedvig Linn Evelina Tindra Minna
+Signe Majken Greta Lea Leah Tyra Elvira Mikaela Michaela Gabriella Isabelle Isabella Nathalie Natalie Sandra
+Angelica Angelika Jeanette Marina Marita Mona Rose-Marie Ann-Marie Ann-Sofie Anna-Karin Eva-Lena Lisbeth Lisbet
+Gudrun Gertrud Ingegerd Ingela Ingeborg Elise Lise Anja Nina Jennie Lovisa Ronja Hilda Hilma
+Alicia Cornelia Elina Esther Ester Leia Thea Tea Meja Melissa Miranda Nellie Novalie Smilla Vilma Wilja Ylva Åse
+Lars Mikael Michael Anders Johan Erik Eric Peter Thomas Tomas Daniel Fredrik Andreas Stefan Staffan Mats Magnus Mattias
+Matthias Jonas Marcus Markus Niklas Nicklas Martin Bengt Göran Henrik Nils Leif Alexander Christer Krister Patrik
+Patric Oskar Oscar Simon Viktor Victor David Emil Jakob Jacob Gustav Gustaf Sebastian Jonathan Tobias Kristoffer
+Christoffer Robert Joakim Ulf Gunnar Roger Kent Sven Rolf Olof Åke Lennart Kjell Ingvar Bertil Rune Tommy Håkan
+Torbjörn Claes Klas Kenneth Christian Kristian Filip Philip Linus Hugo William Liam Noah Noa Oliver Elias Lucas Lukas
+Adam Axel Alfred Theo Teo Vincent Leo Ludvig Isak Albin Edvin Arvid Melvin Valter Walter Wilhelm Vilhelm Sixten Ebbe
+Harry Olle Elliot Gabriel Samuel Anton Rasmus Jesper Jimmy Johnny Robin Kevin Dennis Pontus Carl Hampus Ola Jörgen
+Janne Pelle Kalle Bosse Lasse Nisse Sigge Micke Jocke Stina Lisen Kicki Conny Sune Gösta Evert Arne Tage Folke
+Holger Einar Erling Egon Allan Alf Yngve
+Mohammed Mohamed Muhammad Muhammed Mohammad Mohamad Ahmed Ahmad Ali Hassan Hussein Hussain Omar Abdullah Abdallah
+Yusuf Youssef Yousef Ibrahim Mustafa Mahmoud Mahmud Khalid Khaled Karim Amir Reza Mehdi Hamid Abdi Abdirahman
+Abdullahi Ismail Mehmet Murat Emre Kemal Jamal Samir Tariq Bilal Adnan Zoran Goran Dragan Nikola Marko Tomasz
+Piotr Krzysztof Pavel Sergei Sergej Dmitri Ivan Aleksandr Aleksander Juan Carlos Jose José Luis Pablo Miguel Ahmet Hadi
+Nabil Rami Fadi Yassin Yasin Hamza Zakaria Idris Abdul Anas Walid Tarek Majid Saeed Saied Farid Faisal Hashim Osman
+Mehmed Selim Ömer Hasan Hüseyin Ayşe Elif Merve Emine Hatice Leyla Shirin Parisa Maryan Sahra Hamdi Kader Yonas
+Dawit Minh Linh Huong Wei Jing Hui Raj Amit Priya Anil Sunil Sanjay Arjun Johannes Anders-Erik
+Per-Olof Per-Erik Jan-Erik Lars-Erik Karl-Erik Bengt-Göran Nils-Erik Sven-Erik Jan-Olof Lars-Göran
+""".split())
+
+AMBIGUOUS_FIRST_NAMES = frozenset(
+    "Per Bo Hans Dan Stig Björn Karl Klara Liv Linda Saga Lina Iris Rune Jan Said Lisa Linnea Viola Ros Rut Ruth Maj "
+    "Sol Tor Sten Milan Tina Lova".split()
+)
+"""Names that are also common Swedish words: a name only beside a surname or after a title."""
+
+SURNAMES = frozenset("""
+Lindberg Lindström Lindqvist Lindkvist Lindgren Bergström Lundberg Lundgren Lundqvist Lundkvist Berglund Sandberg
+Forsberg Sjöberg Wallin Engström Eklund Lundin Bergman Wikström Bergqvist Nyström Holmberg Löfgren
+Söderberg Nyberg Blomqvist Nordström Lundström Viklund Björklund Berggren Sandström Nordin Åberg Ekström
+Holmgren Sundberg Hedlund Dahlberg Hellström Sjögren Öberg Strömberg Lindholm Holmqvist Sundström
+Hedberg Åström Lindell Jakobsen Hansen Nielsen Jensen Pedersen Olsen Larsen Andersen Johansen Nguyen Pham
+Yilmaz Kaya Demir Şahin Çelik Yıldız Öztürk Aydın Nowak Kowalski Wiśniewski Kowalczyk Jovanović Petrović Nikolić
+Hodžić Hadžić Ahmadi Hosseini Mohammadi Rezaei Karimi Hussein Hassan Ahmed Mohamed Abdullahi Warsame Farah Jama
+Axelsson Ekberg Engberg Lundmark Marklund Öhman Lindblom Söderström Wahlberg Westerberg Åkerlund
+""".split())
+
+
+TITLE_WORDS = frozenset("""
+heter hette kallas herr fru fröken dr doktor prof professor mvh hälsningar hälsning hälsar signerat
+handläggare handläggaren handläggarna handläggarens handläggarn biståndshandläggare biståndshandläggaren
+socialsekreterare socialsekreteraren rektor rektorn lärare läraren lärarna mentor mentorn förskollärare
+förskoläraren förskolläraren fritidsledaren pedagogen chef chefen enhetschef enhetschefen avdelningschef
+avdelningschefen förvaltningschef förvaltningschefen kommunchef kommundirektör kommundirektören kommunalråd
+kommunalrådet oppositionsråd oppositionsrådet ordförande ordföranden politiker politikern läkare läkaren
+sjuksköterska sjuksköterskan undersköterska undersköterskan kontaktperson kontaktpersonen kontaktman kontaktmannen
+assistent assistenten tjänsteman tjänstemannen inspektör inspektören bygglovshandläggare
+bygglovshandläggaren utredare utredaren kurator kuratorn skolsköterskan vaktmästare vaktmästaren chauffören
+busschauffören föraren sekreterare sekreteraren kollegan kollega grannen granne grannar maken makan frun mannen
+sambon pojkvännen flickvännen vännen sonen dottern mamma mamman pappa pappan mormor morfar farmor farfar
+brodern bror systern syster
+""".split())
+
+TITLE_SUFFIXES = (
+    "chef", "chefen", "handläggare", "handläggaren", "sekreterare", "sekreteraren", "ordförande", "ordföranden",
+    "minister", "ministern", "direktör", "direktören", "samordnare", "samordnaren", "sköterska", "sköterskan",
+    "lärare", "läraren", "ledare", "ledaren", "behandlare", "behandlaren", "rådgivare", "rådgivaren", "skötare",
+    "skötaren", "bibliotekarie", "bibliotekarien", "kurator", "kuratorn", "assistent", "assistenten", "inspektör",
+    "inspektören", "tekniker", "teknikern", "kommunalråd", "kommunalrådet", "rektor", "rektorn", "pedagog",
+    "pedagogen", "vaktmästare", "vaktmästaren", "chaufför", "chauffören", "talesperson", "talespersonen", "läkare",
+    "läkaren", "kontaktperson", "kontaktpersonen", "utredare", "utredaren", "psykolog", "psykologen",
+)
+"""Endings of job titles ("Enhetschefen", "familjebehandlare"): a capitalised word after one is taken for a name."""
+
+
+STOPWORDS = frozenset("""
+jag du han hon hen vi ni de dem den det detta denna dessa man min mitt mina din ditt dina er ert era vår vårt våra hans
+hennes deras sin sitt sina och men eller att som inte tack hej hejsan med mvh ja nej på i om till från efter innan när
+var vad vem vilken vilket vilka hur varför en ett alla ingen inget inga jo nu då här där idag igår imorgon sedan också
+även bara så kommunen kommun staden regionen vänliga vänlig hälsningar hälsning kl klockan nr tel telefon mejl mail
+januari februari mars april maj juni juli augusti september oktober november december måndag tisdag onsdag torsdag
+fredag lördag söndag sverige stockholm göteborg malmö uppsala herr fru dr sms bankid swish ok okej bra dålig dåligt
+toppen kanon super grattis snälla bästa stort tusen fantastiskt underbart värdelöst katastrof skandal äntligen tyvärr
+dessvärre jättebra fick får har hade kan kunde vill ska skulle finns gillar älskar hatar undrar önskar saknar behöver
+ring ringde kom trots dock alltså typ hallå nä japp mycket lite helt väldigt riktigt verkligen varje ingenting någon
+något några många flera hela samma annan andra ju väl redan fortfarande aldrig alltid ibland ofta igen mer mest
+thank thanks thx the we you it my our this that hi hello please great lovely good bad very not and but
+fran nar ar pa ocksa aven sa da nagon nagot nagra manga varfor battre sjalv hander annu inga
+""".split())
+"""Function words, greetings, months, days, big towns and other words the name rules and model never mark."""

@@ -1,0 +1,48 @@
+"""Identifiers with a fixed shape (everything but names), in the order their rules take precedence.
+
+E-mail first (an address may hold digits), then cards (Luhn over 13-19 digits), personnummer and
+samordningsnummer, bank accounts, phone numbers and postal addresses. A span overlapping an earlier rule's span
+or a placeholder already in the text is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from synpunkt.redaction.addresses import address_spans
+from synpunkt.redaction.identity_numbers import identity_number_spans
+from synpunkt.redaction.payment_numbers import account_spans, card_spans
+from synpunkt.redaction.phones import phone_spans
+from synpunkt.redaction.spans import Span, overlaps, placeholder_ranges
+
+EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+
+
+def email_spans(text: str) -> list[Span]:
+    """Spans of e-mail addresses."""
+    return [Span(m.start(), m.end(), "e-post") for m in EMAIL_RE.finditer(text)]
+
+
+RULES: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
+    ("e-post", email_spans),
+    ("kortnummer", card_spans),
+    ("personnummer", identity_number_spans),
+    ("kontonummer", account_spans),
+    ("telefon", phone_spans),
+    ("adress", address_spans),
+)
+"""(type, rule) in order of precedence; the personnummer rule also yields samordningsnummer."""
+
+
+def pattern_spans(text: str) -> list[Span]:
+    """Spans of identifiers with a fixed shape (everything but names), non-overlapping, in text order."""
+    taken = placeholder_ranges(text)
+    spans: list[Span] = []
+    for _, rule in RULES:
+        for sp in rule(text):
+            if overlaps(sp.start, sp.end, taken):
+                continue
+            taken.append((sp.start, sp.end))
+            spans.append(sp)
+    return sorted(spans, key=lambda s: s.start)

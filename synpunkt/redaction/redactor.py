@@ -1,0 +1,113 @@
+"""The Redactor: finds personal data (patterns, name rules, the name model) and replaces it with placeholders.
+
+Every hit is replaced with a typed placeholder (``PLACEHOLDERS``). Placeholders already in the text are left
+alone and redaction is idempotent: the redactor re-runs on its own output until nothing more is found (at most
+``max_passes`` times), so ``redact(redact(x).text).text == redact(x).text``. Nothing here logs comment text;
+only counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from synpunkt.redaction.name_model import NameModel
+from synpunkt.redaction.names import is_wordlike, name_spans, rule_names, tokenize
+from synpunkt.redaction.patterns import pattern_spans
+from synpunkt.redaction.spans import PLACEHOLDERS, Redaction, Span, apply_spans, placeholder_ranges, to_original
+
+log = logging.getLogger(__name__)
+
+
+class Redactor:
+    """Finds and replaces personal data. Holds the name model (loaded lazily, once)."""
+
+    _default: "Redactor | None" = None
+    _default_lock = threading.Lock()
+
+    def __init__(self, model_dir: Path | str | None = None, use_model: bool = True, max_passes: int = 3):
+        self.use_model = use_model
+        self.max_passes = max_passes
+        self.name_model = NameModel.load(Path(model_dir) if model_dir else None) if use_model else None
+
+    @classmethod
+    def default(cls) -> "Redactor":
+        """The shared redactor with the shipped name model (created on first use, then cached)."""
+        with cls._default_lock:
+            if cls._default is None:
+                cls._default = cls()
+            return cls._default
+
+    def _find(self, texts: list[str], batch_size: int) -> list[list[Span]]:
+        """One pass: spans in each text (no overlaps, placeholders untouched)."""
+        result = []
+        tokenised = []
+        for text in texts:
+            spans = pattern_spans(text)
+            words, offsets, line_start = tokenize(text)
+            tokenised.append((words, offsets, line_start))
+            result.append(spans)
+        names = [rule_names(w, ls) for w, _, ls in tokenised]
+        if self.name_model is not None:
+            todo = [k for k, (w, _, _) in enumerate(tokenised) if any(is_wordlike(x) for x in w)]
+            if todo:
+                probs = self.name_model.probabilities([tokenised[k][0] for k in todo], [tokenised[k][2] for k in todo],
+                                                      batch_size)
+                for k, p in zip(todo, probs):
+                    names[k] = names[k] | self.name_model.decide(tokenised[k][0], tokenised[k][2], p)
+        for k, (text, (words, offsets, _)) in enumerate(zip(texts, tokenised)):
+            taken = [(s.start, s.end) for s in result[k]]
+            taken += placeholder_ranges(text)
+            flags = np.array([bool(f) and is_wordlike(w) and not any(s < e2 and s2 < e for s2, e2 in taken)
+                              for f, w, (s, e) in zip(names[k], words, offsets)], dtype=bool)
+            result[k] = sorted(result[k] + name_spans(text, offsets, flags), key=lambda s: s.start)
+        return result
+
+    def find_spans_many(self, texts: list[str], batch_size: int = 32) -> list[list[Span]]:
+        """Spans (in original-text offsets) that redaction replaces, re-running until nothing more is found."""
+        texts = list(texts)
+        found: list[list[Span]] = [[] for _ in texts]
+        current = list(texts)
+        todo = list(range(len(texts)))
+        for _ in range(self.max_passes):
+            if not todo:
+                break
+            new = self._find([current[k] for k in todo], batch_size)
+            still = []
+            for k, spans in zip(todo, new):
+                if not spans:
+                    continue
+                mapped = [Span(to_original(s.start, found[k]), to_original(s.end, found[k]), s.kind) for s in spans]
+                found[k] = sorted(found[k] + mapped, key=lambda s: s.start)
+                current[k] = apply_spans(texts[k], found[k]).text
+                still.append(k)
+            todo = still
+        return found
+
+    def find_spans(self, text: str) -> list[Span]:
+        return self.find_spans_many([text])[0]
+
+    def redact_many(self, texts: list[str], batch_size: int = 32) -> list[Redaction]:
+        """Redact many texts; the encoder runs over them in batches of ``batch_size``."""
+        texts = ["" if t is None else str(t) for t in texts]
+        spans = self.find_spans_many(texts, batch_size)
+        out = [apply_spans(t, s) for t, s in zip(texts, spans)]
+        log.debug("redacted %d texts: %s", len(out),
+                  {k: sum(r.counts[k] for r in out) for k in PLACEHOLDERS})
+        return out
+
+    def redact(self, text: str) -> Redaction:
+        return self.redact_many([text])[0]
+
+
+def redact(text: str) -> Redaction:
+    """Redact one text with the default redactor (rules + the shipped name model)."""
+    return Redactor.default().redact(text)
+
+
+def redact_many(texts: list[str], batch_size: int = 32) -> list[Redaction]:
+    """Redact many texts with the default redactor; batched through the encoder."""
+    return Redactor.default().redact_many(texts, batch_size)
