@@ -28,9 +28,9 @@ def _setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {' '.join(str(message).split())}", fg=typer.colors.RED, err=True)  # one line
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=code)
 
 
 def _input_file(path: Path, what: str = "comment file") -> None:
@@ -314,8 +314,11 @@ def report(
     except (FileNotFoundError, ValueError, duckdb.Error) as err:
         _fail(str(err))
     _start_prefect()
-    folder = report_flow(year=year, municipality=code, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
-                         model_dir=model)
+    state = report_flow(year=year, municipality=code, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
+                        model_dir=model, return_state=True)
+    if not state.is_completed():  # the log above has each failed report's details
+        _fail(state.message or f"the reports for {year} failed", code=1)
+    folder = state.result()
     typer.echo(f"reports for {year}: {folder}")
     typer.echo(f"  open {Path(folder) / 'index.html'}")
     if pdf and not R.find_chromium():

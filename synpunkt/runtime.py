@@ -2,7 +2,7 @@
 
     quiet_defaults()  first: environment defaults that keep a normal run's log to what the operator can act on
     start_prefect()   once, before the first flow: a Prefect API is there, or one clear error
-    kernel_config()   the report notebooks' kernels: encrypted (or local IPC) traffic
+    kernel_config()   the report notebooks' kernels: encrypted (or local IPC) traffic, their own log quiet
 
 * Start-up that survives load: without PREFECT_API_URL, Prefect starts a temporary API server (a uvicorn
   subprocess) and gives it 20 s, which a busy machine misses. The project's timeout (config.PREFECT_STARTUP_TIMEOUT_S)
@@ -47,18 +47,24 @@ def quiet_defaults() -> None:
 
 
 def kernel_config():
-    """traitlets Config for the report notebooks' kernels (papermill's ``config``): their traffic, redacted text
-    among it, encrypted with CurveZMQ where jupyter_client and libzmq offer it, else over local IPC sockets (POSIX),
-    so ipykernel has no "running over TCP without encryption" to warn about."""
+    """traitlets Config for papermill (its ``config``) and so for the report notebooks' kernels:
+
+    * their traffic, redacted text among it, encrypted with CurveZMQ where jupyter_client and libzmq offer it, else
+      over local IPC sockets (POSIX): ipykernel then has no "running over TCP without encryption" to warn about;
+    * the kernel's own log at CRITICAL: jupyter_client interrupts (SIGINT) every kernel it shuts down, which a
+      kernel still in a message handler logs as "ERROR | KeyboardInterrupt caught in kernel". An error in a report
+      reaches the operator as the notebook's exception (PapermillExecutionError), not through that log.
+    """
     import zmq
     from jupyter_client.manager import KernelManager
     from traitlets.config import Config
 
+    config = Config({"NotebookClient": {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}})
     if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
-        return Config({"KernelManager": {"transport_encryption": "auto"}})  # when the kernel says it supports it
-    if os.name == "posix" and zmq.has("ipc"):
-        return Config({"KernelManager": {"transport": "ipc"}})
-    return Config()
+        config.KernelManager.transport_encryption = "auto"  # when the kernel says it supports it
+    elif os.name == "posix" and zmq.has("ipc"):
+        config.KernelManager.transport = "ipc"
+    return config
 
 
 class PrefectStartupError(RuntimeError):
