@@ -18,6 +18,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from synpunkt import config
+from synpunkt.run_summary import publish_run_artifact
 from synpunkt.ingest import ingest_batch, pending_batches, purge_expired_raw, resync_statuses
 from synpunkt.landing import collect_inbox
 from synpunkt.warehouse import (connect, count_unclassified, insert_predictions, pipeline_lock, refresh_trends,
@@ -48,7 +49,7 @@ def pull_sources_task(con) -> int:
     for r in results:
         state = r.state
         save_source_state(con, r.url, r.municipality, state.get("etag"), state.get("last_modified"),
-                          state.get("checksum"), r.status if r.status != "failed" else f"failed: {r.error}")
+                          state.get("checksum_sha256"), r.status if r.status != "failed" else f"failed: {r.error}")
         if r.status == "failed":
             logger.warning("source for %s failed: %s", r.municipality, r.error)
     return sum(r.status == "ok" for r in results)
@@ -63,9 +64,12 @@ def ingest_batches_task(con, retry_failed: bool = False) -> list[dict]:
     from synpunkt.keys import check_key, comment_id_key
     from synpunkt.redact import Redactor
 
+    from synpunkt.notify import notify_new_alerts
+
     logger = get_run_logger()
     batches = pending_batches(con, retry_failed=retry_failed)
     if not batches:
+        notify_new_alerts(con)  # alerts a channel failed to deliver last time
         return []
     key = comment_id_key()
     check_key(con, key)
@@ -77,6 +81,11 @@ def ingest_batches_task(con, retry_failed: bool = False) -> list[dict]:
         logger.info("batch %s (%s): %s, %d received = %d accepted + %d quarantined%s", result.batch_id,
                     result.municipality_code, result.status, result.rows_received, result.rows_accepted,
                     result.rows_quarantined, f" ({result.error})" if result.error else "")
+        notified = notify_new_alerts(con)  # as soon as the batch is in: urgent comments do not wait for the report
+        if notified.new_alerts:
+            logger.warning("%d urgent-comment alert(s) raised, %d delivered%s", notified.new_alerts,
+                           notified.notified, f"; failed channels: {', '.join(notified.failed_channels)}"
+                           if notified.failed_channels else "")
     return results
 
 
@@ -166,5 +175,7 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     logger.info("published %s", path)
     for failed in ingested["failed"]:
         logger.warning("batch %s (%s) failed: %s", failed["batch_id"], failed["municipality_code"], failed["error"])
-    return {"ingest": ingested, "classify": classified, "trends": trends, "published": path,
-            "failed_batches": ingested["failed"]}
+    result = {"ingest": ingested, "classify": classified, "trends": trends, "published": path,
+              "failed_batches": ingested["failed"]}
+    publish_run_artifact(result)
+    return result

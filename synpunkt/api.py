@@ -3,6 +3,8 @@
     POST /v1/municipalities/{code}/batches            multipart field ``file`` -> 201 + receipt
     GET  /v1/municipalities/{code}/batches            the municipality's own batches, newest first (?limit=)
     GET  /v1/municipalities/{code}/batches/{batch_id} -> landed | ingested | failed (+ row counts)
+    GET  /v1/municipalities/{code}/alerts             the municipality's urgent-comment alerts (open ones; ?all=true)
+    POST /v1/municipalities/{code}/alerts/{alert_id}/ack   acknowledge one (?by=NAME)
     GET  /healthz
 
 Tokens are random strings handed out once (``issue_token``); only their SHA-256 hashes are stored, with the
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 CODE_RE = re.compile(r"[0-9]{4}", re.ASCII)
 BATCH_ID_RE = re.compile(r"[0-9]{4}-[0-9a-f]{16}", re.ASCII)
 CONTENT_LENGTH_RE = re.compile(r"[0-9]{1,18}", re.ASCII)
+ALERT_ID_RE = re.compile(r"al-[0-9a-f]{16}", re.ASCII)
+ALERTS_WAIT_S = 5.0
+"""Seconds an alerts request waits for a running pipeline before 503."""
 FORM_OVERHEAD = 64 * 1024
 """Room for multipart framing and small extra fields on top of the file size limit."""
 
@@ -230,9 +235,11 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
 
 
 # -- the app ---------------------------------------------------------------------------------------------------
-def create_app(root: Path | None = None, tokens_path: Path | None = None, public_url: str | None = None) -> FastAPI:
-    """The API app. ``root`` overrides the landing folder, ``tokens_path`` the tokens file and ``public_url`` the
-    base of the URLs handed out (all from config by default); throttle, deadline and docs settings come from config.
+def create_app(root: Path | None = None, tokens_path: Path | None = None, public_url: str | None = None,
+               warehouse: Path | None = None) -> FastAPI:
+    """The API app. ``root`` overrides the landing folder, ``tokens_path`` the tokens file, ``public_url`` the
+    base of the URLs handed out and ``warehouse`` the warehouse the alerts are read from (all from config by
+    default); throttle, deadline and docs settings come from config.
     """
     docs = api_docs()
     app = FastAPI(title="Synpunkt", summary="Municipalities submit batches of citizen comments.", version="1",
@@ -313,6 +320,64 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
         if not (folder / RECEIPT).is_file():
             raise HTTPException(404, "no such batch")
         return describe(folder)
+
+    def with_warehouse(work):
+        """Run `work(con)` on the live warehouse between pipeline runs (the pipeline is its one writer: while a
+        run holds it, 503 with Retry-After). None when there is no warehouse yet."""
+        import duckdb
+
+        from synpunkt.config import warehouse_path
+        from synpunkt.warehouse import connect, pipeline_lock
+
+        path = Path(warehouse or warehouse_path())
+        lock = pipeline_lock(timeout=ALERTS_WAIT_S)
+        try:
+            lock.__enter__()
+        except RuntimeError:
+            raise HTTPException(503, "the pipeline is running; try again shortly",
+                                headers={"Retry-After": "60"}) from None
+        try:
+            if not path.exists():
+                return None
+            con = connect(path)
+            try:
+                return work(con)
+            finally:
+                con.close()
+        except duckdb.IOException:
+            raise HTTPException(503, "the warehouse is busy; try again shortly", headers={"Retry-After": "60"}) from None
+        finally:
+            lock.__exit__(None, None, None)
+
+    @app.get("/v1/municipalities/{code}/alerts", name="list_alerts")
+    def list_alerts(municipality: str = Depends(authorised),
+                    all: bool = Query(False, description="Include acknowledged alerts")) -> dict[str, Any]:
+        """The municipality's urgent-comment alerts (threat, self_harm, violence_close_relationship), oldest first:
+        open ones, or all with ?all=true. Each carries the redacted text and the case id (external_id)."""
+        from synpunkt.signals.store import list_alerts as read_alerts
+
+        frame = with_warehouse(lambda con: read_alerts(con, municipality, include_acknowledged=all))
+        alerts = [] if frame is None else json.loads(frame.to_json(orient="records", date_format="iso"))
+        return {"municipality_code": municipality, "total": len(alerts), "alerts": alerts}
+
+    @app.post("/v1/municipalities/{code}/alerts/{alert_id}/ack", name="acknowledge_alert")
+    def acknowledge_alert(alert_id: str, municipality: str = Depends(authorised),
+                          by: str = Query("", max_length=100, description="Who acknowledges (a name or role)")
+                          ) -> dict[str, Any]:
+        """Acknowledge one of the municipality's alerts (a second acknowledgement keeps the first)."""
+        from synpunkt.signals.store import UnknownAlert, acknowledge
+
+        if not ALERT_ID_RE.fullmatch(alert_id):
+            raise HTTPException(404, "no such alert")
+        who = f"{' '.join(by.split())} (API, {municipality})" if by.strip() else f"API, {municipality}"
+        try:
+            result = with_warehouse(lambda con: acknowledge(con, alert_id, who, municipality))
+        except UnknownAlert:
+            raise HTTPException(404, "no such alert") from None
+        if result is None:
+            raise HTTPException(404, "no such alert")
+        log.info("alert %s of %s acknowledged through the API", alert_id, municipality)
+        return result
 
     return app
 

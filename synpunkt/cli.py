@@ -124,9 +124,15 @@ def evaluate(
     model: ModelOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the full report as JSON")] = None,
     update_card: Annotated[bool, typer.Option(help="With --standard: rewrite the model's evaluation.json and model card")] = False,
+    quantification: Annotated[bool, typer.Option("--quantification", help="Fit and measure the share correction instead (as `synpunkt fit-shares`)")] = False,
 ) -> None:
     """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
     _setup_logging()
+    if quantification:
+        from synpunkt.quantification_eval import card_section, fit_shares as fit
+
+        typer.echo(card_section(fit(model)))
+        return
     from synpunkt.classifier import Classifier
     from synpunkt.data import load_in_domain, load_labelled_file
     from synpunkt.evaluate import evaluate_frame, evaluate_standard, markdown_details, markdown_summary
@@ -160,6 +166,20 @@ def evaluate(
         typer.echo(f"model card updated in {model or default_model_dir()}")
 
 
+@app.command("fit-shares")
+def fit_shares(
+    model: ModelOpt = None,
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (validation split fits, test measures)")] = IN_DOMAIN_DATA,
+) -> None:
+    """Fit the share correction (quantification.json beside the model) on the in-domain validation split, measure
+    it on the test sets and write the model card's section on corrected shares."""
+    _setup_logging()
+    from synpunkt.quantification_eval import card_section, fit_shares as fit
+
+    evaluation = fit(model, in_domain)
+    typer.echo(card_section(evaluation))
+
+
 @app.command()
 def train(
     output_dir: Annotated[Path, typer.Option(help="Where the trained model is written")] = DEFAULT_MODEL_DIR,
@@ -172,6 +192,9 @@ def train(
     learning_rate: float = 6e-4,
     seed: int = 42,
     max_train_examples: Annotated[Optional[int], typer.Option(help="Subsample training rows (quick runs)")] = None,
+    trainable_layers: Annotated[int, typer.Option(help="Encoder layers (from the top) given LoRA adapters; 0 = all")] = 12,
+    augment: Annotated[float, typer.Option(help="Share of repeated/public training rows given a perturbed text")] = 0.5,
+    corrections: Annotated[bool, typer.Option("--corrections", help="Add the warehouse's reviewed corrections (synpunkt review import) to training")] = False,
 ) -> None:
     """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
     _setup_logging()
@@ -182,7 +205,12 @@ def train(
     cfg = TrainConfig(output_dir=output_dir, base_model=base_model, in_domain=in_domain,
                       public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
                       data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                      seed=seed, max_train_examples=max_train_examples)
+                      seed=seed, max_train_examples=max_train_examples, trainable_layers=trainable_layers,
+                      augment_probability=augment)
+    if corrections:
+        from synpunkt.config import warehouse_path
+
+        cfg.corrections = warehouse_path()
     _start_prefect()
     report = train_flow(cfg)
     typer.echo(markdown_summary(report))
@@ -426,6 +454,74 @@ def demo(
         typer.echo(f"reports: {out}")
 
 
+@app.command("train-signals")
+def train_signals(
+    output_dir: Annotated[Optional[Path], typer.Option(help="Where the heads are written (default models/signals)")] = None,
+    shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder with aux/rtplx_sv_toxicity.parquet (default ../shared/datasets; skipped when absent)")] = None,
+    rtplx: Annotated[bool, typer.Option(help="Add the RTP-LX development rows to the urgent head's training data")] = True,
+    seed: int = 42,
+) -> None:
+    """Train the urgent-comment and repeat-contact heads on the frozen encoder (seeded, CPU): thresholds on
+    held-out predictions, figures on the test splits; writes the heads, evaluation.json and a model card."""
+    _setup_logging()
+    from synpunkt.config import DEFAULT_SIGNALS_DIR
+    from synpunkt.signals.training import SignalsConfig, train_signals as train_heads
+
+    out = output_dir or DEFAULT_SIGNALS_DIR
+    evaluation = train_heads(SignalsConfig(output_dir=out, seed=seed, data_dir=shared_data, use_rtplx=rtplx))
+    typer.echo(json.dumps(evaluation["summary"], indent=2))
+    typer.echo(f"heads written to {out} (model card: {out / 'README.md'})")
+
+
+@app.command()
+def alerts(
+    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality (code or name)")] = None,
+    all: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts")] = False,
+    ack: Annotated[Optional[str], typer.Option("--ack", help="Acknowledge this alert id")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Who acknowledges (required with --ack)")] = None,
+) -> None:
+    """Urgent-comment alerts (threat, self-harm, violence in a close relationship): list the open ones, or
+    acknowledge one with --ack ID --by NAME. Reads the live warehouse between pipeline runs."""
+    from synpunkt.config import warehouse_path
+    from synpunkt.signals.store import UnknownAlert, acknowledge, list_alerts
+    from synpunkt.warehouse import connect, pipeline_lock
+
+    code = _municipality(municipality) if municipality else None
+    if ack and not (by or "").strip():
+        _fail("--ack needs --by NAME (who acknowledges the alert)")
+    if not warehouse_path().exists():
+        _fail(f"no warehouse at {warehouse_path()}; run `synpunkt run` first")
+    lock = pipeline_lock(timeout=60)  # the pipeline is the warehouse's one writer: wait for a running one
+    try:
+        lock.__enter__()
+    except RuntimeError as err:
+        _fail(str(err))
+    try:
+        con = connect()
+        try:
+            if ack:
+                done = acknowledge(con, ack, " ".join(by.split()), code)
+                typer.echo(f"acknowledged {done['alert_id']} by {done['acknowledged_by']} at "
+                           f"{done['acknowledged_at']}")
+                return
+            frame = list_alerts(con, code, include_acknowledged=all)
+        finally:
+            con.close()
+    except UnknownAlert:
+        _fail(f"no alert {ack}" + (f" for municipality {code}" if code else ""))
+    finally:
+        lock.__exit__(None, None, None)
+    if frame.empty:
+        typer.echo("no open alerts" if not all else "no alerts")
+        return
+    for a in frame.itertuples():
+        state = f"acknowledged {a.acknowledged_at:%Y-%m-%d %H:%M} by {a.acknowledged_by}" if a.acknowledged_by \
+            else "OPEN"
+        typer.echo(f"{a.alert_id}  {a.municipality_code}  {a.category:<28} p={a.probability:.2f}  batch "
+                   f"{a.batch_id} row {a.row_number}  case {a.external_id or '-'}  {state}")
+        typer.echo(f"    {a.text if isinstance(a.text, str) else '(text unavailable: batch failed)'}")
+
+
 @app.command("prepare-base")
 def prepare_base(base_model: str = DEFAULT_BASE_MODEL) -> None:
     """Convert and cache the base encoder now (otherwise done on first use)."""
@@ -437,3 +533,53 @@ def prepare_base(base_model: str = DEFAULT_BASE_MODEL) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+review_app = typer.Typer(help="The review loop: export comments for a human look, import the answers.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("export")
+def review_export(
+    municipality: Annotated[str, typer.Option(help="Municipality code or name")],
+    year: Annotated[int, typer.Option(help="Year of the comments")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Review file (.xlsx or .csv)")],
+    n: Annotated[int, typer.Option("-n", help="Comments: half the least certain, half a random sample")] = 200,
+    seed: int = 0,
+) -> None:
+    """Write the comments most worth a human look (plus a random sample) and a Label Studio import file."""
+    from synpunkt.review import SUFFIXES, export_review
+    from synpunkt.warehouse import connect
+
+    _output_file(output, SUFFIXES, "--output")
+    code = _municipality(municipality)
+    con = connect()
+    try:
+        ls, rows = export_review(con, code, year, n, output, seed)
+    finally:
+        con.close()
+    typer.echo(f"{rows} comments written to {output}; Label Studio import file: {ls}")
+
+
+@review_app.command("import")
+def review_import(file: Annotated[Path, typer.Argument(help="Filled review file (.xlsx, .csv or Label Studio .json)")]) -> None:
+    """Load reviewers' answers into the corrections table (idempotent) and refresh the trends."""
+    from synpunkt.review import ReviewImportError, import_review
+    from synpunkt.warehouse import connect, pipeline_lock, refresh_trends
+
+    _input_file(file, "review file")
+    with pipeline_lock():
+        con = connect()
+        try:
+            try:
+                counts = import_review(con, file)
+            except ReviewImportError as err:
+                _fail(str(err))
+            version = con.execute("SELECT model_version FROM current_model").fetchall()
+            if counts["imported"] and version:
+                refresh_trends(con, version[0][0])
+        finally:
+            con.close()
+    typer.echo(f"{counts['imported']} corrections imported ({counts['already_imported']} already there, "
+               f"{counts['rows_reviewed']} reviewed rows in the file)")

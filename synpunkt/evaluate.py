@@ -193,5 +193,9 @@ def write_model_card(model_dir: Path, report: dict, settings) -> None:
     from synpunkt.model_card import render_model_card
 
     notes = model_dir / "NOTES.md"  # hand-written findings, kept with the model and shown in the card
-    (model_dir / "README.md").write_text(
-        render_model_card(report, settings, notes.read_text() if notes.exists() else ""))
+    card = render_model_card(report, settings, notes.read_text() if notes.exists() else "")
+    if (model_dir / "README.md").exists():  # sections written by other commands (e.g. fit-shares) stay
+        from synpunkt.model_card import carry_sections
+
+        card = carry_sections((model_dir / "README.md").read_text(encoding="utf-8"), card)
+    (model_dir / "README.md").write_text(card)

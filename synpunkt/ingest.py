@@ -10,6 +10,8 @@ synpunkt.dedupe), redacted and committed together with the batch's progress.
   storing) removes what the batch had written and records it as ``failed`` with the stage, the error type and a
   description that never quotes cell values; the other batches and the later stages carry on. ``synpunkt run
   --retry-failed`` ingests failed batches again while their raw copy exists.
+- **Signals**: each chunk's stored comments go through the urgent and repeat-contact detector (synpunkt.signals)
+  on their full, unredacted text in memory; signals and alerts are committed with the chunk's comments.
 - **Accounting**, per batch: rows_received == rows_accepted + rows_quarantined, checked against the tables.
 - **Limits**: a batch with more than ``SYNPUNKT_MAX_ROWS_PER_BATCH`` data rows (default 1,000,000) fails.
 """
@@ -30,6 +32,7 @@ from synpunkt.batch_status import read_status, write_status
 from synpunkt.dedupe import DedupeState, duplicates
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
 from synpunkt.redaction_cache import RedactionCache
+from synpunkt.signals.detect import default_detector
 from synpunkt.tables import TableReadError, iter_table
 from synpunkt.validate import MissingColumn, validate_rows
 from synpunkt.warehouse import (batch_states, begin_batch, existing_comments, fail_batch, finish_batch, now,
@@ -83,7 +86,7 @@ def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:
 
 
 def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, key: bytes | None = None,
-                 chunk_rows: int | None = None, max_rows: int | None = None) -> BatchResult:
+                 chunk_rows: int | None = None, max_rows: int | None = None, detector=None) -> BatchResult:
     """Ingest one landed batch into the warehouse, chunk by chunk; resumes an interrupted batch.
 
     Never raises for a problem with the batch (it is recorded as failed); interruptions (KeyboardInterrupt, a
@@ -92,7 +95,15 @@ def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, 
     from synpunkt.keys import comment_id_key
 
     key = key or comment_id_key()
-    code, stage, name = receipt.municipality_code, "redacting the file name", None
+    code, stage, name = receipt.municipality_code, "loading the signal heads", None
+    try:
+        detector = detector or default_detector()
+    except Exception as err:  # noqa: BLE001 (batch isolation; the heads are shipped, so this is a broken install)
+        reason = failure_reason(stage, err, receipt)
+        log.warning("batch %s failed: %s", receipt.batch_id, reason)
+        fail_batch(con, receipt, None, reason)
+        return _finish(receipt, BatchResult(receipt.batch_id, code, "failed", error=reason))
+    stage = "redacting the file name"
     cache = RedactionCache(redactor)
     try:
         name = cache.file_name(receipt.original_name) if receipt.original_name else None
@@ -101,7 +112,7 @@ def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, 
         if rows_done:
             log.info("batch %s: resuming after row %d", receipt.batch_id, rows_done)
         _ingest_chunks(con, receipt, cache, key, rows_done, today, chunk_rows or config.ingest_chunk_rows(),
-                       max_rows or config.max_rows_per_batch())
+                       max_rows or config.max_rows_per_batch(), detector)
         stage = "checking the accounting"
         received, accepted, quarantined = stored_counts(con, receipt.batch_id)
         assert received == accepted + quarantined, f"batch {receipt.batch_id}: row accounting broken"
@@ -128,7 +139,7 @@ class _StageError(Exception):
 
 
 def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, rows_done: int, today: date | None,
-                   chunk_rows: int, max_rows: int) -> None:
+                   chunk_rows: int, max_rows: int, detector) -> None:
     """Read, validate, deduplicate, redact and commit chunk by chunk (errors carry their stage: _StageError)."""
     from tqdm.auto import tqdm
 
@@ -156,7 +167,7 @@ def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, row
                     raise _StageError("reading the file") from RowLimitExceeded(
                         f"the file has more than {max_rows:,} data rows, the limit per batch "
                         "(SYNPUNKT_MAX_ROWS_PER_BATCH)")
-                _ingest_chunk(con, receipt, chunk, numbers, state, cache, key, rows_done, today)
+                _ingest_chunk(con, receipt, chunk, numbers, state, cache, key, rows_done, today, detector)
                 rows_done = max(rows_done, max(numbers))
                 bar.update(len(numbers))
         finally:
@@ -164,7 +175,7 @@ def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, row
 
 
 def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: DedupeState, cache: RedactionCache,
-                  key: bytes, rows_done: int, today: date | None) -> None:
+                  key: bytes, rows_done: int, today: date | None, detector) -> None:
     """One chunk: rows up to `rows_done` were committed before an interruption and only feed the duplicate
     state; the others are validated, checked for duplicates, redacted and committed with the progress."""
     code, span = receipt.municipality_code, f"rows {min(numbers)}-{max(numbers)}"
@@ -187,11 +198,23 @@ def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: Dedup
         comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
         n_fresh = sum(1 for n in numbers if n > rows_done)
         assert n_fresh == len(comments) + len(quarantine), f"{span}: row accounting broken"
+        stage = f"detecting urgent comments and repeat contacts in {span}"
+        signals, alerts = _signals(detector, fresh, comments)
         stage = f"storing {span}"
-        write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers))
+        write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers), signals, alerts)
     except Exception as err:
         raise _StageError(stage) from err
     log.debug("batch %s: %s committed", receipt.batch_id, span)
+
+
+def _signals(detector, fresh: pd.DataFrame, comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """comment_signals and alerts rows for the chunk's stored comments, detected on their full, unredacted text
+    (held in memory only; synpunkt.signals)."""
+    from synpunkt.signals.store import signal_rows
+
+    raw = dict(zip(fresh["row_number"].astype("int64"), fresh["text"]))
+    texts = [raw[int(n)] for n in comments["row_number"]]
+    return signal_rows(comments, detector.detect(texts), detector.version)
 
 
 def _prepare(receipt: Receipt, accepted: pd.DataFrame, assigned: pd.DataFrame, dups: pd.DataFrame,

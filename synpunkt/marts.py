@@ -34,8 +34,26 @@ COLUMN_DOCS: dict[str, str] = {
     "topic": "Area code ('all' = every comment, else an area; names in topic_labels).",
     "n": "Number of comments (for an area: comments about that area).",
     "net_score": "Net score: % positive minus % negative, in percentage points (-100 to 100).",
-    "net_score_lo": "Lower 95 % bound of the net score (normal approximation; may fall below -100 for small n).",
-    "net_score_hi": "Upper 95 % bound of the net score (normal approximation; may exceed 100 for small n).",
+    "net_score_lo": "Lower 95 % bound of the net score (bootstrap over comments and over the correction's fitting "
+                    "data; without a fitted correction the normal approximation, which may fall below -100).",
+    "net_score_hi": "Upper 95 % bound of the net score (as net_score_lo).",
+    "net_score_se": "Standard error of the net score from its interval: (net_score_hi - net_score_lo) / 3.92 "
+                    "(percentage points); the change tests use it.",
+    "cc_net_score": "Classify-and-count net score (predicted labels counted, uncorrected), percentage points.",
+    "small_sample": "True when fewer than 30 comments: shown with a warning, never ranked.",
+    "n_corrected": "Comments whose answer a reviewer corrected (counted as labelled, not estimated).",
+    "method": "How the shares are corrected: acc (adjusted classify-and-count), pacc (probabilistic ACC) or cc "
+              "(classify-and-count: no fitted correction for the model).",
+    "corrected": "True when a reviewer's correction overrides the model for this comment.",
+    "model_sentiment": "The model's own sentiment (before any reviewer's correction).",
+    "reviewer": "Who reviewed the comment (as written in the review file).",
+    "imported_at": "When the review file was imported (UTC).",
+    "sample_kind": "Why the comment was in the review file: uncertain (least certain) or random (random sample).",
+    "source_checksum": "SHA-256 of the imported review file.",
+    "n_reviewed": "Comments of the random review sample.",
+    "accuracy": "Share of the random review sample where the model's sentiment equals the reviewer's.",
+    "accuracy_lo": "Lower Wilson 95 % bound of accuracy.",
+    "accuracy_hi": "Upper Wilson 95 % bound of accuracy.",
     "previous_year": "The year before (the comparison year).",
     "n_previous": "Number of comments in the previous year.",
     "net_score_previous": "Net score in the previous year, percentage points.",
@@ -66,6 +84,21 @@ COLUMN_DOCS: dict[str, str] = {
     "reason_code": "Why rows were quarantined: empty_text, invalid_date, future_date, duplicate_in_batch, "
                    "duplicate_stored, possible_duplicate, ...",
     "rows": "Number of quarantined rows with this reason in this batch.",
+    "alert_id": "Id of the alert: 'al-' + 16 hex of a hash of comment and category (acknowledge it with "
+                "`synpunkt alerts --ack ID` or the API).",
+    "category": "Urgent category: threat, self_harm or violence_close_relationship (data/urgent/GUIDE.md).",
+    "probability": "The detector's probability that the comment is urgent (1 - p(none); at least 0.9 when a rule "
+                   "for an unmistakable phrase fired).",
+    "created_at": "When the alert was raised (UTC), during the ingest of its batch.",
+    "notified_at": "When the notifier delivered the alert (UTC); NULL until delivered (retried at every run).",
+    "acknowledged_at": "When someone at the municipality or an operator acknowledged the alert (UTC); NULL while "
+                       "open.",
+    "acknowledged_by": "Who acknowledged the alert (a name given to the CLI, or the municipality's API token).",
+    "n_repeat_contact": "Number of comments that describe a repeat contact (the citizen had to contact the "
+                        "municipality again about the same matter; data/repeat_contact/GUIDE.md).",
+    "share_repeat_contact": "Share of comments describing a repeat contact, 0 to 1 (n_repeat_contact / n).",
+    "share_repeat_contact_lo": "Lower Wilson 95 % bound of share_repeat_contact.",
+    "share_repeat_contact_hi": "Upper Wilson 95 % bound of share_repeat_contact.",
     "name_sv": "Swedish name of the area.",
     "name_en": "English name of the area.",
     "sort_order": "Order in which the reports list the areas ('all' first).",
@@ -74,9 +107,12 @@ for _s in SENTIMENTS:
     _w = _SENTIMENT_WORD.get(_s, _s)
     COLUMN_DOCS[f"p_{_s}"] = f"The model's probability that the comment is {_w}."
     COLUMN_DOCS[f"n_{_s}"] = f"Number of {_w} comments (for an area: {_w} towards that area)."
-    COLUMN_DOCS[f"share_{_s}"] = f"Share of {_w} comments, 0 to 1 (n_{_s} / n)."
-    COLUMN_DOCS[f"share_{_s}_lo"] = f"Lower Wilson 95 % bound of share_{_s}."
-    COLUMN_DOCS[f"share_{_s}_hi"] = f"Upper Wilson 95 % bound of share_{_s}."
+    COLUMN_DOCS[f"share_{_s}"] = (f"Share of {_w} comments, 0 to 1, corrected for the classifier's errors "
+                                  f"(see method; cc_share_{_s} is the uncorrected n_{_s} / n).")
+    COLUMN_DOCS[f"share_{_s}_lo"] = (f"Lower 95 % bound of share_{_s} (bootstrap over comments and the correction's "
+                                     "fitting data; Wilson without a fitted correction).")
+    COLUMN_DOCS[f"share_{_s}_hi"] = f"Upper 95 % bound of share_{_s} (as share_{_s}_lo)."
+    COLUMN_DOCS[f"cc_share_{_s}"] = f"Classify-and-count share of {_w} comments (n_{_s} / n, uncorrected)."
 
 VIEW_DOCS: dict[str, tuple[str, dict[str, str]]] = {
     "current_model": ("The classifier version every view uses (one row).", {}),
@@ -91,9 +127,17 @@ VIEW_DOCS: dict[str, tuple[str, dict[str, str]]] = {
                       "Wilson 95 % intervals and the net score with its interval.", {}),
     "national_shares": ("One row per year and area for the whole country (all municipalities in the warehouse "
                         "pooled): counts, shares and net score as in yearly_shares.", {}),
-    "yearly_changes": ("One row per municipality, area and year that has a previous year: the change in net "
-                       "score since the year before with its z-test (the test the reports use).",
+    "latest_corrections": ("The reviewers' answer in effect per comment: the latest import (the corrections "
+                           "table keeps every earlier one).", {"sentiment": "The reviewer's sentiment.",
+                                                               "topics": "The reviewer's areas.",
+                                                               "model_version": "The model whose answer was reviewed."}),
+    "review_accuracy": ("Accuracy of the model per municipality from the reviewers' random sample.",
+                        {"model_version": "The model whose answers were reviewed."}),
+    "yearly_changes": ("One row per municipality, area and year that has a previous year: the change in the "
+                       "corrected net score since the year before with its z-test (standard errors from the "
+                       "intervals; the test the reports use).",
                        {"n": "Number of comments this year.", "net_score": "Net score this year, percentage points.",
+                        "small_sample": "True when either year has fewer than 30 comments.",
                         "year": "This year (the year compared with previous_year)."}),
     "national_gaps": ("One row per municipality, year and area: the municipality's net score against the rest of "
                       "the country with the z-test the reports' benchmark uses.",
@@ -102,6 +146,14 @@ VIEW_DOCS: dict[str, tuple[str, dict[str, str]]] = {
     "batch_overview": ("One row per received batch (file) with its accounting: rows_received = rows_accepted + "
                        "rows_quarantined for every ingested batch.", {}),
     "quarantine_reasons": ("Quarantined rows counted per batch and reason.", {}),
+    "urgent_comments": ("One row per alert: comments flagged as urgent (threat, self-harm, violence in a close "
+                        "relationship) during ingest, with the redacted text, kept until acknowledged.",
+                        {"text": "The comment, redacted (NULL while its batch is failed and waiting for a retry).",
+                         "received_at": "When the comment's file was received (UTC)."}),
+    "repeat_contact_shares": ("One row per municipality, year and area ('all' = every comment): the share of "
+                              "comments describing a repeat contact, with Wilson 95 % intervals.",
+                              {"n": "Number of comments (for an area: comments about that area) with a repeat-"
+                                    "contact signal."}),
 }
 TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
     "topic_labels": ("Area codes with their Swedish and English names (from synpunkt/labels.py).",

@@ -86,3 +86,38 @@ def _target_row(key: str, t: dict) -> str:
     op = "<=" if t.get("direction") == "at most" else ">="
     value = "-" if t["value"] is None else f"{t['value']:.3f}"
     return f"| {key} | {op} {t['target']} | {value} | {'met' if t['met'] else '**missed**'} |"
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- synpunkt:{name}:start -->", f"<!-- synpunkt:{name}:end -->"
+
+
+def with_section(card: str, name: str, text: str) -> str:
+    """The card with the marked section `name` replaced by `text` (appended when the card has none)."""
+    start, end = _markers(name)
+    block = f"{start}\n{text.strip()}\n{end}"
+    if start in card and end in card:
+        return card[:card.index(start)] + block + card[card.index(end) + len(end):]
+    return card.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def write_card_section(model_dir, name: str, text: str) -> None:
+    """Write or replace one marked section of a model directory's README.md (the rest untouched; a re-rendered
+    card keeps it, see carry_sections)."""
+    from pathlib import Path
+
+    model_dir = Path(model_dir)
+    card = model_dir / "README.md"
+    card.write_text(with_section(card.read_text(encoding="utf-8") if card.exists() else "", name, text),
+                    encoding="utf-8")
+
+
+def carry_sections(old_card: str, new_card: str) -> str:
+    """The new card with every marked section of the old one (e.g. quantification) carried over."""
+    import re
+
+    for name in re.findall(r"<!-- synpunkt:([\w-]+):start -->", old_card):
+        start, end = _markers(name)
+        if end in old_card:
+            new_card = with_section(new_card, name, old_card[old_card.index(start) + len(start):old_card.index(end)])
+    return new_card

@@ -106,7 +106,7 @@ def run_summary_markdown(result: Mapping[str, Any], quarantine_reasons: Mapping[
     received, accepted, quarantined = (sum(_int(b.get(k)) for b in batches)
                                        for k in ("rows_received", "rows_accepted", "rows_quarantined"))
     lines = ["# Pipeline run", ""]
-    lines.append(f"- **{len(batches)} batch(es)** ingested: {received} rows received = {accepted} accepted + "
+    lines.append(f"- **{len(batches)} batch(es)** processed: {received} rows received = {accepted} accepted + "
                  f"{quarantined} quarantined; **{len(failed)} failed**")
     if "landed" in ingest:
         lines.append(f"- {_int(ingest['landed'])} new batch(es) landed from the inbox and the sources")

@@ -45,12 +45,15 @@ class TrainConfig:
     topic_loss_weight: float = 2.0  # topics are learned from in-domain rows only: weigh them up
     max_length: int = 256  # at inference
     train_max_length: int = 128  # training truncates harder: most comments are far shorter, and it is CPU time
-    trainable_layers: int = 6
+    trainable_layers: int = 12  # LoRA is merged at inference: adapting every layer costs training time only
+    augment_probability: float = 0.5  # share of repeated in-domain copies and public rows given a perturbed text
     seed: int = 42
     max_train_examples: int | None = None  # for quick experiments and tests
     lora_r: int = 16
     name: str = "synpunkt-sv-e5small"
     evaluate_public: bool = True  # evaluate on every public test split found
+    device: str = "auto"  # training device: "auto" (CUDA when present, else CPU), "cpu" or "cuda"
+    corrections: Path | None = None  # a warehouse whose reviewers' corrections join the training rows
 
 
 def set_seed(seed: int) -> None:
@@ -146,6 +149,9 @@ def train_model(model: CommentClassifier, train_ds, cfg: TrainConfig, pad_id: in
     steps_per_epoch = math.ceil(len(lengths) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if cfg.device == "auto" else cfg.device)
+    model.to(device)
     model.train()
     step, losses = 0, []
     with tqdm(total=total, desc="Training", unit="step") as bar:
@@ -154,7 +160,7 @@ def train_model(model: CommentClassifier, train_ds, cfg: TrainConfig, pad_id: in
             for batch_idx in length_grouped_batches(lengths, cfg.batch_size, rng):
                 if step >= total:
                     break
-                batch = collate([train_ds[i] for i in batch_idx], pad_id)
+                batch = {k: v.to(device) for k, v in collate([train_ds[i] for i in batch_idx], pad_id).items()}
                 loss = multitask_loss(model(batch["input_ids"], batch["attention_mask"]), batch, cfg.topic_loss_weight)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(body_params + head_params, 1.0)
@@ -167,8 +173,20 @@ def train_model(model: CommentClassifier, train_ds, cfg: TrainConfig, pad_id: in
                 bar.set_postfix(loss=f"{running / count:.3f}", epoch=f"{step / steps_per_epoch:.2f}")
             losses.append(running / max(count, 1))
             log.info("epoch %d: mean training loss %.4f", len(losses), losses[-1])
+    model.to("cpu")  # calibration, evaluation and inference run on the CPU
     model.eval()
     return losses
+
+
+def training_rows(in_domain: pd.DataFrame, public: pd.DataFrame, cfg: TrainConfig) -> pd.DataFrame:
+    """In-domain rows repeated ``in_domain_oversample`` times plus public rows; every copy but the first
+    in-domain one is augmented (synpunkt.augment) with probability ``augment_probability``."""
+    from synpunkt.augment import augment_frame
+
+    copies = [in_domain] + [augment_frame(in_domain, cfg.augment_probability, seed=cfg.seed + k)
+                            for k in range(1, cfg.in_domain_oversample)]
+    copies.append(augment_frame(public, cfg.augment_probability, seed=cfg.seed))
+    return pd.concat(copies, ignore_index=True)
 
 
 def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
@@ -187,9 +205,12 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
         settings.text_prefix = base_model_info(resolve_base_model(cfg.base_model)).get("text_prefix", "")
 
     in_domain = load_in_domain(cfg.in_domain)
+    if cfg.corrections:  # reviewers' corrections (synpunkt review import) as extra in-domain training rows
+        from synpunkt.review import corrections_training_rows
+
+        in_domain = pd.concat([in_domain, corrections_training_rows(cfg.corrections)], ignore_index=True)
     public = load_public(cfg.public_sources, cfg.data_dir) if cfg.public_sources else in_domain.iloc[:0]
-    train_df = pd.concat([in_domain[in_domain.split == "train"]] * cfg.in_domain_oversample
-                         + [public[public.split == "train"]], ignore_index=True)
+    train_df = training_rows(in_domain[in_domain.split == "train"], public[public.split == "train"], cfg)
     if cfg.max_train_examples:
         train_df = train_df.sample(n=min(cfg.max_train_examples, len(train_df)), random_state=cfg.seed)
     log.info("training on %d rows (%s)", len(train_df), train_df["source"].value_counts().to_dict())
@@ -209,12 +230,17 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     clf.version = model_version(cfg.output_dir)
 
     report = evaluate_standard(clf, in_domain, data_dir=cfg.data_dir, include_public=cfg.evaluate_public)
+    from synpunkt.evaluate import evaluate_frame
+
+    # Model selection compares runs on in-domain validation (never on a test set).
+    report["validation"] = evaluate_frame(clf, in_domain[in_domain.split == "validation"].reset_index(drop=True))
     report["training"] = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
         "train_rows": train_df["source"].value_counts().to_dict(),
         "epoch_losses": losses,
         "seconds": round(time.time() - started, 1),
         "torch_threads": torch.get_num_threads(),
+        "device": "cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu",
     }
     write_model_card(cfg.output_dir, report, settings)
     return report

@@ -157,10 +157,20 @@ def _insert_batch(con, receipt, original_name: str | None) -> None:
 
 
 def write_chunk(con, batch_id: str, comments: pd.DataFrame, quarantine: pd.DataFrame, rows_received: int,
-                rows_done: int) -> None:
-    """Commit one chunk of a batch: its comments, its quarantined rows and the batch's progress, atomically."""
+                rows_done: int, signals: pd.DataFrame | None = None, alerts: pd.DataFrame | None = None) -> None:
+    """Commit one chunk of a batch: its comments, their signals and alerts (synpunkt.signals.store), its
+    quarantined rows and the batch's progress, atomically. An alert that exists already is kept as it is."""
     with transaction(con):
         insert_frame(con, "comments", comments)
+        if signals is not None:
+            insert_frame(con, "comment_signals", signals)
+        if alerts is not None and not alerts.empty:
+            con.register("incoming_alerts", alerts)
+            try:
+                con.execute(f"INSERT INTO alerts ({', '.join(alerts.columns)}) SELECT {', '.join(alerts.columns)} "
+                            "FROM incoming_alerts ON CONFLICT DO NOTHING")
+            finally:
+                con.unregister("incoming_alerts")
         insert_frame(con, "quarantine", quarantine)
         con.execute("UPDATE batches SET rows_received = rows_received + ?, rows_accepted = rows_accepted + ?, "
                     "rows_quarantined = rows_quarantined + ?, rows_done = ? WHERE batch_id = ?",
@@ -195,9 +205,11 @@ def fail_batch(con, receipt, original_name: str | None, error: str) -> None:
 
 
 def discard_batch_rows(con, batch_id: str) -> None:
-    """Delete a batch's comments (with any predictions) and quarantined rows."""
-    con.execute("DELETE FROM predictions WHERE comment_id IN (SELECT comment_id FROM comments WHERE batch_id = ?)",
-                [batch_id])
+    """Delete a batch's comments (with any predictions and signals) and quarantined rows. Its alerts stay: an
+    alert is kept until acknowledged (a retry finds it and raises no second one)."""
+    for table in ("predictions", "comment_signals"):
+        con.execute(f"DELETE FROM {table} WHERE comment_id IN (SELECT comment_id FROM comments WHERE batch_id = ?)",
+                    [batch_id])
     con.execute("DELETE FROM comments WHERE batch_id = ?", [batch_id])
     con.execute("DELETE FROM quarantine WHERE batch_id = ?", [batch_id])
 
@@ -232,12 +244,11 @@ def insert_predictions(con, comment_ids: list[str], predictions: pd.DataFrame) -
         insert_frame(con, "predictions", df)
 
 
-def refresh_trends(con, model_version: str) -> int:
-    """Recompute yearly_trends for model_version; returns the number of rows."""
-    with transaction(con):
-        for statement in _statements(sql_text("trends.sql")):
-            con.execute(statement, {"model_version": model_version})
-    return con.execute("SELECT count(*) FROM yearly_trends WHERE model_version = ?", [model_version]).fetchall()[0][0]
+def refresh_trends(con, model_version: str, quant=None) -> int:
+    """Recompute yearly_trends for model_version with corrected shares (synpunkt.trends); returns the row count."""
+    from synpunkt.trends import refresh
+
+    return refresh(con, model_version, quant)
 
 
 def _statements(script: str) -> list[str]:
@@ -248,7 +259,7 @@ def _statements(script: str) -> list[str]:
 # -- pull-source state -------------------------------------------------------------------------------------------
 def source_states(con) -> dict[str, dict]:
     rows = con.execute("SELECT url, etag, last_modified, last_checksum FROM source_state").fetchall()
-    return {url: {"etag": e, "last_modified": lm, "checksum": c} for url, e, lm, c in rows}
+    return {url: {"etag": e, "last_modified": lm, "checksum_sha256": c} for url, e, lm, c in rows}
 
 
 def save_source_state(con, url: str, municipality_code: str, etag: str | None, last_modified: str | None,

@@ -18,7 +18,7 @@ from analyst_warehouse import SPEC, VERSION, counts
 
 from synpunkt.labels import ALL_TOPICS, ALL_TOPICS_LABEL_SV, SENTIMENTS, TOPIC_LABELS_EN, TOPIC_LABELS_SV, TOPICS
 from synpunkt.publish import PUBLISHED_STORAGE_VERSION
-from synpunkt.report.statistics import ALPHA, MIN_RANK_N, MIN_TEST_N, net_change_test
+from synpunkt.report.statistics import ALPHA, MIN_RANK_N, MIN_TEST_N, estimate_change_test, net_change_test
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -65,15 +65,15 @@ def test_topic_labels_come_from_labels_py(con):
 
 
 def test_yearly_changes_use_the_reports_z_test(con):
-    shares = {(c, y, t): (p, q, n) for c, y, t, p, q, n in con.execute(
-        "SELECT municipality_code, year, topic, n_positive, n_negative, n FROM yearly_shares").fetchall()}
+    shares = {(c, y, t): (net, se, n) for c, y, t, net, se, n in con.execute(
+        "SELECT municipality_code, year, topic, net_score, net_score_se, n FROM yearly_shares").fetchall()}
     rows = con.execute("SELECT municipality_code, topic, year, previous_year, change, change_se, z, p_value, "
                        "significant FROM yearly_changes").fetchall()
     expected_keys = {(c, t, y) for c, y, t in shares if (c, y - 1, t) in shares}
     assert {(r[0], r[1], r[2]) for r in rows} == expected_keys
     for code, topic, year, prev, change, se, z, p, significant in rows:
         assert prev == year - 1
-        diff, z_py, p_py = net_change_test(*shares[(code, prev, topic)], *shares[(code, year, topic)])
+        diff, z_py, p_py = estimate_change_test(*shares[(code, prev, topic)], *shares[(code, year, topic)])
         assert change == pytest.approx(diff)
         assert _close(z, z_py) and _close(p, p_py), (code, topic, year, p, p_py)
         assert significant == (not math.isnan(p_py) and p_py < ALPHA)

@@ -4,6 +4,9 @@ exit status 2, no traceback, checked before any work)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -246,3 +249,34 @@ def test_token_accepts_a_name(home):
 
     result = runner.invoke(app, ["token", "Malmö"])
     assert result.exit_code == 0 and token_municipality(result.output.strip()) == "1280"
+
+
+# -- a quiet log -------------------------------------------------------------------------------------------------
+def test_commands_set_quiet_defaults_and_the_users_values_win(home, monkeypatch):
+    from synpunkt.runtime import QUIET_DEFAULTS
+
+    for name in QUIET_DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "info")  # the user's own choice
+    result = runner.invoke(app, ["report", "--warehouse", str(home / "none.duckdb")])
+    assert result.exit_code == 2
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false" and os.environ["DO_NOT_TRACK"] == "1"
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1" and os.environ["TRANSFORMERS_VERBOSITY"] == "info"
+
+
+def test_report_kernels_run_without_kernel_warnings(tmp_path):
+    """Papermill with the project's kernel settings: no "[IPKernelApp] WARNING | ... without encryption", no
+    "ERROR | KeyboardInterrupt caught in kernel" at shutdown."""
+    import nbformat
+
+    notebook = tmp_path / "t.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1 + 1)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebook)
+    script = ("import papermill\nfrom synpunkt.runtime import kernel_config\nfor _ in range(4):\n"
+              f"    papermill.execute_notebook({str(notebook)!r}, {str(tmp_path / 'o.ipynb')!r}, kernel_name='python3',"
+              " progress_bar=False, log_output=False, config=kernel_config())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "IPKernelApp" not in done.stderr and "WARNING" not in done.stderr, done.stderr
+    assert nbformat.read(tmp_path / "o.ipynb", as_version=4).cells[0].outputs[0]["text"] == "2\n"

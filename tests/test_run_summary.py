@@ -44,7 +44,7 @@ def result(published: str | None = "/srv/synpunkt/published/synpunkt.duckdb") ->
 def test_markdown_has_counts_batches_reasons_and_alerts():
     md = run_summary_markdown(result())
     assert md.startswith("# Pipeline run\n")
-    assert "**3 batch(es)** ingested: 200 rows received = 194 accepted + 6 quarantined; **1 failed**" in md
+    assert "**3 batch(es)** processed: 200 rows received = 194 accepted + 6 quarantined; **1 failed**" in md
     assert "194 comment(s) classified with synpunkt-2025.1" in md and "42 trend row(s)" in md
     assert "2 raw file(s) purged" in md and "`/srv/synpunkt/published/synpunkt.duckdb`" in md
     assert "synpunkt run --retry-failed" in md
@@ -60,7 +60,7 @@ def test_markdown_has_counts_batches_reasons_and_alerts():
 
 
 def test_tolerates_missing_keys():
-    assert "**0 batch(es)** ingested: 0 rows received = 0 accepted + 0 quarantined; **0 failed**" in \
+    assert "**0 batch(es)** processed: 0 rows received = 0 accepted + 0 quarantined; **0 failed**" in \
         run_summary_markdown({})
     only_failed = {"failed_batches": [{"batch_id": "0180-x", "municipality_code": "0180", "error": "unreadable"}]}
     md = run_summary_markdown(only_failed)

@@ -30,7 +30,7 @@ PNR_RE = re.compile(
 
 _SAMO_WORD = r"samordnings(?:num{1,2}e?r(?:et)?|nr)"
 _PNR_WORD = (
-    r"person{1,2}um{1,2}e?r(?:et)?|personnr|pers\.?\s?(?:nr|num{1,2}er)|p-?nr|prsnr|personbeteckning|"
+    r"person{1,2}um{1,2}e?r(?:et)?|person\s?nr|pers\.?\s?(?:nr|num{1,2}er)|p-?nr|prsnr|personbeteckning|"
     r"födelsenum{1,2}er(?:et)?|födelsenr|fodelsenum{1,2}er|social security number|ssn|"
     r"personal (?:identity )?number|id-?num{1,2}er|" + _SAMO_WORD
 )
@@ -40,8 +40,8 @@ _SAMO_KEYWORD_RE = re.compile(rf"(?i){_SAMO_WORD}")
 _CONTEXT_CHARS = 40
 
 _AFTER_KEYWORD_RE = re.compile(
-    rf"(?i)(?<![\w])(?:{_PNR_WORD})(?![\w])\.?[ \t]*(?::|=|är|nr|-)?[ \t]*(?:är[ \t]+)?"
-    r"(?P<num>\d{5,8}[ \u00a0]?[-+–][ \u00a0]?\d{3,5}|\d{9,13})(?![\w])(?![-/.,–]\d)"
+    rf"(?i)(?<![\w])(?:{_PNR_WORD})(?![\w])\.?[ \t]*(?::|=|är|ar|nr|-)?[ \t]*(?:(?:är|ar)[ \t]+)?"
+    r"(?P<num>\d{5,8}(?:[ \u00a0]?[-+–][ \u00a0]?|[ \u00a0])\d{3,5}|\d{9,13})(?![\w])(?![-/.,–]\d)"
 )
 """A number right after an explicit keyword, with a digit too few or too many ("personnummer 850312-239")."""
 

@@ -47,6 +47,14 @@ def amount_follows(text: str, end: int) -> bool:
     return bool(_AMOUNT_AFTER_RE.match(text[end : end + 12]))
 
 
+_CURRENCY_AFTER_RE = re.compile(r"^\s?(?:kr\b|kronor|sek\b|:-|%|procent)", re.IGNORECASE)
+
+
+def currency_follows(text: str, end: int) -> bool:
+    """True where a currency or percent sign follows the number ("1 500 000 kr", "45 %")."""
+    return bool(_CURRENCY_AFTER_RE.match(text[end : end + 10]))
+
+
 def number_ok(text: str, start: int, end: int) -> bool:
     """False for matches that are really dates, time ranges or sums."""
     return not is_date_or_time_range(text[start:end]) and not amount_follows(text, end)

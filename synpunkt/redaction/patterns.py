@@ -16,7 +16,11 @@ from synpunkt.redaction.payment_numbers import account_spans, card_spans
 from synpunkt.redaction.phones import phone_spans
 from synpunkt.redaction.spans import Span, overlaps, placeholder_ranges
 
-EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+EMAIL_RE = re.compile(
+    r"(?<![\w.+-])[\w.%+-]+(?:@|\s?[(\[{]\s?(?i:at|a|snabel-a)\s?[)\]}]\s?)"
+    r"[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"
+)
+"""An e-mail address, also written "namn (at) exempel.se" or "namn[at]exempel.se"."""
 
 
 def email_spans(text: str) -> list[Span]:

@@ -14,7 +14,12 @@ import re
 
 import phonenumbers
 
-from synpunkt.redaction.number_context import NUMBER_START, case_number_context, number_ok
+from synpunkt.redaction.number_context import (
+    NUMBER_START,
+    case_number_context,
+    currency_follows,
+    is_date_or_time_range,
+)
 from synpunkt.redaction.spans import Span
 
 _S = r"(?:[ \u00a0]?[-–/][ \u00a0]?|[ \u00a0])"  # separators inside a phone number
@@ -35,7 +40,7 @@ _DIGIT_RE = re.compile(r"\d")
 
 def _keep(text: str, start: int, end: int) -> bool:
     """False for a date, time range, sum, or a case number not written as a phone number."""
-    if not number_ok(text, start, end):
+    if is_date_or_time_range(text[start:end]) or currency_follows(text, end):
         return False
     return not case_number_context(text, start) or text[start:end].startswith(("+", "(", "07"))
 

@@ -33,13 +33,14 @@ from synpunkt.report.render import (NOTEBOOK, RenderedReport, default_out_dir, n
                                     render_report, report_stem, report_targets, show, write_index)
 from synpunkt.report.sections import (section_benchmark, section_channels, section_equal_treatment, section_quotes,
                                       section_trends, section_year)
+from synpunkt.report.signals import section_signals
 from synpunkt.report.statistics import (ALPHA, MIN_RANK_N, MIN_TEST_N, Z95, area_standing, chi_square, mean_ci,
-                                        net_change_test, net_score, ranked, vs_rest, welch_test, wilson,
+                                        estimate_change_test, net_change_test, net_score, ranked, vs_rest, welch_test, wilson,
                                         with_shares, year_changes)
 from synpunkt.report.text import LANGUAGES, STRINGS, strings
 
 SECTIONS = (section_title, section_year, section_trends, section_benchmark, section_channels,
-            section_equal_treatment, section_quotes, section_method)
+            section_equal_treatment, section_signals, section_quotes, section_method)
 """The report's sections in the order the notebook shows them."""
 
 __all__ = [name for name in dir() if not name.startswith("_")]

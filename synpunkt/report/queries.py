@@ -27,7 +27,7 @@ comparison; with fewer, the county is."""
 
 _SHARE_COLUMNS = ("n, share_positive, share_positive_lo, share_positive_hi, share_skeptical, share_skeptical_lo, "
                   "share_skeptical_hi, share_negative, share_negative_lo, share_negative_hi, net_score, "
-                  "net_score_lo, net_score_hi")
+                  "net_score_lo, net_score_hi, net_score_se")
 
 
 def report_years(con) -> list[int]:

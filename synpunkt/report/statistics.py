@@ -64,6 +64,23 @@ def net_change_test(pos1, neg1, n1, pos2, neg2, n2) -> tuple[float, float, float
     return 100 * diff, z, math.erfc(abs(z) / math.sqrt(2))
 
 
+def estimate_change_test(net1, se1, n1, net2, se2, n2) -> tuple[float, float, float]:
+    """Two-sided z-test for the difference between two independent estimates (sample 2 minus 1) from their
+    standard errors, as the warehouse's est_diff_* macros (yearly_changes): the corrected net scores, whose
+    standard error is their bootstrap interval's width / (2 x 1.96). Returns (difference, z, p); p is nan when
+    either sample has fewer than MIN_TEST_N comments; z = 0, p = 1 when both standard errors are 0."""
+    if not n1 or not n2 or any(v is None or math.isnan(v) for v in (net1, net2)):
+        return (float("nan"),) * 3
+    diff = net2 - net1
+    if min(n1, n2) < MIN_TEST_N:
+        return diff, float("nan"), float("nan")
+    se = math.sqrt(se1 * se1 + se2 * se2)
+    if se == 0:
+        return diff, 0.0, 1.0
+    z = diff / se
+    return diff, z, math.erfc(abs(z) / math.sqrt(2))
+
+
 def mark(diff: float, p: float | None) -> str:
     """▲ or ▼ for a significant difference (p < ALPHA), else ''."""
     if p is None or math.isnan(p) or p >= ALPHA:
@@ -155,7 +172,12 @@ def year_changes(trend: pd.DataFrame, year: int) -> pd.DataFrame:
     rows = []
     for topic in [t for t in ("all",) + TOPICS if t in now.index and t in prev.index]:
         a, b = prev.loc[topic], now.loc[topic]
-        diff, z, p = net_change_test(a["n_positive"], a["n_negative"], a["n"], b["n_positive"], b["n_negative"], b["n"])
+        if "net_score_se" in trend:  # the warehouse's corrected estimates and their intervals
+            diff, z, p = estimate_change_test(a["net_score"], a["net_score_se"], a["n"], b["net_score"],
+                                              b["net_score_se"], b["n"])
+        else:
+            diff, z, p = net_change_test(a["n_positive"], a["n_negative"], a["n"], b["n_positive"], b["n_negative"],
+                                         b["n"])
         rows.append({"topic": topic, "n_prev": int(a["n"]), "n_now": int(b["n"]), "pos_prev": a["share_positive"],
                      "pos_now": b["share_positive"], "net_prev": a["net_score"], "net_now": b["net_score"],
                      "change": diff, "z": z, "p": p, "mark": mark(diff, p)})
@@ -175,8 +197,8 @@ def vs_rest(own, national) -> tuple[float, float, str]:
 
 
 def ranked(df: pd.DataFrame, min_n: int = MIN_RANK_N) -> pd.DataFrame:
-    """Municipalities (code, name, n, net_score...) sorted best first, with `rank` 1..k for those with at
-    least `min_n` comments and NaN for the others (listed after the ranked ones)."""
+    """Municipalities (code, name, n, net_score...) sorted best first (corrected net scores), with `rank` 1..k
+    for those with at least `min_n` comments and NaN for the others (small samples, listed after the ranked ones)."""
     d = df.sort_values(["net_score", "name"], ascending=[False, True]).reset_index(drop=True)
     eligible = d["n"] >= min_n
     d["rank"] = np.where(eligible, eligible.cumsum(), np.nan)

@@ -44,30 +44,70 @@ CREATE OR REPLACE MACRO net_diff_p(pos1, neg1, n1, pos2, neg2, n2) AS
          WHEN net_diff_se(pos1, neg1, n1, pos2, neg2, n2) = 0 THEN 1.0
          ELSE normal_p_two_sided(net_diff_z(pos1, neg1, n1, pos2, neg2, n2)) END;
 
--- One row per stored comment with its current prediction and municipality.
+-- Test of a change between two estimates from their standard errors (the corrected net scores' net_score_se,
+-- from their bootstrap intervals), as estimate_change_test in synpunkt/report/statistics.py: z = diff /
+-- sqrt(se1^2 + se2^2); NULL when either sample has fewer than 10 comments; z = 0, p = 1 when both se are 0.
+CREATE OR REPLACE MACRO est_diff_se(se1, se2) AS sqrt(se1 * se1 + se2 * se2);
+CREATE OR REPLACE MACRO est_diff_z(diff, se1, n1, se2, n2) AS
+    CASE WHEN least(n1, n2) < 10 OR diff IS NULL THEN NULL WHEN est_diff_se(se1, se2) = 0 THEN 0.0
+         ELSE diff / est_diff_se(se1, se2) END;
+CREATE OR REPLACE MACRO est_diff_p(diff, se1, n1, se2, n2) AS
+    CASE WHEN least(n1, n2) < 10 OR diff IS NULL THEN NULL WHEN est_diff_se(se1, se2) = 0 THEN 1.0
+         ELSE normal_p_two_sided(est_diff_z(diff, se1, n1, se2, n2)) END;
+
+-- The reviewers' answer in effect per comment: the latest import (history stays in the corrections table).
+CREATE OR REPLACE VIEW latest_corrections AS
+SELECT comment_id, sentiment, topics, reviewer, imported_at, model_version, model_sentiment, sample_kind,
+       source_checksum
+FROM (SELECT *, row_number() OVER (PARTITION BY comment_id ORDER BY imported_at DESC, source_row DESC) AS rn
+      FROM corrections)
+WHERE rn = 1;
+
+-- One row per stored comment with its current prediction and municipality; a reviewer's correction overrides the
+-- model (the sentiment towards each corrected topic is then the corrected overall sentiment).
 CREATE OR REPLACE VIEW comments_classified AS
 SELECT c.comment_id, c.municipality_code, m.name AS municipality, m.county, c.year, c.contact_date, c.channel,
-       c.text, p.sentiment, p.p_positive, p.p_skeptical, p.p_negative, p.topics, p.topic_sentiment,
+       c.text, coalesce(r.sentiment, p.sentiment) AS sentiment, p.p_positive, p.p_skeptical, p.p_negative,
+       coalesce(r.topics, p.topics) AS topics,
+       CASE WHEN r.comment_id IS NULL THEN p.topic_sentiment
+            WHEN len(r.topics) = 0 THEN CAST('{}' AS JSON)
+            ELSE CAST('{"' || replace(array_to_string(r.topics, ','), ',', '":"' || r.sentiment || '","') || '":"'
+                      || r.sentiment || '"}' AS JSON) END AS topic_sentiment,
+       r.comment_id IS NOT NULL AS corrected, p.sentiment AS model_sentiment,
        c.metadata, c.external_id, c.batch_id, c.row_number, p.model_version
 FROM comments c
 JOIN predictions p ON p.comment_id = c.comment_id AND p.model_version = (SELECT model_version FROM current_model)
-JOIN municipalities m ON m.code = c.municipality_code;
+JOIN municipalities m ON m.code = c.municipality_code
+LEFT JOIN latest_corrections r ON r.comment_id = c.comment_id;
+
+-- Accuracy of the current model per municipality, from the reviewers' random sample (unbiased; the least
+-- certain comments are left out), with a Wilson 95 % interval.
+CREATE OR REPLACE VIEW review_accuracy AS
+SELECT c.municipality_code, m.name AS municipality, r.model_version, count(*) AS n_reviewed,
+       avg(CASE WHEN r.sentiment = r.model_sentiment THEN 1.0 ELSE 0.0 END) AS accuracy,
+       wilson_lo(sum(CASE WHEN r.sentiment = r.model_sentiment THEN 1 ELSE 0 END), count(*)) AS accuracy_lo,
+       wilson_hi(sum(CASE WHEN r.sentiment = r.model_sentiment THEN 1 ELSE 0 END), count(*)) AS accuracy_hi
+FROM latest_corrections r JOIN comments c USING (comment_id) JOIN municipalities m ON m.code = c.municipality_code
+WHERE r.sample_kind = 'random' GROUP BY ALL;
 
 -- One row per comment and predicted topic, with the sentiment towards that topic: "the comments behind a number".
 CREATE OR REPLACE VIEW comment_topics AS
 SELECT comment_id, municipality_code, municipality, year, contact_date, channel, topic,
        coalesce(json_extract_string(topic_sentiment, '$.' || topic), sentiment) AS topic_sentiment,
-       sentiment AS overall_sentiment, text
+       sentiment AS overall_sentiment, corrected, text
 FROM (SELECT *, unnest(topics) AS topic FROM comments_classified);
 
--- Yearly counts and shares per municipality and topic ('all' = every comment), with Wilson 95 % intervals.
+-- Yearly counts and corrected shares per municipality and topic ('all' = every comment), with 95 % bootstrap
+-- intervals (synpunkt/trends.py), and the classify-and-count figures beside them.
 CREATE OR REPLACE VIEW yearly_shares AS
 SELECT t.municipality_code, m.name AS municipality, m.county, t.year, t.topic, t.n,
        t.n_positive, t.n_skeptical, t.n_negative,
        t.share_positive, t.share_positive_lo, t.share_positive_hi,
        t.share_skeptical, t.share_skeptical_lo, t.share_skeptical_hi,
        t.share_negative, t.share_negative_lo, t.share_negative_hi,
-       t.net_score, t.net_score_lo, t.net_score_hi, t.model_version
+       t.net_score, t.net_score_lo, t.net_score_hi, t.net_score_se,
+       t.cc_share_positive, t.cc_share_skeptical, t.cc_share_negative, t.cc_net_score,
+       t.small_sample, t.n_corrected, t.method, t.model_version
 FROM yearly_trends t JOIN municipalities m ON m.code = t.municipality_code
 WHERE t.scope = 'municipality' AND t.model_version = (SELECT model_version FROM current_model);
 
@@ -75,20 +115,24 @@ WHERE t.scope = 'municipality' AND t.model_version = (SELECT model_version FROM 
 CREATE OR REPLACE VIEW national_shares AS
 SELECT year, topic, n, n_positive, n_skeptical, n_negative, share_positive, share_positive_lo, share_positive_hi,
        share_skeptical, share_skeptical_lo, share_skeptical_hi,
-       share_negative, share_negative_lo, share_negative_hi, net_score, net_score_lo, net_score_hi, model_version
+       share_negative, share_negative_lo, share_negative_hi, net_score, net_score_lo, net_score_hi, net_score_se,
+       cc_share_positive, cc_share_skeptical, cc_share_negative, cc_net_score, small_sample, n_corrected, method,
+       model_version
 FROM yearly_trends
 WHERE scope = 'national' AND model_version = (SELECT model_version FROM current_model);
 
--- Per municipality, topic and year: the change in net score since the year before, with the reports' z-test.
+-- Per municipality, topic and year: the change in the corrected net score since the year before, with the
+-- reports' test (estimate_change_test: the standard errors come from the bootstrap intervals).
 CREATE OR REPLACE VIEW yearly_changes AS
 SELECT cur.municipality_code, cur.municipality, cur.county, cur.topic, cur.year, prev.year AS previous_year,
        cur.n, prev.n AS n_previous, cur.net_score, prev.net_score AS net_score_previous,
-       net_diff(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS change,
-       net_diff_se(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS change_se,
-       net_diff_z(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS z,
-       net_diff_p(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) AS p_value,
-       coalesce(net_diff_p(prev.n_positive, prev.n_negative, prev.n, cur.n_positive, cur.n_negative, cur.n) < 0.05,
-                false) AS significant,
+       cur.net_score - prev.net_score AS change,
+       est_diff_se(prev.net_score_se, cur.net_score_se) AS change_se,
+       est_diff_z(cur.net_score - prev.net_score, prev.net_score_se, prev.n, cur.net_score_se, cur.n) AS z,
+       est_diff_p(cur.net_score - prev.net_score, prev.net_score_se, prev.n, cur.net_score_se, cur.n) AS p_value,
+       coalesce(est_diff_p(cur.net_score - prev.net_score, prev.net_score_se, prev.n, cur.net_score_se, cur.n)
+                < 0.05, false) AS significant,
+       cur.small_sample OR prev.small_sample AS small_sample,
        cur.model_version
 FROM yearly_shares cur
 JOIN yearly_shares prev ON prev.municipality_code = cur.municipality_code AND prev.topic = cur.topic
@@ -124,3 +168,37 @@ FROM batches b LEFT JOIN municipalities m ON m.code = b.municipality_code;
 CREATE OR REPLACE VIEW quarantine_reasons AS
 SELECT q.municipality_code, q.batch_id, q.reason_code, count(*) AS rows
 FROM quarantine q GROUP BY ALL;
+
+-- Urgent comments for the analysts and the municipality: every alert with its redacted text (NULL while the
+-- comment's batch is failed and waiting for a retry), newest first by received_at.
+CREATE OR REPLACE VIEW urgent_comments AS
+SELECT a.alert_id, a.municipality_code, m.name AS municipality, a.batch_id, a.row_number, a.external_id,
+       a.category, a.probability, c.text, b.received_at, a.created_at, a.notified_at, a.acknowledged_at,
+       a.acknowledged_by
+FROM alerts a
+LEFT JOIN comments c ON c.comment_id = a.comment_id
+LEFT JOIN batches b ON b.batch_id = a.batch_id
+LEFT JOIN municipalities m ON m.code = a.municipality_code;
+
+-- Share of comments that describe a repeat contact, per municipality, year and area ('all' = every comment), with
+-- Wilson 95 % intervals. Areas come from the current model's predictions.
+CREATE OR REPLACE VIEW repeat_contact_shares AS
+WITH per_comment AS (
+    SELECT c.municipality_code, c.year, s.repeat_contact, p.topics
+    FROM comments c
+    JOIN comment_signals s ON s.comment_id = c.comment_id
+    LEFT JOIN predictions p ON p.comment_id = c.comment_id
+                           AND p.model_version = (SELECT model_version FROM current_model)
+), per_topic AS (
+    SELECT municipality_code, year, 'all' AS topic, repeat_contact FROM per_comment
+    UNION ALL
+    SELECT municipality_code, year, unnest(topics) AS topic, repeat_contact FROM per_comment
+    WHERE topics IS NOT NULL
+)
+SELECT t.municipality_code, m.name AS municipality, t.year, t.topic, count(*) AS n,
+       count(*) FILTER (WHERE t.repeat_contact) AS n_repeat_contact,
+       count(*) FILTER (WHERE t.repeat_contact) / count(*) AS share_repeat_contact,
+       wilson_lo(count(*) FILTER (WHERE t.repeat_contact), count(*)) AS share_repeat_contact_lo,
+       wilson_hi(count(*) FILTER (WHERE t.repeat_contact), count(*)) AS share_repeat_contact_hi
+FROM per_topic t JOIN municipalities m ON m.code = t.municipality_code
+GROUP BY ALL;

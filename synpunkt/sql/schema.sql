@@ -44,6 +44,38 @@ CREATE TABLE IF NOT EXISTS comments (
     ingested_at        TIMESTAMP NOT NULL
 );
 
+-- Signals detected during ingest on the full, unredacted text (held in memory only; synpunkt/signals): one row
+-- per stored comment. urgent_category is NULL for a comment that is not urgent.
+CREATE TABLE IF NOT EXISTS comment_signals (
+    comment_id           VARCHAR PRIMARY KEY,
+    signals_version      VARCHAR NOT NULL,     -- models/signals/heads.json version
+    urgent_category      VARCHAR,              -- threat | self_harm | violence_close_relationship | NULL
+    urgent_probability   DOUBLE NOT NULL,      -- 1 - p(none) of the urgent head (>= 0.9 when a rule fired)
+    urgent_rule          BOOLEAN NOT NULL,     -- an unmistakable phrase decided it (synpunkt/signals/rules.py)
+    repeat_p             DOUBLE NOT NULL,      -- probability that the comment describes a repeat contact
+    repeat_contact       BOOLEAN NOT NULL,     -- repeat_p >= the head's tuned threshold
+    detected_at          TIMESTAMP NOT NULL
+);
+
+-- Urgent comments routed to the municipality. One alert per comment and category (alert_id is derived from both,
+-- so a re-run never alerts twice); kept until acknowledged, never deleted with a failed batch's rows.
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id           VARCHAR PRIMARY KEY,    -- 'al-' + 16 hex of SHA-256(comment_id, category)
+    comment_id         VARCHAR NOT NULL,
+    municipality_code  VARCHAR NOT NULL,
+    batch_id           VARCHAR NOT NULL,
+    row_number         INTEGER NOT NULL,
+    external_id        VARCHAR,                -- the municipality's case id (ärendenummer), when given
+    category           VARCHAR NOT NULL,       -- threat | self_harm | violence_close_relationship
+    probability        DOUBLE NOT NULL,
+    signals_version    VARCHAR NOT NULL,
+    created_at         TIMESTAMP NOT NULL,
+    notified_at        TIMESTAMP,              -- when the notifier delivered it (NULL: retried at the next run)
+    acknowledged_at    TIMESTAMP,
+    acknowledged_by    VARCHAR,
+    UNIQUE (comment_id, category)
+);
+
 CREATE TABLE IF NOT EXISTS quarantine (
     batch_id           VARCHAR NOT NULL,
     row_number         INTEGER NOT NULL,
@@ -92,6 +124,32 @@ CREATE TABLE IF NOT EXISTS yearly_trends (
     net_score          DOUBLE,               -- % positive minus % negative, in percentage points
     net_score_lo       DOUBLE, net_score_hi DOUBLE,
     computed_at        TIMESTAMP NOT NULL
+);
+-- Corrected shares (synpunkt/trends.py): share_* and net_score above are prevalence-corrected with bootstrap
+-- intervals; the classify-and-count figures stay beside them (warehouses created before the correction get them).
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS n_corrected INTEGER;   -- comments with a human correction
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS net_score_se DOUBLE;   -- (net_score_hi - net_score_lo) / 3.92
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS method VARCHAR;        -- cc | acc | pacc
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_share_positive DOUBLE;
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_share_skeptical DOUBLE;
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_share_negative DOUBLE;
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_net_score DOUBLE;
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS small_sample BOOLEAN;  -- n < 30: shown with a warning, not ranked
+
+-- Reviewers' answers (synpunkt/review.py). One row per imported file row; a later import for the same comment
+-- (another file) is a correction of the correction: history is kept, the latest wins (latest_corrections).
+CREATE TABLE IF NOT EXISTS corrections (
+    comment_id       VARCHAR NOT NULL,
+    sentiment        VARCHAR NOT NULL,       -- positive | skeptical | negative (the reviewer's)
+    topics           VARCHAR[] NOT NULL,     -- the reviewer's topics
+    reviewer         VARCHAR NOT NULL,
+    imported_at      TIMESTAMP NOT NULL,
+    model_version    VARCHAR,                -- the model whose answer was reviewed
+    model_sentiment  VARCHAR,                -- that model's sentiment (accuracy of the random sample)
+    sample_kind      VARCHAR NOT NULL,       -- uncertain | random (random: unbiased accuracy estimate)
+    source_checksum  VARCHAR NOT NULL,       -- SHA-256 of the imported file (re-import is idempotent)
+    source_row       INTEGER NOT NULL,
+    PRIMARY KEY (source_checksum, comment_id)
 );
 
 CREATE TABLE IF NOT EXISTS warehouse_settings (

@@ -1,0 +1,134 @@
+"""Tell people about new urgent-comment alerts as soon as a batch is ingested.
+
+Channels (every configured one gets every new alert):
+
+- **log** (always): one line per alert in the operator's log: alert id, municipality, batch, row, category.
+  Never the text.
+- **file** (always): a JSON line per alert appended to ``$SYNPUNKT_HOME/alerts/alerts.jsonl`` (mode 0600), with
+  the redacted text; an alert already in the file is not written again.
+- **webhook** (``SYNPUNKT_ALERT_WEBHOOK``): a JSON POST per alert with httpx, retried with back-off; no text (the
+  recipient reads it through the API or the warehouse).
+- **Prefect notification block** (``SYNPUNKT_ALERT_BLOCK``, a block document name such as ``slack-webhook/soc``):
+  ``block.notify`` per alert; no text.
+
+An alert is marked ``notified_at`` only when every channel delivered it; otherwise it is retried at the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from synpunkt import config
+from synpunkt.signals.store import list_alerts, mark_notified
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_ATTEMPTS = 3
+WEBHOOK_TIMEOUT_S = 10.0
+
+
+@dataclass
+class NotifyResult:
+    new_alerts: int = 0
+    notified: int = 0
+    failed_channels: list[str] = field(default_factory=list)
+
+
+def _summary(alert: dict) -> dict:
+    """An alert without its text (for the log, webhooks and notification blocks)."""
+    keys = ("alert_id", "municipality_code", "batch_id", "row_number", "external_id", "category", "probability")
+    return {k: alert[k] for k in keys}
+
+
+def _record(alert: dict) -> dict:
+    """An alert for the alerts file: its summary, the redacted text and when it was raised."""
+    stamp = alert["created_at"]
+    return {**_summary(alert), "text": alert["text"],
+            "created_at": stamp.isoformat() if hasattr(stamp, "isoformat") else stamp}
+
+
+def to_log(alerts: list[dict]) -> None:
+    for a in alerts:
+        log.warning("URGENT alert %s: municipality %s, batch %s, row %d, category %s", a["alert_id"],
+                    a["municipality_code"], a["batch_id"], a["row_number"], a["category"])
+
+
+def to_file(alerts: list[dict], path: Path | None = None) -> Path:
+    """Append alerts not yet in the file (JSON lines, mode 0600 in a 0700 folder)."""
+    path = Path(path or config.alerts_file())
+    config.private_dir(path.parent)
+    known = set()
+    if path.exists():
+        known = {json.loads(line)["alert_id"] for line in path.read_text(encoding="utf-8").splitlines() if line}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, config.PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        for a in alerts:
+            if a["alert_id"] not in known:
+                f.write(json.dumps(_record(a), ensure_ascii=False, default=str) + "\n")
+    config.private_file(path)
+    return path
+
+
+def to_webhook(alerts: list[dict], url: str, attempts: int = WEBHOOK_ATTEMPTS, transport=None) -> None:
+    """POST each alert (no text) as JSON; raises after `attempts` failures of one alert."""
+    import httpx
+
+    with httpx.Client(timeout=WEBHOOK_TIMEOUT_S, transport=transport) as client:
+        for a in alerts:
+            for attempt in range(1, attempts + 1):
+                try:
+                    client.post(url, json={"event": "synpunkt.urgent_comment", **_summary(a)},
+                                ).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if attempt == attempts:
+                        raise
+                    time.sleep(min(2.0 ** attempt, 10.0))
+
+
+def to_block(alerts: list[dict], name: str) -> None:
+    """Send each alert (no text) through a Prefect notification block."""
+    from prefect.blocks.core import Block
+
+    block = Block.load(name)
+    for a in alerts:
+        s = _summary(a)
+        block.notify(f"Synpunkt: urgent comment ({s['category']}) for municipality {s['municipality_code']}, "
+                     f"batch {s['batch_id']}, row {s['row_number']}, case {s['external_id'] or '-'}; alert "
+                     f"{s['alert_id']}.", subject="Synpunkt urgent comment")
+
+
+def notify_new_alerts(con, webhook: str | None = None, block: str | None = None,
+                      alerts_path: Path | None = None) -> NotifyResult:
+    """Deliver every alert not yet notified through every channel; mark the delivered ones notified."""
+    frame: pd.DataFrame = list_alerts(con, include_acknowledged=True, only_unnotified=True)
+    alerts = frame.to_dict("records")
+    result = NotifyResult(new_alerts=len(alerts))
+    if not alerts:
+        return result
+    webhook = webhook if webhook is not None else config.alert_webhook()
+    block = block if block is not None else config.alert_block()
+    to_log(alerts)
+    channels = [("file", lambda: to_file(alerts, alerts_path))]
+    if webhook:
+        channels.append(("webhook", lambda: to_webhook(alerts, webhook)))
+    if block:
+        channels.append(("prefect block", lambda: to_block(alerts, block)))
+    for name, send in channels:
+        try:
+            send()
+        except Exception as err:  # noqa: BLE001 (a channel down must not stop the pipeline; retried next run)
+            log.warning("alerts not delivered to the %s channel (%s); retried at the next run", name,
+                        type(err).__name__)
+            result.failed_channels.append(name)
+    if not result.failed_channels:
+        mark_notified(con, [a["alert_id"] for a in alerts])
+        result.notified = len(alerts)
+    return result

@@ -1,0 +1,243 @@
+"""Prevalence-corrected class shares ("quantification") with bootstrap intervals. Pure numpy.
+
+Classify-and-count (CC) counts the predicted labels; it inherits the classifier's errors. The corrections here use
+what the classifier does on held-out labelled comments (the in-domain validation split, never the data estimated):
+
+* ACC, adjusted classify-and-count (Forman 2008): ``M[j, k] = P(predicted j | true k)``; the observed predicted
+  shares satisfy ``p = M q``, so ``q = M^-1 p`` (clipped at 0 and renormalised).
+* PACC, probabilistic ACC (Bella et al. 2010): the same with the calibrated probabilities, ``M[j, k] =
+  E[p_j(x) | true k]`` and ``p`` the mean probability vector of the batch.
+* EM, the prior adjustment of Saerens, Latinne and Decaestecker (2002): re-weights the posteriors from the
+  fitting set's prior to the batch's until the prior is a fixed point.
+
+Intervals are percentile intervals of a bootstrap that draws both the batch (sampling error: multinomial counts
+for hard labels, a normal approximation of the mean probability vector for PACC) and the correction (matrices
+fitted on bootstrap resamples of the labelled fitting data), so they include the correction's own uncertainty.
+Every function works on many groups at once (arrays with a leading group axis).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+METHODS = ("cc", "acc", "pacc", "em")
+HARD_METHODS = ("cc", "acc")
+"""Methods that need only predicted labels (the warehouse keeps no per-topic sentiment probabilities)."""
+QUANTIFICATION_FILE = "quantification.json"
+Z95 = 1.96
+
+
+# -- fitting ----------------------------------------------------------------------------------------------------
+def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    return np.eye(k)[np.asarray(labels, dtype=int)]
+
+
+def rate_matrix(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """``M[j, c]``: mean of x[:, j] over the rows of true class c (x one-hot for ACC, probabilities for PACC).
+    A class with no rows gets the identity column (no correction for it)."""
+    m = np.eye(k)
+    for c in range(k):
+        rows = y == c
+        if rows.any():
+            m[:, c] = x[rows].mean(axis=0)
+    return m
+
+
+def method_inputs(method: str, proba: np.ndarray) -> np.ndarray:
+    """What a method averages per comment: one-hot predicted labels (CC, ACC) or probabilities (PACC, EM)."""
+    return one_hot(proba.argmax(1), proba.shape[1]) if method in HARD_METHODS else np.asarray(proba, float)
+
+
+@dataclass
+class Correction:
+    """A fitted correction for one classifier head: the method, its matrix and bootstrap replicates of it."""
+
+    method: str
+    classes: list[str]
+    matrix: list[list[float]]
+    prior: list[float]
+    n_fit: int
+    bootstrap: list[list[list[float]]] = field(default_factory=list)
+
+    @property
+    def m(self) -> np.ndarray:
+        return np.asarray(self.matrix, float)
+
+    @property
+    def boot(self) -> np.ndarray:
+        return np.asarray(self.bootstrap, float) if self.bootstrap else self.m[None]
+
+
+def fit_correction(method: str, proba: np.ndarray, y: np.ndarray, classes: list[str], n_boot: int = 300,
+                   seed: int = 0) -> Correction:
+    """Fit `method` on labelled held-out rows (proba [n, k] calibrated probabilities, y [n] true class indices),
+    with `n_boot` replicates fitted on resamples of those rows (the correction's uncertainty)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    k = proba.shape[1]
+    x = method_inputs(method, proba)
+    fit = (lambda xx, yy: np.eye(k)) if method in ("cc", "em") else (lambda xx, yy: rate_matrix(xx, yy, k))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot if method != "cc" else 0):
+        idx = rng.integers(0, len(y), len(y))
+        boots.append(np.round(fit(x[idx], y[idx]), 5).tolist())
+    prior = np.bincount(y, minlength=k) / len(y)
+    return Correction(method, list(classes), np.round(fit(x, y), 6).tolist(), np.round(prior, 6).tolist(), int(len(y)),
+                      boots)
+
+
+# -- estimating -------------------------------------------------------------------------------------------------
+def adjust(p: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Solve ``p = M q`` for q on the last axis, clip at 0 and renormalise. p [..., k]; m [k, k] or [..., k, k]
+    broadcasting against p's leading axes."""
+    inv = np.linalg.pinv(m)
+    q = np.einsum("...ij,...j->...i", inv, p)
+    q = np.clip(q, 0.0, None)
+    total = q.sum(-1, keepdims=True)
+    return np.where(total > 0, q / np.where(total > 0, total, 1), 1.0 / p.shape[-1])
+
+
+def em_prior(proba: np.ndarray, group: np.ndarray, n_groups: int, prior: np.ndarray, iterations: int = 200,
+             tol: float = 1e-6) -> np.ndarray:
+    """Saerens et al.'s EM: per group, the prior q with q = mean_i normalise(p_i * q / prior). proba [n, k],
+    group [n] group indices; returns [n_groups, k]."""
+    proba = np.asarray(proba, float)
+    k = proba.shape[1]
+    counts = np.bincount(group, minlength=n_groups).astype(float)
+    q = np.stack([np.bincount(group, proba[:, j], n_groups) for j in range(k)], 1) / np.maximum(counts, 1)[:, None]
+    ratio_base = proba / np.asarray(prior, float)
+    for _ in range(iterations):
+        w = ratio_base * q[group]
+        w /= w.sum(1, keepdims=True)
+        new = np.stack([np.bincount(group, w[:, j], n_groups) for j in range(k)], 1) / np.maximum(counts, 1)[:, None]
+        done = np.abs(new - q).max() < tol
+        q = new
+        if done:
+            break
+    return q
+
+
+@dataclass
+class GroupStats:
+    """Per-group sufficient statistics of the model-classified comments: n [g], mean [g, k] of the method's
+    per-comment vectors, their covariance [g, k, k] (PACC only), and fixed known counts [g, k] (human
+    corrections, counted as they are)."""
+
+    n: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray | None = None
+    known: np.ndarray | None = None
+
+
+def group_stats(x: np.ndarray, group: np.ndarray, n_groups: int, second_moments: bool = True) -> GroupStats:
+    """GroupStats from per-comment vectors x [n, k] (one-hot or probabilities) and group indices."""
+    k = x.shape[1]
+    n = np.bincount(group, minlength=n_groups).astype(float)
+    safe = np.maximum(n, 1)[:, None]
+    mean = np.stack([np.bincount(group, x[:, j], n_groups) for j in range(k)], 1) / safe
+    cov = None
+    if second_moments:
+        second = np.stack([np.stack([np.bincount(group, x[:, i] * x[:, j], n_groups) for j in range(k)], 1)
+                           for i in range(k)], 1) / safe[:, :, None]
+        cov = second - mean[:, :, None] * mean[:, None, :]
+    return GroupStats(n, mean, cov)
+
+
+def point_estimate(corr: Correction, stats: GroupStats) -> np.ndarray:
+    """Corrected shares [g, k] (ACC/PACC/CC; EM needs the comments, see em_prior)."""
+    q = stats.mean if corr.method == "cc" else adjust(stats.mean, corr.m)
+    return _with_known(q, stats)
+
+
+def _with_known(q: np.ndarray, stats: GroupStats) -> np.ndarray:
+    """Shares over every comment of the group: human-corrected comments counted as labelled, the rest estimated."""
+    if stats.known is None:
+        return q
+    total = stats.n + stats.known.sum(1)
+    out = (q * stats.n[..., None] if q.ndim == 2 else q * stats.n[:, None, None]) + (
+        stats.known if q.ndim == 2 else stats.known[:, None, :])
+    denom = np.maximum(total, 1)
+    return out / (denom[:, None] if q.ndim == 2 else denom[:, None, None])
+
+
+def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, seed: int = 0,
+                     hard: bool | None = None) -> np.ndarray:
+    """Bootstrap replicates [g, n_draws, k] of the corrected shares: each draw resamples the batch (multinomial
+    counts for hard labels, else a normal approximation of the mean vector with the group's covariance) and
+    takes one of the correction's bootstrap matrices."""
+    rng = np.random.default_rng(seed)
+    g, k = stats.mean.shape
+    hard = corr.method in HARD_METHODS if hard is None else hard
+    n = stats.n
+    if hard or stats.cov is None:
+        pv = np.clip(stats.mean, 0, None)
+        pv = pv / np.maximum(pv.sum(1, keepdims=True), 1e-12)
+        counts = rng.multinomial(n.astype(np.int64)[:, None], pv[:, None, :], size=(g, n_draws))
+        draws = counts / np.maximum(n, 1)[:, None, None]
+    else:
+        w, v = np.linalg.eigh(stats.cov)
+        root = v * np.sqrt(np.clip(w, 0, None))[:, None, :]  # cov = root root^T
+        z = rng.standard_normal((g, n_draws, k))
+        draws = stats.mean[:, None, :] + np.einsum("gij,gdj->gdi", root, z) / np.sqrt(np.maximum(n, 1))[:, None, None]
+    if corr.method == "cc":
+        q = draws
+    else:
+        boot = corr.boot
+        pick = rng.integers(0, len(boot), n_draws)
+        q = adjust(draws, boot[pick])
+    return _with_known(q, stats)
+
+
+def intervals(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval (lo, hi) along the draws axis (axis 1)."""
+    a = (1 - level) / 2
+    return np.quantile(draws, a, axis=1), np.quantile(draws, 1 - a, axis=1)
+
+
+def net_draws(draws: np.ndarray, pos: int = 0, neg: int = 2) -> np.ndarray:
+    """Net score replicates in percentage points."""
+    return 100.0 * (draws[..., pos] - draws[..., neg])
+
+
+# -- storage ------------------------------------------------------------------------------------------------------
+def save(path: Path, model_version: str, heads: dict[str, Correction], evaluation: dict) -> None:
+    """Write quantification.json: the model version it was fitted for, each head's correction, the evaluation."""
+    doc = {"model_version": model_version, "heads": {h: asdict(c) for h, c in heads.items()},
+           "evaluation": evaluation}
+    Path(path).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+@dataclass
+class Quantification:
+    """The corrections in effect for a model version; `status` says why when there are none (CC fallback)."""
+
+    heads: dict[str, Correction]
+    status: str
+    model_version: str | None = None
+    evaluation: dict = field(default_factory=dict)
+
+    def head(self, name: str) -> Correction | None:
+        return self.heads.get(name)
+
+
+def load(model_dir: Path | None, model_version: str | None = None) -> Quantification:
+    """The model's fitted corrections, or an empty Quantification (classify-and-count with Wilson intervals)
+    whose status says why: no file, or a file fitted for another model version."""
+    if model_dir is None:
+        return Quantification({}, "no model directory: classify-and-count")
+    path = Path(model_dir) / QUANTIFICATION_FILE
+    if not path.exists():
+        return Quantification({}, f"no {QUANTIFICATION_FILE} in {model_dir}: classify-and-count "
+                                  "(fit it with `synpunkt fit-shares`)")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if model_version and doc.get("model_version") != model_version:
+        return Quantification({}, f"{path} was fitted for {doc.get('model_version')}, not {model_version}: "
+                                  "classify-and-count (re-fit with `synpunkt fit-shares`)")
+    heads = {h: Correction(**c) for h, c in doc.get("heads", {}).items()}
+    methods = ", ".join(f"{h}: {c.method}" for h, c in heads.items())
+    return Quantification(heads, f"corrected ({methods})", doc.get("model_version"), doc.get("evaluation", {}))

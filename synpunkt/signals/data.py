@@ -1,0 +1,62 @@
+"""Training and evaluation data of the signal heads (data/urgent, data/repeat_contact, optional RTP-LX)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from synpunkt.config import IN_DOMAIN_DATA, PROJECT_ROOT, shared_datasets
+
+log = logging.getLogger(__name__)
+
+URGENT_CATEGORIES = ("none", "threat", "self_harm", "violence_close_relationship")
+"""Class order of the urgent head; every category but ``none`` raises an alert."""
+ALERT_CATEGORIES = URGENT_CATEGORIES[1:]
+URGENT_DATA = PROJECT_ROOT / "data" / "urgent" / "urgent.jsonl"
+REPEAT_DATA = PROJECT_ROOT / "data" / "repeat_contact" / "repeat_contact.jsonl"
+REPEAT_COMMENT_LABELS = PROJECT_ROOT / "data" / "repeat_contact" / "comments_labels.jsonl"
+RTPLX_FILE = Path("aux") / "rtplx_sv_toxicity.parquet"
+
+
+def read_jsonl(path: Path) -> pd.DataFrame:
+    return pd.DataFrame([json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()])
+
+
+def urgent_data(path: Path = URGENT_DATA) -> pd.DataFrame:
+    """id, text, category, split, negative_tone, none_kind (project-written; see data/urgent/GUIDE.md)."""
+    df = read_jsonl(path)
+    unknown = set(df["category"]) - set(URGENT_CATEGORIES)
+    if unknown:
+        raise ValueError(f"{path}: unknown categories {sorted(unknown)}")
+    return df
+
+
+def repeat_data(path: Path = REPEAT_DATA, labels: Path = REPEAT_COMMENT_LABELS,
+                comments: Path = IN_DOMAIN_DATA) -> pd.DataFrame:
+    """id, text, repeat_contact, split, source ('written' | 'comments'): both files of data/repeat_contact."""
+    written = read_jsonl(path).assign(source="written")
+    joined = read_jsonl(comments)[["id", "text", "split"]].merge(read_jsonl(labels), on="id", how="inner",
+                                                                 validate="one_to_one")
+    return pd.concat([written[["id", "text", "repeat_contact", "split", "source"]],
+                      joined.assign(source="comments")], ignore_index=True)
+
+
+def rtplx_data(data_dir: Path | None = None) -> pd.DataFrame | None:
+    """RTP-LX Swedish prompts mapped to urgent categories, for development training only (MIT/Apache; never
+    copied into the repository). Clear violence -> threat, clear self-harm -> self_harm, clearly harmless
+    -> none; ambiguous ratings are left out. None when the file is absent."""
+    path = Path(data_dir or shared_datasets()) / RTPLX_FILE
+    if not path.exists():
+        log.info("RTP-LX not found at %s; training on the project's data only", path)
+        return None
+    df = pd.read_parquet(path)
+    df = df[df["split"] != "test"] if "split" in df else df
+    category = pd.Series(None, index=df.index, dtype=object)
+    category[(df["toxicity"] < 2) & (df["violence"] < 1.5) & (df["self_harm"] < 1.5)] = "none"
+    category[df["violence"] >= 2.5] = "threat"
+    category[df["self_harm"] >= 2.0] = "self_harm"
+    out = pd.DataFrame({"text": df["text"], "category": category}).dropna()
+    return out.reset_index(drop=True)

@@ -1,0 +1,98 @@
+"""Detection of urgent comments and repeat contacts on the full, unredacted text (in memory, during ingest).
+
+``Detector.load().detect(texts)`` returns one row per text: ``category`` (threat, self_harm,
+violence_close_relationship or None), ``probability`` (that the comment is urgent: 1 - p(none), at least
+RULE_PROBABILITY when a rule flagged it), ``rule`` (True when an unmistakable phrase decided it), ``repeat_p`` and ``repeat_contact``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synpunkt.signals.data import ALERT_CATEGORIES
+from synpunkt.signals.features import FeatureEncoder
+from synpunkt.signals.heads import SignalHeads
+from synpunkt.signals.rules import rule_category
+
+RULE_PROBABILITY = 0.9
+"""The least probability reported for a comment an unmistakable phrase flagged."""
+DETECT_COLUMNS = ["category", "probability", "rule", "repeat_p", "repeat_contact"]
+
+
+def decide(urgent_p: np.ndarray, classes: Sequence[str], threshold: float,
+           rules: Sequence[str | None]) -> pd.DataFrame:
+    """category, probability and rule from the urgent head's probabilities, its threshold and the rules (pure).
+
+    ``probability`` is the head's probability that the comment is urgent at all (1 - p(none)); a comment is
+    flagged when it reaches the threshold, with the most probable urgent category. A rule's category overrides
+    the model, with a probability of at least RULE_PROBABILITY.
+    """
+    idx = [list(classes).index(c) for c in ALERT_CATEGORIES]
+    urgent = urgent_p[:, idx]
+    p_urgent = urgent.sum(axis=1)
+    cats, probs, by_rule = [], [], []
+    for row, total, rule in zip(urgent, p_urgent, rules):
+        if rule is not None:
+            cats.append(rule)
+            probs.append(max(float(total), RULE_PROBABILITY))
+        else:
+            cats.append(ALERT_CATEGORIES[int(row.argmax())] if total >= threshold else None)
+            probs.append(float(total))
+        by_rule.append(rule is not None)
+    return pd.DataFrame({"category": pd.Series(cats, dtype=object), "probability": probs, "rule": by_rule})
+
+
+class Detector:
+    """The shipped signal heads with their encoder (loaded once, reused for every chunk)."""
+
+    def __init__(self, heads: SignalHeads, encoder: FeatureEncoder | None = None):
+        self.heads = heads
+        self.encoder = encoder or FeatureEncoder(layers=heads.settings["layers"],
+                                                 max_length=heads.settings.get("max_length", 512))
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> "Detector":
+        return cls(SignalHeads.load(directory))
+
+    @property
+    def version(self) -> str:
+        return self.heads.version
+
+    def detect_features(self, features: np.ndarray, texts: Sequence[str]) -> pd.DataFrame:
+        """detect() from precomputed features (the training command evaluates with it)."""
+        if not len(texts):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in DETECT_COLUMNS})
+        urgent = self.heads.urgent.probabilities(features)
+        out = decide(urgent, self.heads.urgent.classes, self.heads.thresholds["urgent"],
+                     [rule_category(t) for t in texts])
+        repeat_p = self.heads.repeat.probabilities(features)[:, 1]
+        out["repeat_p"] = repeat_p
+        out["repeat_contact"] = repeat_p >= self.heads.thresholds["repeat_contact"]
+        return out
+
+    def detect(self, texts: Sequence[str]) -> pd.DataFrame:
+        """One row per text (see the module docstring). Texts are never stored or logged here."""
+        texts = ["" if t is None else str(t) for t in texts]
+        return self.detect_features(self.encoder.encode(texts) if texts else np.zeros((0, 0)), texts)
+
+
+_DEFAULT: Detector | None = None
+
+
+def default_detector() -> Detector:
+    """The shipped heads (SYNPUNKT_SIGNALS_MODEL overrides the folder), loaded once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        from synpunkt.config import signals_dir
+
+        _DEFAULT = Detector.load(signals_dir())
+    return _DEFAULT
+
+
+def detect(texts: Sequence[str]) -> pd.DataFrame:
+    """detect() with the shipped heads (loaded on first use)."""
+    return default_detector().detect(texts)

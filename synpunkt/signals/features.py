@@ -1,0 +1,89 @@
+"""Frozen-encoder features for the signal heads: mean-pooled hidden states of multilingual-E5-small.
+
+The encoder is never fine-tuned here; texts are the full, unredacted comments held in memory during ingest (never
+stored or logged). Layers are averaged over tokens (E5's pooling) and the chosen layers are concatenated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from synpunkt.config import DEFAULT_BASE_MODEL, cache_dir
+
+log = logging.getLogger(__name__)
+
+FEATURE_LAYERS = (8, 12)
+"""Hidden-state layers (0 = embeddings, 12 = last) whose token means are concatenated into the features."""
+MAX_LENGTH = 512
+"""Tokens per text; long formal letters keep their ending (where a disclosure often is)."""
+TEXT_PREFIX = "query: "
+
+
+class FeatureEncoder:
+    """Mean-pooled hidden states of the frozen base encoder (loaded on first use, CPU-friendly)."""
+
+    def __init__(self, base_model: str = DEFAULT_BASE_MODEL, layers: Sequence[int] = FEATURE_LAYERS,
+                 max_length: int = MAX_LENGTH, batch_size: int = 16):
+        self.base_model, self.layers = base_model, tuple(layers)
+        self.max_length, self.batch_size = max_length, batch_size
+        self._encoder = self._tokenizer = None
+
+    @property
+    def dim(self) -> int:
+        self._load()
+        return self._encoder.config.hidden_size * len(self.layers)
+
+    def _load(self) -> None:
+        if self._encoder is None:
+            from synpunkt.base_model import load_base
+
+            self._encoder, self._tokenizer, _ = load_base(self.base_model)
+            self._encoder.eval()
+
+    def all_layers(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, layers + 1, hidden) float32 token means of every hidden layer (longest texts batched together)."""
+        import torch
+
+        self._load()
+        n_layers = self._encoder.config.num_hidden_layers + 1
+        out = np.zeros((len(texts), n_layers, self._encoder.config.hidden_size), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                enc = self._tokenizer([TEXT_PREFIX + (texts[i] or "") for i in idx], padding=True, truncation=True,
+                                      max_length=self.max_length, return_tensors="pt")
+                states = self._encoder(**enc, output_hidden_states=True).hidden_states
+                mask = enc["attention_mask"].unsqueeze(-1).float()
+                stacked = torch.stack([(h * mask).sum(1) / mask.sum(1).clamp(min=1) for h in states], dim=1)
+                out[idx] = stacked.numpy()
+        return out
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) features: the chosen layers' token means, concatenated."""
+        if not len(texts):
+            return np.zeros((0, 0), dtype=np.float32)
+        return select_layers(self.all_layers(texts), self.layers)
+
+
+def select_layers(all_layers: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+    """Concatenate the chosen layers of an (n, layers + 1, hidden) array into (n, len(layers) * hidden)."""
+    return all_layers[:, list(layers), :].reshape(len(all_layers), -1)
+
+
+def cached_all_layers(encoder: FeatureEncoder, texts: Sequence[str], name: str) -> np.ndarray:
+    """all_layers() for training data, cached on disk (cache_dir()/signals, keyed by the texts and settings)."""
+    digest = hashlib.sha256("\x00".join([encoder.base_model, str(encoder.max_length), *texts]).encode()).hexdigest()
+    path = Path(cache_dir()) / "signals" / f"{name}-{digest[:16]}.npy"
+    if path.exists():
+        return np.load(path).astype(np.float32)
+    log.info("encoding %d %s texts (cached afterwards in %s)", len(texts), name, path.parent)
+    values = encoder.all_layers(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, values.astype(np.float16))
+    return values

@@ -1,0 +1,79 @@
+"""The signal heads: standardised logistic regressions on frozen-encoder features, stored as one small npz
+(weights) and one json (classes, thresholds, version, training data) in models/signals/."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synpunkt.config import DEFAULT_SIGNALS_DIR as SIGNALS_DIR
+WEIGHTS, SETTINGS = "heads.npz", "heads.json"
+
+
+@dataclass
+class LinearHead:
+    """softmax (several classes) or sigmoid (one) of ((x - mean) / scale) @ coef.T + intercept."""
+
+    classes: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (k, dim); k = 1 for a binary head
+    intercept: np.ndarray  # (k,)
+
+    @classmethod
+    def from_sklearn(cls, classes: list[str], scaler, model) -> "LinearHead":
+        return cls(list(classes), scaler.mean_.astype(np.float32), scaler.scale_.astype(np.float32),
+                   model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """(n, classes) probabilities; a binary head gives (n, 2) with the positive class second."""
+        z = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
+        if self.coef.shape[0] == 1:
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.stack([1 - p, p], axis=1)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class SignalHeads:
+    """Both heads with the settings they were trained and tuned with."""
+
+    urgent: LinearHead
+    repeat: LinearHead
+    settings: dict = field(default_factory=dict)  # version, layers, thresholds, training data, metrics
+
+    @property
+    def version(self) -> str:
+        return self.settings["version"]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return self.settings["thresholds"]
+
+    def save(self, directory: Path = SIGNALS_DIR) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = {f"{name}_{part}": getattr(head, part) for name, head in (("urgent", self.urgent),
+                                                                             ("repeat", self.repeat))
+                  for part in ("mean", "scale", "coef", "intercept")}
+        np.savez_compressed(directory / WEIGHTS, **{k: v.astype(np.float16 if k.endswith("coef") else np.float32)
+                                                    for k, v in arrays.items()})
+        settings = {**self.settings, "urgent_classes": self.urgent.classes, "repeat_classes": self.repeat.classes}
+        (directory / SETTINGS).write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> "SignalHeads":
+        directory = Path(directory or SIGNALS_DIR)
+        if not (directory / SETTINGS).exists():
+            raise FileNotFoundError(f"no signal heads in {directory}; train them with `synpunkt train-signals`")
+        settings = json.loads((directory / SETTINGS).read_text(encoding="utf-8"))
+        with np.load(directory / WEIGHTS) as z:
+            heads = {name: LinearHead(settings[f"{name}_classes"], *(z[f"{name}_{part}"].astype(np.float32)
+                                      for part in ("mean", "scale", "coef", "intercept")))
+                     for name in ("urgent", "repeat")}
+        return cls(heads["urgent"], heads["repeat"], settings)

@@ -1,0 +1,70 @@
+"""Rules for the unmistakable phrases of urgent comments (data/urgent/GUIDE.md), combined with the trained head
+where they raise recall. Each pattern needs a person as target or a first-person speaker, so the figures of speech
+the guide lists ("bygglovet tar livet av mig", "skjuter upp", "det slår mig att") never match; a comment that
+says the danger is over ("för femton år sedan", "han är död") is left to the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PERSON = (r"(?:er|dig|honom|henne|dem|allihop|alla\s+på|hela\s+(?:kontoret|nämnden|socialnämnden|förvaltningen)|"
+           r"handläggar\w*|socialsekreterar\w*|personalen|rektorn|läraren|chefen|politiker\w*|"
+           r"byggnadsinspektör\w*|\[NAMN\])")
+_CLOSE = (r"(?:han|hon|min\s+(?:man|fru|sambo|pojkvän|flickvän|partner|exman|exfru|expojkvän|f\.d\.\s+\w+|pappa|"
+          r"mamma|styvpappa|styvmamma|bror|son|dotter|svärson|svärmor|svärfar)|hennes\s+(?:man|pappa|sambo)|"
+          r"hans\s+(?:fru|pappa|mamma|sambo)|pappan|mamman|styvpappan|mannen|föräldrarna|familjehems\w+)")
+
+RULES: dict[str, list[re.Pattern]] = {
+    "threat": [re.compile(p, re.IGNORECASE) for p in (
+        rf"\b(?:skjuta|skjuter|skjut|knivhugga|knivhugger|döda|dödar|mörda|mördar|spöa|spöar)\s+{_PERSON}\b",
+        r"\bslå\s+ihjäl\s+(?!(?:mig|lite|tid|tiden|en|ett)\b)\w+",
+        r"\b(?:ni|du)\s+(?:ska|kommer\s+att)\s+dö\b(?!\s+av)",
+        r"\bborde\s+skjutas\b(?!\s+upp)",
+        r"\bkula\s+i\s+(?:huvudet|skallen|pannan)",
+        r"\b(?:spränga|spränger|bränna\s+ner|bränner\s+ner|tända\s+eld\s+på)\s+(?:kontoret|stadshuset|"
+        r"kommunhuset|skolan|er|huset|byggnaden|förskolan)",
+        r"\bjag\s+vet\s+var\s+(?:du|han|hon|\[NAMN\]|handläggaren|socialsekreteraren)\s+bor\b",
+        r"\b(?:kommer|komma)\s+(?:till\s+\w+\s+)?med\s+(?:kniv|pistol|gevär|vapen|yxa)\b",
+    )],
+    "self_harm": [re.compile(p, re.IGNORECASE) for p in (
+        r"\b(?:jag|ska|kommer\s+att|tänker|vill|att|och)\s+(?:\w+\s+){0,2}ta\s+livet\s+av\s+mig\b",
+        r"\bjag\s+(?:\w+\s+)?tar\s+livet\s+av\s+mig\b",
+        r"\b(?:ta|tar|avsluta|avslutar)\s+mitt\s+(?:eget\s+)?liv\b",
+        r"\bvill\s+(?:jag\s+)?inte\s+(?:leva|finnas)(?:\s+längre|\s+mer)?\b(?!\s+(?:i|med|på|under|bredvid|nära)\b)",
+        r"\borkar\s+(?:jag\s+)?inte\s+leva\b",
+        r"\bsjälvmordstankar|\bbegå\s+självmord|\bhar\s+självmordsplaner",
+        r"\b(?:skär|skurit|börjat\s+skära)\s+(?:mig|sig)\b(?!\s+på\s+(?:papper|kniven))",
+        r"\bskadar\s+mig\s+själv\b",
+        r"\bönskar\s+(?:att\s+)?jag\s+(?:inte\s+(?:vaknade|hade\s+vaknat|fanns|fötts)|var\s+död)",
+        r"\bavskedsbrev\b",
+        r"\bhoppa\s+(?:framför|från)\s+(?:tåget|tunnelbanan|bussen|bron|balkongen|taket)",
+    )],
+    "violence_close_relationship": [re.compile(p, re.IGNORECASE) for p in (
+        rf"\b{_CLOSE}\s+(?:\w+\s+){{0,2}}(?:slår|slog|sparkar|sparkade|misshandlar|misshandlade|stryper|ströp|"
+        r"våldtar|våldtog|nyper|hotar|hotade)\s+(?:och\s+\w+\s+)?(?:mig|henne|honom|oss|barnen|dem|mamma|pappa|farmor|mormor)\b",
+        r"\bmisshandlar\s+(?:mig|henne|honom|oss|barnen|mamma|pappa)\b",
+        r"\bhar\s+hotat\s+att\s+döda\s+mig\b",
+    )],
+    "close_threat": [re.compile(
+        rf"\b{_CLOSE}\s+(?:\w+\s+){{0,4}}(?:döda|ta\s+livet\s+av|slå\s+ihjäl|bränna\s+ner\s+huset\s+med)\s+"
+        r"(?:mig|henne|honom|oss|barnen|dem)\b", re.IGNORECASE)],
+}
+
+PAST_RESOLVED = re.compile(
+    r"\b(?:för\s+\w+\s+år\s+sedan|som\s+(?:tonåring|ung|barn)\b|på\s+\d0-talet|när\s+jag\s+var\s+(?:liten|barn|ung|\d+)|"
+    r"(?:han|hon)\s+är\s+död|idag\s+mår\s+(?:jag|vi)\s+bra|nu\s+är\s+jag\s+\d*\s*(?:och\s+)?frisk)", re.IGNORECASE)
+"""A comment that places the violence or the suicidal thoughts explicitly in the past: no rule fires."""
+PRIORITY = ("close_threat", "threat", "self_harm", "violence_close_relationship")
+"""Order of the checks: a threat by someone close to the victim is violence in a close relationship (the guide's
+decision procedure, step 1), so it is checked before the other threats."""
+
+
+def rule_category(text: str) -> str | None:
+    """The highest-priority category whose unmistakable phrase occurs in the text, or None."""
+    if not text or PAST_RESOLVED.search(text):
+        return None
+    for category in PRIORITY:
+        if any(p.search(text) for p in RULES[category]):
+            return "violence_close_relationship" if category == "close_threat" else category
+    return None

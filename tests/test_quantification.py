@@ -1,0 +1,144 @@
+"""Corrected shares: the correction recovers known mixes, its intervals cover, and the warehouse carries them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synpunkt import quantification as Q
+from synpunkt.labels import SENTIMENTS
+from synpunkt.quantification_eval import MIXES, coverage, method_errors
+from synpunkt.model_card import carry_sections, with_section
+
+K = len(SENTIMENTS)
+CONFUSION = np.array([[0.85, 0.10, 0.05],   # P(predicted j | true k): columns are true classes;
+                      [0.12, 0.70, 0.20],   # a fifth of negatives are called skeptical, as the issue says
+                      [0.03, 0.20, 0.75]])
+
+
+def synthetic(rng, mix, n, confusion=CONFUSION):
+    """True labels drawn at `mix`, and calibrated-looking probabilities whose argmax follows `confusion`."""
+    y = rng.choice(K, n, p=mix)
+    cdf = np.cumsum(confusion[:, y].T, axis=1)
+    pred = np.minimum((rng.random(n)[:, None] > cdf).sum(1), K - 1)
+    proba = np.full((n, K), 0.15) + 0.55 * np.eye(K)[pred] + rng.dirichlet(np.ones(K), n) * 0.1
+    return proba / proba.sum(1, keepdims=True), y
+
+
+def test_acc_recovers_a_known_mix_that_cc_gets_wrong():
+    rng = np.random.default_rng(1)
+    fit_p, fit_y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 3000)
+    corr = Q.fit_correction("acc", fit_p, fit_y, list(SENTIMENTS), n_boot=0)
+    proba, _ = synthetic(rng, (0.79, 0.04, 0.17), 20000)
+    stats = Q.group_stats(Q.method_inputs("acc", proba), np.zeros(len(proba), int), 1, second_moments=False)
+    corrected, cc = Q.point_estimate(corr, stats)[0], stats.mean[0]
+    assert np.abs(corrected - (0.79, 0.04, 0.17)).max() < 0.015
+    assert cc[1] > 0.08  # classify-and-count more than doubles the skeptical share
+
+
+def test_corrections_beat_classify_and_count_across_mixes():
+    rng = np.random.default_rng(2)
+    fit_p, fit_y = synthetic(rng, (0.4, 0.3, 0.3), 3000)
+    pool_p, pool_y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 30000)
+    errors = method_errors(fit_p, fit_y, pool_p, pool_y, mixes=MIXES[:20], n=4000, reps=3)
+    assert errors["acc"]["mae_pp"] <= 2.0 and errors["acc"]["mae_pp"] <= errors["cc"]["mae_pp"] / 2
+    assert errors["pacc"]["mae_pp"] <= errors["cc"]["mae_pp"] / 2
+
+
+def test_bootstrap_intervals_cover_about_95_percent():
+    rng = np.random.default_rng(3)
+    fit_p, fit_y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 600)
+    pool_p, pool_y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 20000)  # a large pool: the truth is the population's
+    for method in ("acc", "pacc"):
+        corr = Q.fit_correction(method, fit_p, fit_y, list(SENTIMENTS), n_boot=200)
+        cov = coverage(corr, pool_p, pool_y, sizes=(300,), reps=8, mixes=MIXES[:25])["300"]
+        assert 0.90 <= cov["shares"] <= 0.99, (method, cov)
+        assert 0.88 <= cov["net_score"] <= 0.995, (method, cov)
+
+
+def test_loader_falls_back_clearly(tmp_path):
+    assert Q.load(tmp_path).heads == {} and "fit-shares" in Q.load(tmp_path).status
+    rng = np.random.default_rng(4)
+    p, y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 300)
+    Q.save(tmp_path / Q.QUANTIFICATION_FILE, "m@1", {"sentiment": Q.fit_correction("acc", p, y, list(SENTIMENTS))}, {})
+    assert Q.load(tmp_path, "m@1").head("sentiment").method == "acc"
+    stale = Q.load(tmp_path, "m@2")
+    assert stale.heads == {} and "m@1" in stale.status
+
+
+def test_card_section_is_replaced_and_carried():
+    card = with_section("# Model\n\ntext\n", "quantification", "## Shares\n\nold")
+    card = with_section(card, "quantification", "## Shares\n\nnew")
+    assert card.count("## Shares") == 1 and "new" in card and "old" not in card
+    assert "new" in carry_sections(card, "# Model re-rendered\n")
+
+
+# -- the warehouse ------------------------------------------------------------------------------------------------
+@pytest.fixture()
+def con(tmp_path):
+    from analyst_warehouse import VERSION, frames
+    from synpunkt.warehouse import connect, insert_frame, set_current_model
+
+    con = connect(tmp_path / "w.duckdb")
+    comments, predictions = frames()
+    insert_frame(con, "comments", comments)
+    insert_frame(con, "predictions", predictions)
+    set_current_model(con, VERSION)
+    yield con
+    con.close()
+
+
+def _quant():
+    rng = np.random.default_rng(5)
+    p, y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 2000)
+    heads = {"sentiment": Q.fit_correction("pacc", p, y, list(SENTIMENTS), n_boot=100),
+             "topic_sentiment": Q.fit_correction("acc", p, y, list(SENTIMENTS), n_boot=100)}
+    return Q.Quantification(heads, "test")
+
+
+def test_trends_carry_corrected_and_cc_figures(con):
+    from analyst_warehouse import VERSION
+    from synpunkt.warehouse import refresh_trends
+
+    refresh_trends(con, VERSION, _quant())
+    rows = con.execute("SELECT n, n_positive, share_positive, share_positive_lo, share_positive_hi, "
+                       "cc_share_positive, net_score, net_score_lo, net_score_hi, cc_net_score, small_sample, method, "
+                       "topic FROM yearly_shares").df()
+    assert (rows["cc_share_positive"] == rows["n_positive"] / rows["n"]).all()
+    assert (rows["share_positive_lo"] <= rows["share_positive"] + 1e-9).all()
+    assert (rows["share_positive"] <= rows["share_positive_hi"] + 1e-9).all()
+    assert (rows["net_score_lo"] <= rows["net_score_hi"]).all()
+    assert set(rows.loc[rows.topic == "all", "method"]) == {"pacc"}
+    assert set(rows.loc[rows.topic != "all", "method"]) == {"acc"}
+    assert (rows["small_sample"] == (rows["n"] < 30)).all()
+    nat = con.execute("SELECT share_positive + share_skeptical + share_negative, cc_net_score FROM national_shares").fetchall()
+    assert all(abs(s - 1) < 1e-9 for s, _ in nat)
+
+
+def test_corrections_override_predictions_in_every_view(con):
+    from analyst_warehouse import VERSION
+    from synpunkt.warehouse import insert_frame, refresh_trends
+
+    refresh_trends(con, VERSION)
+    cid, before_n = con.execute("SELECT comment_id, 1 FROM comments_classified WHERE sentiment = 'negative' "
+                                "AND municipality_code = '0180' AND year = 2025 ORDER BY comment_id LIMIT 1").fetchall()[0]
+    counts = lambda: con.execute("SELECT n_positive, n_negative, n_corrected FROM yearly_shares WHERE "
+                                 "municipality_code = '0180' AND year = 2025 AND topic = 'all'").fetchall()[0]
+    pos, neg, _ = counts()
+    rows = [{"comment_id": cid, "sentiment": s, "topics": t, "reviewer": "Åsa Öberg", "imported_at": datetime(2026, 1, d),
+             "model_version": VERSION, "model_sentiment": "negative", "sample_kind": "random",
+             "source_checksum": c, "source_row": 2} for s, t, d, c in
+            (("skeptical", ["handler"], 1, "a"), ("positive", ["wait_time", "handler"], 2, "b"))]
+    insert_frame(con, "corrections", pd.DataFrame(rows))
+    refresh_trends(con, VERSION)
+    assert con.execute("SELECT sentiment, topics, corrected, model_sentiment FROM comments_classified "
+                       "WHERE comment_id = ?", [cid]).fetchall()[0] == ("positive", ["wait_time", "handler"], True, "negative")
+    assert sorted(con.execute("SELECT topic, topic_sentiment FROM comment_topics WHERE comment_id = ?",
+                              [cid]).fetchall()) == [("handler", "positive"), ("wait_time", "positive")]
+    assert counts() == (pos + 1, neg - 1, 1)
+    assert con.execute("SELECT count(*) FROM corrections WHERE comment_id = ?", [cid]).fetchall()[0][0] == 2  # history
+    assert con.execute("SELECT n_reviewed, accuracy FROM review_accuracy WHERE municipality_code = '0180'").fetchall()[0] \
+        == (1, 0.0)

@@ -1,0 +1,84 @@
+"""The review loop: export -> fill -> import round trips (XLSX, Swedish-Excel CSV, Label Studio JSON)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from synpunkt.review import ReviewImportError, export_review, import_review
+
+
+@pytest.fixture()
+def con(tmp_path):
+    from analyst_warehouse import VERSION, frames
+    from synpunkt.warehouse import connect, insert_frame, set_current_model
+
+    con = connect(tmp_path / "w.duckdb")
+    comments, predictions = frames()
+    insert_frame(con, "comments", comments)
+    insert_frame(con, "predictions", predictions)
+    set_current_model(con, VERSION)
+    yield con
+    con.close()
+
+
+def _fill(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df.loc[0, ["corrected_sentiment", "corrected_topics", "reviewer"]] = ["skeptical", "handler; wait_time", "Åsa Öberg"]
+    df.loc[1, ["reviewer"]] = ["Örjan Ärlig"]  # agrees with the model
+    return df
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_export_fill_import_round_trip(con, tmp_path, suffix):
+    out = tmp_path / f"granskning{suffix}"
+    ls, rows = export_review(con, "0180", 2025, 20, out)
+    assert rows == 20 and ls.exists()
+    if suffix == ".csv":
+        raw = out.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and b";" in raw.split(b"\n")[0]
+        df = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    else:
+        df = pd.read_excel(out, dtype=str, keep_default_na=False)
+    assert set(df["sample_kind"]) == {"uncertain", "random"} and "Västerås" in df["text"].iloc[0]
+    filled = _fill(df)
+    filled.to_csv(out, sep=";", index=False, encoding="utf-8-sig") if suffix == ".csv" else filled.to_excel(out, index=False)
+    assert import_review(con, out) == {"rows_reviewed": 2, "imported": 2, "already_imported": 0}
+    assert import_review(con, out)["imported"] == 0  # idempotent
+    got = con.execute("SELECT reviewer, sentiment, topics FROM corrections ORDER BY source_row").fetchall()
+    assert got[0] == ("Åsa Öberg", "skeptical", ["handler", "wait_time"])
+    assert got[1][0] == "Örjan Ärlig"
+    cid = df["comment_id"].iloc[0]
+    assert con.execute("SELECT sentiment FROM comments_classified WHERE comment_id = ?", [cid]).fetchall()[0][0] \
+        == "skeptical"
+
+
+def test_label_studio_export_is_imported(con, tmp_path):
+    ls, _ = export_review(con, "0180", 2025, 6, tmp_path / "g.xlsx")
+    tasks = json.loads(ls.read_text(encoding="utf-8"))
+    tasks[0]["annotations"] = [{"completed_by": {"email": "åsa@kommun.se"}, "result": [
+        {"from_name": "sentiment", "value": {"choices": ["negative"]}},
+        {"from_name": "topics", "value": {"choices": ["digital_services"]}}]}]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    assert import_review(con, export)["imported"] == 1
+    assert con.execute("SELECT reviewer, sentiment, topics FROM corrections").fetchall() == [
+        ("åsa@kommun.se", "negative", ["digital_services"])]
+
+
+def test_malformed_rows_are_rejected_by_row_and_column(con, tmp_path):
+    out = tmp_path / "g.csv"
+    export_review(con, "0180", 2025, 6, out)
+    df = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.loc[0, ["corrected_sentiment", "reviewer"]] = ["jättebra", "Åsa"]
+    df.loc[2, ["corrected_topics", "reviewer"]] = ["väder", ""]
+    df.to_csv(out, sep=";", index=False, encoding="utf-8-sig")
+    with pytest.raises(ReviewImportError) as err:
+        import_review(con, out)
+    msg = str(err.value)
+    assert "row 2, column corrected_sentiment" in msg and "row 4, column reviewer" in msg
+    assert "row 4, column corrected_topics" in msg
+    assert "jättebra" not in msg and "väder" not in msg  # never cell values
+    assert con.execute("SELECT count(*) FROM corrections").fetchall()[0][0] == 0
