@@ -82,3 +82,26 @@ def test_malformed_rows_are_rejected_by_row_and_column(con, tmp_path):
     assert "row 4, column corrected_topics" in msg
     assert "jättebra" not in msg and "väder" not in msg  # never cell values
     assert con.execute("SELECT count(*) FROM corrections").fetchall()[0][0] == 0
+
+
+def test_random_sample_reviews_give_the_reports_accuracy_figure(con, tmp_path):
+    from analyst_warehouse import VERSION
+
+    from synpunkt.report.queries import review_accuracy
+
+    assert review_accuracy(con, "0180", VERSION) == {"n_reviewed": 0}
+    out = tmp_path / "g.xlsx"
+    export_review(con, "0180", 2025, 20, out)
+    df = pd.read_excel(out, dtype=str, keep_default_na=False)
+    random_rows = df[df["sample_kind"] == "random"].reset_index(drop=True)
+    assert len(random_rows) >= 2
+    flipped = {"positive": "negative", "negative": "positive", "skeptical": "positive"}
+    random_rows.loc[0, "corrected_sentiment"] = flipped[random_rows.loc[0, "model_sentiment"]]
+    random_rows["reviewer"] = "Åsa"
+    random_rows.to_excel(out, index=False)
+    import_review(con, out)
+    got = review_accuracy(con, "0180", VERSION)
+    n = len(random_rows)
+    assert got["n_reviewed"] == n and got["accuracy"] == pytest.approx((n - 1) / n)
+    assert got["accuracy_lo"] < got["accuracy"] < got["accuracy_hi"]
+    assert review_accuracy(con, "1480", VERSION)["n_reviewed"] == 0

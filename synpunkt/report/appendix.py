@@ -14,7 +14,7 @@ from markupsafe import Markup
 from synpunkt.labels import ALL_TOPICS
 from synpunkt.report.context import Report
 from synpunkt.report.queries import (MIN_PEER_GROUP, current_model_version, model_evaluation, quality_counts,
-                                     year_shares)
+                                     review_accuracy, year_shares)
 from synpunkt.report.statistics import MIN_RANK_N, MIN_TEST_N
 from synpunkt.report.templating import bold, render
 
@@ -53,6 +53,13 @@ def section_method(rep: Report) -> Markup:
             notes.append(rep.t("m_eval_other", eval_version=ev["eval_version"], version=version))
     else:
         notes.append(rep.t("m_no_eval"))
+    reviewed = review_accuracy(rep.con, rep.code, version)
+    if reviewed["n_reviewed"]:
+        facts.append((rep.t("m_review"), rep.t("m_review_value", acc=fmt.pct(reviewed["accuracy"]),
+                                               lo=fmt.pct(reviewed["accuracy_lo"]), hi=fmt.pct(reviewed["accuracy_hi"]),
+                                               n=fmt.int(reviewed["n_reviewed"]))))
+    else:
+        facts.append((rep.t("m_review"), rep.t("m_review_none")))
     shares = year_shares(rep.con, rep.year, rep.code)
     n_year = int(shares[shares["topic"] == ALL_TOPICS]["n"].sum()) if not shares.empty else 0
     q = quality_counts(rep.con, rep.code)

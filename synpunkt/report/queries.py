@@ -208,6 +208,24 @@ def quality_counts(con, code: str | None = None) -> dict:
             "failed_batches": row[4], "data_as_of": row[5], "reasons": reasons, "comments_all_years": comments}
 
 
+def review_accuracy(con, code: str | None, model_version: str | None) -> dict:
+    """Accuracy of the model's sentiment on the randomly sampled, human-reviewed comments (synpunkt review):
+    n_reviewed, accuracy and its Wilson 95 % bounds, pooled over the report's scope; n_reviewed 0 when none."""
+    where, params = ["model_version = ?"], [model_version]
+    if code:
+        where.append("municipality_code = ?")
+        params.append(code)
+    row = con.execute(
+        "SELECT coalesce(sum(n_reviewed), 0), sum(accuracy * n_reviewed) FROM review_accuracy "
+        f"WHERE {' AND '.join(where)}", params).fetchall()[0]
+    n, hits = int(row[0]), row[1]
+    if not n:
+        return {"n_reviewed": 0}
+    lo, hi = con.execute("SELECT wilson_lo(?::DOUBLE, ?::DOUBLE), wilson_hi(?::DOUBLE, ?::DOUBLE)",
+                         [hits, n, hits, n]).fetchall()[0]
+    return {"n_reviewed": n, "accuracy": hits / n, "accuracy_lo": lo, "accuracy_hi": hi}
+
+
 def model_evaluation(model_dir: Path | str | None, model_version: str | None) -> dict:
     """The model card's headline figures: in-domain test sentiment macro-F1 and topic micro-F1 with CIs.
 
