@@ -450,8 +450,10 @@ def demo(
     if reports:
         from flows.report import report_flow
 
-        out = report_flow(year=last)
-        typer.echo(f"reports: {out}")
+        state = report_flow(year=last, return_state=True)
+        if not state.is_completed():  # the log above has each failed report's details
+            _fail(state.message or f"the demo's reports for {last} failed", code=1)
+        typer.echo(f"reports: {state.result()}")
 
 
 @app.command("train-signals")

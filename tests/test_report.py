@@ -541,3 +541,20 @@ def test_text_from_data_is_never_parsed_as_math_or_markup(tmp_path):
     assert "equal-sentiment" in figures(page) and "equal-duration" in figures(page)
     assert htmlmod.escape(MATH) in page  # the group's name in the test sentence, escaped
     assert "<i>x</i>" not in page
+
+
+def test_channels_section_without_a_group_large_enough_has_no_figure(published, monkeypatch):
+    """Two channels with fewer comments than the minimum group each: a sentence, not an empty chart (this used to
+    fail in matplotlib with 'bottom cannot be >= top')."""
+    from synpunkt.report import queries, sections
+
+    path, model_dir = published
+    rep = R.open_report(2024, "0180", "sv", path, model_dir)
+    try:
+        few = queries.channel_counts(rep.con, 2024, "0180").head(2).assign(n=2, n_positive=1, n_skeptical=0,
+                                                                            n_negative=1)
+        monkeypatch.setattr(sections, "channel_counts", lambda con, year, code=None: few)
+        html = str(sections.section_channels(rep))
+    finally:
+        rep.close()
+    assert "<img" not in html and 'data-section="channels"' in html

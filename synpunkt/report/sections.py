@@ -139,6 +139,8 @@ def section_channels(rep: Report) -> Markup:
         return render("channels.html.j2", rep=rep, fig=None, only=only, test=None)
     shown = counts[(counts["n"] >= MIN_GROUP) | counts["channel"].isna()]
     shown = shown[shown["n"] > 0].reset_index(drop=True)
+    if len(shown) < 2:  # every channel below the minimum group size: nothing to compare
+        return render("channels.html.j2", rep=rep, fig=None, only=None, test=None)
     test = chi_square(known[known["n"] >= MIN_GROUP][[f"n_{s}" for s in SENTIMENTS]].to_numpy())
     labels = [rep.s["channels"].get(c, str(c).capitalize()) for c in shown["channel"]]
     fig = F.figure_png(F.shares_figure(shown, labels, rep.lang))
