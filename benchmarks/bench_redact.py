@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from synpunkt.redact import PLACEHOLDERS, Redactor, load_ner_corpus, ner_corpus_path, score_on_ner
+from synpunkt.redaction import PLACEHOLDERS, Redactor, load_ner_corpus, ner_corpus_path, score_on_ner
 
 
 def print_row(name: str, r: dict) -> None:

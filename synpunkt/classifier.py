@@ -13,6 +13,7 @@ import torch
 from synpunkt.config import model_dir as default_model_dir
 from synpunkt.labels import prob_column
 from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
+from synpunkt.textnorm import unshout
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ class Classifier:
     # -- raw scores -------------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> dict[str, np.ndarray]:
         """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3]."""
-        texts = [self.settings.text_prefix + str(t) for t in texts]
+        norm = unshout if self.settings.unshout else str
+        texts = [self.settings.text_prefix + norm(str(t)) for t in texts]
         order = np.argsort([len(t) for t in texts], kind="stable")  # length-sorted: little padding
         outputs: dict[str, list[np.ndarray]] = {"sentiment": [], "topics": [], "topic_sentiment": []}
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress

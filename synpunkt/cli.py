@@ -125,6 +125,7 @@ def evaluate(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the full report as JSON")] = None,
     update_card: Annotated[bool, typer.Option(help="With --standard: rewrite the model's evaluation.json and model card")] = False,
     quantification: Annotated[bool, typer.Option("--quantification", help="Fit and measure the share correction instead (as `synpunkt fit-shares`)")] = False,
+    behaviour: Annotated[bool, typer.Option("--behaviour", help="Run the behavioural suite and print the failure rate per test (with --standard --update-card: into the card)")] = False,
 ) -> None:
     """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
     _setup_logging()
@@ -137,11 +138,22 @@ def evaluate(
     from synpunkt.data import load_in_domain, load_labelled_file
     from synpunkt.evaluate import evaluate_frame, evaluate_standard, markdown_details, markdown_summary
 
-    if not data and not standard:
-        _fail("give --data FILE or --standard")
+    if not data and not standard and not behaviour:
+        _fail("give --data FILE, --standard or --behaviour")
     clf = Classifier.load(model)
+    if behaviour and not data and not standard:
+        import pandas as pd
+
+        from synpunkt.behaviour import markdown_table
+        from synpunkt.evaluate import evaluate_behaviour
+
+        table = evaluate_behaviour(clf)
+        typer.echo(markdown_table(pd.DataFrame(table)))
+        if output:
+            output.write_text(json.dumps({"model_version": clf.version, "behaviour": table}, indent=2))
+        return
     if standard:
-        report = evaluate_standard(clf, load_in_domain(IN_DOMAIN_DATA), data_dir=shared_data)
+        report = evaluate_standard(clf, load_in_domain(IN_DOMAIN_DATA), data_dir=shared_data, behaviour=behaviour)
     else:
         try:
             df = load_labelled_file(data, text_column)
@@ -155,6 +167,10 @@ def evaluate(
     typer.echo(markdown_summary(report))
     for name, res in report["sets"].items():
         typer.echo(f"\n## {name}\n\n{markdown_details(res)}")
+    if report.get("behaviour"):
+        from synpunkt.model_card import behaviour_section
+
+        typer.echo("\n" + behaviour_section(report["behaviour"]))
     if output:
         output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
         typer.echo(f"\nreport written to {output}")
@@ -460,7 +476,7 @@ def demo(
 def train_signals(
     output_dir: Annotated[Optional[Path], typer.Option(help="Where the heads are written (default models/signals)")] = None,
     shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder with aux/rtplx_sv_toxicity.parquet (default ../shared/datasets; skipped when absent)")] = None,
-    rtplx: Annotated[bool, typer.Option(help="Add the RTP-LX development rows to the urgent head's training data")] = True,
+    rtplx: Annotated[bool, typer.Option(help="Add the RTP-LX development rows (../shared/datasets/aux) to the urgent head's training data; off for the shipped heads, which are reproducible from the repository alone")] = False,
     seed: int = 42,
 ) -> None:
     """Train the urgent-comment and repeat-contact heads on the frozen encoder (seeded, CPU): thresholds on

@@ -53,7 +53,7 @@ Only CC BY 4.0 public sources train this shipped model; the other public sets in
 {json.dumps(cfg, indent=2, ensure_ascii=False)}
 ```
 
-Training took {training.get('seconds', '?')} s on {training.get('torch_threads', '?')} CPU threads; mean training
+Training took {training.get('seconds', '?')} s on {_device(training)}; mean training
 loss per epoch: {', '.join(f'{x:.3f}' for x in training.get('epoch_losses', []))}.
 
 Calibration: temperature scaling fitted on the validation splits (sentiment T = {settings.sentiment_temperature:.3f},
@@ -66,6 +66,8 @@ Bootstrap 95 % intervals (1,000 resamples of the test rows). ECE: 15 equal-width
 comment-topic pairs. Reproduce with `synpunkt evaluate --standard` (needs `../shared/datasets`) or
 `synpunkt evaluate --data FILE` for any labelled file.
 
+{_headline(report)}
+
 {markdown_summary(report)}
 
 ### Targets
@@ -74,12 +76,64 @@ comment-topic pairs. Reproduce with `synpunkt evaluate --standard` (needs `../sh
 |---|---|---|---|
 {targets}
 
+{behaviour_section(report.get("behaviour"))}
+
 {notes}
 
 ## Details per set
 
 {details}
 """
+
+
+def _device(training: dict) -> str:
+    threads = f"{training.get('torch_threads', '?')} CPU threads"
+    return f"one CUDA GPU ({threads} for data and evaluation)" if training.get("device") == "cuda" else threads
+
+
+def _headline(report: dict) -> str:
+    h = report.get("headline", {})
+    if "sentiment_macro_f1" not in h:
+        return ""
+    topics = f", topic micro-F1 {h['topics_micro_f1']:.3f}" if "topics_micro_f1" in h else ""
+    return (f"**Headline (the worse of the two in-domain test sets, `in_domain_test` written with the training "
+            f"data and `in_domain_test_independent` written independently): sentiment macro-F1 "
+            f"{h['sentiment_macro_f1']:.3f}{topics}, sentiment ECE {h.get('sentiment_ece', float('nan')):.3f}.**")
+
+
+def behaviour_section(table: list[dict] | None) -> str:
+    """The behavioural suite's failure table and, in words, which capabilities still fail and how often."""
+    if not table:
+        return ""
+    from synpunkt.behaviour import markdown_table
+    from synpunkt.evaluate import INVARIANCE_TARGET, INVARIANCE_TARGET_CAPABILITIES, MFT_TARGET
+
+    import pandas as pd
+
+    failing = []
+    for r in table:
+        rate = r["failure_rate"]
+        if r["type"] == "MFT" and 1 - rate < MFT_TARGET:
+            failing.append(f"- `{r['test']}` ({r['capability']}): wrong on {rate:.0%} of {r['n']} cases "
+                           f"(target: at most {1 - MFT_TARGET:.0%}).")
+        elif r["type"] == "INV" and r["capability"] in INVARIANCE_TARGET_CAPABILITIES and rate > INVARIANCE_TARGET:
+            failing.append(f"- `{r['test']}` ({r['capability']}): the sentiment changes on {rate:.0%} of {r['n']} "
+                           f"cases (target: at most {INVARIANCE_TARGET:.0%}).")
+        elif rate > 0.05:
+            failing.append(f"- `{r['test']}` ({r['capability']}, no issue target): fails on {rate:.0%} of "
+                           f"{r['n']} cases.")
+    words = "\n".join(failing) if failing else "Every test meets its target."
+    return f"""## Behavioural tests
+
+CheckList-style suite (`data/behaviour/suite.jsonl`; reproduce with `synpunkt evaluate --behaviour`). MFT: share
+of cases with the wrong sentiment; INV: share whose sentiment changes under a label-preserving perturbation; DIR:
+share where adding a complaint (praise) raises p_positive (p_negative) by more than 0.05.
+
+{markdown_table(pd.DataFrame(table))}
+
+**What still fails, and how often:**
+
+{words}"""
 
 
 def _target_row(key: str, t: dict) -> str:

@@ -197,7 +197,7 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     set_seed(cfg.seed)
     started = time.time()
     settings = ModelSettings(name=cfg.name, base_model=cfg.base_model, max_length=cfg.max_length, lora_r=cfg.lora_r,
-                             lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers)
+                             lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers, unshout=True)
     model, base_tok = build_model(settings, encoder)
     tokenizer = tokenizer or base_tok
     if encoder is None:  # the base records its own prompt prefix (E5: "query: ")
@@ -229,7 +229,10 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     settings.save(cfg.output_dir)
     clf.version = model_version(cfg.output_dir)
 
-    report = evaluate_standard(clf, in_domain, data_dir=cfg.data_dir, include_public=cfg.evaluate_public)
+    # The independent test set belongs to the project's own data: evaluated only when training on that.
+    independent = None if Path(cfg.in_domain).resolve() == IN_DOMAIN_DATA.resolve() else in_domain.iloc[:0]
+    report = evaluate_standard(clf, in_domain, data_dir=cfg.data_dir, include_public=cfg.evaluate_public,
+                               independent=independent)
     from synpunkt.evaluate import evaluate_frame
 
     # Model selection compares runs on in-domain validation (never on a test set).

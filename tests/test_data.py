@@ -47,3 +47,28 @@ def test_bad_labels_name_the_rows_not_the_text():
     with pytest.raises(ValueError, match=r"unknown sentiment \['glad'\]") as err:
         validate_labelled(df, "file.csv")
     assert "hemlig" not in str(err.value)
+
+
+def test_training_comments_are_not_near_duplicates_of_the_test_material():
+    """The comments written for the robustness issue (ids d....) may not be near copies (character n-gram cosine
+    >= 0.85) of a behaviour-suite text or an independent test comment: those measure generalisation and must
+    stay unseen. Older rows are held to >= 0.92 (a few short stock phrases such as "Vi får väl se." sit close
+    to suite texts such as "Vi får se.")."""
+    import json
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from synpunkt.behaviour import load_suite, suite_texts
+    from synpunkt.config import INDEPENDENT_TEST_DATA
+
+    df = load_in_domain()
+    ours = df["text"].tolist()
+    independent = [json.loads(line)["text"] for line in INDEPENDENT_TEST_DATA.read_text(encoding="utf-8").splitlines()
+                   if line.strip()]
+    held_out = suite_texts(load_suite()) + independent
+    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit(ours + held_out)
+    similarity = cosine_similarity(vectoriser.transform(ours), vectoriser.transform(held_out)).max(axis=1)
+    limit = df["id"].str.startswith("d").map({True: 0.85, False: 0.92})
+    rows = [i for i, (s, lim) in enumerate(zip(similarity, limit)) if s >= lim]
+    assert not rows, f"in-domain row(s) {rows[:10]} nearly repeat a behaviour-suite or independent test text"

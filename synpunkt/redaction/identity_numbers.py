@@ -18,15 +18,18 @@ from __future__ import annotations
 import datetime
 import re
 
+import phonenumbers
 from stdnum import luhn
 
-from synpunkt.redaction.number_context import NUMBER_START, case_number_context
-from synpunkt.redaction.spans import Span
+from synpunkt.redaction.number_context import NUMBER_START, case_number_context, digits, payment_reference_context
+from synpunkt.redaction.spans import PLACEHOLDER_RE, Span
 
 PNR_RE = re.compile(
     NUMBER_START + r"(?P<cc>1[89]|20)?(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})"
-    r"(?P<sep>[ \u00a0]?[-+–][ \u00a0]?|[ \u00a0])?(?P<tail>\d{4})" + r"(?![\w])(?![-/.,–]\d)(?! \d)"
+    r"(?P<sep>[ \u00a0]?(?P<dash>[-+–])[ \u00a0]?|[ \u00a0])?(?P<tail>\d{4})"
+    r"(?![\w])(?![-/.,–]\d)(?(dash)|(?! \d))"
 )
+"""[CC]YYMMDD[-+ ]NNNN; without a dash it must not run on into more digits ("850312 2398 45")."""
 
 _SAMO_WORD = r"samordnings(?:num{1,2}e?r(?:et)?|nr)"
 _PNR_WORD = (
@@ -34,16 +37,54 @@ _PNR_WORD = (
     r"födelsenum{1,2}er(?:et)?|födelsenr|fodelsenum{1,2}er|social security number|ssn|"
     r"personal (?:identity )?number|id-?num{1,2}er|" + _SAMO_WORD
 )
-_KEYWORD_RE = re.compile(rf"(?i)(?<![\w])(?:{_PNR_WORD})(?![\w])")
+_KEYWORD_RE = re.compile(rf"(?i)(?<![\w\[])(?:{_PNR_WORD})(?![\w\]])")
 _WEAK_KEYWORD_RE = re.compile(r"(?i)(?<![\w])(?:mitt|mina?) (?:nummer|nr)(?![\w])|(?<![\w])född(?![\w])")
 _SAMO_KEYWORD_RE = re.compile(rf"(?i){_SAMO_WORD}")
 _CONTEXT_CHARS = 40
+_PHONE_WORD_RE = re.compile(r"(?i)(?<![\w])(?:ring|ringa|tel|telefon|tfn|mobil|mobilnr|sms|sms:a|nås)(?![\w])")
+_DIGIT_RE = re.compile(r"\d")
 
-_AFTER_KEYWORD_RE = re.compile(
-    rf"(?i)(?<![\w])(?:{_PNR_WORD})(?![\w])\.?[ \t]*(?::|=|är|ar|nr|-)?[ \t]*(?:(?:är|ar)[ \t]+)?"
-    r"(?P<num>\d{5,8}(?:[ \u00a0]?[-+–][ \u00a0]?|[ \u00a0])\d{3,5}|\d{9,13})(?![\w])(?![-/.,–]\d)"
+_LOOSE_RE = re.compile(
+    NUMBER_START + r"\d{5,8}(?:[ \u00a0]?[-+–][ \u00a0]?|[ \u00a0])\d{3,5}(?![\w])(?![-/.,–]\d)|"
+    + NUMBER_START + r"\d{9,13}(?![\w])(?![-/.,–]\d)"
 )
-"""A number right after an explicit keyword, with a digit too few or too many ("personnummer 850312-239")."""
+"""A number after a keyword with a digit too few or too many ("personnummer 850312-239")."""
+
+_FUZZY_KEYWORDS = ("personnummer", "personnumret", "personnr", "persnr", "födelsenummer", "samordningsnummer",
+                   "samordningsnr")
+_NOT_KEYWORDS = frozenset({"personer", "personal", "personen", "personens", "personalen", "persons"})
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Edit distance with insertions, deletions, substitutions and swaps of neighbours (optimal string alignment)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def fuzzy_keyword(word: str) -> bool:
+    """A misspelt identity-number keyword: "persnonumer", "perrsnr" (a word, or two run together)."""
+    w = word.lower()
+    return len(w) >= 6 and w not in _NOT_KEYWORDS and any(abs(len(w) - len(k)) <= 2 and _edit_distance(w, k) <= (1 if len(k) <= 8 else 2)
+                               for k in _FUZZY_KEYWORDS)
+
+
+def _last_keyword_end(before: str) -> int | None:
+    """Where the last (possibly misspelt) identity-number keyword in ``before`` ends."""
+    ends = [m.end() for m in _KEYWORD_RE.finditer(before)]
+    words = list(_WORD_RE.finditer(before))
+    for k, m in enumerate(words):
+        pair = m.group() + words[k + 1].group() if k + 1 < len(words) else ""
+        if fuzzy_keyword(m.group()):
+            ends.append(m.end())
+        elif pair and before[m.end() : words[k + 1].start()].strip(" .") == "" and fuzzy_keyword(pair):
+            ends.append(words[k + 1].end())  # "perrs nr"
+    return max(ends) if ends else None
 
 
 def _date(year: int, month: int, day: int) -> datetime.date | None:
@@ -70,12 +111,14 @@ def birth_date_kind(cc: str | None, yy: str, mm: str, dd: str) -> str | None:
 
 
 def keyword_before(text: str, start: int) -> str | None:
-    """"strong" for an explicit keyword in the words before ``start``, "weak" for "mitt nummer"/"född", else None."""
-    before = text[max(0, start - _CONTEXT_CHARS) : start]
-    if _KEYWORD_RE.search(before):
-        return "strong"
-    if _WEAK_KEYWORD_RE.search(before):
-        return "weak"
+    """"strong" for an identity-number keyword (misspelt too) in the words before ``start``, "weak" for "mitt
+    nummer"/"född", else None (a keyword with another number between it and ``start`` says nothing about it)."""
+    before = text[max(0, start - _CONTEXT_CHARS - 20) : start]
+    before = PLACEHOLDER_RE.sub(lambda m: "0" * len(m.group()), before)[-_CONTEXT_CHARS:]  # as a number
+    weak = [m.end() for m in _WEAK_KEYWORD_RE.finditer(before)]
+    for strength, end in (("strong", _last_keyword_end(before)), ("weak", max(weak) if weak else None)):
+        if end is not None and not _DIGIT_RE.search(before[end:]):
+            return strength
     return None
 
 
@@ -93,23 +136,48 @@ def _decide(text: str, m: re.Match) -> str | None:
     by_day = "samordningsnummer" if int(m["dd"]) > 60 else "personnummer"
     if context == "strong":
         return "samordningsnummer" if _samordning_said(text, m.start()) else by_day
-    if cc is None and m["yy"].startswith("0") and (not sep.strip() or not check_ok):
-        return None  # 0701234567 or 070312-3456 (check digit wrong): the phone rule decides
+    if cc is None and m["yy"].startswith("0") and _phone_like(m.group()) and (
+            not sep.strip() or (not check_ok and _phone_word_before(text, m))):
+        return None  # 0701234567, or "ring 070312-3456" with a wrong check digit: the phone rule decides
     if kind is None:
         return by_day if context == "weak" else None
+    if payment_reference_context(text, m.start()) and not context:
+        return None  # "OCR 0718742380": its own check digit, not a personnummer's
     if case_number_context(text, m.start()) and not context:
         if not check_ok or (sep and not sep.strip() and cc is None):
             return None  # "ärende 240315-1234", "dnr 850312 1234": a case number unless the check digit says not
     return kind
 
 
+def _phone_like(number: str) -> bool:
+    """A valid Swedish phone number when read as one (0701234567 is; 0008096265 is not)."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(digits(number), "SE"))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _phone_word_before(text: str, m: re.Match) -> bool:
+    return bool(_PHONE_WORD_RE.search(text[max(0, m.start() - 20) : m.start()]))
+
+
 def identity_number_spans(text: str) -> list[Span]:
     """Spans of personnummer and samordningsnummer in ``text``."""
-    out = [Span(m.start(), m.end(), kind) for m in PNR_RE.finditer(text) if (kind := _decide(text, m))]
-    for m in _AFTER_KEYWORD_RE.finditer(text):
-        start, end = m.start("num"), m.end("num")
-        if any(s.start < end and start < s.end for s in out):
+    out: list[Span] = []
+    masked = text
+    while True:  # again with the numbers found masked: "19610115-6260 1109874212" holds two
+        new = [Span(m.start(), m.end(), kind) for m in PNR_RE.finditer(masked) if (kind := _decide(text, m))]
+        new = [s for s in new if not any(s.start < o.end and o.start < s.end for o in out)]
+        if not new:
+            break
+        out += new
+        for s in new:
+            masked = masked[: s.start] + "#" * (s.end - s.start) + masked[s.end :]
+    for m in _LOOSE_RE.finditer(text):
+        if any(s.start < m.end() and m.start() < s.end for s in out):
             continue
-        kind = "samordningsnummer" if _samordning_said(text, end) else "personnummer"
-        out.append(Span(start, end, kind))
+        context = keyword_before(text, m.start())
+        if context == "strong" or (context == "weak" and not m.group().startswith("0")):
+            kind = "samordningsnummer" if _samordning_said(text, m.start()) else "personnummer"
+            out.append(Span(m.start(), m.end(), kind))
     return sorted(out, key=lambda s: s.start)

@@ -1,9 +1,16 @@
 """Word lists behind the name rules: first names, surnames, titles before a name, and words that are never names.
 
-The lists are deliberately short and common; the name model generalises beyond them.
+Two sets of name lists: ``CORE_LISTS``, the short hand-written lists the name model's features were trained with
+(so they stay as they are), and ``GAZETTEER``, which adds the first names and surnames of ``first_names.txt`` and
+``surnames.txt`` (common in Sweden, from Faker's lists; see ``build_name_gazetteer``) for the rules. Names that
+are also common Swedish words (``COMMON_WORD_NAMES``: "Björn", "Klara", "Lund", "Berg") count only beside another
+name or after a title.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 FIRST_NAMES = frozenset("""
 Anna Eva Maria Karin Kristina Lena Sara Sarah Kerstin Emma Ingrid Marie Malin Jenny Hanna Hannah Sofia Sofie Annika
@@ -97,3 +104,55 @@ thank thanks thx the we you it my our this that hi hello please great lovely goo
 fran nar ar pa ocksa aven sa da nagon nagot nagra manga varfor battre sjalv hander annu inga
 """.split())
 """Function words, greetings, months, days, big towns and other words the name rules and model never mark."""
+
+COMMON_WORD_NAMES = frozenset("""
+Alf Ana Ane Ban Bara Ben Bill Björn Bo Bob Britt Bror Dag Dan Del Dina Edit Eli Else Finn Fran Frank Fred
+Frode Gerd Gro Gun Hans Helge Ian Ib Ina Inga Inge Iris Isa Iva Ivo Jan Jarl Juni Kaj Karen Kata Kim Klara
+Lage Lana Lara Lea Li Lilja Lily Lina Linda Line Lisa Liv Lo Loke Lone Lova Love Lucia Luna Maj Malva Mara Marin Mark
+Max May Mila Mile Mina Mira Mio My Nana Nova Odd Per Rita Roar Ron Rosa Rose Roy Rut Ruth Saga Said Sam Sanna Siri
+Sol Sten Stig Tage Tea Ted Tilde Tim Tina Tine Tom Tone Tor Tora Urban Vagn Vide Ville Viola
+Aas Alm Asp Bach Bakke Berg Björk Blixt Blom Borg Brink Bäck Car Dam Ek Falk Flink Fors Frid Frisk Green Gren Hall
+Hammar Hult Hägg Hjort Holm Kling Kos Kvist Lazar Lie Lien Lind Linde Lund Malm Modig Nord Palm Rask Roos Seven
+Skog Sköld Smith Stark Steen Storm Strand Strid Ström Svärd Thor Toft Turk Vik Wall
+""".split())
+"""Names in the gazetteer that are also common Swedish (or English) words or places: a name only beside another
+name or after a title (the hand-written lists above keep their say)."""
+
+
+NOT_NAMES = frozenset("""
+dnr ocr ref ärende ärendenr faktura fakturanr kundnr ordernr willys coop lidl hemköp ica maxi apoteket postnord
+norr söder öst väst syd nordost nordväst sydost sydväst centrum city
+""".split())
+"""Lowercased words that look like names beside one (a possessive, a capitalised word) but are not: the rules
+that grow names never take them (kept apart from ``STOPWORDS``, which is one of the model's features)."""
+
+
+def _read_names(file_name: str) -> frozenset[str]:
+    path = Path(__file__).resolve().parent / file_name
+    return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+@dataclass(frozen=True)
+class NameLists:
+    """First names (a name on their own), ambiguous first names (only beside a surname or after a title), surnames
+    (a name on their own) and all surnames (also those that are words: a surname after a first name)."""
+
+    first: frozenset[str]
+    ambiguous: frozenset[str]
+    surnames: frozenset[str]
+    all_surnames: frozenset[str]
+
+
+CORE_LISTS = NameLists(FIRST_NAMES, AMBIGUOUS_FIRST_NAMES, SURNAMES, SURNAMES)
+"""The hand-written lists: the name model's features are computed with these (as when it was trained)."""
+
+_GAZ_FIRST, _GAZ_LAST = _read_names("first_names.txt"), _read_names("surnames.txt")
+_WORDS = COMMON_WORD_NAMES | {w for w in _GAZ_FIRST | _GAZ_LAST if w.lower() in STOPWORDS}
+GAZETTEER = NameLists(
+    first=FIRST_NAMES | (_GAZ_FIRST - _WORDS - AMBIGUOUS_FIRST_NAMES),
+    ambiguous=AMBIGUOUS_FIRST_NAMES | ((_WORDS & _GAZ_FIRST) - FIRST_NAMES),
+    surnames=SURNAMES | (_GAZ_LAST - _WORDS),
+    all_surnames=SURNAMES | _GAZ_LAST,
+)
+"""The hand-written lists and the gazetteer: what the name rules use."""

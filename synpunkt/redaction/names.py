@@ -14,18 +14,25 @@ import re
 import numpy as np
 
 from synpunkt.redaction.name_lists import (
-    AMBIGUOUS_FIRST_NAMES,
-    FIRST_NAMES,
+    CORE_LISTS,
+    GAZETTEER,
+    NOT_NAMES,
     STOPWORDS,
-    SURNAMES,
     TITLE_SUFFIXES,
     TITLE_WORDS,
+    NameLists,
 )
 from synpunkt.redaction.spans import PLACEHOLDER_RE, Span
 
 _WORD_RE = re.compile(PLACEHOLDER_RE.pattern + r"|\w+(?:[-'’:]\w+)*|[^\w\s]")
 _SENTENCE_END = {".", "!", "?", ":", ";", '"', "”", "“", "»", "«", "-", "–", "—", "•", "*", "(", ")"}
 _NAME_SUFFIX_RE = re.compile(r"^[A-ZÅÄÖ][a-zåäöé]+(?:sson|sdotter)s?$")
+_LOWER_NAME_SUFFIX_RE = re.compile(r"^[a-zåäöé]{3,}(?:sson|sdotter)s?$")
+_INITIAL_RE = re.compile(r"^[A-ZÅÄÖ]$")
+_ANY_INITIAL_RE = re.compile(r"^[A-ZÅÄÖa-zåäö]$")
+_LABEL_WORDS = {"kontakt", "ansvarig", "kontaktperson", "handläggare", "namn", "inlämnad", "av", "hänvisad", "till",
+                "upp"}
+_LOWERCASE_CONTEXT = {"med", "till", "och", "från", "av", "åt", "heter"}
 _ACRONYM_RE = re.compile(r"^[A-ZÅÄÖ]{2,3}$|^[A-ZÅÄÖ]{2,}:[a-zåäö]+$")
 
 LONE_INITIAL_THRESHOLD = 0.95
@@ -43,9 +50,10 @@ def is_title(low: str) -> bool:
     return low in TITLE_WORDS or low.endswith(TITLE_SUFFIXES)
 
 
-def is_surname(w: str) -> bool:
+def is_surname(w: str, lists: NameLists = GAZETTEER) -> bool:
     """A listed surname or one ending in -sson/-sdotter, also in the genitive (Anderssons)."""
-    return w in SURNAMES or (w.endswith("s") and w[:-1] in SURNAMES) or bool(_NAME_SUFFIX_RE.match(w))
+    return (w in lists.surnames or (w.endswith("s") and w[:-1] in lists.surnames)
+            or bool(_NAME_SUFFIX_RE.match(w)))
 
 
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]], list[bool]]:
@@ -80,16 +88,22 @@ def sentence_initial(words: list[str], line_start: list[bool]) -> list[bool]:
     return [line_start[i] or i == 0 or words[i - 1] in _SENTENCE_END for i in range(len(words))]
 
 
-def known_first(w: str) -> bool:
+def known_first(w: str, lists: NameLists = GAZETTEER) -> bool:
     """A listed first name, or a double name of listed parts ("Anna-Karin")."""
-    if w in FIRST_NAMES:
+    if w in lists.first:
         return True
     parts = w.split("-")
-    return len(parts) > 1 and all(p in FIRST_NAMES or p in AMBIGUOUS_FIRST_NAMES for p in parts)
+    return len(parts) > 1 and all(p in lists.first or p in lists.ambiguous for p in parts)
 
 
-def rule_names(words: list[str], line_start: list[bool] | None = None) -> np.ndarray:
-    """Which words the name rules mark as (parts of) person names."""
+def rule_names(words: list[str], line_start: list[bool] | None = None, lists: NameLists = GAZETTEER
+               ) -> np.ndarray:
+    """Which words the core name rules mark as (parts of) person names (with ``lists``).
+
+    Listed first names, ambiguous ones beside a surname or after a title, any capitalised word after a title,
+    listed first names in lowercase after a title or after "med", "till", "och"..., listed surnames; and a
+    capitalised word or two after each of these. (The name model's ``rule_name`` feature: keep as trained.)
+    """
     n = len(words)
     line_start = line_start or [False] * n
     initial = sentence_initial(words, line_start)
@@ -98,7 +112,7 @@ def rule_names(words: list[str], line_start: list[bool] | None = None) -> np.nda
 
     def surname_like(i: int) -> bool:
         w = words[i]
-        return is_cap(w) and is_wordlike(w) and low[i] not in STOPWORDS and (not initial[i] or w in SURNAMES)
+        return is_cap(w) and is_wordlike(w) and low[i] not in STOPWORDS and (not initial[i] or w in lists.surnames)
 
     for i, w in enumerate(words):
         if not is_wordlike(w):
@@ -106,19 +120,19 @@ def rule_names(words: list[str], line_start: list[bool] | None = None) -> np.nda
         after_title = i > 0 and is_title(low[i - 1])
         cap = is_cap(w)
         start = False
-        if cap and known_first(w) and low[i] not in STOPWORDS:
+        if cap and known_first(w, lists) and low[i] not in STOPWORDS:
             start = True
-        elif cap and w in AMBIGUOUS_FIRST_NAMES and (after_title or (i + 1 < n and surname_like(i + 1)
-                                                                      and is_surname(words[i + 1]))):
+        elif cap and w in lists.ambiguous and (after_title or (i + 1 < n and surname_like(i + 1)
+                                                                      and (is_surname(words[i + 1], lists) or words[i + 1] in lists.all_surnames))):
             start = True
         elif cap and after_title and low[i] not in STOPWORDS and not is_title(low[i]):
             start = True
-        elif not cap and w.islower() and after_title and (w.title() in FIRST_NAMES) and low[i] not in STOPWORDS:
+        elif not cap and w.islower() and after_title and (w.title() in lists.first) and low[i] not in STOPWORDS:
             start = True
-        elif not cap and w.islower() and i > 0 and low[i - 1] in {"med", "till", "och", "från", "av", "åt", "heter"} \
-                and w.title() in FIRST_NAMES and w.title() not in AMBIGUOUS_FIRST_NAMES and low[i] not in STOPWORDS:
+        elif not cap and w.islower() and i > 0 and low[i - 1] in _LOWERCASE_CONTEXT \
+                and w.title() in lists.first and w.title() not in lists.ambiguous and low[i] not in STOPWORDS:
             start = True
-        elif cap and is_surname(w) and low[i] not in STOPWORDS:
+        elif cap and is_surname(w, lists) and low[i] not in STOPWORDS:
             start = True
         if not start:
             continue
@@ -131,11 +145,13 @@ def rule_names(words: list[str], line_start: list[bool] | None = None) -> np.nda
 
 
 def cheap_features(words: list[str], line_start: list[bool]) -> np.ndarray:
-    """A few hand-made per-word features fed to the name head next to the encoder features."""
+    """A few hand-made per-word features fed to the name head next to the encoder features (``CORE_LISTS``, as
+    the head was trained)."""
     n = len(words)
     initial = sentence_initial(words, line_start)
-    rules = rule_names(words, line_start)
+    rules = rule_names(words, line_start, CORE_LISTS)
     low = [w.lower() for w in words]
+    core = CORE_LISTS
     f = np.zeros((n, len(CHEAP_FEATURES)), dtype=np.float32)
     for i, w in enumerate(words):
         cap = is_cap(w)
@@ -144,9 +160,9 @@ def cheap_features(words: list[str], line_start: list[bool]) -> np.ndarray:
             len(w) > 1 and w.isupper(),
             w[:1].islower(),
             initial[i],
-            known_first(w) or w.title() in FIRST_NAMES,
-            w in AMBIGUOUS_FIRST_NAMES,
-            is_surname(w),
+            known_first(w, core) or w.title() in core.first,
+            w in core.ambiguous,
+            is_surname(w, core),
             i > 0 and is_title(low[i - 1]),
             i > 0 and is_cap(words[i - 1]) and not initial[i - 1],
             i + 1 < n and is_cap(words[i + 1]),
@@ -188,3 +204,131 @@ def name_spans(text: str, offsets: list[tuple[int, int]], is_name: np.ndarray) -
             spans.append(Span(s, e, "namn"))
     return spans
 
+
+
+def extra_rule_names(words: list[str], line_start: list[bool] | None = None, lists: NameLists = GAZETTEER
+                     ) -> np.ndarray:
+    """Names the core rules leave: listed first names in lowercase anywhere ("pratade med karin", "anna lund"),
+    -sson surnames in lowercase, possessives of listed first names ("Annas", "karins"), an initial before a
+    capitalised word ("K. Lund"), a capitalised word after a label and a colon ("Kontakt: Soran") or after "ring
+    upp", and a listed (or ambiguous) first name that is a whole cell ("Gerd")."""
+    n = len(words)
+    out = np.zeros(n, dtype=bool)
+    for i, w in enumerate(words):
+        if not is_wordlike(w) or w.lower() in STOPWORDS or w.lower() in NOT_NAMES:
+            continue
+        if w.islower() and len(w) >= 3:
+            t = w.title()
+            stem = t[:-1] if t.endswith("s") and len(t) >= 4 else None
+            if (t in lists.first or (stem in lists.first)) or _LOWER_NAME_SUFFIX_RE.match(w):
+                out[i] = True
+        elif is_cap(w) and w.endswith("s") and len(w) >= 4 and w[:-1] in lists.first:
+            out[i] = True  # "Annas bemötande"
+        elif is_cap(w) and n == 1 and (w in lists.first or w in lists.ambiguous):
+            out[i] = True  # a cell holding a first name only
+        elif (is_cap(w) and len(w) > 1 and i >= 2 and words[i - 1] == ":"
+              and words[i - 2].lower() in _LABEL_WORDS | TITLE_WORDS and not is_title(w.lower())):
+            out[i] = True  # "Kontakt: Soran"
+        elif (is_cap(w) and i >= 2 and words[i - 1].lower() == "upp" and words[i - 2].lower() in ("ring", "ringa")):
+            out[i] = True  # "Ring upp Guled"
+        elif (_INITIAL_RE.match(w) and i + 2 < n and words[i + 1] == "." and is_cap(words[i + 2])
+              and is_wordlike(words[i + 2]) and words[i + 2].lower() not in STOPWORDS
+              and not is_title(words[i + 2].lower())):
+            out[i : i + 3] = True  # "K. Lund": the period belongs to the name
+    return out
+
+
+def all_rule_names(words: list[str], line_start: list[bool] | None = None) -> np.ndarray:
+    """Every name rule with the gazetteer: ``rule_names`` and ``extra_rule_names``."""
+    return rule_names(words, line_start, GAZETTEER) | extra_rule_names(words, line_start, GAZETTEER)
+
+
+def _adjacent(offsets: list[tuple[int, int]], text: str, i: int, j: int) -> bool:
+    """Words i < j follow each other with only a space (or none) between them."""
+    return text[offsets[i][1] : offsets[j][0]] in ("", " ")
+
+
+def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], line_start: list[bool],
+                 is_name: np.ndarray) -> np.ndarray:
+    """Grow each run of name words to the whole name: the capitalised word after it (a surname), a listed
+    surname in lowercase after it ("anna lund"), the capitalised word before it (a first name: not at a
+    sentence start unless the name is a surname, "Filmon Olsson"), a surname and comma before it ("Lund, Karin";
+    any capitalised word where that is the whole text), and an initial before it ("L. Andersson")."""
+    flags = np.array(is_name, dtype=bool)
+    initial = sentence_initial(words, line_start)
+    n = len(words)
+
+    def name_word(k: int) -> bool:
+        w = words[k]
+        return (is_wordlike(w) and w.lower() not in STOPWORDS and w.lower() not in NOT_NAMES
+                and not is_title(w.lower()) and not _ACRONYM_RE.match(w))
+
+    def surname_word(k: int) -> bool:
+        return words[k] in GAZETTEER.all_surnames or is_surname(words[k])
+
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n):
+            if not flags[i] or not is_wordlike(words[i]):
+                continue
+            j = i + 1
+            if j < n and not flags[j] and _adjacent(offsets, text, i, j) and name_word(j) and (
+                    (is_cap(words[j]) and not initial[j])
+                    or (words[j].islower() and (words[j].title() in GAZETTEER.all_surnames
+                                                or _LOWER_NAME_SUFFIX_RE.match(words[j])))):
+                flags[j] = changed = True
+            j = i - 1
+            if j >= 0 and not flags[j] and _adjacent(offsets, text, j, i) and name_word(j) and is_cap(words[j]) and (
+                    not initial[j] or surname_word(i)):
+                flags[j] = changed = True
+            if (i >= 2 and words[i - 1] == "," and not flags[i - 2] and name_word(i - 2) and is_cap(words[i - 2])
+                    and (surname_word(i - 2) or (i == 2 and n == 3))):
+                flags[i - 2] = changed = True  # "Lund, Karin" (a surname first, as in registers)
+            if (j >= 0 and not flags[j] and _adjacent(offsets, text, j, i) and name_word(j) and words[j].islower()
+                    and (words[j].title() in GAZETTEER.first | GAZETTEER.ambiguous or surname_word(i))):
+                flags[j] = changed = True  # "bo nilsson", "zabihullah gebru": a first name before a surname
+            if (i + 2 < n and words[i + 1] == "," and not flags[i + 2] and surname_word(i) and is_cap(words[i + 2])
+                    and name_word(i + 2) and (i + 3 == n or not is_wordlike(words[i + 3]))):
+                flags[i + 2] = changed = True  # "Wang, Ubah": the first name after a surname and a comma
+            if (i >= 2 and words[i - 1] == "." and _ANY_INITIAL_RE.match(words[i - 2]) and not flags[i - 2]
+                    and text[offsets[i - 1][1] : offsets[i][0]] == " "):
+                flags[i - 2] = flags[i - 1] = changed = True
+    return flags
+
+
+def for_names(text: str) -> str:
+    """The text to look for names in: a text written in capitals ("PETTERSSON ELISABET") title-cased, placeholders
+    kept; any other text as it is (same length, so offsets hold)."""
+    letters = PLACEHOLDER_RE.sub("", text)
+    if not any(c.isalpha() for c in letters) or not letters.isupper():
+        return text
+    parts, pos = [], 0
+    for m in PLACEHOLDER_RE.finditer(text):
+        parts += [text[pos : m.start()].title(), m.group()]
+        pos = m.end()
+    parts.append(text[pos:].title())
+    titled = "".join(parts)
+    return titled if len(titled) == len(text) else text
+
+
+_PLACE_PREPOSITIONS = {"i", "vid", "mot", "utanför", "nära", "genom", "inom"}
+_INSTITUTION_ENDINGS = ("boendet", "boende", "skolan", "skola", "gården", "huset", "centret", "centrum", "kyrkan",
+                        "hallen", "parken", "park", "enheten", "hemmet", "stationen", "torget")
+
+
+def drop_places(words: list[str], is_name: np.ndarray) -> np.ndarray:
+    """Unmark a lone capitalised word that reads as a place: after "i", "vid", "mot" ("bor i Rosengård") unless it
+    is a listed first name, or after an institution ("Äldreboendet Björken", "Skola Öst")."""
+    flags = np.array(is_name, dtype=bool)
+    n = len(words)
+    for i, w in enumerate(words):
+        if not flags[i] or i == 0 or not is_cap(w):
+            continue
+        lone = not (i + 1 < n and flags[i + 1]) and not flags[i - 1]
+        prev = words[i - 1].lower()
+        if lone and prev in _PLACE_PREPOSITIONS and not known_first(w) and not w.endswith("s"):
+            flags[i] = False
+        elif prev.endswith(_INSTITUTION_ENDINGS) and not known_first(w):
+            flags[i] = False
+    return flags

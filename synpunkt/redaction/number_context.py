@@ -30,10 +30,21 @@ def digits(s: str) -> str:
     return re.sub(r"\D", "", s)
 
 
+_PAYMENT_REFERENCE_RE = re.compile(
+    r"(?i)\b(?:ocr|ocr-nummer|ocr-nr|faktura|fakturanr|fakturanummer|kundnummer|kundnr|ordernr|ordernummer|"
+    r"referensnummer|referens|ref|avtalsnummer|bokningsnummer)\.?:?\s?$")
+
+
 def case_number_context(text: str, start: int) -> bool:
     """True where the words before a number mark it as a case, invoice or reference number."""
     before = text[max(0, start - 15) : start]
     return bool(_CASE_PREFIX_RE.search(before)) and not _BANK_NAMES.search(before)
+
+
+def payment_reference_context(text: str, start: int) -> bool:
+    """True right after "OCR", "fakturanummer", "kundnummer", "referens": such numbers carry check digits of their
+    own, so a right Luhn digit says nothing about a personnummer or card there."""
+    return bool(_PAYMENT_REFERENCE_RE.search(text[max(0, start - 18) : start]))
 
 
 def is_date_or_time_range(s: str) -> bool:

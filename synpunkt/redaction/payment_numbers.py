@@ -36,11 +36,11 @@ _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def card_spans(text: str) -> list[Span]:
-    """Card numbers of 13-19 digits whose Luhn digit is right (not all one digit)."""
+    """Card numbers of 13-19 digits whose Luhn digit is right (not all one digit), not after "OCR", "faktura"..."""
     out = []
     for m in _CARD_RE.finditer(text):
         d = digits(m.group())
-        if 13 <= len(d) <= 19 and luhn.is_valid(d) and len(set(d)) > 1:
+        if 13 <= len(d) <= 19 and luhn.is_valid(d) and len(set(d)) > 1 and not case_number_context(text, m.start()):
             out.append(Span(m.start(), m.end(), "kortnummer"))
     return out
 

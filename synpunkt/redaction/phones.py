@@ -19,6 +19,7 @@ from synpunkt.redaction.number_context import (
     case_number_context,
     currency_follows,
     is_date_or_time_range,
+    payment_reference_context,
 )
 from synpunkt.redaction.spans import Span
 
@@ -41,6 +42,8 @@ _DIGIT_RE = re.compile(r"\d")
 def _keep(text: str, start: int, end: int) -> bool:
     """False for a date, time range, sum, or a case number not written as a phone number."""
     if is_date_or_time_range(text[start:end]) or currency_follows(text, end):
+        return False
+    if payment_reference_context(text, start):
         return False
     return not case_number_context(text, start) or text[start:end].startswith(("+", "(", "07"))
 

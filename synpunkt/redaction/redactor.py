@@ -14,10 +14,27 @@ from pathlib import Path
 
 import numpy as np
 
+from synpunkt.redaction.name_lists import NOT_NAMES
 from synpunkt.redaction.name_model import NameModel
-from synpunkt.redaction.names import is_wordlike, name_spans, rule_names, tokenize
+from synpunkt.redaction.names import (
+    all_rule_names,
+    drop_places,
+    extend_names,
+    for_names,
+    is_wordlike,
+    name_spans,
+    tokenize,
+)
 from synpunkt.redaction.patterns import pattern_spans
-from synpunkt.redaction.spans import PLACEHOLDERS, Redaction, Span, apply_spans, placeholder_ranges, to_original
+from synpunkt.redaction.spans import (
+    PLACEHOLDERS,
+    Redaction,
+    Span,
+    apply_spans,
+    overlaps,
+    placeholder_ranges,
+    to_original,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +60,10 @@ class Redactor:
 
     def _find(self, texts: list[str], batch_size: int) -> list[list[Span]]:
         """One pass: spans in each text (no overlaps, placeholders untouched)."""
-        result = []
-        tokenised = []
-        for text in texts:
-            spans = pattern_spans(text)
-            words, offsets, line_start = tokenize(text)
-            tokenised.append((words, offsets, line_start))
-            result.append(spans)
-        names = [rule_names(w, ls) for w, _, ls in tokenised]
+        result = [pattern_spans(text) for text in texts]
+        name_texts = [for_names(text) for text in texts]
+        tokenised = [tokenize(text) for text in name_texts]
+        names = [all_rule_names(w, ls) for w, _, ls in tokenised]
         if self.name_model is not None:
             todo = [k for k, (w, _, _) in enumerate(tokenised) if any(is_wordlike(x) for x in w)]
             if todo:
@@ -58,11 +71,14 @@ class Redactor:
                                                       batch_size)
                 for k, p in zip(todo, probs):
                     names[k] = names[k] | self.name_model.decide(tokenised[k][0], tokenised[k][2], p)
-        for k, (text, (words, offsets, _)) in enumerate(zip(texts, tokenised)):
-            taken = [(s.start, s.end) for s in result[k]]
-            taken += placeholder_ranges(text)
-            flags = np.array([bool(f) and is_wordlike(w) and not any(s < e2 and s2 < e for s2, e2 in taken)
-                              for f, w, (s, e) in zip(names[k], words, offsets)], dtype=bool)
+        for k, (text, (words, offsets, line_start)) in enumerate(zip(name_texts, tokenised)):
+            taken = [(s.start, s.end) for s in result[k]] + placeholder_ranges(text)
+            flags = drop_places(words, extend_names(text, words, offsets, line_start, names[k]))
+            # words only (and an initial's period), never a placeholder or a span a pattern already took
+            flags = np.array([bool(f) and (is_wordlike(w) or w == ".") and w.lower() not in NOT_NAMES
+                              and not overlaps(s, e, taken)
+                              for f, w, (s, e) in zip(flags, words, offsets)], dtype=bool)
+            flags &= np.array([w != "." or (i > 0 and flags[i - 1]) for i, w in enumerate(words)], dtype=bool)
             result[k] = sorted(result[k] + name_spans(text, offsets, flags), key=lambda s: s.start)
         return result
 

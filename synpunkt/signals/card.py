@@ -25,9 +25,11 @@ def card_text(settings: dict, evaluation: dict) -> str:
         "## Training data", "",
         *(f"- {k}: {v}" for k, v in settings["training_data"].items()), "",
         f"Seed {settings['seed']}; regularisation {settings['regularisation']}. A comment is urgent when "
-        f"1 - p(none) >= {t['urgent']:.2f} (the lowest threshold flagging at most 3 % of the validation split's "
-        f"non-urgent negative comments) or a rule fires; a repeat contact when p >= {t['repeat_contact']:.2f} "
-        "(best F1 on the validation splits).", "",
+        f"1 - p(none) >= {t['urgent']:.2f} (the lowest threshold flagging at most 5 % of the held-out non-urgent "
+        "negative comments: the validation split and out-of-fold predictions for the train split; layers and C "
+        "chosen the same way, for recall) or a rule fires; a repeat contact when p >= "
+        f"{t['repeat_contact']:.2f} (best F1 on the validation splits; the head also sees cue phrases, "
+        "synpunkt/signals/repeat_cues.py).", "",
         "## Held-out test split (never used for training or tuning)", "",
         "| category | n | recall (flagged) | recall (right category) |", "|---|---|---|---|",
     ]

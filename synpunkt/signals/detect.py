@@ -16,6 +16,7 @@ import pandas as pd
 from synpunkt.signals.data import ALERT_CATEGORIES
 from synpunkt.signals.features import FeatureEncoder
 from synpunkt.signals.heads import SignalHeads
+from synpunkt.signals.repeat_cues import cue_features
 from synpunkt.signals.rules import rule_category
 
 RULE_PROBABILITY = 0.9
@@ -69,7 +70,7 @@ class Detector:
         urgent = self.heads.urgent.probabilities(features)
         out = decide(urgent, self.heads.urgent.classes, self.heads.thresholds["urgent"],
                      [rule_category(t) for t in texts])
-        repeat_p = self.heads.repeat.probabilities(features)[:, 1]
+        repeat_p = self.heads.repeat.probabilities(np.hstack([features, cue_features(texts)]))[:, 1]
         out["repeat_p"] = repeat_p
         out["repeat_contact"] = repeat_p >= self.heads.thresholds["repeat_contact"]
         return out

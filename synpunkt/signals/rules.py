@@ -26,6 +26,13 @@ RULES: dict[str, list[re.Pattern]] = {
         r"kommunhuset|skolan|er|huset|byggnaden|förskolan)",
         r"\bjag\s+vet\s+var\s+(?:du|han|hon|\[NAMN\]|handläggaren|socialsekreteraren)\s+bor\b",
         r"\b(?:kommer|komma)\s+(?:till\s+\w+\s+)?med\s+(?:kniv|pistol|gevär|vapen|yxa)\b",
+        r"\b(?:sätta|sätter|tända|tänder)\s+eld\s+på\s+(?:förskolan|skolan|kontoret|stadshuset|kommunhuset|huset|"
+        r"byggnaden|biblioteket|er|dig|honom|henne|\w+s\s+bil)\b",
+        rf"\b(?:jag|vi)\s+(?:\w+\s+){{0,4}}(?:skada|slå|misshandla|ge\s+(?:mig|oss)\s+på)\s+"
+        r"(?:kommunalrådet|handläggar\w*|socialsekreterar\w*|rektorn|läraren|personalen|chefen|er|dig|honom|henne)\b",
+        r"\b(?:jag|vi)\s+vet\s+var\s+ni\s+(?:bor|jobbar|arbetar)\b",
+        r"\bmed\s+mina\s+egna\s+händer\b",
+        r"\b(?:ni|personalen|handläggarna)\s+(?:är|ska)\s+inte\s+(?:säkra|känna\s+sig\s+(?:trygg|säkra|trygga))",
     )],
     "self_harm": [re.compile(p, re.IGNORECASE) for p in (
         r"\b(?:jag|ska|kommer\s+att|tänker|vill|att|och)\s+(?:\w+\s+){0,2}ta\s+livet\s+av\s+mig\b",
@@ -39,12 +46,15 @@ RULES: dict[str, list[re.Pattern]] = {
         r"\bönskar\s+(?:att\s+)?jag\s+(?:inte\s+(?:vaknade|hade\s+vaknat|fanns|fötts)|var\s+död)",
         r"\bavskedsbrev\b",
         r"\bhoppa\s+(?:framför|från)\s+(?:tåget|tunnelbanan|bussen|bron|balkongen|taket)",
+        r"\bsnaran\b|\brepet\s+runt\s+halsen|\bsluta\s+för\s+gott\b",
     )],
     "violence_close_relationship": [re.compile(p, re.IGNORECASE) for p in (
         rf"\b{_CLOSE}\s+(?:\w+\s+){{0,2}}(?:slår|slog|sparkar|sparkade|misshandlar|misshandlade|stryper|ströp|"
         r"våldtar|våldtog|nyper|hotar|hotade)\s+(?:och\s+\w+\s+)?(?:mig|henne|honom|oss|barnen|dem|mamma|pappa|farmor|mormor)\b",
         r"\bmisshandlar\s+(?:mig|henne|honom|oss|barnen|mamma|pappa)\b",
         r"\bhar\s+hotat\s+att\s+döda\s+mig\b",
+        r"\b(?:barnet|barnen|pojken|flickan|förskolebarnet|eleven|sonen|dottern|\w+s\s+(?:son|dotter))\b[^.!?]{0,80}"
+        r"\b(?:blåmärken|brännmärken|märken\s+på\s+(?:armarna|halsen|ryggen))",
     )],
     "close_threat": [re.compile(
         rf"\b{_CLOSE}\s+(?:\w+\s+){{0,4}}(?:döda|ta\s+livet\s+av|slå\s+ihjäl|bränna\s+ner\s+huset\s+med)\s+"

@@ -23,18 +23,21 @@ from synpunkt.signals.data import (ALERT_CATEGORIES, URGENT_CATEGORIES, repeat_d
 from synpunkt.signals.detect import Detector
 from synpunkt.signals.features import FEATURE_LAYERS, MAX_LENGTH, FeatureEncoder, cached_all_layers, select_layers
 from synpunkt.signals.heads import SIGNALS_DIR, LinearHead, SignalHeads
+from synpunkt.signals.repeat_cues import cue_features
 
 log = logging.getLogger(__name__)
 
-MAX_NEGATIVE_FLAG_RATE = 0.03
+MAX_NEGATIVE_FLAG_RATE = 0.05
 """The urgent threshold is the lowest that flags at most this share of the held-out (validation and out-of-fold
-train) non-urgent negative comments; the target is 5 % on test, the margin absorbs sampling noise."""
+train) non-urgent negative comments: the target of issue 9 (at most 5 % flagged), applied to held-out data."""
 RTPLX_WEIGHT = 0.5
 """Sample weight of the RTP-LX development rows against the project's own (1.0)."""
 C_GRID = (0.01, 0.03, 0.1)
 LAYER_GRID = ((12,), (8, 12), (4, 8, 12), (6, 9, 12))
 """Encoder layers tried for the features (the default setting searches these; any other is used as given)."""
 FOLDS = 5
+IN_DOMAIN_WEIGHTS = (1.0, 2.0)
+"""Sample weights tried for the in-domain comments (data/comments) against the written repeat-contact examples."""
 
 
 def _urgent_training_rows(rows: pd.DataFrame, x: np.ndarray, x_extra: np.ndarray | None,
@@ -79,7 +82,7 @@ class SignalsConfig:
     layers: tuple[int, ...] = FEATURE_LAYERS
     seed: int = 42
     data_dir: Path | None = None  # shared datasets (RTP-LX); absent -> project data only
-    use_rtplx: bool = True
+    use_rtplx: bool = False  # the shipped heads are trained on the repository's data alone (reproducible)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int, weight: np.ndarray | None = None):
@@ -168,27 +171,32 @@ def train_signals(cfg: SignalsConfig) -> dict:
     feats_u = select_layers(all_u, layers)
     feats_r = select_layers(all_r, layers)
 
-    # repeat-contact head: train splits of both files, threshold for F1 on both validation splits
+    # repeat-contact head: encoder features and cue phrases; train splits of both files, threshold for F1 on both
+    # validation splits
     rtr, rva = (repeat["split"] == s for s in ("train", "validation"))
     y_r = repeat["repeat_contact"].astype(bool).to_numpy()
+    x_r = np.hstack([feats_r, cue_features(repeat["text"].tolist())])
     best_r = None
-    for c in C_GRID:
-        scaler, model = _fit(feats_r[rtr.to_numpy()], y_r[rtr.to_numpy()], c, cfg.seed)
-        head = LinearHead.from_sklearn(["no", "yes"], scaler, model)
-        p = head.probabilities(feats_r[rva.to_numpy()])[:, 1]
-        t = best_f1_threshold(p, y_r[rva.to_numpy()])
-        f1 = f1_score(y_r[rva.to_numpy()], p >= t)
-        log.info("repeat head C=%s: threshold %.2f, validation F1 %.3f", c, t, f1)
-        if best_r is None or f1 > best_r[0]:
-            best_r = (f1, c, head, t)
-    _, c_repeat, repeat_head, t_repeat = best_r
+    for weight in IN_DOMAIN_WEIGHTS:
+        w_r = np.where(repeat["source"].to_numpy() == "comments", weight, 1.0)
+        for c in C_GRID:
+            scaler, model = _fit(x_r[rtr.to_numpy()], y_r[rtr.to_numpy()], c, cfg.seed, w_r[rtr.to_numpy()])
+            head = LinearHead.from_sklearn(["no", "yes"], scaler, model)
+            p = head.probabilities(x_r[rva.to_numpy()])[:, 1]
+            t = best_f1_threshold(p, y_r[rva.to_numpy()])
+            f1 = f1_score(y_r[rva.to_numpy()], p >= t)
+            log.info("repeat head in-domain weight %s, C=%s: threshold %.2f, validation F1 %.3f", weight, c, t, f1)
+            if best_r is None or f1 > best_r[0] + 1e-9:
+                best_r = (f1, (c, weight), head, t)
+    _, (c_repeat, w_repeat), repeat_head, t_repeat = best_r
 
     version = "signals-" + datetime.now(timezone.utc).strftime("%Y%m%d")
     settings = {
         "version": version, "base_model": encoder.base_model, "layers": list(layers), "max_length": MAX_LENGTH,
         "pooling": "mean over tokens, per layer, concatenated", "text_prefix": "query: ", "seed": cfg.seed,
+        "repeat_features": "encoder features + cue phrases (synpunkt/signals/repeat_cues.py)",
         "thresholds": {"urgent": t_urgent, "repeat_contact": t_repeat},
-        "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat},
+        "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat, "repeat_in_domain_weight": w_repeat},
         "training_data": {
             "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written)"
                       + (f" + {len(extra)} RTP-LX Swedish development rows (MIT/Apache-2.0, weight {RTPLX_WEIGHT}; "
@@ -196,7 +204,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
                          if extra is not None else ""),
             "repeat_contact": f"data/repeat_contact train splits ({int(rtr.sum())} rows: repeat_contact.jsonl and "
                               "comments_labels.jsonl joined to data/comments)",
-            "thresholds": "validation splits only; test splits only for the evaluation below"},
+            "thresholds": "held-out predictions only (validation splits; for the urgent head also out-of-fold predictions on its train split); test splits only for the evaluation"},
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     heads = SignalHeads(urgent_head, repeat_head, settings)

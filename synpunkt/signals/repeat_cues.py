@@ -1,0 +1,62 @@
+"""Phrases that say a citizen had to contact the municipality again about the same matter
+(data/repeat_contact/GUIDE.md): binary cue features appended to the encoder features of the repeat-contact head,
+which learns how much each counts (a cue alone never decides)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_CONTACT = (r"(?:ring\w*|ringt|mejl\w*|mail\w*|e-?post\w*|skriv\w*|skrev|kontakt\w*|hör\w*\s+av|hört\s+av|"
+            r"besök\w*|anmäl\w*|påmin\w*|sms\w*|chatt\w*|frågat|frågade|sökt|jagat|tjatat)")
+_COUNT = r"(?:\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|flera|många|otaliga|x)"
+_ORDINAL = r"(?:andra|tredje|fjärde|femte|sjätte|sjunde|åttonde|nionde|tionde|\d+:?e)"
+
+CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in {
+    "count_times": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,4}}{_COUNT}\s+(?:gånger|ggr|gånger\s+om)\b",
+    "times_contact": rf"\b{_COUNT}\s+(?:gånger|ggr)\s+(?:\w+\s+){{0,3}}{_CONTACT}",
+    "ordinal_time": rf"\b{_ORDINAL}\s+gången\s+(?:\w+\s+){{0,3}}{_CONTACT}",
+    "after_calls": rf"\befter\s+{_COUNT}\s+(?:samtal|mejl|mail|påminnelser|försök|besök|telefonsamtal)",
+    "again": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,3}}(?:igen|återigen|ännu\s+en\s+gång|en\s+gång\s+till)\b",
+    "repeatedly": r"\b(?:upprepade\s+gånger|gång\s+på\s+gång|flera\s+gånger|vid\s+flera\s+tillfällen|"
+                  r"ringer\s+(?:och|å)\s+ringer|om\s+och\s+om\s+igen)",
+    "reminders": r"\b(?:påminn\w*|påstötning\w*|jaga[tr]?|tjata[tr]?|tjatat)\b",
+    "no_callback": r"\b(?:ingen|aldrig|inte)\s+(?:\w+\s+){0,3}(?:ringer|ringde|ringt|hör|hörde|hört|"
+                   r"återkom\w*|svarar|svarade|svarat)\s+(?:\w+\s+){0,2}(?:tillbaka|av\s+sig|upp)",
+    "promised": r"\b(?:lovade|lovat|utlovade?|skulle)\s+(?:\w+\s+){0,4}(?:ringa|återkomma|höra\s+av|svara|"
+                r"skicka|komma)\b",
+    "referred": r"\b(?:hänvisa\w*|runtskickad\w*|skickad\w*\s+runt|bollad\w*|bollas|fick\s+höra\s+att\s+jag\s+"
+                r"skulle\s+(?:ringa|mejla|kontakta)|fick\s+komma\s+tillbaka)",
+    "still_no_answer": r"\b(?:fortfarande|ännu)\s+(?:\w+\s+){0,2}(?:inget|inte\s+fått|inte\s+hört|inget\s+svar)",
+    "start_over": r"\b(?:börja\s+om|börjar\s+om|berätta\s+allt\s+igen|från\s+början\s+igen)",
+    "finally_reached": r"\b(?:slutligen|äntligen|till\s+slut)\s+(?:\w+\s+){0,2}(?:kom\s+fram|fick\s+tag|svarade)",
+    "tried_reach": r"\bförsökt\s+(?:\w+\s+){0,2}(?:nå|få\s+tag|komma\s+fram|ringa|kontakta)",
+    "count_messages": rf"\b{_COUNT}\s+(?:e-?postmeddelanden|mejl|mail|meddelanden|samtal|brev|stycken|"
+                      r"påminnelser|felanmälningar|anmälningar)\b",
+    "occasions": r"\bvid\s+(?:två|tre|fyra|flera|upprepade|ett\s+flertal)\s+tillfällen|\bupprepade\s+kontakter",
+    "contact_list": rf"\b{_CONTACT},\s+{_CONTACT}",
+    "different_answers": r"\b(?:olika|motstridiga)\s+(?:svar|besked)\b",
+    "raised_before": r"\b(?:påtalat|anmält|felanmält|framfört|sagt)\s+(?:\w+\s+){0,2}(?:tidigare|förut|redan)|"
+                     r"\bredan\s+(?:anmält|ringt|mejlat|felanmält)|\bförsta\s+gången\s+(?:jag|vi)\b",
+    "said_before": r"\b(?:sa|sagt|lovade)\s+(?:\w+\s+){0,3}(?:förra|också|sen\s+\d{4})",
+    "times_any": rf"\b{_COUNT}\s+(?:gånger|ggr)\b",
+    "no_reply": r"\butan\s+att\s+(?:få|bli)\s+(?:\w+\s+)?(?:svar|uppringd|återkoppling)|\bnoll\s+svar|"
+                r"\bvi\s+återkommer\b|\bett\s+till\s+mejl",
+    "english": r"\b(?:calls?\s+back|(?:two|three|four|several|many)\s+times|again\s+and\s+again|"
+               r"followed\s+up|chased)\b",
+    "future_only": r"\b(?:jag|vi)\s+(?:ringer|hör\s+av\s+mig|återkommer)\s+(?:\w+\s+){0,2}(?:igen\s+)?om\b",
+}.items()}
+"""Cue name -> pattern. ``future_only`` ("jag ringer igen om ...") is a counter-cue the head learns to weigh down."""
+
+
+_CONTACT_RE = re.compile(rf"\b{_CONTACT}", re.IGNORECASE)
+N_FEATURES = len(CUES) + 1
+
+
+def cue_features(texts: Sequence[str]) -> np.ndarray:
+    """(n, N_FEATURES) matrix: which cues occur in each text (0/1), and whether contact words occur twice or more
+    ("ringde i maj ... ringde i juni") (pure)."""
+    return np.array([[1.0 if p.search(t or "") else 0.0 for p in CUES.values()]
+                     + [1.0 if len(_CONTACT_RE.findall(t or "")) >= 2 else 0.0] for t in texts], dtype=np.float32)

@@ -1,0 +1,64 @@
+"""The shipped model held to the behavioural suite's thresholds (issue 7).
+
+Scored on a fixed subset (the first CASES_PER_TEST cases of every test, in file order) so the slow suite stays
+under about two minutes on a loaded 2-core machine; the full table is in the model card
+(`synpunkt evaluate --behaviour`). Where the issue's target is met on the subset the threshold IS the target;
+where it is not, the threshold is the measured level (plus a small allowance for a retrained model) and the
+comment says so: those capabilities still fail, and the card says how often.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from synpunkt.behaviour import load_suite, run_suite
+
+pytestmark = pytest.mark.slow
+
+CASES_PER_TEST = 20
+
+INVARIANCE_TARGET = 0.03  # issue 7: casing, emphasis, emoji and typos must not change the sentiment
+MFT_TARGET = 0.85  # issue 7: accuracy of every minimum-functionality test
+
+# Highest failure rate allowed per test on the subset. Target where met; otherwise MEASURED (synpunkt-sv-e5small
+# trained for issue 7: figure on this subset in the comment) + allowance, and the target is NOT met.
+MAX_FAILURE_RATE = {
+    # invariance with an issue target (<= 3 %)
+    "inv_upper": INVARIANCE_TARGET,
+    "inv_lower": INVARIANCE_TARGET,
+    "inv_exclamations": INVARIANCE_TARGET,
+    "inv_emoji_mood": INVARIANCE_TARGET,
+    "inv_emoji_neutral": INVARIANCE_TARGET,
+    "inv_typos": INVARIANCE_TARGET,
+    # invariance without an issue target: measured level
+    "inv_ascii_diacritics": 0.10,
+    "inv_no_punctuation": 0.10,
+    "inv_name_swap": 0.10,
+    # directional: measured level
+    "dir_add_complaint": 0.10,
+    "dir_add_praise": 0.10,
+}
+MFT_MAX_FAILURE_RATE = 1 - MFT_TARGET  # per MFT test unless listed in MAX_FAILURE_RATE
+
+
+@pytest.fixture(scope="module")
+def table(shipped_model_dir):
+    from synpunkt.classifier import Classifier
+
+    clf = Classifier.load(shipped_model_dir)
+    suite = load_suite().groupby("test", sort=False).head(CASES_PER_TEST).reset_index(drop=True)
+    table, _ = run_suite(lambda texts: clf.predict(texts, progress=False), suite)
+    return table.set_index("test")
+
+
+def test_every_suite_test_is_scored(table):
+    assert set(table.index) == set(load_suite()["test"])
+    assert (table["n"] == CASES_PER_TEST).all()
+
+
+@pytest.mark.parametrize("test", sorted(load_suite()["test"].unique()))
+def test_failure_rate_within_threshold(table, test):
+    limit = MAX_FAILURE_RATE.get(test, MFT_MAX_FAILURE_RATE if test.startswith("mft_") else None)
+    assert limit is not None, f"{test} has no threshold"
+    rate = table.at[test, "failure_rate"]
+    assert rate <= limit + 1e-9, f"{test}: failure rate {rate:.0%} on {CASES_PER_TEST} cases, threshold {limit:.0%}"
