@@ -176,9 +176,11 @@ def phone(rng: random.Random) -> tuple[str, str]:
     kind = rng.choices(("mobil", "08", "0XX", "0XXX", "utland"), [50, 15, 20, 10, 5])[0]
     if kind == "mobil":
         sub = rng.choice("02369") + d(7)
-        forms = [f"07{sub[0]}-{sub[1:4]} {sub[4:6]} {sub[6:]}", f"07{sub}", f"07{sub[0]} {sub[1:4]} {sub[4:6]} {sub[6:]}",
+        forms = [f"07{sub[0]}-{sub[1:4]} {sub[4:6]} {sub[6:]}", f"07{sub}",
+                 f"07{sub[0]} {sub[1:4]} {sub[4:6]} {sub[6:]}",
                  f"07{sub[0]}-{sub[1:]}", f"+46 7{sub[0]} {sub[1:4]} {sub[4:6]} {sub[6:]}", f"+467{sub}",
-                 f"0046 7{sub[0]} {sub[1:4]} {sub[4:6]} {sub[6:]}", f"0046 7{sub}", f"07{sub[0]}.{sub[1:4]}.{sub[4:6]}.{sub[6:]}",
+                 f"0046 7{sub[0]} {sub[1:4]} {sub[4:6]} {sub[6:]}", f"0046 7{sub}",
+                 f"07{sub[0]}.{sub[1:4]}.{sub[4:6]}.{sub[6:]}",
                  f"+46 (0)7{sub[0]}-{sub[1:4]} {sub[4:6]} {sub[6:]}", f"07{sub[0]} - {sub[1:4]} {sub[4:6]} {sub[6:]}"]
     elif kind == "08":
         sub = rng.choice("1234567") + d(rng.choice((5, 6, 7)))
@@ -210,7 +212,8 @@ def email(rng: random.Random, first: str, last: str) -> tuple[str, str]:
         f, la = f.translate(_ASCII), la.translate(_ASCII)
     domain = rng.choice(("gmail.com", "hotmail.com", "outlook.com", "yahoo.se", "telia.com", "live.se", "icloud.com",
                          "kommun.se", "foretag.se", "bredband.net", "protonmail.com"))
-    local = rng.choice((f"{f}.{la}", f"{f}{la}", f"{f}_{la}{rng.randint(1, 99)}", f"{f[0]}.{la}", f"{f}{rng.randint(50, 2010)}",
+    local = rng.choice((f"{f}.{la}", f"{f}{la}", f"{f}_{la}{rng.randint(1, 99)}", f"{f[0]}.{la}",
+                        f"{f}{rng.randint(50, 2010)}",
                         f"{la}.{f}", f"{f}.{la}-{rng.randint(1, 9)}"))
     if rng.random() < 0.08:
         return f"{local} (at) {domain}", "(at)"
@@ -241,7 +244,8 @@ def distractor(rng: random.Random, kind: str) -> str:
                            f"OCR {_with_luhn(rng, r(10, 15))}", f"ordernr {r(10**6, 10**8)}"))
     if kind == "tid":
         h, mi = r(7, 20), rng.choice((0, 15, 30, 45))
-        return rng.choice((f"kl {h}.{mi:02d}", f"kl. {h}:{mi:02d}", f"klockan {h}", f"{h:02d}.{mi:02d}–{h + 2:02d}.00",
+        return rng.choice((f"kl {h}.{mi:02d}", f"kl. {h}:{mi:02d}", f"klockan {h}",
+                           f"{h:02d}.{mi:02d}–{h + 2:02d}.00",
                            f"{h:02d}00-{h + 3:02d}00", f"kl {h:02d}{mi:02d}", f"mellan {h} och {h + 2}"))
     if kind == "årtal":
         y = r(1950, 2025)

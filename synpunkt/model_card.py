@@ -113,15 +113,18 @@ def behaviour_section(table: list[dict] | None) -> str:
     failing = []
     for r in table:
         rate = r["failure_rate"]
-        if r["type"] == "MFT" and 1 - rate < MFT_TARGET:
-            failing.append(f"- `{r['test']}` ({r['capability']}): wrong on {rate:.0%} of {r['n']} cases "
-                           f"(target: at most {1 - MFT_TARGET:.0%}).")
-        elif r["type"] == "INV" and r["capability"] in INVARIANCE_TARGET_CAPABILITIES and rate > INVARIANCE_TARGET:
-            failing.append(f"- `{r['test']}` ({r['capability']}): the sentiment changes on {rate:.0%} of {r['n']} "
-                           f"cases (target: at most {INVARIANCE_TARGET:.0%}).")
+        if r["type"] == "MFT":
+            limit, verdict = 1 - MFT_TARGET, "wrong"
+        elif r["type"] == "INV" and r["capability"] in INVARIANCE_TARGET_CAPABILITIES:
+            limit, verdict = INVARIANCE_TARGET, "the sentiment changes"
+        else:
+            limit, verdict = None, "fails"
+        if limit is not None and rate > limit:
+            failing.append(f"- **{r['test']}** ({r['capability']}): {verdict} on {rate:.0%} of {r['n']} cases "
+                           f"(target: at most {limit:.0%}): **target missed**.")
         elif rate > 0.05:
-            failing.append(f"- `{r['test']}` ({r['capability']}, no issue target): fails on {rate:.0%} of "
-                           f"{r['n']} cases.")
+            note = "within its target" if limit is not None else "no issue target"
+            failing.append(f"- `{r['test']}` ({r['capability']}, {note}): {verdict} on {rate:.0%} of {r['n']} cases.")
     words = "\n".join(failing) if failing else "Every test meets its target."
     return f"""## Behavioural tests
 

@@ -35,7 +35,7 @@ class TrainConfig:
     in_domain: Path = IN_DOMAIN_DATA
     public_sources: tuple[str, ...] = SHIPPABLE_PUBLIC_SOURCES
     data_dir: Path | None = None  # shared datasets folder (default: ../shared/datasets)
-    epochs: float = 3.0
+    epochs: float = 4.0  # 4 beat 3 on in-domain validation (issue 7 runs; see the model's NOTES.md)
     batch_size: int = 16
     learning_rate: float = 6e-4
     head_learning_rate: float = 2e-3
@@ -45,7 +45,7 @@ class TrainConfig:
     topic_loss_weight: float = 2.0  # topics are learned from in-domain rows only: weigh them up
     max_length: int = 256  # at inference
     train_max_length: int = 128  # training truncates harder: most comments are far shorter, and it is CPU time
-    trainable_layers: int = 12  # LoRA is merged at inference: adapting every layer costs training time only
+    trainable_layers: int = 6  # top 6 of 12 beat all 12 on in-domain validation (issue 7 runs)
     augment_probability: float = 0.5  # share of repeated in-domain copies and public rows given a perturbed text
     seed: int = 42
     max_train_examples: int | None = None  # for quick experiments and tests

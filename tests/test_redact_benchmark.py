@@ -51,7 +51,7 @@ def test_score_counts_partial_redaction_as_a_miss():
     name = next(i for i in sample.items if i.kind == "namn")
     whole = score([sample], [[Span(name.start, name.end, "namn")]])
     part = score([sample], [[Span(name.start, name.start + 1, "namn")]])
-    assert whole["recall"]["namn"]["recall"] > 0 and part["recall"]["namn"]["recall"] < whole["recall"]["namn"]["recall"]
+    assert part["recall"]["namn"]["recall"] < whole["recall"]["namn"]["recall"]
 
 
 def test_rules_meet_the_number_and_email_targets(rules_result):

@@ -315,3 +315,23 @@ def test_report_section_shows_repeat_shares_and_alert_counts_never_texts(home):
         assert all(w in html for w in words), html
         assert secret not in html and 'data-fig="repeat-contacts"' in html
     con.close()
+
+
+def test_a_retried_chunk_keeps_the_first_alert(home):
+    """A failed batch's rows are discarded but its alerts stay; the retry finds them and adds no second one."""
+    from synpunkt.warehouse import connect, discard_batch_rows, write_chunk
+
+    con = connect(home / "w.duckdb")
+    con.execute("INSERT INTO batches (batch_id, municipality_code, origin, checksum_sha256, received_at, status, "
+                "processed_at) VALUES ('b', ?, 'cli', 'x', now(), 'ingesting', now())", [STHLM])
+    comments = pd.DataFrame({"comment_id": ["c1"], "municipality_code": [STHLM], "batch_id": ["b"],
+                             "row_number": [1], "external_id": [None]})
+    detected = pd.DataFrame({"category": ["threat"], "probability": [0.9], "rule": [True], "repeat_p": [0.1],
+                             "repeat_contact": [False]})
+    _, alerts = signal_rows(comments, detected, "v")
+    write_chunk(con, "b", pd.DataFrame(), pd.DataFrame(), 0, 1, None, alerts)
+    con.execute("UPDATE alerts SET notified_at = now()")
+    discard_batch_rows(con, "b")
+    write_chunk(con, "b", pd.DataFrame(), pd.DataFrame(), 0, 1, None, alerts)
+    assert con.execute("SELECT count(*), count(notified_at) FROM alerts").fetchall() == [(1, 1)]
+    con.close()

@@ -42,7 +42,8 @@ def build(out_dir: Path = HERE) -> tuple[int, int]:
     lasts = set().union(*(_names(loc, "last_names") for loc in LAST_LOCALES)) - {"Doe"}
     for name, what, values, locales in (("first_names.txt", "first names", firsts, FIRST_LOCALES),
                                          ("surnames.txt", "surnames", lasts, LAST_LOCALES)):
-        header = HEADER.format(what=what, version=faker.VERSION, locales=", ".join(locales), module="synpunkt.redaction.build_name_gazetteer")
+        header = HEADER.format(what=what, version=faker.VERSION, locales=", ".join(locales),
+                               module="synpunkt.redaction.build_name_gazetteer")
         (out_dir / name).write_text(header + "\n".join(sorted(values)) + "\n", encoding="utf-8")
     return len(firsts), len(lasts)
 

@@ -3,14 +3,16 @@
 A number of the shape ``[CC]YYMMDD[-+ ]NNNN`` (10 or 12 digits; "-", "+", "–", a space or nothing between the
 parts) is redacted when
 
-* a word before it says it is one ("personnummer", "pnr", "pers.nr", "födelsenummer", "samordningsnummer",
-  "mitt nummer är", with common misspellings), whatever its date and check digit; or
-* its first part is a valid date (day + 60 for a samordningsnummer), whatever its check digit, unless the words
-  before it mark a case, invoice or reference number ("ärende", "dnr", "faktura", "OCR"), where the check digit
-  must be right, or it is a phone number written without separators (0701234567).
+* a keyword before it says it is one ("personnummer", "pnr", "pers.nr", "födelsenummer", "samordningsnummer",
+  misspelt too: "personummer", "preson nr"), whatever its date and check digit;
+* its first part is a valid date (day + 60 for a samordningsnummer), whatever its check digit, unless it follows
+  a payment reference ("OCR", "fakturanummer": never) or a case number ("ärende", "dnr": only with a right check
+  digit), or reads as a Swedish phone number written together (0701234567, or "ring 070312-3456");
+* "mitt nummer är" or "född" comes before it and it is no phone number.
 
-Right after an explicit keyword, a number that has lost or gained a digit ("personnummer 850312-239") is redacted
-too. python-stdnum checks the check digit (Luhn) and the dates come from ``datetime``.
+After a keyword, a number with a digit too few or too many ("personnummer 850312-239") is redacted too. A keyword
+with another number between it and this one says nothing about this one. python-stdnum checks the check digit
+(Luhn), phonenumbers whether the digits make a phone number, and the dates come from ``datetime``.
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ def _edit_distance(a: str, b: str) -> int:
 def fuzzy_keyword(word: str) -> bool:
     """A misspelt identity-number keyword: "persnonumer", "perrsnr" (a word, or two run together)."""
     w = word.lower()
-    return len(w) >= 6 and w not in _NOT_KEYWORDS and any(abs(len(w) - len(k)) <= 2 and _edit_distance(w, k) <= (1 if len(k) <= 8 else 2)
-                               for k in _FUZZY_KEYWORDS)
+    if len(w) < 6 or w in _NOT_KEYWORDS:
+        return False
+    return any(abs(len(w) - len(k)) <= 2 and _edit_distance(w, k) <= (1 if len(k) <= 8 else 2)
+               for k in _FUZZY_KEYWORDS)
 
 
 def _last_keyword_end(before: str) -> int | None:

@@ -122,8 +122,9 @@ def rule_names(words: list[str], line_start: list[bool] | None = None, lists: Na
         start = False
         if cap and known_first(w, lists) and low[i] not in STOPWORDS:
             start = True
-        elif cap and w in lists.ambiguous and (after_title or (i + 1 < n and surname_like(i + 1)
-                                                                      and (is_surname(words[i + 1], lists) or words[i + 1] in lists.all_surnames))):
+        elif cap and w in lists.ambiguous and (after_title or (
+                i + 1 < n and surname_like(i + 1)
+                and (is_surname(words[i + 1], lists) or words[i + 1] in lists.all_surnames))):
             start = True
         elif cap and after_title and low[i] not in STOPWORDS and not is_title(low[i]):
             start = True

@@ -36,8 +36,6 @@ C_GRID = (0.01, 0.03, 0.1)
 LAYER_GRID = ((12,), (8, 12), (4, 8, 12), (6, 9, 12))
 """Encoder layers tried for the features (the default setting searches these; any other is used as given)."""
 FOLDS = 5
-IN_DOMAIN_WEIGHTS = (1.0, 2.0)
-"""Sample weights tried for the in-domain comments (data/comments) against the written repeat-contact examples."""
 
 
 def _urgent_training_rows(rows: pd.DataFrame, x: np.ndarray, x_extra: np.ndarray | None,
@@ -177,18 +175,16 @@ def train_signals(cfg: SignalsConfig) -> dict:
     y_r = repeat["repeat_contact"].astype(bool).to_numpy()
     x_r = np.hstack([feats_r, cue_features(repeat["text"].tolist())])
     best_r = None
-    for weight in IN_DOMAIN_WEIGHTS:
-        w_r = np.where(repeat["source"].to_numpy() == "comments", weight, 1.0)
-        for c in C_GRID:
-            scaler, model = _fit(x_r[rtr.to_numpy()], y_r[rtr.to_numpy()], c, cfg.seed, w_r[rtr.to_numpy()])
-            head = LinearHead.from_sklearn(["no", "yes"], scaler, model)
-            p = head.probabilities(x_r[rva.to_numpy()])[:, 1]
-            t = best_f1_threshold(p, y_r[rva.to_numpy()])
-            f1 = f1_score(y_r[rva.to_numpy()], p >= t)
-            log.info("repeat head in-domain weight %s, C=%s: threshold %.2f, validation F1 %.3f", weight, c, t, f1)
-            if best_r is None or f1 > best_r[0] + 1e-9:
-                best_r = (f1, (c, weight), head, t)
-    _, (c_repeat, w_repeat), repeat_head, t_repeat = best_r
+    for c in C_GRID:
+        scaler, model = _fit(x_r[rtr.to_numpy()], y_r[rtr.to_numpy()], c, cfg.seed)
+        head = LinearHead.from_sklearn(["no", "yes"], scaler, model)
+        p = head.probabilities(x_r[rva.to_numpy()])[:, 1]
+        t = best_f1_threshold(p, y_r[rva.to_numpy()])
+        f1 = f1_score(y_r[rva.to_numpy()], p >= t)
+        log.info("repeat head C=%s: threshold %.2f, validation F1 %.3f", c, t, f1)
+        if best_r is None or f1 > best_r[0]:
+            best_r = (f1, c, head, t)
+    _, c_repeat, repeat_head, t_repeat = best_r
 
     version = "signals-" + datetime.now(timezone.utc).strftime("%Y%m%d")
     settings = {
@@ -196,7 +192,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
         "pooling": "mean over tokens, per layer, concatenated", "text_prefix": "query: ", "seed": cfg.seed,
         "repeat_features": "encoder features + cue phrases (synpunkt/signals/repeat_cues.py)",
         "thresholds": {"urgent": t_urgent, "repeat_contact": t_repeat},
-        "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat, "repeat_in_domain_weight": w_repeat},
+        "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat},
         "training_data": {
             "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written)"
                       + (f" + {len(extra)} RTP-LX Swedish development rows (MIT/Apache-2.0, weight {RTPLX_WEIGHT}; "
