@@ -15,28 +15,34 @@ from synpunkt.behaviour import load_suite, run_suite
 
 pytestmark = pytest.mark.slow
 
-CASES_PER_TEST = 20
+CASES_PER_TEST = 40  # about 50 s on a loaded 2-core machine
 
 INVARIANCE_TARGET = 0.03  # issue 7: casing, emphasis, emoji and typos must not change the sentiment
 MFT_TARGET = 0.85  # issue 7: accuracy of every minimum-functionality test
 
-# Highest failure rate allowed per test on the subset. Target where met; otherwise MEASURED (synpunkt-sv-e5small
-# trained for issue 7: figure on this subset in the comment) + allowance, and the target is NOT met.
+# Highest failure rate allowed per test on the subset. The issue's target where the shipped model meets it;
+# otherwise the MEASURED rate of synpunkt-sv-e5small (issue-7 model) on this subset plus one case, and the
+# target is NOT met (the model card lists these as still failing, with the full-suite rates).
 MAX_FAILURE_RATE = {
-    # invariance with an issue target (<= 3 %)
+    # invariance with an issue target (<= 3 %): met on the subset (all 0 of 40)
     "inv_upper": INVARIANCE_TARGET,
     "inv_lower": INVARIANCE_TARGET,
     "inv_exclamations": INVARIANCE_TARGET,
-    "inv_emoji_mood": INVARIANCE_TARGET,
     "inv_emoji_neutral": INVARIANCE_TARGET,
-    "inv_typos": INVARIANCE_TARGET,
-    # invariance without an issue target: measured level
-    "inv_ascii_diacritics": 0.10,
-    "inv_no_punctuation": 0.10,
-    "inv_name_swap": 0.10,
-    # directional: measured level
-    "dir_add_complaint": 0.10,
-    "dir_add_praise": 0.10,
+    "inv_emoji_mood": INVARIANCE_TARGET,  # 0 of 40 here; 5.6 % on the full suite (missed there, see the card)
+    # TARGET MISSED: typos change the sentiment of 2 of 40 here (7.5 % on the full suite); limit 3 of 40
+    "inv_typos": 3 / 40,
+    # invariance without an issue target: measured (2, 1 and 0 of 40) plus one case
+    "inv_ascii_diacritics": 3 / 40,
+    "inv_no_punctuation": 2 / 40,
+    "inv_name_swap": 1 / 40,
+    # directional, no issue target: measured 0 of 40, plus one case
+    "dir_add_complaint": 1 / 40,
+    "dir_add_praise": 1 / 40,
+    # MFT TARGET MISSED (accuracy < 0.85): irony wrong on 11 of 33, long on 6 of 35, negation on 9 of 40
+    "mft_irony": 12 / 33,
+    "mft_long": 7 / 35,
+    "mft_negation": 10 / 40,
 }
 MFT_MAX_FAILURE_RATE = 1 - MFT_TARGET  # per MFT test unless listed in MAX_FAILURE_RATE
 
@@ -53,7 +59,8 @@ def table(shipped_model_dir):
 
 def test_every_suite_test_is_scored(table):
     assert set(table.index) == set(load_suite()["test"])
-    assert (table["n"] == CASES_PER_TEST).all()
+    sizes = load_suite()["test"].value_counts().clip(upper=CASES_PER_TEST)
+    assert (table["n"] == sizes.reindex(table.index)).all()
 
 
 @pytest.mark.parametrize("test", sorted(load_suite()["test"].unique()))
@@ -61,4 +68,4 @@ def test_failure_rate_within_threshold(table, test):
     limit = MAX_FAILURE_RATE.get(test, MFT_MAX_FAILURE_RATE if test.startswith("mft_") else None)
     assert limit is not None, f"{test} has no threshold"
     rate = table.at[test, "failure_rate"]
-    assert rate <= limit + 1e-9, f"{test}: failure rate {rate:.0%} on {CASES_PER_TEST} cases, threshold {limit:.0%}"
+    assert rate <= limit + 1e-9, f"{test}: failure rate {rate:.0%} on {table.at[test, 'n']} cases, threshold {limit:.0%}"
