@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -330,8 +331,24 @@ def inv_dir_cases() -> list[dict]:
     return cases
 
 
+def _normalised(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+
+
+def labelled_texts() -> set[str]:
+    """Normalised texts of the labelled in-domain data (training, validation and both test sets)."""
+    from synpunkt.config import IN_DOMAIN_DATA, INDEPENDENT_TEST_DATA
+
+    return {_normalised(json.loads(line)["text"]) for path in (IN_DOMAIN_DATA, INDEPENDENT_TEST_DATA)
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
 def build() -> list[dict]:
-    cases = mft_cases() + inv_dir_cases()
+    """Every case, except those whose text (or original) is also a labelled comment: a suite case the model was
+    trained on would flatter it (short texts such as "Tack!" are easily written twice)."""
+    labelled = labelled_texts()
+    cases = [c for c in mft_cases() + inv_dir_cases()
+             if not {_normalised(c["text"]), _normalised(c.get("original") or "")} & labelled]
     ids = [c["id"] for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
     return cases

@@ -9,6 +9,9 @@ import typer
 
 from synpunkt.cli.common import ModelOpt, _fail, _input_file, _municipality, _setup_logging, _start_prefect, app
 
+RUN_FAILED_BATCHES_EXIT = 3
+"""`synpunkt run` exits with this status when a batch failed (after every stage has run)."""
+
 
 @app.command()
 def submit(
