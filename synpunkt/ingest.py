@@ -120,10 +120,12 @@ def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, 
     except Exception as err:  # noqa: BLE001 (batch isolation: any error fails this batch only)
         if isinstance(err, _StageError):
             stage, err = err.stage, err.__cause__
-        reason = failure_reason(stage, err, receipt)
+        reason, where = failure_reason(stage, err, receipt), "".join(traceback.format_tb(err.__traceback__))
+    else:
+        reason = None
+    if reason is not None:  # outside the except block: a failing log handler cannot print the error's message
         log.warning("batch %s failed: %s", receipt.batch_id, reason)
-        log.debug("batch %s: where it failed (code only):\n%s", receipt.batch_id,
-                  "".join(traceback.format_tb(err.__traceback__)))
+        log.debug("batch %s: where it failed (code only):\n%s", receipt.batch_id, where)
         fail_batch(con, receipt, name, reason)
         return _finish(receipt, BatchResult(receipt.batch_id, code, "failed", error=reason))
     log.info("batch %s: %d received, %d accepted, %d quarantined", receipt.batch_id, received, accepted, quarantined)
