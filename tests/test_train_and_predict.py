@@ -57,7 +57,9 @@ def test_predict_is_order_independent(trained):
     texts = ["kort", "en mycket längre kommentar om väntetiden i kön", "mellan lång text"]
     a = clf.predict(texts, batch_size=1)
     b = clf.predict(texts[::-1], batch_size=3).iloc[::-1].reset_index(drop=True)
-    assert np.allclose(a["p_positive"], b["p_positive"], atol=1e-5)
+    # Rows out of order would differ by about 0.07 here; batches of different shapes may differ by ~1e-4
+    # (bf16 autocast where the CPU has it, and padding), so the tolerance sits between the two.
+    assert np.allclose(a["p_positive"], b["p_positive"], atol=1e-3)
 
 
 def test_predict_rejects_a_bare_string(trained):

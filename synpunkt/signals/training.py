@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_NEGATIVE_FLAG_RATE = 0.05
 """The urgent threshold is the lowest that flags at most this share of the held-out (validation and out-of-fold
 train) non-urgent negative comments: the target of issue 9 (at most 5 % flagged), applied to held-out data."""
+ORDINARY_WEIGHT = 0.5
+"""Sample weight of ordinary (non-urgent) in-domain comments, added to the urgent head's training as `none`."""
 RTPLX_WEIGHT = 0.5
 """Sample weight of the RTP-LX development rows against the project's own (1.0)."""
 C_GRID = (0.01, 0.03, 0.1)
@@ -40,12 +42,13 @@ FOLDS = 5
 
 def _urgent_training_rows(rows: pd.DataFrame, x: np.ndarray, x_extra: np.ndarray | None,
                           extra: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and sample weights: the project's rows (weight 1) and the RTP-LX rows (RTPLX_WEIGHT)."""
+    """Features, labels and sample weights: the urgent set's rows (weight 1) and the extra rows (their own
+    `weight`: ordinary in-domain comments as `none`, RTP-LX development rows)."""
     y, w = rows["category"].to_numpy(), np.ones(len(rows))
     if x_extra is None:
         return x, y, w
     return (np.vstack([x, x_extra]), np.concatenate([y, extra["category"].to_numpy()]),
-            np.concatenate([w, np.full(len(extra), RTPLX_WEIGHT)]))
+            np.concatenate([w, extra["weight"].to_numpy(dtype=float)]))
 
 
 def _tune_urgent(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, seed: int) -> tuple[float, float]:
@@ -145,12 +148,18 @@ def train_signals(cfg: SignalsConfig) -> dict:
     repeat = repeat_data()
     all_u = cached_all_layers(encoder, urgent["text"].tolist(), "urgent")
     all_r = cached_all_layers(encoder, repeat["text"].tolist(), "repeat")
-    extra = rtplx_data(cfg.data_dir) if cfg.use_rtplx else None
+    rtplx = rtplx_data(cfg.data_dir) if cfg.use_rtplx else None
 
-    # urgent head: train (+ RTP-LX rows); layers, C and threshold chosen on held-out predictions only
+    # urgent head: train + ordinary in-domain comments (train split) as `none` (+ RTP-LX rows); layers, C and
+    # threshold chosen on held-out predictions only. Without the ordinary comments the head flagged several per
+    # cent of everyday comments (dialect, resigned or long ones) in the demo.
     tr, va = (urgent["split"] == s for s in ("train", "validation"))
-    extra_all = (cached_all_layers(encoder, extra["text"].tolist(), "rtplx")
-                 if extra is not None and len(extra) else None)
+    ordinary = ((repeat["source"] == "comments") & (repeat["split"] == "train")).to_numpy()
+    extra = repeat.loc[ordinary, ["text"]].assign(category="none", weight=ORDINARY_WEIGHT)
+    extra_all = all_r[ordinary]
+    if rtplx is not None and len(rtplx):
+        extra = pd.concat([extra, rtplx.assign(weight=RTPLX_WEIGHT)], ignore_index=True)
+        extra_all = np.vstack([extra_all, cached_all_layers(encoder, rtplx["text"].tolist(), "rtplx")])
     best = None
     for layers in LAYER_GRID if cfg.layers == FEATURE_LAYERS else (cfg.layers,):
         x = select_layers(all_u, layers)
@@ -194,10 +203,12 @@ def train_signals(cfg: SignalsConfig) -> dict:
         "thresholds": {"urgent": t_urgent, "repeat_contact": t_repeat},
         "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat},
         "training_data": {
-            "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written)"
-                      + (f" + {len(extra)} RTP-LX Swedish development rows (MIT/Apache-2.0, weight {RTPLX_WEIGHT}; "
+            "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written) + "
+                      f"{int(ordinary.sum())} ordinary comments of data/comments (train split) as none, weight "
+                      f"{ORDINARY_WEIGHT}"
+                      + (f" + {len(rtplx)} RTP-LX Swedish development rows (MIT/Apache-2.0, weight {RTPLX_WEIGHT}; "
                          "violence >= 2.5 -> threat, self_harm >= 2 -> self_harm, clearly harmless -> none)"
-                         if extra is not None else ""),
+                         if rtplx is not None else ""),
             "repeat_contact": f"data/repeat_contact train splits ({int(rtr.sum())} rows: repeat_contact.jsonl and "
                               "comments_labels.jsonl joined to data/comments)",
             "thresholds": "held-out predictions only (validation splits; for the urgent head also out-of-fold predictions on its train split); test splits only for the evaluation"},
@@ -228,8 +239,13 @@ def evaluate(heads: SignalHeads, urgent: pd.DataFrame, feats_u: np.ndarray, repe
             detected = detector.detect_features(feats_r[r], repeat.loc[r, "text"].tolist())
             out[f"repeat_{split}_{source}"] = repeat_metrics(repeat.loc[r, "repeat_contact"].astype(bool).to_numpy(),
                                                              detected["repeat_contact"].to_numpy())
+    for split in ("validation", "test"):
+        m = ((repeat["source"] == "comments") & (repeat["split"] == split)).to_numpy()
+        flagged = detector.detect_features(feats_r[m], repeat.loc[m, "text"].tolist())["category"].notna()
+        out[f"ordinary_comments_{split}"] = {"n": int(m.sum()), "flag_rate": float(flagged.mean())}
     test = out["urgent_test"]
     out["summary"] = {
+        "ordinary_comments_flag_rate": out["ordinary_comments_test"]["flag_rate"],
         **{f"recall_{c}": test["categories"][c]["recall"] for c in ALERT_CATEGORIES},
         "negative_none_flag_rate": test["none"]["negative_flag_rate"], "none_flag_rate": test["none"]["flag_rate"],
         "repeat_f1_written": out["repeat_test_written"]["f1"], "repeat_f1_comments": out["repeat_test_comments"]["f1"],
