@@ -90,3 +90,18 @@ def trained(tiny_base, tmp_path_factory):
                       epochs=2, batch_size=4, evaluate_public=False, name="tiny-test")
     report = run_training(cfg)
     return cfg.output_dir, report
+
+
+@pytest.fixture()
+def con(tmp_path):
+    """A warehouse with the analyst fixture's comments and predictions (tests/analyst_warehouse.py)."""
+    from analyst_warehouse import VERSION, frames
+    from synpunkt.warehouse import connect, insert_frame, set_current_model
+
+    con = connect(tmp_path / "w.duckdb")
+    comments, predictions = frames()
+    insert_frame(con, "comments", comments)
+    insert_frame(con, "predictions", predictions)
+    set_current_model(con, VERSION)
+    yield con
+    con.close()

@@ -77,18 +77,6 @@ def test_card_section_is_replaced_and_carried():
 
 
 # -- the warehouse ------------------------------------------------------------------------------------------------
-@pytest.fixture()
-def con(tmp_path):
-    from analyst_warehouse import VERSION, frames
-    from synpunkt.warehouse import connect, insert_frame, set_current_model
-
-    con = connect(tmp_path / "w.duckdb")
-    comments, predictions = frames()
-    insert_frame(con, "comments", comments)
-    insert_frame(con, "predictions", predictions)
-    set_current_model(con, VERSION)
-    yield con
-    con.close()
 
 
 def _quant():

@@ -10,20 +10,6 @@ import pytest
 from synpunkt.review import ReviewImportError, export_review, import_review
 
 
-@pytest.fixture()
-def con(tmp_path):
-    from analyst_warehouse import VERSION, frames
-    from synpunkt.warehouse import connect, insert_frame, set_current_model
-
-    con = connect(tmp_path / "w.duckdb")
-    comments, predictions = frames()
-    insert_frame(con, "comments", comments)
-    insert_frame(con, "predictions", predictions)
-    set_current_model(con, VERSION)
-    yield con
-    con.close()
-
-
 def _fill(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df.loc[0, ["corrected_sentiment", "corrected_topics", "reviewer"]] = ["skeptical", "handler; wait_time", "Åsa Öberg"]
