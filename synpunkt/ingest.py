@@ -216,7 +216,10 @@ def _signals(detector, fresh: pd.DataFrame, comments: pd.DataFrame) -> tuple[pd.
 
     raw = dict(zip(fresh["row_number"].astype("int64"), fresh["text"]))
     texts = [raw[int(n)] for n in comments["row_number"]]
-    return signal_rows(comments, detector.detect(texts), detector.version)
+    distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once ("Bra service." x 100)
+    position = {t: i for i, t in enumerate(distinct)}
+    detected = detector.detect(distinct).iloc[[position[t] for t in texts]].reset_index(drop=True)
+    return signal_rows(comments, detected, detector.version)
 
 
 def _prepare(receipt: Receipt, accepted: pd.DataFrame, assigned: pd.DataFrame, dups: pd.DataFrame,
