@@ -273,3 +273,37 @@ def load_base(base_model: str = DEFAULT_BASE_MODEL):
     tokenizer = AutoTokenizer.from_pretrained(resolved)
     encoder = AutoModel.from_pretrained(resolved, add_pooling_layer=False)
     return encoder, tokenizer, base_model_info(resolved)
+
+
+_SHARED: dict[str, tuple] = {}
+_SHARED_LOCK = __import__("threading").Lock()
+
+
+def shared_base(base_model: str = DEFAULT_BASE_MODEL):
+    """(encoder, tokenizer) loaded once per process and setting, in eval mode, for inference only: the redaction
+    name model and the signal detector read the same weights instead of holding a copy each (~0.5 GB)."""
+    with _SHARED_LOCK:
+        if base_model not in _SHARED:
+            encoder, tokenizer, _ = load_base(base_model)
+            _SHARED[base_model] = (encoder.eval(), tokenizer)
+        return _SHARED[base_model]
+
+
+def truncated_view(encoder, layers: int):
+    """The encoder cut after `layers` layers, sharing every weight with `encoder` (which stays whole): its
+    last_hidden_state is the full model's hidden state after layer `layers`, at that depth's cost."""
+    import copy
+
+    import torch
+
+    view = copy.copy(encoder)
+    view._modules = dict(encoder._modules)
+    body = copy.copy(encoder.encoder)
+    body._modules = dict(encoder.encoder._modules)
+    body._modules["layer"] = torch.nn.ModuleList(list(encoder.encoder.layer)[:layers])
+    view._modules["encoder"] = body
+    view.config = copy.deepcopy(encoder.config)
+    view.config.num_hidden_layers = layers
+    if hasattr(body, "config"):
+        body.config = view.config
+    return view

@@ -29,7 +29,10 @@ def _fit(loss_fn, logits: torch.Tensor, targets: torch.Tensor) -> float:
         return loss
 
     opt.step(closure)
-    return float(np.clip(log_t.exp().item(), 0.05, 20.0))
+    t = log_t.exp().item()
+    if not np.isfinite(t):  # too little validation data for the optimiser (a tiny split): no scaling
+        return 1.0
+    return float(np.clip(t, 0.05, 20.0))
 
 
 def fit_thresholds(probs: np.ndarray, targets: np.ndarray, grid: np.ndarray | None = None,

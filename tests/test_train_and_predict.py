@@ -95,3 +95,11 @@ def test_precision_settings(trained):
     full = Classifier.load(model_dir, precision="fp32").predict(texts)
     half = Classifier.load(model_dir, precision="bf16").predict(texts)
     assert np.allclose(full["p_positive"], half["p_positive"], atol=0.05)
+
+
+def test_a_temperature_that_cannot_be_fitted_means_no_scaling():
+    """Degenerate validation data (NaN logits here) must not give NaN probabilities downstream."""
+    from synpunkt.calibration import fit_binary_temperature
+
+    logits = np.array([[np.nan, 1.0], [0.5, np.nan]])
+    assert fit_binary_temperature(logits, np.array([[1.0, 0.0], [0.0, 1.0]])) == 1.0

@@ -51,13 +51,10 @@ def _truncated_encoder(base_model: str | None, layer: int):
         if key not in _ENCODERS:
             import torch  # noqa: F401  (imported here so rules-only use never needs torch)
 
-            from synpunkt.base_model import load_base
+            from synpunkt.base_model import shared_base, truncated_view
 
-            encoder, tokenizer, _ = load_base(key[0])
-            encoder.encoder.layer = encoder.encoder.layer[:layer]  # only the layers the head reads
-            encoder.config.num_hidden_layers = layer
-            encoder.eval()
-            _ENCODERS[key] = (encoder, tokenizer)
+            encoder, tokenizer = shared_base(key[0])
+            _ENCODERS[key] = (truncated_view(encoder, layer), tokenizer)  # only the layers the head reads
         return _ENCODERS[key]
 
 

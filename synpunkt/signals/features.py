@@ -40,10 +40,9 @@ class FeatureEncoder:
 
     def _load(self) -> None:
         if self._encoder is None:
-            from synpunkt.base_model import load_base
+            from synpunkt.base_model import shared_base
 
-            self._encoder, self._tokenizer, _ = load_base(self.base_model)
-            self._encoder.eval()
+            self._encoder, self._tokenizer = shared_base(self.base_model)  # the same weights as the name model
 
     def all_layers(self, texts: Sequence[str]) -> np.ndarray:
         """(n, layers + 1, hidden) float32 token means of every hidden layer (longest texts batched together)."""
