@@ -251,11 +251,6 @@ def refresh_trends(con, model_version: str, quant=None) -> int:
     return refresh(con, model_version, quant)
 
 
-def _statements(script: str) -> list[str]:
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
 # -- pull-source state -------------------------------------------------------------------------------------------
 def source_states(con) -> dict[str, dict]:
     rows = con.execute("SELECT url, etag, last_modified, last_checksum FROM source_state").fetchall()

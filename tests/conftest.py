@@ -105,3 +105,15 @@ def con(tmp_path):
     set_current_model(con, VERSION)
     yield con
     con.close()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty SYNPUNKT_HOME for a pipeline run: no settle time for the inbox (the tests' files are complete
+    when dropped) and none of the user's path, chunk or alert settings."""
+    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
+    monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")
+    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES", "SYNPUNKT_INGEST_CHUNK_ROWS",
+                "SYNPUNKT_ALERT_WEBHOOK", "SYNPUNKT_ALERT_BLOCK", "SYNPUNKT_SIGNALS_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path

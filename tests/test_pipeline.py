@@ -23,15 +23,6 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
-    monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")  # the tests' files are complete when dropped
-    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES", "SYNPUNKT_INGEST_CHUNK_ROWS"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
 def rows(n: int, start: int = 0, year: int = 2024) -> pd.DataFrame:
     texts = ["Handläggaren var trevlig och hjälpsam", "Jag väntade en timme i telefonkön",
              f"Ring mig på {PHONE}, ingen har svarat", MARKER, "E-tjänsten krånglade med BankID",

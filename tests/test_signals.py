@@ -123,16 +123,6 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
-    monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")
-    for var in ("SYNPUNKT_WAREHOUSE", "SYNPUNKT_PUBLISHED", "SYNPUNKT_SOURCES", "SYNPUNKT_INGEST_CHUNK_ROWS",
-                "SYNPUNKT_ALERT_WEBHOOK", "SYNPUNKT_ALERT_BLOCK", "SYNPUNKT_SIGNALS_MODEL"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
-
-
 def _csv() -> bytes:
     df = pd.DataFrame({"ärendenummer": ["KS-2025-101", "KS-2025-102", "KS-2025-103", "KS-2025-104"],
                        "datum": ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"],
