@@ -1,22 +1,30 @@
-"""Throughput of Classifier.predict against a plain transformers pipeline with batch size 1.
+"""Classification throughput: every inference backend against the plain transformers pipeline and against torch.
 
-Both classify the same comments with the same model (the shipped default unless --model), in the same
-process; the script prints comments per second for each, the ratio, and whether the two agree.
+In one process, on the same N comments (the in-domain set, cycled) and the same model (the shipped default unless
+--model): the plain transformers feature-extraction pipeline at batch size 1 with the same pooling and sentiment
+head (the baseline), then Classifier.predict on each backend (torch, the reference; onnx; onnx-int8; cuda where a
+GPU is present). The engines take turns chunk by chunk, so that each sees the same load on a shared machine. Prints
+comments/s, the ratio to the pipeline and to torch, and the share of sentiments equal to torch's.
 
-    python benchmarks/bench_predict.py [--n 2000] [--model DIR]
+    python benchmarks/bench_predict.py [--n 1000] [--model DIR] [--backend onnx --backend onnx-int8] [--chunk 200]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import copy
+import logging
 
 import numpy as np
 import torch
 
-from synpunkt.classifier import Classifier, softmax
+from synpunkt.classifier import BATCH_SIZES, Classifier, softmax
 from synpunkt.data import load_in_domain
+from synpunkt.inference import REFERENCE, available_backends
+from synpunkt.inference.compare import interleaved_runs
 from synpunkt.model import mean_pool
+
+SENTIMENT_COLUMNS = ["p_positive", "p_skeptical", "p_negative"]
 
 
 def comments(n: int) -> list[str]:
@@ -25,49 +33,59 @@ def comments(n: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(n)]
 
 
-def pipeline_baseline(clf: Classifier, texts: list[str]) -> np.ndarray:
-    """Plain transformers feature-extraction pipeline, batch size 1, then the same pooling and sentiment head."""
+def pipeline_baseline(clf: Classifier):
+    """Plain transformers feature-extraction pipeline, batch size 1, float32, then the same pooling and sentiment
+    head: a function from texts to sentiment probabilities."""
     from transformers import pipeline
 
-    pipe = pipeline("feature-extraction", model=clf.model.encoder, tokenizer=clf.tokenizer, framework="pt",
-                    device=-1, batch_size=1, tokenize_kwargs={"truncation": True, "max_length": clf.settings.max_length})
-    probs = []
-    with torch.inference_mode():
-        for hidden in pipe([clf.settings.text_prefix + t for t in texts], return_tensors=True):
-            pooled = mean_pool(hidden, torch.ones(hidden.shape[:2]))
-            logits = clf.model.sentiment_head(pooled).numpy()
-            probs.append(softmax(logits / clf.settings.sentiment_temperature)[0])
-    return np.array(probs)
+    pipe = pipeline("feature-extraction", model=clf.model.encoder, tokenizer=clf.tokenizer, framework="pt", device=-1,
+                    batch_size=1, tokenize_kwargs={"truncation": True, "max_length": clf.settings.max_length})
+
+    def run(texts: list[str]) -> np.ndarray:
+        probs = []
+        with torch.inference_mode():
+            for hidden in pipe([clf.settings.text_prefix + t for t in texts], return_tensors=True):
+                pooled = mean_pool(hidden, torch.ones(hidden.shape[:2]))
+                logits = clf.model.sentiment_head(pooled).numpy()
+                probs.append(softmax(logits / clf.settings.sentiment_temperature)[0])
+        return np.array(probs).reshape(-1, 3)
+
+    return run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=2000, help="number of comments")
+    parser.add_argument("--n", type=int, default=1000, help="number of comments")
     parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backend", action="append", default=None,
+                        help="a backend to measure (repeatable; default: every one this machine has)")
+    parser.add_argument("--chunk", type=int, default=200, help="comments per turn")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
 
-    clf = Classifier.load(args.model)
+    reference = Classifier.load(args.model, backend=REFERENCE)
+    backends = [b for b in (args.backend or available_backends()) if b != REFERENCE]
+    classifiers = {REFERENCE: reference}
+    for name in backends:  # built before timing: exports and sessions are not part of the figures
+        model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
+        classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version, backend=name)
+    engines = {"pipeline": pipeline_baseline(reference)}
+    engines.update({name: (lambda clf: lambda texts: clf.predict(texts, progress=False)[SENTIMENT_COLUMNS]
+                           .to_numpy())(clf) for name, clf in classifiers.items()})
     texts = comments(args.n)
-    print(f"model {clf.version}, {len(texts)} comments, torch threads {torch.get_num_threads()}, "
-          f"predict precision {clf.precision} (the baseline runs plain float32)")
-    clf.predict(texts[:64])  # warm-up
-
-    t0 = time.perf_counter()
-    ours = clf.predict(texts, batch_size=args.batch_size, progress=False)
-    t_ours = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    base = pipeline_baseline(clf, texts)
-    t_base = time.perf_counter() - t0
-
-    agree = float((ours[["p_positive", "p_skeptical", "p_negative"]].to_numpy().argmax(1) == base.argmax(1)).mean())
-    max_diff = float(np.abs(ours[["p_positive", "p_skeptical", "p_negative"]].to_numpy() - base).max())
-    print(f"Classifier.predict (batch {args.batch_size}, length-sorted): {len(texts) / t_ours:8.1f} comments/s "
-          f"({t_ours:.1f} s)")
-    print(f"transformers pipeline (batch 1):            {len(texts) / t_base:8.1f} comments/s ({t_base:.1f} s)")
-    print(f"speed-up: {t_base / t_ours:.2f}x; same sentiment for {agree:.1%} of comments "
-          f"(max probability difference {max_diff:.1e})")
+    print(f"model {reference.version}, {len(texts)} comments, torch threads {torch.get_num_threads()}, "
+          f"torch precision {reference.precision}; engines in turns, {args.chunk} comments a turn")
+    results, seconds = interleaved_runs(engines, texts, chunk=args.chunk)
+    probs = {name: np.concatenate(parts) for name, parts in results.items()}
+    rate = {name: len(texts) / s for name, s in seconds.items()}
+    print(f"\n| engine | batch | comments/s | x pipeline | x torch | same sentiment as torch |")
+    print("|---|---|---|---|---|---|")
+    for name in engines:
+        batch = 1 if name == "pipeline" else BATCH_SIZES[name]
+        label = "transformers pipeline" if name == "pipeline" else f"{name} ({classifiers[name].precision})"
+        same = float((probs[name].argmax(1) == probs[REFERENCE].argmax(1)).mean())
+        print(f"| {label} | {batch} | {rate[name]:.1f} | {rate[name] / rate['pipeline']:.2f} | "
+              f"{rate[name] / rate[REFERENCE]:.2f} | {same:.2%} |")
 
 
 if __name__ == "__main__":

@@ -7,17 +7,22 @@ with its progress (an interrupted batch resumes), classification only fills in w
 scored, trends are recomputed, and publishing swaps in a complete snapshot atomically. A crash anywhere leaves a
 state the next run completes. A batch that fails is recorded as failed with its reason and never stops the other
 batches or the later stages; the result lists it under ``failed_batches``.
+
+Classification runs its chunks on a Prefect task runner: in this process by default, on Dask workers with
+SYNPUNKT_TASK_RUNNER=dask or SYNPUNKT_DASK_ADDRESS (synpunkt.scaleout); only the flow writes DuckDB.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 
-from synpunkt import config
+from synpunkt import config, scaleout
 from synpunkt.run_summary import publish_run_artifact
 from synpunkt.ingest import ingest_batch, pending_batches, purge_expired_raw, resync_statuses
 from synpunkt.landing import collect_inbox
@@ -107,31 +112,94 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False) -> di
     return {"landed": landed, "batches": results, "failed": failed, "raw_purged": purged}
 
 
-@flow(name="classify")
+@task(name="classify-chunk", task_run_name="classify-chunk-{chunk}", cache_policy=NO_CACHE, persist_result=False)
+def classify_chunk_task(chunk: int, texts: list[str], model_dir: str | None = None, backend: str | None = None):
+    """Classify one chunk of stored (redacted) texts where the task runner puts it: in this process or on a Dask
+    worker, with that process's cached classifier. `chunk` numbers the chunk for the log; it is never text."""
+    return scaleout.classify_texts(texts, model_dir, backend)
+
+
+@flow(name="classify", task_runner=scaleout.local_task_runner())
 def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
-                  chunk_size: int | None = None) -> dict:
-    """Classify every stored comment without a prediction from the current model version, in chunks."""
+                  chunk_size: int | None = None, backend: str | None = None) -> dict:
+    """Classify every stored comment without a prediction from the current model version, in chunks.
+
+    The chunks run on the flow's task runner (in this process by default; `classify_flow.with_options(task_runner=
+    scaleout.task_runner())` for Dask), a bounded number at a time; the flow alone writes their predictions, in
+    order. A chunk that still fails after its retries is reported by number, the others are stored, and the run
+    then raises that chunk's error (the current model version is only set once every comment is scored).
+    """
     from tqdm.auto import tqdm
 
-    from synpunkt.classifier import Classifier
+    from synpunkt.model import model_version
 
     logger = get_run_logger()
+    runner = FlowRunContext.get().task_runner
+    version = model_version(Path(model_dir or config.model_dir()))
+    backend = backend or config.backend()  # this process's setting: every worker uses the same backend
+    retries = config.chunk_retries(scaleout.runner_name(runner))
+    submit = classify_chunk_task.with_options(retries=retries, retry_delay_seconds=1).submit
+    size = chunk_size or CLASSIFY_CHUNK
     con = connect(warehouse)
+    done, failed = 0, []
     try:
-        clf = Classifier.load(model_dir)
-        todo = count_unclassified(con, clf.version)
-        logger.info("%d comments to classify with %s", todo, clf.version)
-        done = 0
-        with tqdm(total=todo, desc="Classifying", unit="comment", disable=todo == 0) as bar:
-            while not (chunk := unclassified(con, clf.version, chunk_size or CLASSIFY_CHUNK)).empty:
-                predictions = clf.predict(chunk["text"].tolist(), topic_sentiment=True, progress=False)
-                insert_predictions(con, chunk["comment_id"].tolist(), predictions)
-                done += len(chunk)
-                bar.update(len(chunk))
-        set_current_model(con, clf.version)  # only once everything is scored: views never mix versions
+        todo = count_unclassified(con, version)
+        logger.info("%d comments to classify with %s", todo, version)
+        if todo:
+            window = 2 * scaleout.parallelism(runner)  # chunks in flight: every worker busy, memory bounded
+            logger.info("classifying in chunks of %d on %s", size, scaleout.describe(runner))
+            in_flight: deque = deque()
+            with tqdm(total=todo, desc="Classifying", unit="comment") as bar:
+                for number, ids, texts in _stored_chunks(con, version, size):
+                    in_flight.append((number, ids, submit(number, texts, model_dir and str(model_dir), backend)))
+                    if len(in_flight) >= window:
+                        done += _store_chunk(con, *in_flight.popleft(), version, failed, bar, logger)
+                while in_flight:
+                    done += _store_chunk(con, *in_flight.popleft(), version, failed, bar, logger)
+        if failed:
+            raise _chunks_failed(failed, retries, size)
+        set_current_model(con, version)  # only once everything is scored: views never mix versions
     finally:
         con.close()
-    return {"classified": done, "model_version": clf.version}
+        scaleout.forget_classifiers()
+    return {"classified": done, "model_version": version}
+
+
+def _stored_chunks(con, version: str, size: int):
+    """(number, comment ids, texts) of the unclassified comments, oldest first, `size` at a time. Each page starts
+    past the last one read, so chunks still in flight (or failed) are never read twice."""
+    after, number = None, 0
+    while not (page := unclassified(con, version, size, after)).empty:
+        last = page.iloc[-1]
+        after = (last["ingested_at"].to_pydatetime(), last["comment_id"])
+        yield number, page["comment_id"].tolist(), page["text"].tolist()
+        number += 1
+
+
+def _store_chunk(con, number: int, ids: list[str], future, version: str, failed: list, bar, logger) -> int:
+    """Wait for one chunk and write its predictions (0 when it failed: recorded in `failed`, logged by number)."""
+    try:
+        predictions = future.result()
+        if (used := set(predictions["model_version"])) != {version}:
+            raise RuntimeError(f"chunk {number} was classified with {', '.join(sorted(used))} instead of {version}: "
+                               f"every worker must see the same model files")
+    except Exception as err:  # noqa: BLE001 - reported below, the other chunks carry on
+        logger.error("chunk %d (%d comments) failed: %s", number, len(ids), type(err).__name__)
+        failed.append((number, len(ids), err))
+        return 0
+    insert_predictions(con, ids, predictions)
+    bar.update(len(ids))
+    return len(ids)
+
+
+def _chunks_failed(failed: list, retries: int, size: int) -> Exception:
+    """The first failed chunk's own error, with a note naming every failed chunk (numbers and counts, no text)."""
+    err = failed[0][2]
+    listed = ", ".join(f"{number} ({n} comments, {type(e).__name__})" for number, n, e in failed)
+    note = (f"classification: {len(failed)} chunk(s) of up to {size} comments failed after {retries} retries: "
+            f"{listed}; the other chunks are stored and the next run classifies the rest")
+    err.__notes__ = [*getattr(err, "__notes__", []), note]  # what add_note does (Python 3.11+)
+    return err
 
 
 @flow(name="trends")
@@ -167,9 +235,10 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     (batch_id, municipality_code, error).
     """
     logger = get_run_logger()
+    runner = scaleout.task_runner()  # a bad setting fails here, before any work
     with pipeline_lock():
         ingested = ingest_flow(warehouse, retry_failed)
-        classified = classify_flow(warehouse, model_dir)
+        classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)
         trends = trends_flow(warehouse)
         path = publish_flow(warehouse, published)
     logger.info("published %s", path)

@@ -1,4 +1,8 @@
-"""The classifier that the pipeline and analysts use: ``Classifier.load().predict(texts)``."""
+"""The classifier that the pipeline and analysts use: ``Classifier.load().predict(texts)``.
+
+The network runs on an inference backend (synpunkt.inference: torch, onnx, onnx-int8, cuda); predictions keep the
+same model_version whatever the backend, since a backend is chosen only when it agrees with the torch reference.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import pandas as pd
 import torch
 
 from synpunkt.config import model_dir as default_model_dir
+from synpunkt.inference import GraphRunner, make_runner, resolve_backend
+from synpunkt.inference.torch_runner import bf16_supported, resolve_precision  # noqa: F401 (their old home)
 from synpunkt.labels import prob_column
 from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
 from synpunkt.textnorm import unshout
@@ -20,25 +26,22 @@ log = logging.getLogger(__name__)
 PROGRESS_THRESHOLD = 500
 """Inputs at least this long show a progress bar by default."""
 
-
-def bf16_supported() -> bool:
-    """True when the CPU computes bfloat16 natively (AVX512-BF16 / AMX), so autocast is faster, not slower."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+OUTPUTS = ("sentiment", "topics", "topic_sentiment")
+"""The classifier graph's outputs, in order."""
+BATCH_SIZES = {"torch": 32, "onnx": 32, "onnx-int8": 32, "cuda": 256}
+"""Comments per forward pass by backend (length-sorted batches; measured with benchmarks/bench_predict.py)."""
 
 
-def resolve_precision(precision: str | None = None) -> str:
-    """'fp32' or 'bf16' from a setting of 'auto' (default; SYNPUNKT_PRECISION), 'fp32' or 'bf16'."""
-    import os
+class ClassifierGraph(torch.nn.Module):
+    """The classifier as a graph for synpunkt.inference: (sentiment, topics, topic_sentiment) logits as a tuple."""
 
-    precision = (precision or os.environ.get("SYNPUNKT_PRECISION", "auto")).lower()
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
-    if precision == "auto":
-        return "bf16" if bf16_supported() else "fp32"
-    return precision
+    def __init__(self, model: CommentClassifier):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.model(input_ids, attention_mask)
+        return tuple(out[name] for name in OUTPUTS)
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -64,45 +67,56 @@ class Classifier:
     ``predict(texts)`` returns one row per text: ``sentiment``, ``p_positive``, ``p_skeptical``,
     ``p_negative``, ``topics`` (list), ``p_<topic>`` for each topic, and ``model_version``. Blank texts get
     an explicit null result (sentiment None, probabilities NaN, no topics).
+
+    ``backend`` says where the network runs (synpunkt.inference.BACKENDS). The constructor, which training uses on
+    a model not saved yet, runs the torch reference unless told otherwise; ``load`` resolves the backend.
     """
 
     def __init__(self, model: CommentClassifier, tokenizer, settings: ModelSettings, version: str,
-                 precision: str | None = None):
+                 precision: str | None = None, backend: str = "torch"):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.settings = settings
         self.version = version
-        self.precision = resolve_precision(precision)
+        self.runner: GraphRunner = make_runner(ClassifierGraph(self.model), backend, output_names=OUTPUTS,
+                                               cache_key=f"classifier-{version}", precision=precision)
+        self.backend = self.runner.backend
+        self.precision = getattr(self.runner, "precision", "fp32")  # torch: fp32 or bf16; onnx-int8: int8
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, encoder=None, tokenizer=None,
-             precision: str | None = None) -> "Classifier":
+             precision: str | None = None, backend: str | None = None) -> "Classifier":
         """Load a model directory (default: SYNPUNKT_MODEL or the shipped model).
 
-        precision: 'auto' (bfloat16 autocast where the CPU has native bf16, else float32), 'fp32' or 'bf16'.
+        precision (torch backend): 'auto' (bfloat16 autocast where the CPU has native bf16, else float32), 'fp32'
+        or 'bf16'. backend: one of synpunkt.inference.BACKENDS or 'auto'; default SYNPUNKT_BACKEND, else the
+        default recorded in the model's backends.json (synpunkt compare-backends), else torch.
         """
         model_dir = Path(model_dir or default_model_dir())
+        chosen = resolve_backend(backend, model_dir)  # before the slow part: a bad name fails at once
         model, tok, settings = load_model(model_dir, encoder=encoder, tokenizer=tokenizer)
-        return cls(model, tok, settings, model_version(model_dir), precision)
+        return cls(model, tok, settings, model_version(model_dir), precision, backend=chosen)
 
     # -- raw scores -------------------------------------------------------------------------------------
-    def logits(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> dict[str, np.ndarray]:
-        """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3]."""
+    def logits(self, texts: Sequence[str], batch_size: int | None = None,
+               progress: bool | None = None) -> dict[str, np.ndarray]:
+        """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3].
+
+        batch_size: comments per forward pass (default: BATCH_SIZES for the backend).
+        """
+        batch_size = batch_size or BATCH_SIZES[self.backend]
         norm = unshout if self.settings.unshout else str
         texts = [self.settings.text_prefix + norm(str(t)) for t in texts]
         order = np.argsort([len(t) for t in texts], kind="stable")  # length-sorted: little padding
-        outputs: dict[str, list[np.ndarray]] = {"sentiment": [], "topics": [], "topic_sentiment": []}
+        outputs: dict[str, list[np.ndarray]] = {key: [] for key in OUTPUTS}
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        bf16 = self.precision == "bf16"
         limit = min(self.settings.max_length, self.tokenizer.model_max_length)  # never past the encoder's positions
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            for idx in _progress(batches, show, total=len(texts), batch_size=batch_size):
-                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=limit, return_tensors="pt")
-                out = self.model(enc["input_ids"], enc["attention_mask"])
-                for key in outputs:
-                    outputs[key].append(out[key].float().numpy())
+        for idx in _progress(batches, show, total=len(texts), batch_size=batch_size):
+            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                 max_length=limit, return_tensors="np")
+            for key, value in zip(OUTPUTS, self.runner.run(enc["input_ids"], enc["attention_mask"])):
+                outputs[key].append(value)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         return {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
@@ -117,7 +131,7 @@ class Classifier:
         }
 
     # -- the interface ----------------------------------------------------------------------------------
-    def predict(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None,
+    def predict(self, texts: Sequence[str], batch_size: int | None = None, progress: bool | None = None,
                 topic_sentiment: bool = False) -> pd.DataFrame:
         """Classify texts; one row per input, in input order.
 

@@ -10,10 +10,15 @@ what the classifier does on held-out labelled comments (the in-domain validation
 * EM, the prior adjustment of Saerens, Latinne and Decaestecker (2002): re-weights the posteriors from the
   fitting set's prior to the batch's until the prior is a fixed point.
 
-Intervals are percentile intervals of a bootstrap that draws both the batch (sampling error: multinomial counts
-for hard labels, a normal approximation of the mean probability vector for PACC) and the correction (matrices
-fitted on bootstrap resamples of the labelled fitting data), so they include the correction's own uncertainty.
-Every function works on many groups at once (arrays with a leading group axis).
+Intervals are percentile intervals of a bootstrap with three parts: the batch is resampled (sampling error:
+multinomial counts for hard labels, a normal approximation of the mean probability vector for PACC); the batch is
+inverted with a matrix fitted on a bootstrap resample of the labelled fitting data (the correction's own
+uncertainty); and the batch's error rates are allowed to differ from the fitting set's as much as an independent
+labelled set of the same size would (a second, independent bootstrap matrix moves the batch's predicted shares:
+the correction's error under a change of comments). Each interval is then widened around the point estimate by a
+factor per batch size calibrated on cross-fitted validation batches (synpunkt.quantification_eval), so that 95 % of
+those batches' intervals contain the true share. Every function works on many groups at once (arrays with a
+leading group axis).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import numpy as np
 METHODS = ("cc", "acc", "pacc", "em")
 HARD_METHODS = ("cc", "acc")
 """Methods that need only predicted labels (the warehouse keeps no per-topic sentiment probabilities)."""
+WAREHOUSE_METHODS = ("cc", "acc", "pacc")
+"""Methods the warehouse computes from per-group sums (synpunkt.trends); EM iterates over every comment's
+probabilities and has no bootstrap here, so it is measured but never chosen."""
 QUANTIFICATION_FILE = "quantification.json"
 Z95 = 1.96
 
@@ -62,6 +70,9 @@ class Correction:
     prior: list[float]
     n_fit: int
     bootstrap: list[list[list[float]]] = field(default_factory=list)
+    widen: dict[str, list[float]] = field(default_factory=dict)
+    """Interval widening calibrated on cross-fitted validation batches: ``{"n": batch sizes, "shares": factors,
+    "net_score": factors}``; empty means none (factor 1)."""
 
     @property
     def m(self) -> np.ndarray:
@@ -166,10 +177,14 @@ def _with_known(q: np.ndarray, stats: GroupStats) -> np.ndarray:
 
 
 def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, seed: int = 0,
-                     hard: bool | None = None) -> np.ndarray:
-    """Bootstrap replicates [g, n_draws, k] of the corrected shares: each draw resamples the batch (multinomial
+                     hard: bool | None = None, shift: bool = True) -> np.ndarray:
+    """Bootstrap replicates [g, n_draws, k] of the corrected shares. Each draw resamples the batch (multinomial
     counts for hard labels, else a normal approximation of the mean vector with the group's covariance) and
-    takes one of the correction's bootstrap matrices."""
+    inverts it with one of the correction's bootstrap matrices M* (the correction's fit uncertainty). With
+    `shift`, the batch's error rates are also allowed to differ from the fitting set's: the draw's predicted
+    shares are moved by ``(M** - M) q`` with M** a second, independent bootstrap matrix and q the point estimate,
+    i.e. the comments estimated may be classified as differently from the fitting set as an independent labelled
+    set of the same size would be."""
     rng = np.random.default_rng(seed)
     g, k = stats.mean.shape
     hard = corr.method in HARD_METHODS if hard is None else hard
@@ -189,6 +204,10 @@ def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, se
     else:
         boot = corr.boot
         pick = rng.integers(0, len(boot), n_draws)
+        if shift and len(boot) > 1:
+            q_hat = adjust(stats.mean, corr.m)
+            delta = boot[rng.integers(0, len(boot), n_draws)] - corr.m  # [d, k, k], columns sum to 0
+            draws = draws - np.einsum("dij,gj->gdi", delta, q_hat)
         q = adjust(draws, boot[pick])
     return _with_known(q, stats)
 
@@ -197,6 +216,39 @@ def intervals(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.nd
     """Percentile interval (lo, hi) along the draws axis (axis 1)."""
     a = (1 - level) / 2
     return np.quantile(draws, a, axis=1), np.quantile(draws, 1 - a, axis=1)
+
+
+def widen_factor(corr: Correction, n: np.ndarray, what: str = "shares") -> np.ndarray:
+    """The calibrated widening [g] for batches of n comments: interpolated in log n between the calibrated batch
+    sizes, constant beyond them; 1 without a calibration."""
+    n = np.asarray(n, float)
+    if not corr.widen or what not in corr.widen:
+        return np.ones_like(n)
+    sizes, factors = np.log(np.asarray(corr.widen["n"], float)), np.asarray(corr.widen[what], float)
+    return np.interp(np.log(np.maximum(n, 1)), sizes, factors)
+
+
+def widen(point: np.ndarray, lo: np.ndarray, hi: np.ndarray, factor: np.ndarray, bounds: tuple[float, float] = (0, 1)
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Each side of the interval stretched by `factor` (broadcast over point's trailing axes) away from the point
+    estimate, within `bounds`."""
+    f = np.asarray(factor, float).reshape((-1,) + (1,) * (point.ndim - 1))
+    lo_w = point - f * np.clip(point - lo, 0, None)
+    hi_w = point + f * np.clip(hi - point, 0, None)
+    return np.clip(np.minimum(lo_w, lo), *bounds), np.clip(np.maximum(hi_w, hi), *bounds)
+
+
+def corrected_intervals(corr: Correction, stats: GroupStats, draws: np.ndarray, level: float = 0.95
+                        ) -> dict[str, np.ndarray]:
+    """Point estimates and calibrated intervals of the shares [g, k] and net score [g] from bootstrap draws."""
+    share = point_estimate(corr, stats)
+    lo, hi = intervals(draws, level)
+    n = stats.n  # the model-classified comments: human-corrected ones add no uncertainty
+    lo, hi = widen(share, lo, hi, widen_factor(corr, n, "shares"))
+    net = 100.0 * (share[:, 0] - share[:, 2])
+    net_lo, net_hi = intervals(net_draws(draws)[..., None], level)
+    net_lo, net_hi = widen(net, net_lo[:, 0], net_hi[:, 0], widen_factor(corr, n, "net_score"), (-100, 100))
+    return {"share": share, "lo": lo, "hi": hi, "net": net, "net_lo": net_lo, "net_hi": net_hi}
 
 
 def net_draws(draws: np.ndarray, pos: int = 0, neg: int = 2) -> np.ndarray:

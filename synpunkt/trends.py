@@ -1,7 +1,8 @@
 """Yearly trends with corrected shares: per municipality, year and topic (and nationally) the classify-and-count
 figures, the prevalence-corrected shares and net score (synpunkt.quantification) with 95 % bootstrap intervals
 that include the correction's uncertainty, and a small-sample flag. Vectorised over groups: DuckDB aggregates
-the comments (sql/trends.sql), numpy corrects and bootstraps the groups."""
+the comments (sql/trends.sql), numpy corrects and bootstraps the groups and widens the intervals by the factor
+calibrated for each group's size."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from synpunkt import quantification as Q
-from synpunkt.labels import ALL_TOPICS, SENTIMENTS
+from synpunkt.labels import ALL_TOPICS, SENTIMENTS, TOPICS
 from synpunkt.report.statistics import MIN_RANK_N, Z95
 
 log = logging.getLogger(__name__)
@@ -63,16 +64,14 @@ def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0
         stats = _stats(df, corr)
         share = Q.point_estimate(corr, stats)
         lo, hi = np.empty_like(share), np.empty_like(share)
-        net_lo, net_hi = np.empty(len(df)), np.empty(len(df))
+        net, net_lo, net_hi = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
         for start in range(0, len(df), CHUNK):  # bounded memory: groups x draws x classes per chunk
             part = slice(start, start + CHUNK)
             sub = Q.GroupStats(stats.n[part], stats.mean[part], None if stats.cov is None else stats.cov[part],
                                stats.known[part])
-            draws = Q.bootstrap_shares(corr, sub, N_DRAWS, seed=seed + start)
-            lo[part], hi[part] = Q.intervals(draws)
-            nl, nh = Q.intervals(Q.net_draws(draws)[..., None])
-            net_lo[part], net_hi[part] = nl[:, 0], nh[:, 0]
-        net = 100 * (share[:, 0] - share[:, 2])
+            ci = Q.corrected_intervals(corr, sub, Q.bootstrap_shares(corr, sub, N_DRAWS, seed=seed + start))
+            lo[part], hi[part], net[part], net_lo[part], net_hi[part] = (ci[k] for k in ("lo", "hi", "net", "net_lo",
+                                                                                          "net_hi"))
     for j, s in enumerate(SENTIMENTS):
         out[f"share_{s}"], out[f"share_{s}_lo"], out[f"share_{s}_hi"] = share[:, j], lo[:, j], hi[:, j]
     out["net_score"], out["net_score_lo"], out["net_score_hi"] = net, net_lo, net_hi
@@ -108,7 +107,8 @@ def refresh(con, model_version: str, quant: Q.Quantification | None = None, seed
     if quant is None:
         quant = Q.load(model_dir(), model_version)
     log.info("trends for %s: %s", model_version, quant.status)
-    stats = con.execute(sql_text("trends.sql"), {"model_version": model_version}).df()
+    stats = con.execute(sql_text("trends.sql"), {"model_version": model_version, "topics": list(TOPICS),
+                                                  "paths": [f"$.{t}" for t in TOPICS]}).df()
     rows = trend_rows(stats, quant, seed)
     with transaction(con):
         con.execute("DELETE FROM yearly_trends WHERE model_version = ?", [model_version])

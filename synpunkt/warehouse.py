@@ -221,12 +221,14 @@ def set_current_model(con, model_version: str) -> None:
                 "(SELECT 1 FROM model_versions WHERE model_version = ?)", [model_version, now(), model_version])
 
 
-def unclassified(con, model_version: str, limit: int) -> pd.DataFrame:
-    """Comments with no prediction from model_version (oldest first)."""
+def unclassified(con, model_version: str, limit: int, after: tuple | None = None) -> pd.DataFrame:
+    """Comments with no prediction from model_version (oldest first): comment_id, text, ingested_at. With `after`
+    (the ingested_at and comment_id of the last row read) only the ones past it: pages that never repeat a row."""
+    page = "AND (ingested_at, comment_id) > (?, ?) " if after else ""
     return con.execute(
-        "SELECT comment_id, text FROM comments c WHERE NOT EXISTS (SELECT 1 FROM predictions p "
-        "WHERE p.comment_id = c.comment_id AND p.model_version = ?) ORDER BY ingested_at, comment_id LIMIT ?",
-        [model_version, limit]).df()
+        "SELECT comment_id, text, ingested_at FROM comments c WHERE NOT EXISTS (SELECT 1 FROM predictions p "
+        f"WHERE p.comment_id = c.comment_id AND p.model_version = ?) {page}ORDER BY ingested_at, comment_id LIMIT ?",
+        [model_version, *(after or ()), limit]).df()
 
 
 def count_unclassified(con, model_version: str) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from synpunkt import quantification as Q
 from synpunkt.labels import SENTIMENTS
-from synpunkt.quantification_eval import MIXES, coverage, method_errors
+from synpunkt.quantification_eval import MIXES, calibrate_widening, coverage, cross_fit_errors, method_errors
 from synpunkt.model_card import carry_sections, with_section
 
 K = len(SENTIMENTS)
@@ -59,6 +59,53 @@ def test_bootstrap_intervals_cover_about_95_percent():
         assert 0.88 <= cov["net_score"] <= 0.995, (method, cov)
 
 
+def test_cross_fitting_separates_the_bias_of_classify_and_count_from_the_noise_of_the_corrections():
+    rng = np.random.default_rng(6)
+    p, y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 600)
+    cf = cross_fit_errors(p, y, repeats=2, reps=2, methods=("cc", "acc"))
+    assert cf["cc"]["bias_pp"] > 3 * cf["acc"]["bias_pp"]
+    for m in ("cc", "acc"):  # the whole split and an independent set of its size halve the variance
+        assert cf[m]["predicted_mae_pp"] <= cf[m]["mae_pp"]
+    assert cf["acc"]["predicted_mae_pp"] < cf["cc"]["predicted_mae_pp"]
+
+
+def test_the_shift_term_widens_the_intervals_and_the_calibrated_factor_is_applied():
+    rng = np.random.default_rng(7)
+    fit_p, fit_y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 300)
+    corr = Q.fit_correction("acc", fit_p, fit_y, list(SENTIMENTS), n_boot=200)
+    proba, _ = synthetic(rng, (0.5, 0.2, 0.3), 3000)
+    stats = Q.group_stats(Q.method_inputs("acc", proba), np.zeros(len(proba), int), 1)
+    width = {shift: np.ptp(Q.intervals(Q.bootstrap_shares(corr, stats, 800, shift=shift)), axis=0).sum()
+             for shift in (False, True)}
+    assert width[True] > 1.2 * width[False]
+    draws = Q.bootstrap_shares(corr, stats, 800)
+    plain = Q.corrected_intervals(corr, stats, draws)
+    corr.widen = {"n": [100, 1000], "shares": [1.0, 1.5], "net_score": [1.0, 2.0]}
+    assert np.allclose(Q.widen_factor(corr, [50, 100, 10 ** 0.5 * 100, 1000, 10 ** 6]), [1.0, 1.0, 1.25, 1.5, 1.5])
+    wide = Q.corrected_intervals(corr, stats, draws)
+    assert np.allclose(wide["share"], plain["share"])
+    assert np.allclose(wide["hi"] - wide["share"], 1.5 * (plain["hi"] - plain["share"]))
+    assert np.allclose(wide["share"] - wide["lo"], 1.5 * (plain["share"] - plain["lo"]))
+    assert np.allclose(wide["net_hi"] - wide["net"], 2.0 * (plain["net_hi"] - plain["net"]))
+
+
+def test_calibrated_intervals_cover_a_pool_whose_error_rates_differ_from_the_fitting_set():
+    """The fitting set and the pool are independent draws of 250 rows: batches from the pool inherit its own
+    error rates (the shift a bootstrap over comments alone misses); the calibration restores the coverage."""
+    rng = np.random.default_rng(8)
+    fit_p, fit_y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 250)
+    widen = calibrate_widening("acc", fit_p, fit_y, repeats=3, reps=2, sizes=(100, 1500))
+    assert widen["n"] == [100, 1500] and min(widen["shares"] + widen["net_score"]) >= 1.0
+    corr = Q.fit_correction("acc", fit_p, fit_y, list(SENTIMENTS), n_boot=200)
+    corr.widen = {k: widen[k] for k in ("n", "shares", "net_score")}
+    inside = []
+    for seed in range(6):
+        pool_p, pool_y = synthetic(np.random.default_rng(100 + seed), (1 / 3, 1 / 3, 1 / 3), 250)
+        inside.append(coverage(corr, pool_p, pool_y, seed, sizes=(1500,), reps=2, mixes=MIXES[:20])["1500"])
+    assert np.mean([c["shares"] for c in inside]) >= 0.9
+    assert np.mean([c["shares"] for c in inside]) > np.mean([c["shares_unwidened"] for c in inside]) - 1e-9
+
+
 def test_loader_falls_back_clearly(tmp_path):
     assert Q.load(tmp_path).heads == {} and "fit-shares" in Q.load(tmp_path).status
     rng = np.random.default_rng(4)
@@ -84,6 +131,8 @@ def _quant():
     p, y = synthetic(rng, (1 / 3, 1 / 3, 1 / 3), 2000)
     heads = {"sentiment": Q.fit_correction("pacc", p, y, list(SENTIMENTS), n_boot=100),
              "topic_sentiment": Q.fit_correction("acc", p, y, list(SENTIMENTS), n_boot=100)}
+    for corr in heads.values():
+        corr.widen = {"n": [100, 400, 1500], "shares": [1.0, 1.1, 1.3], "net_score": [1.0, 1.05, 1.2]}
     return Q.Quantification(heads, "test")
 
 

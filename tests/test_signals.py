@@ -77,6 +77,22 @@ def detector():
     return Detector.load()  # the shipped heads in models/signals
 
 
+def test_long_texts_are_read_whole_as_the_token_weighted_mean_of_their_chunks():
+    """The signal features read every 96-word chunk of a text (no truncation): the token-count-weighted mean of
+    the chunks' token means, so a change at the end of a long text changes them."""
+    from synpunkt.base_model import shared_base
+    from synpunkt.text_features import CHUNK_WORDS, text_encoder, tokenize_chunks
+
+    encoder = text_encoder(mean_layers=(12,), backend="torch", precision="fp32")
+    words = "Jag har ringt om bygglovet fyra gånger och ingen har svarat på mina frågor .".split() * 15
+    assert len(words) > 2 * CHUNK_WORDS
+    parts = [words[s:s + CHUNK_WORDS] for s in range(0, len(words), CHUNK_WORDS)]
+    whole = encoder.encode_words([words]).pooled[0]
+    tokens = [len(c.ids) for c in tokenize_chunks(shared_base()[1], parts)]
+    assert np.allclose(whole, np.average(encoder.encode_words(parts).pooled, axis=0, weights=tokens), atol=1e-5)
+    assert not np.allclose(whole, encoder.encode_words([words[:-3] + ["Jag", "ger", "upp"]]).pooled[0], atol=1e-4)
+
+
 def test_shipped_heads_detect_each_category_and_leave_angry_comments_alone(detector):
     texts = [t for c in CLEAR for t in CLEAR[c]] + ANGRY_NOT_URGENT
     out = detector.detect(texts)

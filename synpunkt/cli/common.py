@@ -16,6 +16,19 @@ app = typer.Typer(help="Synpunkt: classify and report what citizens say about th
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model directory (default: the shipped model)")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="Inference backend: torch, onnx, onnx-int8, cuda or auto (default: SYNPUNKT_BACKEND, else the model's recorded default, see `synpunkt compare-backends`)")]
+
+
+def _backend(value: str | None) -> str | None:
+    """A --backend value, checked (a one-line error naming the allowed ones otherwise); None when not given."""
+    if value is None:
+        return None
+    from synpunkt.inference import AUTO, BackendError, check_backend
+
+    try:
+        return AUTO if value.strip().lower() == AUTO else check_backend(value)
+    except BackendError as err:
+        _fail(f"--backend: {err}")
 
 
 def _setup_logging(verbose: bool = False) -> None:

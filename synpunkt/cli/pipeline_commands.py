@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.cli.common import ModelOpt, _fail, _input_file, _municipality, _setup_logging, _start_prefect, app
+from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _municipality, _setup_logging,
+                                  _start_prefect, app)
 
 RUN_FAILED_BATCHES_EXIT = 3
 """`synpunkt run` exits with this status when a batch failed (after every stage has run)."""
@@ -44,14 +45,47 @@ def submit(
                f"(sha256 {receipt.checksum_sha256[:16]}..., {receipt.size_bytes} bytes)")
 
 
+TaskRunnerOpt = Annotated[Optional[str], typer.Option(
+    "--task-runner", help="Where the comments are classified: local (this process) or dask (default: "
+                          "SYNPUNKT_TASK_RUNNER, else local)")]
+DaskAddressOpt = Annotated[Optional[str], typer.Option(
+    "--dask-address", help="A running Dask scheduler, tcp://host:8786 (implies --task-runner dask; default: "
+                           "SYNPUNKT_DASK_ADDRESS, else a temporary LocalCluster of SYNPUNKT_DASK_WORKERS workers)")]
+
+
+def _task_runner_settings(runner: str | None, address: str | None) -> None:
+    """--task-runner and --dask-address onto their settings (synpunkt.config), checked before any work."""
+    import os
+
+    from synpunkt import scaleout
+
+    if address is not None:
+        os.environ["SYNPUNKT_DASK_ADDRESS"] = address
+        runner = runner or "dask"
+    if runner is not None:
+        os.environ["SYNPUNKT_TASK_RUNNER"] = runner
+    try:
+        scaleout.settings()
+    except ValueError as err:
+        _fail(str(err))
+
+
 @app.command()
 def run(
     model: ModelOpt = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also ingest again the batches that failed "
                                                "earlier (those whose raw copy still exists)")] = False,
+    backend: BackendOpt = None,
+    task_runner: TaskRunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
 ) -> None:
     """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed."""
     _setup_logging()
+    _task_runner_settings(task_runner, dask_address)
+    if backend:  # as the setting, so that the flows and any worker processes they start use it too
+        import os
+
+        os.environ["SYNPUNKT_BACKEND"] = _backend(backend)
     from flows.pipeline import pipeline_flow
 
     _start_prefect()

@@ -4,6 +4,8 @@
 -- overall sentiment and probabilities; a topic uses the sentiment the model found towards that topic (falling back
 -- to the overall sentiment; labels only, no probabilities). A human correction (latest_corrections) replaces the
 -- model's answer and is counted as known (its topics' sentiment is the corrected overall sentiment).
+-- One pass over the comments (no second scan for the topics), each comment's topic_sentiment parsed once
+-- ($topics: the model's topics in labels.py order, $paths: their JSON paths '$.<topic>').
 WITH scored AS (
     SELECT c.municipality_code, c.year, p.p_positive, p.p_skeptical, p.p_negative,
            coalesce(r.sentiment, p.sentiment) AS sentiment, r.comment_id IS NOT NULL AS human,
@@ -11,15 +13,18 @@ WITH scored AS (
     FROM comments c JOIN predictions p USING (comment_id)
     LEFT JOIN latest_corrections r ON r.comment_id = c.comment_id
     WHERE p.model_version = $model_version
-), per_topic AS (
-    SELECT municipality_code, year, 'all' AS topic, sentiment, human, p_positive, p_skeptical, p_negative
-    FROM scored
-    UNION ALL
-    SELECT municipality_code, year, topic,
-           CASE WHEN human THEN sentiment
-                ELSE coalesce(json_extract_string(topic_sentiment, '$.' || topic), sentiment) END,
-           human, NULL, NULL, NULL
-    FROM (SELECT *, unnest(topics) AS topic FROM scored)
+), per_topic AS (  -- a row for 'all' and one per topic of each comment
+    SELECT municipality_code, year, human, sentiment, p_positive, p_skeptical, p_negative,
+           unnest(list_concat(['all'], topics)) AS topic,
+           unnest(list_concat([sentiment], CASE WHEN human THEN list_transform(topics, lambda t: sentiment)
+                  ELSE list_transform(topics, lambda t: said_by_topic[list_position($topics, t)]) END)) AS said
+    FROM (SELECT *, json_extract_string(topic_sentiment, $paths) AS said_by_topic FROM scored)
+), labelled AS (
+    SELECT municipality_code, year, topic, coalesce(said, sentiment) AS sentiment, human,
+           CASE WHEN topic = 'all' AND NOT human THEN p_positive END AS p0,
+           CASE WHEN topic = 'all' AND NOT human THEN p_skeptical END AS p1,
+           CASE WHEN topic = 'all' AND NOT human THEN p_negative END AS p2
+    FROM per_topic
 )
 SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'national' END AS scope,
        municipality_code, year, topic, count(*) AS n,
@@ -30,13 +35,8 @@ SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'natio
        count(*) FILTER (human AND sentiment = 'positive') AS h_positive,
        count(*) FILTER (human AND sentiment = 'skeptical') AS h_skeptical,
        count(*) FILTER (human AND sentiment = 'negative') AS h_negative,
-       coalesce(sum(p_positive) FILTER (NOT human), 0) AS s0, coalesce(sum(p_skeptical) FILTER (NOT human), 0) AS s1,
-       coalesce(sum(p_negative) FILTER (NOT human), 0) AS s2,
-       coalesce(sum(p_positive * p_positive) FILTER (NOT human), 0) AS s00,
-       coalesce(sum(p_positive * p_skeptical) FILTER (NOT human), 0) AS s01,
-       coalesce(sum(p_positive * p_negative) FILTER (NOT human), 0) AS s02,
-       coalesce(sum(p_skeptical * p_skeptical) FILTER (NOT human), 0) AS s11,
-       coalesce(sum(p_skeptical * p_negative) FILTER (NOT human), 0) AS s12,
-       coalesce(sum(p_negative * p_negative) FILTER (NOT human), 0) AS s22
-FROM per_topic
+       coalesce(sum(p0), 0) AS s0, coalesce(sum(p1), 0) AS s1, coalesce(sum(p2), 0) AS s2,
+       coalesce(sum(p0 * p0), 0) AS s00, coalesce(sum(p0 * p1), 0) AS s01, coalesce(sum(p0 * p2), 0) AS s02,
+       coalesce(sum(p1 * p1), 0) AS s11, coalesce(sum(p1 * p2), 0) AS s12, coalesce(sum(p2 * p2), 0) AS s22
+FROM labelled
 GROUP BY GROUPING SETS ((municipality_code, year, topic), (year, topic))

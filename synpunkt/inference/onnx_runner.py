@@ -1,0 +1,45 @@
+"""The ONNX Runtime backends ('onnx', 'onnx-int8'): one CPU inference session over a cached exported model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from synpunkt.config import inference_threads
+
+
+def session_options(threads: int | None = None):
+    """Every graph optimisation, one intra-op thread per usable core (SYNPUNKT_INFERENCE_THREADS to change)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or inference_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: no warnings about initialisers or unused nodes
+    return options
+
+
+class OnnxRunner:
+    """Runs an exported graph with ONNX Runtime on the CPU; outputs in `output_names` order."""
+
+    def __init__(self, path: Path, backend: str, output_names: Sequence[str], threads: int | None = None):
+        import onnxruntime as ort
+
+        self.backend = backend
+        self.precision = "int8" if backend == "onnx-int8" else "fp32"
+        self.path = Path(path)
+        self.output_names = list(output_names)
+        self.session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+        known = {o.name for o in self.session.get_outputs()}
+        missing = [n for n in self.output_names if n not in known]
+        if missing:
+            raise ValueError(f"{self.path.name} has no output(s) {missing}; it has {sorted(known)}")
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
+        feed = {"input_ids": np.ascontiguousarray(input_ids, dtype=np.int64),
+                "attention_mask": np.ascontiguousarray(attention_mask, dtype=np.int64)}
+        return [np.asarray(out, dtype=np.float32) for out in self.session.run(self.output_names, feed)]
