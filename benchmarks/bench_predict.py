@@ -78,7 +78,7 @@ def main() -> None:
     results, seconds = interleaved_runs(engines, texts, chunk=args.chunk)
     probs = {name: np.concatenate(parts) for name, parts in results.items()}
     rate = {name: len(texts) / s for name, s in seconds.items()}
-    print(f"\n| engine | batch | comments/s | x pipeline | x torch | same sentiment as torch |")
+    print("\n| engine | batch | comments/s | x pipeline | x torch | same sentiment as torch |")
     print("|---|---|---|---|---|---|")
     for name in engines:
         batch = 1 if name == "pipeline" else BATCH_SIZES[name]

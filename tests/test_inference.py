@@ -225,6 +225,27 @@ def test_compare_backends_records_the_default(trained, monkeypatch):
         (model_dir / BACKENDS_FILE).unlink(missing_ok=True)
 
 
+def test_cli_backend_option(trained, tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from synpunkt.cli import app
+    from synpunkt.tables import read_table
+
+    model_dir, _ = trained
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    pd.DataFrame({"text": TEXTS}).to_csv(src, index=False)
+    result = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(model_dir),
+                                      "--backend", "onnx"])
+    assert result.exit_code == 0, result.output
+    assert "(onnx)" in result.output and len(read_table(out)) == len(TEXTS)
+    result = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(model_dir),
+                                      "--backend", "tpu"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: --backend")
+    assert "onnx-int8" in lines[0]
+
+
 @pytest.mark.slow
 def test_shipped_model_default_backend_agrees_with_torch(shipped_model_dir, monkeypatch):
     """The shipped model on its recorded default backend: the same sentiments as torch on a handful of comments

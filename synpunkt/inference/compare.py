@@ -77,7 +77,9 @@ def compare_backends(model_dir: Path | None = None, backends: tuple[str, ...] | 
         model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
         classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version,
                                        backend=name)
+    load_start = _load_average()
     logits, seconds = _timed_logits(classifiers, texts)
+    load_end = _load_average()
     position = {t: i for i, t in enumerate(texts)}
     reference_sets = {}
     rows = []
@@ -102,6 +104,7 @@ def compare_backends(model_dir: Path | None = None, backends: tuple[str, ...] | 
     from synpunkt.inference.onnx_export import INT8_SETTINGS
 
     return {"model_version": reference.version, "date": date.today().isoformat(), "machine": machine(),
+            "load_average": {"start": load_start, "end": load_end},
             "reference": REFERENCE, "reference_precision": reference.precision, "texts": len(texts),
             "min_agreement": MIN_AGREEMENT, "int8_settings": INT8_SETTINGS, "backends": rows,
             "default": choose_default(rows),
@@ -179,6 +182,13 @@ def _within(sets: dict, reference: dict) -> bool:
     return True
 
 
+def _load_average() -> float | None:
+    """The machine's 1-minute load average (other work competing for the cores), where the system reports one."""
+    import os
+
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def machine() -> dict:
     """What the figures were measured on."""
     import torch
@@ -207,43 +217,66 @@ def write_backends(model_dir: Path, report: dict) -> Path:
 
 
 def markdown_table(report: dict) -> str:
-    """One row per backend: speed, agreement, the evaluation figures with the reference's intervals."""
+    """One row per backend: speed, agreement with the reference, the evaluation figures with their 95 % intervals."""
     set_names = list(report["backends"][0]["sets"]) if report["backends"] else []
     header = ("| backend | precision | comments/s | x torch | same sentiment | same topics | "
-              + " | ".join(f"{s} sentiment macro-F1 (95 % CI)" for s in set_names) + " | default? |")
+              + " | ".join(f"{s}: sentiment macro-F1 (95 % CI); topic micro-F1" for s in set_names) + " | default? |")
     lines = [header, "|---" * (7 + len(set_names)) + "|"]
     for row in report["backends"]:
-        figures = [_figure(row["sets"][s], "sentiment_macro_f1") for s in set_names]
-        verdict = ("**default**" if row["backend"] == report["default"] else
-                   "qualifies" if row["qualifies"] else "no")
+        figures = [_figures_cell(row["sets"][s]) for s in set_names]
         lines.append(f"| {row['backend']} | {row['precision']} | {row['comments_per_s']:.1f} | "
-                     f"{row['speedup_vs_torch']:.2f} | {row['sentiment_agreement']:.2%} | "
-                     f"{row['topics_agreement']:.2%} | " + " | ".join(figures) + f" | {verdict} |")
+                     f"{row['speedup_vs_torch']:.2f} | {row['sentiment_agreement']:.1%} | "
+                     f"{row['topics_agreement']:.1%} | " + " | ".join(figures) + f" | {_verdict(row, report)} |")
     return "\n".join(lines)
 
 
-def _figure(figures: dict, key: str) -> str:
-    if key not in figures:
-        return "-"
-    lo, hi = figures[f"{key}_ci95"]
-    return f"{figures[key]:.3f} ({lo:.3f}-{hi:.3f})"
+def _figures_cell(figures: dict) -> str:
+    cell = "-"
+    if "sentiment_macro_f1" in figures:
+        lo, hi = figures["sentiment_macro_f1_ci95"]
+        cell = f"{figures['sentiment_macro_f1']:.3f} ({lo:.3f}-{hi:.3f})"
+    if "topics_micro_f1" in figures:
+        cell += f"; {figures['topics_micro_f1']:.3f}"
+    return cell
+
+
+def _verdict(row: dict, report: dict) -> str:
+    """default, qualifies, or why not."""
+    if row["backend"] == report["default"]:
+        return "**default**"
+    if row["qualifies"]:
+        return "qualifies (slower)"
+    reasons = []
+    if row["sentiment_agreement"] < report["min_agreement"]:
+        reasons.append(f"agreement under {report['min_agreement']:.1%}")
+    if not row["within_intervals"]:
+        reasons.append("a figure outside the reference's interval")
+    return "no: " + ", ".join(reasons)
 
 
 def card_section(report: dict) -> str:
     """The model card's section on inference backends."""
+    import textwrap
+
     m = report["machine"]
     gpu = f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU"
+    load = report.get("load_average") or {}
+    busy = (f" The 1-minute load average was {load['start']:.1f} at the start and {load['end']:.1f} at the end "
+            f"({m['threads']} cores); torch slows down far more than ONNX Runtime when other processes compete for "
+            "the cores." if load.get("start") is not None else "")
+    wrap = lambda text: textwrap.fill(text, width=115, break_on_hyphens=False)  # noqa: E731
     return "\n".join([
         "## Inference backends", "",
-        f"Measured {report['date']} on {m['cpu']} ({m['threads']} threads{gpu}) with `synpunkt compare-backends "
-        f"--write`: {report['texts']} comments (the in-domain set and the independent test set), every backend in "
-        "the same run, in turns. The reference is torch "
-        f"({report['reference_precision']}). A backend may be the default when its sentiment agrees with the "
-        f"reference's on at least {report['min_agreement']:.1%} of the comments and its sentiment macro-F1 and "
-        "topic micro-F1 on both in-domain test sets lie within the reference's 95 % bootstrap intervals; the "
-        "default is the fastest that does. Other machines differ: run the command there to choose for them.", "",
+        wrap(f"Measured {report['date']} on {m['cpu']} ({m['threads']} threads{gpu}) with `synpunkt compare-backends "
+             f"--write`: {report['texts']:,} comments (the in-domain set and the independent test set), every backend "
+             "in the same run, taking turns, so that each sees the same load. The "
+             f"reference is torch ({report['reference_precision']}). A backend may be the default when its sentiment "
+             f"agrees with the reference's on at least {report['min_agreement']:.1%} of the comments and its "
+             "sentiment macro-F1 and topic micro-F1 on both in-domain test sets lie within the reference's 95 % "
+             "bootstrap intervals; the default is the fastest that does. Other machines differ: run the command "
+             f"there to choose for them.{busy}"), "",
         markdown_table(report), "",
-        f"Default: **{report['default']}** (`SYNPUNKT_BACKEND` or `--backend` override it; on a machine with a "
-        "GPU, cuda). int8: ONNX Runtime dynamic quantisation of the MatMul weights "
-        f"({json.dumps(report.get('int8_settings', {}))}); the embedding table and the heads stay float32.",
+        wrap(f"Default: **{report['default']}** (`SYNPUNKT_BACKEND` or `--backend` override it; on a machine with a "
+             "GPU, cuda). onnx-int8: ONNX Runtime's dynamic int8 quantisation of the MatMul weights "
+             f"(`{json.dumps(report.get('int8_settings', {}))}`); the embedding table and the heads stay float32."),
     ])

@@ -22,7 +22,9 @@ def _backend_lines(directory: Path | None) -> list[str]:
              "| backend | texts/s | × torch | identical redactions | alerts changed | repeat contacts changed |",
              "|---|---|---|---|---|---|"]
     for name, m in record["measured"].items():
-        lines.append(f"| {name} | {m['texts_per_s']} | {m['speed_vs_torch']} | {_pct(m['identical_redactions'])} | "
+        name = "torch (fp32, the reference)" if name == "reference" else name
+        lines.append(f"| {name} | {m['texts_per_s']} | {m['speed_vs_torch']} | "
+                     f"{100 * m['identical_redactions']:.2f} % | "
                      f"{m['alert_differences']} of {m['signal_texts']} | {m['repeat_differences']} |")
     lines += ["", f"Default: **{record['backend']}** (SYNPUNKT_BACKEND overrides it). Measured with "
               f"`{record['command']}`."]
