@@ -93,14 +93,61 @@ class _Chunk:
 
 def tokenize_chunks(tokenizer, word_lists: Sequence[Sequence[str]], chunk_words: int = CHUNK_WORDS,
                     max_tokens: int = MAX_TOKENS) -> list[_Chunk]:
-    """Every text's words in chunks of `chunk_words` words (a text without words: one empty chunk), tokenised
-    (first subword of each word found through word_ids)."""
-    spans = [(k, s, list(ws[s : s + chunk_words])) for k, ws in enumerate(word_lists)
-             for s in (range(0, len(ws), chunk_words) if len(ws) else (0,))]
-    if not spans:
-        return []
-    enc = tokenizer([c[2] for c in spans], is_split_into_words=True, truncation=True, max_length=max_tokens)
-    return [_Chunk(k, s, enc["input_ids"][j], enc.word_ids(j)) for j, (k, s, _) in enumerate(spans)]
+    """Every text's words in chunks of `chunk_words` words (a text without words: one empty chunk), tokenised as
+    ``tokenizer(words, is_split_into_words=True, truncation=True)`` does (first subword of each word found
+    through word_ids), from a cache of each word's pieces."""
+    pieces = _word_pieces(tokenizer)
+    chunks = []
+    for k, ws in enumerate(word_lists):
+        for s in range(0, len(ws), chunk_words) if len(ws) else (0,):
+            ids, word_ids = pieces.encode(ws[s : s + chunk_words], max_tokens)
+            chunks.append(_Chunk(k, s, ids, word_ids))
+    return chunks
+
+
+class WordPieces:
+    """Token ids of single words, cached (bounded): with the words split beforehand the tokenizer reads each word
+    alone, so a chunk's ids are the template's leading special tokens, the words' ids and the trailing ones. The
+    tokenizer's normalisation (a long list of per-character rules) was the slowest part of encoding before."""
+
+    def __init__(self, tokenizer, max_entries: int = 200_000):
+        self.tokenizer, self.max_entries = tokenizer, max_entries
+        self._ids: dict[str, list[int]] = {}
+        probe = tokenizer([["a"]], is_split_into_words=True)["input_ids"][0]
+        word = self._encode(["a"])[0]
+        at = next(i for i in range(len(probe)) if probe[i : i + len(word)] == word)
+        self.prefix, self.suffix = probe[:at], probe[at + len(word):]
+
+    def _encode(self, words: list[str]) -> list[list[int]]:
+        batch = self.tokenizer.backend_tokenizer.encode_batch([[w] for w in words], is_pretokenized=True,
+                                                              add_special_tokens=False)
+        return [e.ids for e in batch]
+
+    def encode(self, words: Sequence[str], max_tokens: int = MAX_TOKENS) -> tuple[list[int], list[int | None]]:
+        """(input ids, word index of each token or None for a special token), cut to `max_tokens` like the
+        tokenizer's truncation (the end of the words goes)."""
+        new = [w for w in dict.fromkeys(words) if w not in self._ids]
+        if new:
+            if len(self._ids) + len(new) > self.max_entries:
+                self._ids.clear()
+                new = list(dict.fromkeys(words))
+            self._ids.update(zip(new, self._encode(new)))
+        room = max_tokens - len(self.prefix) - len(self.suffix)
+        ids, word_ids = list(self.prefix), [None] * len(self.prefix)
+        for i, w in enumerate(words):
+            piece = self._ids[w][: room - (len(ids) - len(self.prefix))]
+            ids += piece
+            word_ids += [i] * len(piece)
+        return ids + self.suffix, word_ids + [None] * len(self.suffix)
+
+
+_PIECES: dict[int, WordPieces] = {}
+
+
+def _word_pieces(tokenizer) -> WordPieces:
+    if id(tokenizer) not in _PIECES:
+        _PIECES[id(tokenizer)] = WordPieces(tokenizer)
+    return _PIECES[id(tokenizer)]
 
 
 def _pad(chunks: Sequence[_Chunk], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
