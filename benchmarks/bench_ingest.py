@@ -5,14 +5,12 @@ Generates a CSV of realistic comments (texts from data/comments/comments.jsonl w
 column), lands it in a temporary SYNPUNKT_HOME and ingests it with the default redactor (rules + name model),
 as the pipeline's ingest stage does, without Prefect. Prints rows/s and the peak resident memory of each run.
 
-The encoder (one pass per distinct comment text for names and signals, synpunkt.text_features) runs at some tens
-of texts/s on a 2-core CPU, so 200,000 distinct comments would take hours. The texts are therefore drawn from a
-pool of distinct texts (--pool, default 2,000; the printout gives the count): the redactor sees each distinct text
-once per batch, so the figures measure memory and the non-model stages (reading, validation, duplicate ids, JSON,
-DuckDB) at full size, plus the model on the pool. With --pool equal to --rows most rows are distinct (drawn with
-replacement), which measures the model-bound rate. --backend picks the encoder's backend (SYNPUNKT_BACKEND).
+Name redaction runs the encoder at some 20-60 texts/s on a 2-core CPU, so 200,000 distinct comments would take
+hours. The texts are therefore drawn from a pool of distinct texts (--pool, default 2,000; the printout gives
+the count): the redactor sees each distinct text once per batch, so the figures measure memory and the
+non-model stages (reading, validation, duplicate ids, JSON, DuckDB) at full size, plus the model on the pool.
 
-    python benchmarks/bench_ingest.py [--rows 200000] [--pool 3000] [--chunk-rows 10000] [--seed 7] [--backend torch]
+    python benchmarks/bench_ingest.py [--rows 200000] [--pool 3000] [--chunk-rows 10000] [--seed 7]
 """
 
 from __future__ import annotations
@@ -111,13 +109,6 @@ class CountingRedactor:
     def find_spans_many(self, texts, batch_size=32):
         return self._timed(self.inner.find_spans_many, texts, batch_size)
 
-    def redact_many_shared(self, texts, encoder, batch_size=32):
-        return self._timed(lambda t, b: self.inner.redact_many_shared(t, encoder, b), texts, batch_size)
-
-    @property
-    def name_model(self):
-        return self.inner.name_model
-
 
 def ingest_once(rows: int, pool: list[str], rng: random.Random, chunk_rows: int, redactor, workdir: Path) -> dict:
     from synpunkt.ingest import ingest_batch
@@ -148,21 +139,14 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=2_000, help="distinct comment texts to draw from")
     parser.add_argument("--chunk-rows", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--backend", default=None, help="the encoder's inference backend (default: the recorded one)")
     args = parser.parse_args()
-    if args.backend:
-        os.environ["SYNPUNKT_BACKEND"] = args.backend
 
     from synpunkt.redact import Redactor
 
     rng = random.Random(args.seed)
     pool = text_pool(args.pool, rng)
     redactor = Redactor.default()
-    redactor.redact_many(["Jag pratade med Anna Berg."])  # load the encoders before measuring
-    from synpunkt.ingest import shared_encoder
-    from synpunkt.signals.detect import default_detector
-
-    redactor.redact_many_shared(["Jag pratade med Anna Berg."], shared_encoder(redactor, default_detector()))
+    redactor.redact_many(["Jag pratade med Anna Berg."])  # load the encoder before measuring
     print(f"{len(pool):,} distinct comment texts (names and phone numbers included), chunks of "
           f"{args.chunk_rows:,} rows; baseline RSS with the name model loaded: "
           f"{psutil.Process().memory_info().rss / 1e9:.2f} GB")

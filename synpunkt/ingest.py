@@ -12,9 +12,6 @@ synpunkt.dedupe), redacted and committed together with the batch's progress.
   --retry-failed`` ingests failed batches again while their raw copy exists.
 - **Signals**: each chunk's stored comments go through the urgent and repeat-contact detector (synpunkt.signals)
   on their full, unredacted text in memory; signals and alerts are committed with the chunk's comments.
-- **One encoder pass per text**: the name model's first redaction pass and the signal heads read the same pass
-  over each distinct comment text (synpunkt.text_features). ``compute_chunk`` is a chunk's compute (redaction
-  and signals) without warehouse access; validation, duplicates and the bulk writes stay in the caller.
 - **Accounting**, per batch: rows_received == rows_accepted + rows_quarantined, checked against the tables.
 - **Limits**: a batch with more than ``SYNPUNKT_MAX_ROWS_PER_BATCH`` data rows (default 1,000,000) fails.
 """
@@ -26,7 +23,6 @@ import logging
 import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -108,7 +104,7 @@ def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, 
         fail_batch(con, receipt, None, reason)
         return _finish(receipt, BatchResult(receipt.batch_id, code, "failed", error=reason))
     stage = "redacting the file name"
-    cache = RedactionCache(redactor, encoder=shared_encoder(redactor, detector))
+    cache = RedactionCache(redactor)
     try:
         name = cache.file_name(receipt.original_name) if receipt.original_name else None
         stage = "starting"
@@ -183,8 +179,7 @@ def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, row
 def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: DedupeState, cache: RedactionCache,
                   key: bytes, rows_done: int, today: date | None, detector) -> None:
     """One chunk: rows up to `rows_done` were committed before an interruption and only feed the duplicate
-    state; the others are validated, checked for duplicates, computed (compute_chunk) and committed with the
-    progress."""
+    state; the others are validated, checked for duplicates, redacted and committed with the progress."""
     code, span = receipt.municipality_code, f"rows {min(numbers)}-{max(numbers)}"
     stage = f"validating {span}"
     try:
@@ -201,80 +196,29 @@ def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: Dedup
         bad = [b for b in chunk.bad_rows if b.row_number > rows_done]
         assigned = state.assign(fresh, code, key)
         dups = duplicates(assigned, existing_comments(con, assigned["comment_id"].tolist()))
-        out = compute_chunk(receipt, fresh, assigned, dups, rejected, bad, cache, detector, span)
+        stage = f"redacting {span}"
+        comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
         n_fresh = sum(1 for n in numbers if n > rows_done)
-        assert n_fresh == len(out.comments) + len(out.quarantine), f"{span}: row accounting broken"
+        assert n_fresh == len(comments) + len(quarantine), f"{span}: row accounting broken"
+        stage = f"detecting urgent comments and repeat contacts in {span}"
+        signals, alerts = _signals(detector, fresh, comments)
         stage = f"storing {span}"
-        write_chunk(con, receipt.batch_id, out.comments, out.quarantine, n_fresh, max(numbers), out.signals,
-                    out.alerts)
-    except _StageError:
-        raise
+        write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers), signals, alerts)
     except Exception as err:
         raise _StageError(stage) from err
     log.debug("batch %s: %s committed", receipt.batch_id, span)
 
 
-class ChunkOutput(NamedTuple):
-    """What a chunk writes: comments, quarantine, comment_signals and alerts rows."""
-
-    comments: pd.DataFrame
-    quarantine: pd.DataFrame
-    signals: pd.DataFrame
-    alerts: pd.DataFrame
-
-
-def compute_chunk(receipt: Receipt, fresh: pd.DataFrame, assigned: pd.DataFrame, dups: pd.DataFrame,
-                  rejected: pd.DataFrame, bad: list, cache: RedactionCache | None = None, detector=None,
-                  span: str = "the chunk") -> ChunkOutput:
-    """The compute part of a chunk, given its validated rows (`fresh`), their comment ids (`assigned`), its
-    duplicates, rejected and unreadable rows: redaction and signals, with no warehouse access (a task runner can
-    run it on a worker; the caller writes). Each distinct comment text goes through the encoder once, for names
-    and signals (`cache` with an encoder). Without `cache`/`detector`, the process's defaults. Errors carry
-    their stage (_StageError)."""
-    stage = "loading the models"
-    try:
-        if detector is None:
-            detector = default_detector()
-        if cache is None:
-            from synpunkt.redact import Redactor
-
-            redactor = Redactor.default()
-            cache = RedactionCache(redactor, encoder=shared_encoder(redactor, detector))
-        stage = f"redacting {span}"
-        comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
-        stage = f"detecting urgent comments and repeat contacts in {span}"
-        signals, alerts = _signals(detector, fresh, comments, cache)
-    except Exception as err:
-        raise _StageError(stage) from err
-    return ChunkOutput(comments, quarantine, signals, alerts)
-
-
-def shared_encoder(redactor, detector):
-    """The encoder pass ingest reads each comment text with: the detector's features, and the name model's word
-    features when the redactor has a name model (synpunkt.text_features); None for a detector without one."""
-    features = getattr(detector, "encoder", None)
-    if not hasattr(features, "text_encoder"):
-        return None
-    model = getattr(redactor, "name_model", None)
-    return features.text_encoder(getattr(model, "layer", None))
-
-
-def _signals(detector, fresh: pd.DataFrame, comments: pd.DataFrame, cache: RedactionCache | None = None
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _signals(detector, fresh: pd.DataFrame, comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """comment_signals and alerts rows for the chunk's stored comments, detected on their full, unredacted text
-    (held in memory only; synpunkt.signals): each distinct text once, with the pooled features the redaction
-    pass kept when `cache` has an encoder."""
+    (held in memory only; synpunkt.signals)."""
     from synpunkt.signals.store import signal_rows
 
     raw = dict(zip(fresh["row_number"].astype("int64"), fresh["text"]))
     texts = [raw[int(n)] for n in comments["row_number"]]
-    distinct = list(dict.fromkeys(texts))  # "Bra service." x 100: once
+    distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once ("Bra service." x 100)
     position = {t: i for i, t in enumerate(distinct)}
-    if cache is not None and cache.encoder is not None:
-        detected = detector.detect_features(cache.pooled(distinct), distinct)
-    else:
-        detected = detector.detect(distinct)
-    detected = detected.iloc[[position[t] for t in texts]].reset_index(drop=True)
+    detected = detector.detect(distinct).iloc[[position[t] for t in texts]].reset_index(drop=True)
     return signal_rows(comments, detected, detector.version)
 
 

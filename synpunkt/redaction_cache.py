@@ -3,10 +3,6 @@
 Wraps a synpunkt.redact.Redactor so that each distinct string is redacted once per batch (a bounded cache: metadata
 and short comments repeat a lot) and the encoder sees small sub-batches (its features for all words of a call are
 held at once, which is where the memory of a 200,000-row batch went when it was redacted in one call).
-
-With a ``TextEncoder`` (synpunkt.text_features), comment texts are redacted through one encoder pass that also gives
-their pooled features for the signal heads; those are kept (bounded) for ``pooled``, so ingest reads each distinct
-comment text with the encoder once. Metadata, labels and cells use the name model's shorter encoder.
 """
 
 from __future__ import annotations
@@ -15,14 +11,11 @@ import json
 import os
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 
 from synpunkt.redact import apply_spans
 
 CACHE_ENTRIES = 50_000
-POOLED_ENTRIES = 20_000
-"""Pooled feature vectors kept (about 4.6 kB each with three layers)."""
 SUB_BATCH = 256
 
 
@@ -33,61 +26,29 @@ def _missing(value) -> bool:
 class RedactionCache:
     """Redact strings with `redactor`, each distinct one once while it stays in the cache."""
 
-    def __init__(self, redactor, max_entries: int = CACHE_ENTRIES, sub_batch: int = SUB_BATCH, encoder=None,
-                 max_pooled: int = POOLED_ENTRIES):
+    def __init__(self, redactor, max_entries: int = CACHE_ENTRIES, sub_batch: int = SUB_BATCH):
         self.redactor = redactor
         self.max_entries = max_entries
         self.sub_batch = sub_batch
-        self.encoder = encoder  # a TextEncoder with mean layers (the signal features), or None
-        self.max_pooled = max_pooled
         self._texts: dict[str, tuple[str, str]] = {}  # raw -> (redacted, counts as JSON)
-        self._pooled: dict[str, np.ndarray] = {}  # raw comment text -> its pooled features
         self._labels: dict[str, str] = {}
 
-    def _lookup(self, values: Iterable[str], shared: bool = False) -> dict[str, tuple[str, str]]:
+    def _lookup(self, values: Iterable[str]) -> dict[str, tuple[str, str]]:
         wanted = set(values)
         missing = sorted(v for v in wanted if v not in self._texts)
         if len(self._texts) + len(missing) > self.max_entries:
             self._texts.clear()
             missing = sorted(wanted)
-        shared = shared and self.encoder is not None and hasattr(self.redactor, "redact_many_shared")
         for start in range(0, len(missing), self.sub_batch):
             part = missing[start:start + self.sub_batch]
-            if shared:
-                redacted, pooled = self.redactor.redact_many_shared(part, self.encoder)
-                self._keep(part, pooled)
-            else:
-                redacted = self.redactor.redact_many(part)
-            for raw, red in zip(part, redacted):
+            for raw, red in zip(part, self.redactor.redact_many(part)):
                 self._texts[raw] = (red.text, json.dumps(red.counts))
         return {v: self._texts[v] for v in wanted}
 
-    def _keep(self, texts: list[str], pooled: np.ndarray | None) -> None:
-        if pooled is None:
-            return
-        if len(self._pooled) + len(texts) > self.max_pooled:
-            self._pooled.clear()
-        self._pooled.update(zip(texts, pooled))
-
     def texts(self, values: list[str]) -> list[tuple[str, str]]:
-        """(redacted text, counts per type as JSON) for each comment text; with an encoder, new texts go through
-        the shared pass (their pooled features are kept for ``pooled``)."""
-        found = self._lookup(values, shared=True)
+        """(redacted text, counts per type as JSON) for each value."""
+        found = self._lookup(values)
         return [found[v] for v in values]
-
-    def pooled(self, values: list[str]) -> np.ndarray:
-        """(n, dim) pooled features of each text (unredacted): kept ones from ``texts``, the others encoded now."""
-        if self.encoder is None:
-            raise ValueError("this RedactionCache has no encoder for pooled features")
-        missing = list(dict.fromkeys(v for v in values if v not in self._pooled))
-        for start in range(0, len(missing), self.sub_batch):
-            part = missing[start:start + self.sub_batch]
-            self._keep(part, self.encoder.pooled(part))
-        found = {v: self._pooled[v] for v in set(values) if v in self._pooled}
-        rest = [v for v in dict.fromkeys(values) if v not in found]  # evicted meanwhile (a huge chunk)
-        if rest:
-            found.update(zip(rest, self.encoder.pooled(rest)))
-        return np.stack([found[v] for v in values]) if values else np.zeros((0, 0), dtype=np.float32)
 
     def label(self, label: str) -> str:
         """A column header or file-name stem: "_" is read as a space, so "Karin_Lund" is found as a name."""

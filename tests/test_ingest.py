@@ -259,26 +259,3 @@ def test_bad_lines_met_while_reading_are_quarantined_with_their_row_numbers(home
     [(number, code, reason, cells)] = table("SELECT row_number, reason_code, reason, row_redacted FROM quarantine")
     assert number == 4 and "4" in reason and "Karin" not in reason and "070-123" not in (cells or "")
     assert table("SELECT list(row_number ORDER BY row_number) FROM comments") == [([1, 2, 3, 5, 6, 7],)]
-
-
-def test_each_distinct_comment_text_goes_through_the_encoder_once(home):
-    """Names and signals share one encoder pass per distinct comment text (issue 11): the detector encodes
-    nothing again, a long comment (> 96 words) is read whole, and what is stored is what the separate paths give."""
-    from synpunkt.ingest import shared_encoder
-    from synpunkt.signals.detect import default_detector
-
-    long = " ".join(["Jag har ringt Soran Demir om bygglovet flera gånger och väntar fortfarande på svar."] * 10)
-    texts = ["Jag pratade med Anna Berg. Bra hjälp!", "Bra service.", long]
-    land(pd.DataFrame({"datum": [f"2025-03-{d:02d}" for d in range(10, 16)], "kommentar": texts * 2}))
-    redactor, detector = Redactor.default(), default_detector()
-    shared, alone = shared_encoder(redactor, detector), detector.encoder.text_encoder()
-    before = (shared.texts_encoded, alone.texts_encoded)
-    [result] = ingest_all(redactor, detector=detector)
-    assert (result.status, result.rows_accepted) == ("ingested", 6)
-    assert (shared.texts_encoded - before[0], alone.texts_encoded - before[1]) == (3, 0)
-    stored = table("SELECT c.text, s.urgent_category, s.repeat_contact FROM comments c JOIN comment_signals s "
-                   "USING (comment_id) ORDER BY c.row_number")
-    separate = detector.detect(texts)
-    expected = list(zip([r.text for r in redactor.redact_many(texts)], separate["category"],
-                        separate["repeat_contact"].astype(bool)))
-    assert stored == expected * 2 and "Soran" not in stored[2][0]

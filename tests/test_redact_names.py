@@ -1,7 +1,6 @@
 """Name rules alone (gazetteer, lowercase, possessives, initials, growing a name) and metadata cells.
 
-Rules only (no model): fast and deterministic; the last test alone loads the name model (the shared encoder pass).
-All names and sentences are made up.
+Rules only (no model): fast and deterministic. All names and sentences are made up.
 """
 
 from __future__ import annotations
@@ -11,8 +10,7 @@ import pytest
 
 from synpunkt.redaction import Redactor
 from synpunkt.redaction.name_lists import CORE_LISTS, GAZETTEER, STOPWORDS
-from synpunkt.redaction.names import (all_rule_names, extend_names, extra_rule_names, for_names, model_may_add,
-                                      rule_names, tokenize)
+from synpunkt.redaction.names import all_rule_names, extend_names, extra_rule_names, for_names, rule_names, tokenize
 from synpunkt.redaction_cache import RedactionCache
 
 
@@ -108,30 +106,3 @@ def test_metadata_cells_are_redacted_alone(rules):
     assert out == {"handläggare": "[NAMN]", "anteckning": "handläggare: [NAMN]", "ansvarig": "[NAMN], [NAMN]",
                    "telefon": "[TELEFON]", "personnummer": "[PERSONNUMMER]", "förvaltning": "Vård och omsorg",
                    "ärende": "2025-1234", "kommun": "Lund"}
-
-
-@pytest.mark.parametrize("text, expected", [("Anna Berg.", False), ("Karin Lund, Eva Holm", False),
-                                            ("123 456 !", False), ("Jag pratade med Soran", True)])
-def test_the_model_runs_only_where_it_can_add_a_name(text, expected):
-    words, _, starts = tokenize(text)  # every model candidate already a rule name, or none: the model adds nothing
-    assert model_may_add(words, all_rule_names(words, starts)) is expected
-
-
-def test_the_shared_pass_gives_the_name_model_its_features_and_the_same_redactions():
-    """Ingest's one encoder pass (names and signal features, all 12 layers) hands the name head the layer-6
-    features its own 6-layer encoder computes, so redactions are the same; a long and a shouting text included."""
-    from synpunkt.text_features import text_encoder, text_words
-
-    full = Redactor()
-    full.name_model.backend, full.name_model.precision = "torch", "fp32"
-    model = full.name_model
-    long = " ".join(["Handläggaren Soran Demir lovade att ringa tillbaka om bygglovet."] * 12)  # > 96 words
-    texts = ["Jag pratade med Soran Demir i receptionen.", "KONTAKTA PETTERSSON ELISABET", long, "123 456",
-             "Bra service."]
-    shared = text_encoder(model.base_model, model.layer, (8, 12), "torch", "fp32")
-    encoded = shared.encode(texts)
-    alone = model.encode([text_words(t)[0] for t in texts])
-    assert all(a.shape == b.shape and np.allclose(a, b, atol=1e-4) for a, b in zip(encoded.words, alone))
-    redacted, pooled = full.redact_many_shared(texts, shared)
-    assert [r.text for r in redacted] == [r.text for r in full.redact_many(texts)]
-    assert "Soran" not in redacted[2].text and pooled.shape == (len(texts), 2 * alone[0].shape[1])

@@ -77,39 +77,6 @@ def detector():
     return Detector.load()  # the shipped heads in models/signals
 
 
-def test_long_texts_are_read_whole_as_the_token_weighted_mean_of_their_chunks():
-    """The signal features read every 96-word chunk of a text (no truncation): the token-count-weighted mean of
-    the chunks' token means, so a change at the end of a long text changes them."""
-    from synpunkt.base_model import shared_base
-    from synpunkt.text_features import CHUNK_WORDS, text_encoder, tokenize_chunks
-
-    encoder = text_encoder(mean_layers=(12,), backend="torch", precision="fp32")
-    words = "Jag har ringt om bygglovet fyra gånger och ingen har svarat på mina frågor .".split() * 15
-    assert len(words) > 2 * CHUNK_WORDS
-    parts = [words[s:s + CHUNK_WORDS] for s in range(0, len(words), CHUNK_WORDS)]
-    whole = encoder.encode_words([words]).pooled[0]
-    tokens = [len(c.ids) for c in tokenize_chunks(shared_base()[1], parts)]
-    assert np.allclose(whole, np.average(encoder.encode_words(parts).pooled, axis=0, weights=tokens), atol=1e-5)
-    assert not np.allclose(whole, encoder.encode_words([words[:-3] + ["Jag", "ger", "upp"]]).pooled[0], atol=1e-4)
-
-
-def test_cached_word_pieces_tokenise_as_the_tokenizer_does():
-    """The encoder's input comes from a cache of each word's pieces: the same ids, word ids and truncation as the
-    tokenizer on pre-split words (shouting, emoji, a text without words, an over-long chunk)."""
-    from synpunkt.base_model import shared_base
-    from synpunkt.text_features import CHUNK_WORDS, text_words, tokenize_chunks
-
-    tokenizer = shared_base()[1]
-    texts = [*CLEAR["threat"], "KONTAKTA PETTERSSON ELISABET 070-123 45 67!", "", "Bra 😀 service, tack…",
-             " ".join(["Överförmyndarnämndsförvaltningens"] * 150)]  # 150 words; the first chunk passes 512 tokens
-    words = [text_words(t)[0] for t in texts]
-    chunks = tokenize_chunks(tokenizer, words)
-    parts = [ws[s:s + CHUNK_WORDS] for ws in words for s in (range(0, len(ws), CHUNK_WORDS) if ws else (0,))]
-    expected = tokenizer(parts, is_split_into_words=True, truncation=True, max_length=512)
-    assert [c.ids for c in chunks] == expected["input_ids"] and max(len(c.ids) for c in chunks) == 512
-    assert [c.word_ids for c in chunks] == [expected.word_ids(j) for j in range(len(parts))]
-
-
 def test_shipped_heads_detect_each_category_and_leave_angry_comments_alone(detector):
     texts = [t for c in CLEAR for t in CLEAR[c]] + ANGRY_NOT_URGENT
     out = detector.detect(texts)

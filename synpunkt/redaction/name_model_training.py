@@ -122,7 +122,7 @@ def train(data: Path | None = None, out_dir: Path | None = None, layer: int = 6,
     fit = sorted(pos + neg)
     log.info("name head: %d fit sentences (%d with persons), %d held-out", len(fit), len(pos), len(held))
 
-    model = NameModel(layer=layer, base_model=DEFAULT_BASE_MODEL, backend="torch", precision="fp32")  # reference
+    model = NameModel(layer=layer, base_model=DEFAULT_BASE_MODEL)
 
     def build(words, tags):
         starts = [[False] * len(w) for w in words]

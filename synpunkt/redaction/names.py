@@ -83,12 +83,6 @@ def model_candidate(w: str) -> bool:
     return is_wordlike(w) and w.lower() not in STOPWORDS and not _ACRONYM_RE.match(w)
 
 
-def model_may_add(words: list[str], rule_flags: np.ndarray) -> bool:
-    """Whether the name model can change a text's names: only when a model candidate is not already a rule name
-    (decide_names marks candidates only, and its marks are added to the rules'), so other texts skip the model."""
-    return any(model_candidate(w) and not f for w, f in zip(words, rule_flags))
-
-
 def sentence_initial(words: list[str], line_start: list[bool]) -> list[bool]:
     """Whether each word starts a sentence or a line."""
     return [line_start[i] or i == 0 or words[i - 1] in _SENTENCE_END for i in range(len(words))]

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from synpunkt.config import DEFAULT_BASE_MODEL
 from synpunkt.redaction.name_lists import NOT_NAMES
 from synpunkt.redaction.name_model import NameModel
 from synpunkt.redaction.names import (
@@ -23,7 +22,6 @@ from synpunkt.redaction.names import (
     extend_names,
     for_names,
     is_wordlike,
-    model_may_add,
     name_spans,
     tokenize,
 )
@@ -60,20 +58,17 @@ class Redactor:
                 cls._default = cls()
             return cls._default
 
-    def _find(self, texts: list[str], batch_size: int, word_states: list[np.ndarray] | None = None
-              ) -> list[list[Span]]:
-        """One pass: spans in each text (no overlaps, placeholders untouched). `word_states`: the name model's
-        encoder features of each text's words when a shared pass has them (synpunkt.text_features)."""
+    def _find(self, texts: list[str], batch_size: int) -> list[list[Span]]:
+        """One pass: spans in each text (no overlaps, placeholders untouched)."""
         result = [pattern_spans(text) for text in texts]
         name_texts = [for_names(text) for text in texts]
         tokenised = [tokenize(text) for text in name_texts]
         names = [all_rule_names(w, ls) for w, _, ls in tokenised]
         if self.name_model is not None:
-            todo = [k for k, (w, _, _) in enumerate(tokenised) if model_may_add(w, names[k])]
+            todo = [k for k, (w, _, _) in enumerate(tokenised) if any(is_wordlike(x) for x in w)]
             if todo:
                 probs = self.name_model.probabilities([tokenised[k][0] for k in todo], [tokenised[k][2] for k in todo],
-                                                      batch_size,
-                                                      None if word_states is None else [word_states[k] for k in todo])
+                                                      batch_size)
                 for k, p in zip(todo, probs):
                     names[k] = names[k] | self.name_model.decide(tokenised[k][0], tokenised[k][2], p)
         for k, (text, (words, offsets, line_start)) in enumerate(zip(name_texts, tokenised)):
@@ -87,19 +82,16 @@ class Redactor:
             result[k] = sorted(result[k] + name_spans(text, offsets, flags), key=lambda s: s.start)
         return result
 
-    def find_spans_many(self, texts: list[str], batch_size: int = 32, word_states: list[np.ndarray] | None = None
-                        ) -> list[list[Span]]:
-        """Spans (in original-text offsets) that redaction replaces, re-running until nothing more is found.
-        `word_states`: the first pass's name-model features of each text, from a shared pass (later passes read
-        redacted text and encode it themselves)."""
+    def find_spans_many(self, texts: list[str], batch_size: int = 32) -> list[list[Span]]:
+        """Spans (in original-text offsets) that redaction replaces, re-running until nothing more is found."""
         texts = list(texts)
         found: list[list[Span]] = [[] for _ in texts]
         current = list(texts)
         todo = list(range(len(texts)))
-        for n in range(self.max_passes):
+        for _ in range(self.max_passes):
             if not todo:
                 break
-            new = self._find([current[k] for k in todo], batch_size, word_states if n == 0 else None)
+            new = self._find([current[k] for k in todo], batch_size)
             still = []
             for k, spans in zip(todo, new):
                 if not spans:
@@ -110,19 +102,6 @@ class Redactor:
                 still.append(k)
             todo = still
         return found
-
-    def redact_many_shared(self, texts: list[str], encoder, batch_size: int = 32
-                           ) -> tuple[list[Redaction], np.ndarray | None]:
-        """redact_many, and the pooled features of the (unredacted) texts from the same encoder pass: `encoder`
-        (a synpunkt.text_features.TextEncoder) reads each text once, and the first redaction pass takes its name
-        features from that pass when the encoder's word layer is the name model's."""
-        texts = ["" if t is None else str(t) for t in texts]
-        encoded = encoder.encode(texts)
-        model = self.name_model
-        shared = model is not None and encoded.words is not None and encoder.word_layer == model.layer and \
-            encoder.base_model == (model.base_model or DEFAULT_BASE_MODEL)
-        spans = self.find_spans_many(texts, batch_size, encoded.words if shared else None)
-        return [apply_spans(t, s) for t, s in zip(texts, spans)], encoded.pooled
 
     def find_spans(self, text: str) -> list[Span]:
         return self.find_spans_many([text])[0]

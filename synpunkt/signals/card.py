@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from synpunkt.signals.data import ALERT_CATEGORIES
@@ -12,34 +11,13 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def _backend_lines(directory: Path | None) -> list[str]:
-    """The ingest encoder's backend and its measured agreement with torch (backend.json), when recorded."""
-    path = Path(directory) / "backend.json" if directory else None
-    if path is None or not path.exists():
-        return []
-    record = json.loads(path.read_text(encoding="utf-8"))
-    lines = ["", "## Inference backend in ingest", "", record["rule"], "",
-             "| backend | texts/s | × torch | identical redactions | alerts changed | repeat contacts changed |",
-             "|---|---|---|---|---|---|"]
-    for name, m in record["measured"].items():
-        name = "torch (fp32, the reference)" if name == "reference" else name
-        lines.append(f"| {name} | {m['texts_per_s']} | {m['speed_vs_torch']} | "
-                     f"{100 * m['identical_redactions']:.2f} % | "
-                     f"{m['alert_differences']} of {m['signal_texts']} | {m['repeat_differences']} |")
-    lines += ["", f"Default: **{record['backend']}** (SYNPUNKT_BACKEND overrides it). Measured with "
-              f"`{record['command']}`."]
-    return lines
-
-
-def card_text(settings: dict, evaluation: dict, directory: Path | None = None) -> str:
+def card_text(settings: dict, evaluation: dict) -> str:
     """Markdown: what the heads are, what they were trained on, and their validation and test figures."""
     t = settings["thresholds"]
     lines = [
         f"# Synpunkt signal heads ({settings['version']})", "",
         "Two logistic-regression heads on the frozen base encoder (multilingual-E5-small; token means of layers "
-        f"{', '.join(map(str, settings['layers']))}, concatenated, over the text's words in chunks of 96 words: the "
-        "input the redaction name model reads, so ingest runs the encoder once per comment for both, and a long "
-        "comment is read whole): **urgent** (none, threat, self_harm, "
+        f"{', '.join(map(str, settings['layers']))}, concatenated): **urgent** (none, threat, self_harm, "
         "violence_close_relationship; see data/urgent/GUIDE.md) and **repeat_contact** (binary; see "
         "data/repeat_contact/GUIDE.md). They run during ingest on the full, unredacted text in memory; nothing "
         "but their outputs is stored. Rules for unmistakable phrases (synpunkt/signals/rules.py) flag a comment "
@@ -69,7 +47,6 @@ def card_text(settings: dict, evaluation: dict, directory: Path | None = None) -
         m = evaluation[f"repeat_test_{source}"]
         lines.append(f"| {name} | {m['n']} | {m['positives']} | {m['precision']:.3f} | {m['recall']:.3f} | "
                      f"{m['f1']:.3f} |")
-    lines += _backend_lines(directory)
     lines += ["", "Validation figures and the per-kind false flags are in evaluation.json. Reproduce with "
               "`synpunkt train-signals` (a minute or two on CPU once the encoder features are cached).", "",
               "## Limits", "",
@@ -81,5 +58,5 @@ def card_text(settings: dict, evaluation: dict, directory: Path | None = None) -
 
 def write_card(directory: Path, settings: dict, evaluation: dict) -> Path:
     path = Path(directory) / "README.md"
-    path.write_text(card_text(settings, evaluation, directory), encoding="utf-8")
+    path.write_text(card_text(settings, evaluation), encoding="utf-8")
     return path

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synpunkt.signals.data import ALERT_CATEGORIES
-from synpunkt.config import DEFAULT_BASE_MODEL
-from synpunkt.signals.features import FEATURES, FeatureEncoder
+from synpunkt.signals.features import FeatureEncoder
 from synpunkt.signals.heads import SignalHeads
 from synpunkt.signals.repeat_cues import cue_features
 from synpunkt.signals.rules import rule_category
@@ -52,12 +51,9 @@ class Detector:
     """The shipped signal heads with their encoder (loaded once, reused for every chunk)."""
 
     def __init__(self, heads: SignalHeads, encoder: FeatureEncoder | None = None):
-        if heads.settings.get("features") != FEATURES:
-            raise ValueError("the signal heads were trained on other encoder features than this version computes; "
-                             "retrain them with `synpunkt train-signals`")
         self.heads = heads
-        self.encoder = encoder or FeatureEncoder(heads.settings.get("base_model", DEFAULT_BASE_MODEL),
-                                                 heads.settings["layers"])
+        self.encoder = encoder or FeatureEncoder(layers=heads.settings["layers"],
+                                                 max_length=heads.settings.get("max_length", 512))
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Detector":

@@ -1,9 +1,7 @@
-"""Frozen-encoder features for the signal heads: token means of chosen layers of multilingual-E5-small.
+"""Frozen-encoder features for the signal heads: mean-pooled hidden states of multilingual-E5-small.
 
 The encoder is never fine-tuned here; texts are the full, unredacted comments held in memory during ingest (never
-stored or logged). The input is the one the redaction name model reads (synpunkt.text_features: the text's words in
-chunks of 96, no prefix), so that ingest runs the encoder once per text for both; each chosen layer is averaged
-over all the text's tokens (a long text is read whole) and the chosen layers are concatenated.
+stored or logged). Layers are averaged over tokens (E5's pooling) and the chosen layers are concatenated.
 """
 
 from __future__ import annotations
@@ -16,41 +14,60 @@ from pathlib import Path
 import numpy as np
 
 from synpunkt.config import DEFAULT_BASE_MODEL, cache_dir
-from synpunkt.text_features import CHUNK_WORDS, TextEncoder, text_encoder
 
 log = logging.getLogger(__name__)
 
 FEATURE_LAYERS = (8, 12)
 """Hidden-state layers (0 = embeddings, 12 = last) whose token means are concatenated into the features."""
-FEATURES = f"word chunks of {CHUNK_WORDS}, no prefix, token mean per layer over the whole text"
-"""What the heads read (recorded in heads.json; heads trained on other features are refused)."""
+MAX_LENGTH = 512
+"""Tokens per text; long formal letters keep their ending (where a disclosure often is)."""
+TEXT_PREFIX = "query: "
 
 
 class FeatureEncoder:
-    """The signal heads' features (synpunkt.text_features; loaded on first use, CPU-friendly)."""
+    """Mean-pooled hidden states of the frozen base encoder (loaded on first use, CPU-friendly)."""
 
     def __init__(self, base_model: str = DEFAULT_BASE_MODEL, layers: Sequence[int] = FEATURE_LAYERS,
-                 backend: str | None = None):
-        self.base_model, self.layers, self.backend = base_model, tuple(layers), backend
+                 max_length: int = MAX_LENGTH, batch_size: int = 16):
+        self.base_model, self.layers = base_model, tuple(layers)
+        self.max_length, self.batch_size = max_length, batch_size
+        self._encoder = self._tokenizer = None
 
-    def text_encoder(self, word_layer: int | None = None) -> TextEncoder:
-        """The pass that gives these features (and, with `word_layer`, the name model's word features too)."""
-        return text_encoder(self.base_model, word_layer, self.layers, self.backend)
+    @property
+    def dim(self) -> int:
+        self._load()
+        return self._encoder.config.hidden_size * len(self.layers)
+
+    def _load(self) -> None:
+        if self._encoder is None:
+            from synpunkt.base_model import shared_base
+
+            self._encoder, self._tokenizer = shared_base(self.base_model)  # the same weights as the name model
 
     def all_layers(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, layers + 1, hidden) float32 token means of every hidden layer, on the torch reference in fp32
-        (training)."""
-        from synpunkt.base_model import shared_base
+        """(n, layers + 1, hidden) float32 token means of every hidden layer (longest texts batched together)."""
+        import torch
 
-        n_layers = shared_base(self.base_model)[0].config.num_hidden_layers
-        pooled = text_encoder(self.base_model, None, range(n_layers + 1), "torch", "fp32").pooled(list(texts))
-        return pooled.reshape(len(texts), n_layers + 1, -1)
+        self._load()
+        n_layers = self._encoder.config.num_hidden_layers + 1
+        out = np.zeros((len(texts), n_layers, self._encoder.config.hidden_size), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                enc = self._tokenizer([TEXT_PREFIX + (texts[i] or "") for i in idx], padding=True, truncation=True,
+                                      max_length=self.max_length, return_tensors="pt")
+                states = self._encoder(**enc, output_hidden_states=True).hidden_states
+                mask = enc["attention_mask"].unsqueeze(-1).float()
+                stacked = torch.stack([(h * mask).sum(1) / mask.sum(1).clamp(min=1) for h in states], dim=1)
+                out[idx] = stacked.numpy()
+        return out
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) features: the chosen layers' token means, concatenated."""
         if not len(texts):
             return np.zeros((0, 0), dtype=np.float32)
-        return self.text_encoder().pooled(list(texts))
+        return select_layers(self.all_layers(texts), self.layers)
 
 
 def select_layers(all_layers: np.ndarray, layers: Sequence[int]) -> np.ndarray:
@@ -60,7 +77,7 @@ def select_layers(all_layers: np.ndarray, layers: Sequence[int]) -> np.ndarray:
 
 def cached_all_layers(encoder: FeatureEncoder, texts: Sequence[str], name: str) -> np.ndarray:
     """all_layers() for training data, cached on disk (cache_dir()/signals, keyed by the texts and settings)."""
-    digest = hashlib.sha256("\x00".join([encoder.base_model, FEATURES, *texts]).encode()).hexdigest()
+    digest = hashlib.sha256("\x00".join([encoder.base_model, str(encoder.max_length), *texts]).encode()).hexdigest()
     path = Path(cache_dir()) / "signals" / f"{name}-{digest[:16]}.npy"
     if path.exists():
         return np.load(path).astype(np.float32)

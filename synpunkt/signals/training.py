@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from synpunkt.signals.data import (ALERT_CATEGORIES, URGENT_CATEGORIES, repeat_data, rtplx_data, urgent_data)
 from synpunkt.signals.detect import Detector
-from synpunkt.signals.features import FEATURE_LAYERS, FEATURES, FeatureEncoder, cached_all_layers, select_layers
+from synpunkt.signals.features import FEATURE_LAYERS, MAX_LENGTH, FeatureEncoder, cached_all_layers, select_layers
 from synpunkt.signals.heads import SIGNALS_DIR, LinearHead, SignalHeads
 from synpunkt.signals.repeat_cues import cue_features
 
@@ -197,8 +197,8 @@ def train_signals(cfg: SignalsConfig) -> dict:
 
     version = "signals-" + datetime.now(timezone.utc).strftime("%Y%m%d")
     settings = {
-        "version": version, "base_model": encoder.base_model, "layers": list(layers), "features": FEATURES,
-        "pooling": "mean over tokens, per layer, concatenated", "seed": cfg.seed,
+        "version": version, "base_model": encoder.base_model, "layers": list(layers), "max_length": MAX_LENGTH,
+        "pooling": "mean over tokens, per layer, concatenated", "text_prefix": "query: ", "seed": cfg.seed,
         "repeat_features": "encoder features + cue phrases (synpunkt/signals/repeat_cues.py)",
         "thresholds": {"urgent": t_urgent, "repeat_contact": t_repeat},
         "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat},
