@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -110,13 +109,9 @@ def device_line() -> str:
     """The machine in words: CPU model and cores, and the GPU when torch sees one."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    line = f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, torch threads " \
+    from synpunkt.inference.compare import cpu_name
+
+    line = f"{cpu_name()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, torch threads " \
            f"{torch.get_num_threads()}"
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
