@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from synpunkt.labels import (ALL_TOPICS, ALL_TOPICS_LABEL_EN, ALL_TOPICS_LABEL_SV, SENTIMENT_LABELS_SV, SENTIMENTS,
                              TOPIC_LABELS_EN, TOPIC_LABELS_SV)
+from synpunkt.quarantine_reasons import reason_labels
 
 NB = "\u00a0"  # non-breaking space: keeps "95 % KI" and "5 % nivå" on one line
 
@@ -220,9 +221,7 @@ STRINGS: dict[str, dict] = {
         "m_review_none": "Ingen granskning av ett slumpurval ännu",
         "m_data_as_of": "Data senast uppdaterade", "m_generated": "Rapporten skapad",
         "m_none": "–",
-        "reasons": {"empty_text": "tom kommentar", "invalid_date": "ogiltigt datum", "missing_date": "datum saknas",
-                    "future_date": "datum i framtiden", "duplicate_in_batch": "dubblett i filen",
-                    "duplicate_stored": "redan inläst"},
+        "reasons": reason_labels("sv"),
         "index_title": "Synpunkter {year}: årsrapporter",
         "index_intro": "Rapporter skapade {generated}.",
         "index_report": "Rapport", "index_lang": "Språk", "index_national": "Alla kommuner (riket)",
@@ -437,9 +436,7 @@ STRINGS: dict[str, dict] = {
         "m_review_none": "No random sample has been reviewed yet",
         "m_data_as_of": "Data last updated", "m_generated": "Report generated",
         "m_none": "–",
-        "reasons": {"empty_text": "empty comment", "invalid_date": "invalid date", "missing_date": "missing date",
-                    "future_date": "date in the future", "duplicate_in_batch": "duplicate in file",
-                    "duplicate_stored": "already stored"},
+        "reasons": reason_labels("en"),
         "index_title": "Citizen comments {year}: annual reports",
         "index_intro": "Reports generated {generated}.",
         "index_report": "Report", "index_lang": "Language", "index_national": "All municipalities (national)",

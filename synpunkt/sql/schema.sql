@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     row_number         INTEGER NOT NULL,
     municipality_code  VARCHAR NOT NULL,
     reason_code        VARCHAR NOT NULL,     -- empty_text, invalid_date, duplicate_in_batch, duplicate_stored,
-                                             -- possible_duplicate, ... (synpunkt.validate, synpunkt.dedupe)
+                                             -- possible_duplicate, ... (every code: synpunkt/quarantine_reasons.py)
     reason             VARCHAR NOT NULL,     -- names columns, rows and batches, never values
     row_redacted       JSON,                 -- the row's cells, redacted (duplicates: their normalised fields)
     quarantined_at     TIMESTAMP NOT NULL,
