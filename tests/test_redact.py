@@ -357,6 +357,66 @@ def test_no_names_in_plain_comments(full, text):
     assert full.redact(text).text == text
 
 
+# Names in none of the lists (made up or rare in Sweden), found by their context; the rules alone.
+CONTEXT_NAME_CASES = [
+    ("Fråga efter Zavdiel i receptionen.", "Fråga efter [NAMN] i receptionen."),
+    ("jag pratade med tsiyon igen", "jag pratade med [NAMN] igen"),
+    ("Ring Okwudili istället.", "Ring [NAMN] istället."),
+    ("Tack till Yaretzi på hemtjänsten!", "Tack till [NAMN] på hemtjänsten!"),
+    ("Bygglovet dröjer.\n/Nkechi", "Bygglovet dröjer.\n/[NAMN]"),
+    ("Bra service. /g. odhiambo", "Bra service. /[NAMN]"),
+    ("Jag har aldrig fått Xochitls beslut.", "Jag har aldrig fått [NAMN] beslut."),
+    ("Tadesse lovade att ringa.", "[NAMN] lovade att ringa."),
+    ("Okwudili", "[NAMN]"),  # a cell holding one name
+    ("Odhiambo, Nkechi", "[NAMN], [NAMN]"),
+    ("kontakt: odhiambo, nkechi", "kontakt: [NAMN], [NAMN]"),
+    ("handläggare k. odhiambo", "handläggare [NAMN]"),
+    ("min kontaktperson hans hansson ringde", "min kontaktperson [NAMN] ringde"),
+    ("Ring I. Fors istället.", "Ring [NAMN] istället."),
+]
+
+
+@pytest.mark.parametrize("text,expected", CONTEXT_NAME_CASES)
+def test_names_in_no_list_by_context(rules, text, expected):
+    assert rules.redact(text).text == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Fråga efter Kundtjänst i receptionen.",  # a common word after a naming context
+    "Jag har kontaktat Miljöförvaltningen flera gånger.",
+    "Bussen till Västerås är alltid full.",  # a place, not a possessive
+    "Lantmäteriet svarar aldrig.",
+    "Det var stangt när vi kom.",  # written without å, ä, ö
+    "Synpunkt", "Hemtjänst Norr", "Förskolan Solrosen", "anteckning", "Äldreboendet Björken",  # cells
+    "Ring Kommmunen igen.",  # a typo is no name
+])
+def test_context_rules_leave_common_words(rules, text):
+    assert rules.redact(text).text == text
+
+
+def test_common_word_lexicon():
+    from synpunkt.redaction.lexicon import common_word, rare_word
+
+    for word in ("kommunen", "Snöröjningen", "gatlamporna", "anteckning", "E-tjänsten", "kommmunen", "stangt"):
+        assert common_word(word), word
+    for word in ("Zavdiel", "tsiyon", "Okwudili", "Xochitl", "Kourosh", "al-hassan"):
+        assert rare_word(word), word
+    assert not rare_word("ab") and not rare_word("2024") and not rare_word("[NAMN]")
+
+
+def test_every_word_the_head_may_mark_is_a_model_candidate():
+    """The encoder is skipped for texts without a model candidate: decide_names must keep to them."""
+    import numpy as np
+
+    from synpunkt.redaction.names import decide_names, model_candidate, tokenize
+
+    words, _, ls = tokenize("Zavdiel lovade att ringa. VA och SYV:n, 070-123 45 67, [NAMN] och jag.\nHej!")
+    marked = decide_names(words, ls, np.ones(len(words)), 0.5, 0.95)
+    assert all(model_candidate(w) for w, m in zip(words, marked) if m)
+    assert marked[0]  # a rare word starting a sentence needs no more than the usual threshold
+    assert not decide_names(["Hemsidan", "krånglar"], [True, False], np.array([0.9, 0.0]), 0.5, 0.95).any()
+
+
 def test_rules_find_listed_names_without_model(rules):
     assert rules.redact("Handläggaren Anna Svensson var trevlig").text == "Handläggaren [NAMN] var trevlig"
     assert rules.redact("jag pratade med mohammed igen").text == "jag pratade med [NAMN] igen"

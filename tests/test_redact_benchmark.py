@@ -61,6 +61,13 @@ def test_rules_meet_the_number_and_email_targets(rules_result):
     assert rules_result["non_personal_redacted"] <= MAX_NON_PERSONAL_REDACTED
 
 
+def test_rules_alone_find_most_names(rules_result):
+    """The name rules (lists, context, the common-word test) without the model; the model adds the rest."""
+    assert rules_result["recall"]["namn"]["items"] >= 300
+    assert rules_result["recall"]["namn"]["recall"] >= 0.93, rules_result["recall"]["namn"]
+    assert rules_result["by_tag"]["namn / ej i listorna"]["recall"] >= 0.85, rules_result["by_tag"]
+
+
 def test_look_alikes_are_not_taken_for_phone_or_personnummer(rules_result):
     for kind in ("belopp", "datum", "ärendenummer", "tid", "årtal", "postnummer", "procent", "annat tal"):
         assert rules_result["look_alikes"][kind]["as_number"] <= 0.01, (kind, rules_result["look_alikes"][kind])

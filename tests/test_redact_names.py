@@ -61,7 +61,8 @@ def test_core_rules_are_what_the_model_was_trained_with():
     ("Hemtjänsten Anna kom inte", "Anna", ["Anna"]),  # at the start, before a first name: not grown
     ("jag pratade med karin lund igen", "karin", ["karin", "lund"]),  # a listed surname in lowercase
     ("Jag ringde Szymon Janczura", "Janczura", ["Szymon", "Janczura"]),
-    ("Szymon Janczura", "Janczura", ["Janczura"]),  # at the start, before an unlisted surname: not grown
+    ("Szymon Janczura", "Janczura", ["Szymon", "Janczura"]),  # at the start: grown by a word that is no word
+    ("Hemtjänsten Janczura", "Janczura", ["Janczura"]),  # ... but not by a common one
     ("Lund, Karin", "Karin", ["Lund", "Karin"]),  # a surname and a comma before a first name
     ("Štrbac, Jasna", "Jasna", ["Štrbac", "Jasna"]),  # the whole cell "X, Y"
     ("Ring L. Andersson", "Andersson", ["L", ".", "Andersson"]),
@@ -106,3 +107,20 @@ def test_metadata_cells_are_redacted_alone(rules):
     assert out == {"handläggare": "[NAMN]", "anteckning": "handläggare: [NAMN]", "ansvarig": "[NAMN], [NAMN]",
                    "telefon": "[TELEFON]", "personnummer": "[PERSONNUMMER]", "förvaltning": "Vård och omsorg",
                    "ärende": "2025-1234", "kommun": "Lund"}
+
+
+def test_the_model_may_add_only_candidates_the_rules_left():
+    """model_may_add (the redactor skips the name model where it is False for every word): a model candidate the
+    rules have not marked. decide_names marks candidates only, so even a model that says "name" for every word adds
+    nothing where model_may_add is False."""
+    from synpunkt.redaction.names import decide_names, model_candidate, model_may_add
+
+    words, _, line_start = tokenize("Jag pratade med Anna Berg och Qorsho om VA i går.")
+    rules = all_rule_names(words, line_start)
+    may = model_may_add(words, rules)
+    assert may.tolist() == [model_candidate(w) and not r for w, r in zip(words, rules)]
+    assert not may[words.index("Anna")] and not may[words.index("VA")] and not may[words.index(".")]
+    assert may[words.index("Qorsho")]
+    decided = decide_names(words, line_start, np.ones(len(words)), 0.5, 0.95)
+    assert not (decided & ~may & ~rules).any()
+    assert not model_may_add(*(lambda w, _, ls: (w, all_rule_names(w, ls)))(*tokenize("Anna Berg, tack!"))).any()

@@ -2,9 +2,10 @@
 
 Words are tokenised with their offsets; the rules mark listed first names and surnames (also -sson/-sdotter and
 the genitive "Anderssons"), and a capitalised word after a title ("Handläggaren Karin", "heter Lund"). A
-capitalised word or two after a name is taken for its surname. ``decide_names`` turns the model's probabilities
-into decisions (never for stopwords, numbers, acronyms or placeholders), and ``name_spans`` merges name words that
-follow each other into one span.
+capitalised word or two after a name is taken for its surname. Names in none of the lists are found by context
+(``name_context``) and grown by neighbours that are no common word (``lexicon.rare_word``: "fatima doğan").
+``decide_names`` turns the model's probabilities into decisions (never for stopwords, numbers, acronyms or
+placeholders), and ``name_spans`` merges name words that follow each other into one span.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 
 import numpy as np
 
+from synpunkt.redaction.lexicon import rare_word
 from synpunkt.redaction.name_lists import (
     CORE_LISTS,
     GAZETTEER,
@@ -25,14 +27,14 @@ from synpunkt.redaction.name_lists import (
 from synpunkt.redaction.spans import PLACEHOLDER_RE, Span
 
 _WORD_RE = re.compile(PLACEHOLDER_RE.pattern + r"|\w+(?:[-'’:]\w+)*|[^\w\s]")
-_SENTENCE_END = {".", "!", "?", ":", ";", '"', "”", "“", "»", "«", "-", "–", "—", "•", "*", "(", ")"}
+SENTENCE_END = {".", "!", "?", ":", ";", '"', "”", "“", "»", "«", "-", "–", "—", "•", "*", "(", ")"}
 _NAME_SUFFIX_RE = re.compile(r"^[A-ZÅÄÖ][a-zåäöé]+(?:sson|sdotter)s?$")
 _LOWER_NAME_SUFFIX_RE = re.compile(r"^[a-zåäöé]{3,}(?:sson|sdotter)s?$")
 _INITIAL_RE = re.compile(r"^[A-ZÅÄÖ]$")
 _ANY_INITIAL_RE = re.compile(r"^[A-ZÅÄÖa-zåäö]$")
-_LABEL_WORDS = {"kontakt", "ansvarig", "kontaktperson", "handläggare", "namn", "inlämnad", "av", "hänvisad", "till",
+LABEL_WORDS = {"kontakt", "ansvarig", "kontaktperson", "handläggare", "namn", "inlämnad", "av", "hänvisad", "till",
                 "upp"}
-_LOWERCASE_CONTEXT = {"med", "till", "och", "från", "av", "åt", "heter"}
+LOWERCASE_CONTEXT = {"med", "till", "och", "från", "av", "åt", "heter"}
 _ACRONYM_RE = re.compile(r"^[A-ZÅÄÖ]{2,3}$|^[A-ZÅÄÖ]{2,}:[a-zåäö]+$")
 
 LONE_INITIAL_THRESHOLD = 0.95
@@ -83,9 +85,16 @@ def model_candidate(w: str) -> bool:
     return is_wordlike(w) and w.lower() not in STOPWORDS and not _ACRONYM_RE.match(w)
 
 
+def model_may_add(words: list[str], rule_flags: np.ndarray) -> np.ndarray:
+    """Per word: whether the name model could change its decision, i.e. a model candidate the rules have not
+    marked (``decide_names`` marks candidates only, and its marks are added to the rules'). Where this is False for
+    every word of a text (or of an encoder chunk), the model's output cannot change the redaction."""
+    return np.array([model_candidate(w) and not f for w, f in zip(words, rule_flags)], dtype=bool)
+
+
 def sentence_initial(words: list[str], line_start: list[bool]) -> list[bool]:
     """Whether each word starts a sentence or a line."""
-    return [line_start[i] or i == 0 or words[i - 1] in _SENTENCE_END for i in range(len(words))]
+    return [line_start[i] or i == 0 or words[i - 1] in SENTENCE_END for i in range(len(words))]
 
 
 def known_first(w: str, lists: NameLists = GAZETTEER) -> bool:
@@ -130,7 +139,7 @@ def rule_names(words: list[str], line_start: list[bool] | None = None, lists: Na
             start = True
         elif not cap and w.islower() and after_title and (w.title() in lists.first) and low[i] not in STOPWORDS:
             start = True
-        elif not cap and w.islower() and i > 0 and low[i - 1] in _LOWERCASE_CONTEXT \
+        elif not cap and w.islower() and i > 0 and low[i - 1] in LOWERCASE_CONTEXT \
                 and w.title() in lists.first and w.title() not in lists.ambiguous and low[i] not in STOPWORDS:
             start = True
         elif cap and is_surname(w, lists) and low[i] not in STOPWORDS:
@@ -178,7 +187,8 @@ def cheap_features(words: list[str], line_start: list[bool]) -> np.ndarray:
 def decide_names(words: list[str], line_start: list[bool], probs: np.ndarray, threshold: float,
                  lone_initial_threshold: float) -> np.ndarray:
     """Which words the model's probabilities mark as names: P >= threshold, or >= lone_initial_threshold for a
-    sentence's first word in no name list and without a capitalised word after it; model candidates only."""
+    sentence's first word in no name list, no rare word (``lexicon.rare_word``) and without a capitalised word
+    after it; model candidates only."""
     initial = sentence_initial(words, line_start)
     n = len(words)
     out = np.zeros(n, dtype=bool)
@@ -187,7 +197,7 @@ def decide_names(words: list[str], line_start: list[bool], probs: np.ndarray, th
             continue
         t = threshold
         if initial[i] and not (known_first(w) or is_surname(w)) and not (
-                i + 1 < n and is_cap(words[i + 1]) and is_wordlike(words[i + 1])):
+                i + 1 < n and is_cap(words[i + 1]) and is_wordlike(words[i + 1])) and not rare_word(w):
             t = max(threshold, lone_initial_threshold)
         out[i] = probs[i] >= t
     return out
@@ -216,6 +226,11 @@ def extra_rule_names(words: list[str], line_start: list[bool] | None = None, lis
     n = len(words)
     out = np.zeros(n, dtype=bool)
     for i, w in enumerate(words):
+        if (_INITIAL_RE.match(w) and i + 2 < n and words[i + 1] == "." and is_cap(words[i + 2])
+                and is_wordlike(words[i + 2]) and words[i + 2].lower() not in STOPWORDS
+                and not is_title(words[i + 2].lower())):
+            out[i : i + 3] = True  # "K. Lund", "I. Frid": the period belongs to the name
+            continue
         if not is_wordlike(w) or w.lower() in STOPWORDS or w.lower() in NOT_NAMES:
             continue
         if w.islower() and len(w) >= 3:
@@ -228,20 +243,20 @@ def extra_rule_names(words: list[str], line_start: list[bool] | None = None, lis
         elif is_cap(w) and n == 1 and (w in lists.first or w in lists.ambiguous):
             out[i] = True  # a cell holding a first name only
         elif (is_cap(w) and len(w) > 1 and i >= 2 and words[i - 1] == ":"
-              and words[i - 2].lower() in _LABEL_WORDS | TITLE_WORDS and not is_title(w.lower())):
+              and words[i - 2].lower() in LABEL_WORDS | TITLE_WORDS and not is_title(w.lower())):
             out[i] = True  # "Kontakt: Soran"
         elif (is_cap(w) and i >= 2 and words[i - 1].lower() == "upp" and words[i - 2].lower() in ("ring", "ringa")):
             out[i] = True  # "Ring upp Guled"
-        elif (_INITIAL_RE.match(w) and i + 2 < n and words[i + 1] == "." and is_cap(words[i + 2])
-              and is_wordlike(words[i + 2]) and words[i + 2].lower() not in STOPWORDS
-              and not is_title(words[i + 2].lower())):
-            out[i : i + 3] = True  # "K. Lund": the period belongs to the name
     return out
 
 
 def all_rule_names(words: list[str], line_start: list[bool] | None = None) -> np.ndarray:
-    """Every name rule with the gazetteer: ``rule_names`` and ``extra_rule_names``."""
-    return rule_names(words, line_start, GAZETTEER) | extra_rule_names(words, line_start, GAZETTEER)
+    """Every name rule with the gazetteer: ``rule_names``, ``extra_rule_names`` and the context rules
+    (``name_context.context_names``: names in none of the lists)."""
+    from synpunkt.redaction.name_context import context_names  # it builds on this module
+
+    return (rule_names(words, line_start, GAZETTEER) | extra_rule_names(words, line_start, GAZETTEER)
+            | context_names(words, line_start, GAZETTEER))
 
 
 def _adjacent(offsets: list[tuple[int, int]], text: str, i: int, j: int) -> bool:
@@ -254,7 +269,9 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
     """Grow each run of name words to the whole name: the capitalised word after it (a surname), a listed
     surname in lowercase after it ("anna lund"), the capitalised word before it (a first name: not at a
     sentence start unless the name is a surname, "Filmon Olsson"), a surname and comma before it ("Lund, Karin";
-    any capitalised word where that is the whole text), and an initial before it ("L. Andersson")."""
+    any capitalised word where that is the whole text), and an initial before it ("L. Andersson"). A word that is
+    no common word (``lexicon.rare_word``) counts as a name beside one: at a sentence start ("Szymon Janczura"),
+    in lowercase ("fatima doğan", "zabihullah gebru") and around the comma of a short cell ("Kumar, Rojda")."""
     flags = np.array(is_name, dtype=bool)
     initial = sentence_initial(words, line_start)
     n = len(words)
@@ -267,6 +284,11 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
     def surname_word(k: int) -> bool:
         return words[k] in GAZETTEER.all_surnames or is_surname(words[k])
 
+    def surname_word_low(k: int) -> bool:
+        return words[k].title() in GAZETTEER.all_surnames or bool(_LOWER_NAME_SUFFIX_RE.match(words[k]))
+
+    cell = n <= 4  # "Sultani, Selam", "haddad, ghada": a cell, where the order may be surname first
+
     changed = True
     while changed:
         changed = False
@@ -277,19 +299,24 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
             if j < n and not flags[j] and _adjacent(offsets, text, i, j) and name_word(j) and (
                     (is_cap(words[j]) and not initial[j])
                     or (words[j].islower() and (words[j].title() in GAZETTEER.all_surnames
-                                                or _LOWER_NAME_SUFFIX_RE.match(words[j])))):
+                                                or _LOWER_NAME_SUFFIX_RE.match(words[j]) or rare_word(words[j])))):
                 flags[j] = changed = True
             j = i - 1
             if j >= 0 and not flags[j] and _adjacent(offsets, text, j, i) and name_word(j) and is_cap(words[j]) and (
-                    not initial[j] or surname_word(i)):
+                    not initial[j] or surname_word(i) or rare_word(words[j])):
                 flags[j] = changed = True
-            if (i >= 2 and words[i - 1] == "," and not flags[i - 2] and name_word(i - 2) and is_cap(words[i - 2])
-                    and (surname_word(i - 2) or (i == 2 and n == 3))):
+            if (i >= 2 and words[i - 1] == "," and not flags[i - 2] and name_word(i - 2)
+                    and (is_cap(words[i - 2]) or (cell and words[i - 2].islower()))
+                    and (surname_word(i - 2) or surname_word_low(i - 2) or (i == 2 and n == 3) or (
+                        cell and rare_word(words[i - 2])))):
                 flags[i - 2] = changed = True  # "Lund, Karin" (a surname first, as in registers)
-            if (j >= 0 and not flags[j] and _adjacent(offsets, text, j, i) and name_word(j) and words[j].islower()
-                    and (words[j].title() in GAZETTEER.first | GAZETTEER.ambiguous or surname_word(i))):
-                flags[j] = changed = True  # "bo nilsson", "zabihullah gebru": a first name before a surname
-            if (i + 2 < n and words[i + 1] == "," and not flags[i + 2] and surname_word(i) and is_cap(words[i + 2])
+            if (j >= 0 and not flags[j] and _adjacent(offsets, text, j, i) and words[j].islower() and (
+                    (name_word(j) and (words[j].title() in GAZETTEER.first | GAZETTEER.ambiguous
+                                       or (rare_word(words[j]) and words[i].islower())))
+                    or (words[j].title() in GAZETTEER.ambiguous and words[i].islower() and surname_word_low(i)))):
+                flags[j] = changed = True  # "bo nilsson", "zabihullah gebru", "hans hansson": a first name
+            if (i + 2 < n and words[i + 1] == "," and not flags[i + 2] and (surname_word(i) or cell)
+                    and (is_cap(words[i + 2]) or (cell and words[i + 2].islower() and rare_word(words[i + 2])))
                     and name_word(i + 2) and (i + 3 == n or not is_wordlike(words[i + 3]))):
                 flags[i + 2] = changed = True  # "Wang, Ubah": the first name after a surname and a comma
             if (i >= 2 and words[i - 1] == "." and _ANY_INITIAL_RE.match(words[i - 2]) and not flags[i - 2]
@@ -314,6 +341,8 @@ def for_names(text: str) -> str:
 
 
 _PLACE_PREPOSITIONS = {"i", "vid", "mot", "utanför", "nära", "genom", "inom"}
+PLACE_PREPOSITIONS = _PLACE_PREPOSITIONS | {"till", "från", "ur", "runt"}
+"""Words before a place ("Bussen till Borås är full"): a word ending in s after them is no possessive."""
 _INSTITUTION_ENDINGS = ("boendet", "boende", "skolan", "skola", "gården", "huset", "centret", "centrum", "kyrkan",
                         "hallen", "parken", "park", "enheten", "hemmet", "stationen", "torget")
 
