@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_trends.py [N]`` (builds an in-memory DuckDB warehouse with N comments
 over 290 municipalities and 5 years, each about 1-2 topics, and times synpunkt.trends.refresh with a fitted PACC
-correction for the overall sentiment and ACC for the topics)."""
+correction for the overall sentiment and ACC for the topics; the refresh includes building the comment-level mart,
+synpunkt.marts.build_comment_mart)."""
 
 from __future__ import annotations
 

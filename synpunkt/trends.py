@@ -1,8 +1,8 @@
 """Yearly trends with corrected shares: per municipality, year and topic (and nationally) the classify-and-count
 figures, the prevalence-corrected shares and net score (synpunkt.quantification) with 95 % bootstrap intervals
 that include the correction's uncertainty, and a small-sample flag. Vectorised over groups: DuckDB aggregates
-the comments (sql/trends.sql), numpy corrects and bootstraps the groups and widens the intervals by the factor
-calibrated for each group's size."""
+the comment-level mart it has just rebuilt (synpunkt.marts, sql/trends.sql), numpy corrects and bootstraps the
+groups and widens the intervals by the factor calibrated for each group's size."""
 
 from __future__ import annotations
 
@@ -100,13 +100,17 @@ def trend_rows(stats: pd.DataFrame, quant: Q.Quantification, seed: int = 0) -> p
 
 
 def refresh(con, model_version: str, quant: Q.Quantification | None = None, seed: int = 0) -> int:
-    """Recompute yearly_trends for model_version (corrections from the current model directory unless given)."""
+    """Rebuild the comment-level mart for model_version (synpunkt.marts.build_comment_mart; the comment-level views
+    read it while that model is current) and recompute yearly_trends from it (corrections from the current model
+    directory unless given)."""
     from synpunkt.config import model_dir
+    from synpunkt.marts import build_comment_mart
     from synpunkt.warehouse import insert_frame, now, sql_text, transaction
 
     if quant is None:
         quant = Q.load(model_dir(), model_version)
     log.info("trends for %s: %s", model_version, quant.status)
+    build_comment_mart(con, model_version)
     stats = con.execute(sql_text("trends.sql"), {"model_version": model_version, "topics": list(TOPICS),
                                                   "paths": [f"$.{t}" for t in TOPICS]}).df()
     rows = trend_rows(stats, quant, seed)

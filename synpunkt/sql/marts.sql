@@ -63,10 +63,58 @@ FROM (SELECT *, row_number() OVER (PARTITION BY comment_id ORDER BY imported_at 
       FROM corrections)
 WHERE rn = 1;
 
+-- The comment-level mart: the comments classified by one model (comments_classified's columns, plus what
+-- repeat_contact_shares needs), rebuilt with the yearly trends (synpunkt/marts.py build_comment_mart, at every
+-- trends refresh), sorted by year and municipality so that a query for a year or a municipality reads only their
+-- row groups. sql/comment_mart.sql fills it; these are its columns.
+CREATE TABLE IF NOT EXISTS comment_mart (
+    comment_id VARCHAR, municipality_code VARCHAR, year INTEGER, contact_date DATE, channel VARCHAR, text VARCHAR,
+    sentiment VARCHAR, p_positive DOUBLE, p_skeptical DOUBLE, p_negative DOUBLE, topics VARCHAR[],
+    topic_sentiment JSON, corrected BOOLEAN, model_sentiment VARCHAR, metadata JSON, external_id VARCHAR,
+    batch_id VARCHAR, row_number INTEGER, model_version VARCHAR, model_topics VARCHAR[], repeat_contact BOOLEAN
+);
+-- repeat_contact_shares' counts, aggregated from comment_mart when it is built.
+CREATE TABLE IF NOT EXISTS comment_mart_repeat (
+    municipality_code VARCHAR, year INTEGER, topic VARCHAR, n BIGINT, n_repeat_contact BIGINT
+);
+-- What comment_mart was built from: its model and comment_mart_inputs() at that moment (one row, or none).
+CREATE TABLE IF NOT EXISTS comment_mart_state (
+    model_version VARCHAR NOT NULL,
+    inputs        VARCHAR NOT NULL,
+    built_at      TIMESTAMP NOT NULL
+);
+-- A fingerprint of the tables comment_mart is built from, as seen with model `mv` current: row counts and the
+-- latest write time of each (answered from DuckDB's table statistics, in well under a millisecond). Any insert or
+-- delete through the pipeline changes it.
+CREATE OR REPLACE MACRO comment_mart_inputs(mv) AS (
+    SELECT concat_ws('|', coalesce(mv, ''),
+        (SELECT count(*) || '/' || coalesce(CAST(max(ingested_at) AS VARCHAR), '') FROM comments),
+        (SELECT count(*) || '/' || coalesce(CAST(max(classified_at) AS VARCHAR), '') FROM predictions),
+        (SELECT count(*) || '/' || coalesce(CAST(max(imported_at) AS VARCHAR), '') FROM corrections),
+        (SELECT count(*) || '/' || coalesce(CAST(max(detected_at) AS VARCHAR), '') FROM comment_signals),
+        (SELECT count(*) FROM municipalities)));
+-- True when comment_mart holds exactly what the live tables give for the current model. The comment-level views
+-- below read the mart when it is fresh and join the live tables otherwise (between an ingest and the next trends
+-- refresh in the pipeline's own warehouse): the same rows either way. Each live input is joined to a small gate
+-- that is empty when the mart is fresh, inside a subquery that ends in OFFSET 0: DuckDB plans it on its own
+-- (no join reordering across it; a MATERIALIZED CTE would do it too, but the published copy's format drops that
+-- keyword), hashes the gate and never scans the large table behind an empty one.
+CREATE OR REPLACE MACRO comment_mart_fresh() AS coalesce(
+    (SELECT inputs FROM comment_mart_state) = comment_mart_inputs((SELECT model_version FROM current_model)), false);
+
 -- One row per stored comment with its current prediction and municipality; a reviewer's correction overrides the
 -- model (the sentiment towards each corrected topic is then the corrected overall sentiment).
 CREATE OR REPLACE VIEW comments_classified AS
-SELECT c.comment_id, c.municipality_code, m.name AS municipality, m.county, c.year, c.contact_date, c.channel,
+SELECT mart.comment_id, mart.municipality_code, m.name AS municipality, m.county, mart.year, mart.contact_date,
+       mart.channel, mart.text, mart.sentiment, mart.p_positive, mart.p_skeptical, mart.p_negative, mart.topics,
+       mart.topic_sentiment, mart.corrected, mart.model_sentiment, mart.metadata, mart.external_id, mart.batch_id,
+       mart.row_number, mart.model_version
+FROM comment_mart mart
+JOIN (SELECT model_version FROM comment_mart_state WHERE comment_mart_fresh()) fresh
+  ON fresh.model_version = mart.model_version
+JOIN municipalities m ON m.code = mart.municipality_code
+UNION ALL
+SELECT c.comment_id, c.municipality_code, c.name AS municipality, c.county, c.year, c.contact_date, c.channel,
        c.text, coalesce(r.sentiment, p.sentiment) AS sentiment, p.p_positive, p.p_skeptical, p.p_negative,
        coalesce(r.topics, p.topics) AS topics,
        CASE WHEN r.comment_id IS NULL THEN p.topic_sentiment
@@ -75,9 +123,13 @@ SELECT c.comment_id, c.municipality_code, m.name AS municipality, m.county, c.ye
                       || r.sentiment || '"}' AS JSON) END AS topic_sentiment,
        r.comment_id IS NOT NULL AS corrected, p.sentiment AS model_sentiment,
        c.metadata, c.external_id, c.batch_id, c.row_number, p.model_version
-FROM comments c
-JOIN predictions p ON p.comment_id = c.comment_id AND p.model_version = (SELECT model_version FROM current_model)
-JOIN municipalities m ON m.code = c.municipality_code
+FROM (SELECT c.*, m.name, m.county FROM comments c
+      JOIN (SELECT * FROM municipalities WHERE NOT comment_mart_fresh()) m ON m.code = c.municipality_code
+      OFFSET 0) c
+JOIN (SELECT p.* FROM predictions p
+      JOIN (SELECT model_version FROM current_model WHERE NOT comment_mart_fresh()) live
+        ON live.model_version = p.model_version
+      OFFSET 0) p ON p.comment_id = c.comment_id
 LEFT JOIN latest_corrections r ON r.comment_id = c.comment_id;
 
 -- Accuracy of the current model per municipality, from the reviewers' random sample (unbiased; the least
@@ -181,24 +233,37 @@ LEFT JOIN batches b ON b.batch_id = a.batch_id
 LEFT JOIN municipalities m ON m.code = a.municipality_code;
 
 -- Share of comments that describe a repeat contact, per municipality, year and area ('all' = every comment), with
--- Wilson 95 % intervals. Areas come from the current model's predictions.
+-- Wilson 95 % intervals. Areas come from the current model's predictions (not the reviewers' corrections). The
+-- counts come from comment_mart_repeat when the mart is fresh, else from the live tables (as comments_classified).
 CREATE OR REPLACE VIEW repeat_contact_shares AS
 WITH per_comment AS (
     SELECT c.municipality_code, c.year, s.repeat_contact, p.topics
-    FROM comments c
-    JOIN comment_signals s ON s.comment_id = c.comment_id
-    LEFT JOIN predictions p ON p.comment_id = c.comment_id
-                           AND p.model_version = (SELECT model_version FROM current_model)
+    FROM (SELECT c.* FROM comments c
+          JOIN (SELECT code FROM municipalities WHERE NOT comment_mart_fresh()) live ON live.code = c.municipality_code
+          OFFSET 0) c
+    JOIN (SELECT s.* FROM comment_signals s  -- a gate on both values of repeat_contact: every row when stale
+          JOIN (SELECT * FROM (VALUES (false), (true)) v(repeat_contact) WHERE NOT comment_mart_fresh()) live
+            ON live.repeat_contact = s.repeat_contact
+          OFFSET 0) s ON s.comment_id = c.comment_id
+    LEFT JOIN (SELECT p.* FROM predictions p
+               JOIN (SELECT model_version FROM current_model WHERE NOT comment_mart_fresh()) live
+                 ON live.model_version = p.model_version
+               OFFSET 0) p ON p.comment_id = c.comment_id
 ), per_topic AS (
     SELECT municipality_code, year, 'all' AS topic, repeat_contact FROM per_comment
     UNION ALL
     SELECT municipality_code, year, unnest(topics) AS topic, repeat_contact FROM per_comment
     WHERE topics IS NOT NULL
+), counts AS (
+    SELECT r.municipality_code, r.year, r.topic, r.n, r.n_repeat_contact
+    FROM comment_mart_repeat r JOIN (SELECT model_version FROM comment_mart_state WHERE comment_mart_fresh()) fresh
+      ON true
+    UNION ALL
+    SELECT municipality_code, year, topic, count(*) AS n, count(*) FILTER (WHERE repeat_contact) AS n_repeat_contact
+    FROM per_topic GROUP BY ALL
 )
-SELECT t.municipality_code, m.name AS municipality, t.year, t.topic, count(*) AS n,
-       count(*) FILTER (WHERE t.repeat_contact) AS n_repeat_contact,
-       count(*) FILTER (WHERE t.repeat_contact) / count(*) AS share_repeat_contact,
-       wilson_lo(count(*) FILTER (WHERE t.repeat_contact), count(*)) AS share_repeat_contact_lo,
-       wilson_hi(count(*) FILTER (WHERE t.repeat_contact), count(*)) AS share_repeat_contact_hi
-FROM per_topic t JOIN municipalities m ON m.code = t.municipality_code
-GROUP BY ALL;
+SELECT t.municipality_code, m.name AS municipality, t.year, t.topic, t.n, t.n_repeat_contact,
+       t.n_repeat_contact / t.n AS share_repeat_contact,
+       wilson_lo(t.n_repeat_contact, t.n) AS share_repeat_contact_lo,
+       wilson_hi(t.n_repeat_contact, t.n) AS share_repeat_contact_hi
+FROM counts t JOIN municipalities m ON m.code = t.municipality_code;

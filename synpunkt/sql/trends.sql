@@ -4,15 +4,14 @@
 -- overall sentiment and probabilities; a topic uses the sentiment the model found towards that topic (falling back
 -- to the overall sentiment; labels only, no probabilities). A human correction (latest_corrections) replaces the
 -- model's answer and is counted as known (its topics' sentiment is the corrected overall sentiment).
--- One pass over the comments (no second scan for the topics), each comment's topic_sentiment parsed once
--- ($topics: the model's topics in labels.py order, $paths: their JSON paths '$.<topic>').
+-- Read from comment_mart, which synpunkt.trends.refresh builds for $model_version just before (comments joined
+-- with that model's predictions and the corrections in effect): one pass, no join, each comment's topic_sentiment
+-- parsed once ($topics: the model's topics in labels.py order, $paths: their JSON paths '$.<topic>').
 WITH scored AS (
-    SELECT c.municipality_code, c.year, p.p_positive, p.p_skeptical, p.p_negative,
-           coalesce(r.sentiment, p.sentiment) AS sentiment, r.comment_id IS NOT NULL AS human,
-           coalesce(r.topics, p.topics) AS topics, p.topic_sentiment
-    FROM comments c JOIN predictions p USING (comment_id)
-    LEFT JOIN latest_corrections r ON r.comment_id = c.comment_id
-    WHERE p.model_version = $model_version
+    SELECT municipality_code, year, p_positive, p_skeptical, p_negative, sentiment, corrected AS human, topics,
+           topic_sentiment
+    FROM comment_mart
+    WHERE model_version = $model_version
 ), per_topic AS (  -- a row for 'all' and one per topic of each comment
     SELECT municipality_code, year, human, sentiment, p_positive, p_skeptical, p_negative,
            unnest(list_concat(['all'], topics)) AS topic,
