@@ -1,12 +1,17 @@
-"""Classification throughput in the flow's process against a Dask LocalCluster, in one run.
+"""Ingest and classification throughput in the flow's process against a Dask LocalCluster, in one run.
 
-Stores N generated comments (benchmarks/synthetic_comments.py) in a fresh warehouse per run and times the classify
-flow (flows/pipeline.py) with the local task runner and with a LocalCluster of W worker processes (one thread
-each), with the default model. Each runner runs twice, on a small warehouse (one chunk per worker) and on N
-comments: the difference gives the marginal rate, without the fixed costs (worker start-up, model loads), which
-are printed apart. Last, the two runs' stored predictions are compared.
+classify: stores N generated comments (benchmarks/synthetic_comments.py) in a fresh warehouse per run and times the
+classify flow (flows/pipeline.py) with the local task runner and with a LocalCluster of W worker processes (one
+thread each), with the default model. ingest: drops N generated comments as files (about 250 rows each, as
+municipalities send them) into a temporary SYNPUNKT_HOME's inbox, lands them once, and times the ingest flow
+(redaction and signals in the flow's process, or on the workers) into a fresh warehouse per runner.
 
-    python benchmarks/bench_scaleout.py --n 500 --workers 2 --chunk-size 64
+Each runner runs twice, on a small input (about one chunk or file per worker) and on N comments: the difference
+gives the marginal rate, without the fixed costs (worker start-up, model loads), which are printed apart (the
+flow's own process loads its ingest models once, before the runs). Last,
+the two runners' stored rows are compared (predictions; comments, quarantine, signals and alerts).
+
+    python benchmarks/bench_scaleout.py --n 500 --workers 2 --chunk-size 64 [--stages ingest classify]
 
 On a machine with C cores, W <= C workers can at best match the in-process run, whose encoder already uses every
 core; the point of the Dask runner is more machines, not more speed on one.
@@ -60,22 +65,126 @@ def predictions(path: Path) -> pd.DataFrame:
         con.close()
 
 
+INGEST_TABLES = {
+    "comments": "SELECT comment_id, row_number, text, redactions, metadata FROM comments ORDER BY comment_id",
+    "quarantine": "SELECT batch_id, row_number, reason_code, row_redacted FROM quarantine ORDER BY batch_id, row_number",
+    "signals": "SELECT comment_id, urgent_category, repeat_contact FROM comment_signals ORDER BY comment_id",
+    "alerts": "SELECT alert_id FROM alerts ORDER BY alert_id"}
+
+
+def ingested(path: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in INGEST_TABLES.items()}
+    finally:
+        con.close()
+
+
+def landed_home(root: Path, subs: list) -> Path:
+    """A SYNPUNKT_HOME (set in the environment) whose inbox files are landed."""
+    import os
+
+    from synthetic_comments import write_inbox
+
+    from synpunkt.landing import collect_inbox
+
+    os.environ["SYNPUNKT_HOME"] = str(root)
+    os.environ["SYNPUNKT_INBOX_SETTLE_SECONDS"] = "0"
+    write_inbox(subs, root / "inbox")
+    receipts, problems = collect_inbox()
+    if problems or len(receipts) != len(subs):
+        raise RuntimeError(f"{len(problems)} file(s) did not land")
+    return root
+
+
+def bench_ingest(args, runners: dict) -> None:
+    """The ingest flow per runner on a small and a large landed set; rates and the stored rows compared."""
+    import os
+
+    from synthetic_comments import generate_submissions
+
+    from synpunkt.redact import Redactor
+    from synpunkt.signals.detect import default_detector
+
+    t = time.perf_counter()
+    Redactor.default().redact_many(["Ring Karin Lund"])  # this process's models loaded (lazily) before the runs
+    default_detector().detect(["Ring Karin Lund"])
+    print(f"redaction and signal models loaded in this process in {time.perf_counter() - t:.1f} s (once: not in "
+          "the local runs' times)")
+    subs = generate_submissions(args.n, seed=1)
+    small_subs = subs[: args.workers]
+    n_small = sum(len(s.frame) for s in small_subs)
+    rows, stored = [], {}
+    saved = {k: os.environ.get(k) for k in ("SYNPUNKT_HOME", "SYNPUNKT_INBOX_SETTLE_SECONDS")}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            small_home = landed_home(Path(tmp) / "small", small_subs)
+            timings: dict[str, list[float]] = {name: [] for name in runners}
+            for name, flow in runners.items():
+                os.environ["SYNPUNKT_HOME"] = str(small_home)
+                timings[name].append(timed_ingest(flow, small_home / f"{name.split()[0]}.duckdb"))
+            big_home = landed_home(Path(tmp) / "big", subs)
+            for name, flow in runners.items():
+                slug = name.split()[0]
+                timings[name].append(timed_ingest(flow, big_home / f"{slug}.duckdb"))
+                stored[slug] = ingested(big_home / f"{slug}.duckdb")
+            for name, (t_small, t_big) in timings.items():
+                marginal = (args.n - n_small) / max(t_big - t_small, 1e-9)
+                rows.append((name, t_big, args.n / t_big, marginal, t_small))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    print(f"\ningest flow, {args.n} comments in {len(subs)} files (small run: {n_small} in {len(small_subs)}), "
+          f"default redactor and signal heads")
+    print_rates(rows)
+    a, b = stored["local"], stored["dask"]
+    print("stored rows identical: " + ", ".join(f"{k} {'yes' if a[k] == b[k] else 'NO'} ({len(a[k])})" for k in a))
+
+
+def timed_ingest(flow, path: Path) -> float:
+    t = time.perf_counter()
+    result = flow(path)
+    seconds = time.perf_counter() - t
+    if any(b["status"] != "ingested" for b in result["batches"]):
+        raise RuntimeError("a benchmark batch failed: " + "; ".join(str(b["error"]) for b in result["batches"]
+                                                                    if b["error"]))
+    return seconds
+
+
+def print_rates(rows: list) -> None:
+    print(f"{'runner':<10} {'seconds':>8} {'comments/s':>11} {'marginal/s':>11} {'small run s':>12}")
+    for name, t, rate, marginal, t_small in rows:
+        print(f"{name:<10} {t:>8.1f} {rate:>11.1f} {marginal:>11.1f} {t_small:>12.1f}")
+    print(f"ratio dask/local: {rows[1][2] / rows[0][2]:.2f} end to end, {rows[1][3] / rows[0][3]:.2f} marginal")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=64)
+    parser.add_argument("--stages", nargs="+", choices=["ingest", "classify"], default=["ingest", "classify"])
     args = parser.parse_args()
 
     from synpunkt.runtime import quiet_defaults
 
     quiet_defaults()
-    from flows.pipeline import classify_flow
+    from flows.pipeline import classify_flow, ingest_flow
     from synthetic_comments import generate_submissions, texts
     from synpunkt import scaleout
     from synpunkt.runtime import start_prefect
 
     start_prefect()
+    if "ingest" in args.stages:
+        bench_ingest(args, {"local": ingest_flow, f"dask x{args.workers}": ingest_flow.with_options(
+            task_runner=scaleout.task_runner("dask", workers=args.workers))})
+    if "classify" not in args.stages:
+        return
     comments = texts(generate_submissions(args.n, seed=0))[: args.n]
     small = comments[: args.chunk_size * args.workers]
     runners = {"local": classify_flow,
@@ -92,10 +201,7 @@ def main() -> None:
             rows.append((name, t_big, len(comments) / t_big, marginal, t_small))
             stored[slug] = predictions(big)
     print(f"\nclassify flow, {len(comments)} comments, chunks of {args.chunk_size}, default model and backend")
-    print(f"{'runner':<10} {'seconds':>8} {'comments/s':>11} {'marginal/s':>11} {'small run s':>12}")
-    for name, t, rate, marginal, t_small in rows:
-        print(f"{name:<10} {t:>8.1f} {rate:>11.1f} {marginal:>11.1f} {t_small:>12.1f}")
-    print(f"ratio dask/local: {rows[1][2] / rows[0][2]:.2f} end to end, {rows[1][3] / rows[0][3]:.2f} marginal")
+    print_rates(rows)
     a, b = stored["local"], stored["dask"]
     probs = [c for c in a.columns if c.startswith("p_")]
     same = (a["sentiment"] == b["sentiment"]).mean()

@@ -8,8 +8,10 @@ scored, trends are recomputed, and publishing swaps in a complete snapshot atomi
 state the next run completes. A batch that fails is recorded as failed with its reason and never stops the other
 batches or the later stages; the result lists it under ``failed_batches``.
 
-Classification runs its chunks on a Prefect task runner: in this process by default, on Dask workers with
-SYNPUNKT_TASK_RUNNER=dask or SYNPUNKT_DASK_ADDRESS (synpunkt.scaleout); only the flow writes DuckDB.
+Ingest and classification run their chunks' compute on a Prefect task runner: in this process by default, on Dask
+workers with SYNPUNKT_TASK_RUNNER=dask or SYNPUNKT_DASK_ADDRESS (synpunkt.scaleout); only the flow reads the files
+and writes DuckDB. Ingest sends raw text to the workers, so it refuses a cluster not trusted with it
+(scaleout.check_raw_text: a LocalCluster, a tls:// scheduler, or SYNPUNKT_DASK_TRUSTED_NETWORK=1).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from prefect.context import FlowRunContext
 from synpunkt import config, scaleout
 from synpunkt.run_summary import publish_run_artifact
 from synpunkt.ingest import ingest_batch, pending_batches, purge_expired_raw, resync_statuses
+from synpunkt.ingest_compute import ChunkFailed, ChunkOutput, ChunkWork, merge_outputs, piece_count, split_work
 from synpunkt.landing import collect_inbox
 from synpunkt.warehouse import (connect, count_unclassified, insert_predictions, pipeline_lock, refresh_trends,
                                 save_source_state, set_current_model, source_states, unclassified)
@@ -60,15 +63,66 @@ def pull_sources_task(con) -> int:
     return sum(r.status == "ok" for r in results)
 
 
-@task(name="ingest-batches", cache_policy=NO_CACHE)
-def ingest_batches_task(con, retry_failed: bool = False) -> list[dict]:
+@task(name="ingest-rows", task_run_name="ingest-{batch}-{rows}", cache_policy=NO_CACHE, persist_result=False)
+def ingest_rows_task(batch: str, rows: str, work: ChunkWork) -> ChunkOutput:
+    """Redaction and signals of one piece of an ingest chunk where the task runner puts it (a Dask worker trusted
+    with raw text). `batch` and `rows` name it for the log; never text. Fails with a ChunkFailed (no text)."""
+    return scaleout.ingest_rows(work)
+
+
+@task(name="redact-file-name", cache_policy=NO_CACHE, persist_result=False)
+def redact_file_name_task(name: str) -> str:
+    """A batch's file name redacted where the task runner puts it. Fails with a ChunkFailed (no text)."""
+    return scaleout.redact_file_name(name)
+
+
+class OnTaskRunner:
+    """Ingest's compute (synpunkt.ingest.ChunkCompute) as Prefect tasks on the flow's task runner: each chunk cut
+    into pieces, about one per worker thread (ingest_compute.piece_count), each retried `retries` times; their
+    outputs come back in row order for the flow to write. A piece that still fails fails its batch, by rows."""
+
+    def __init__(self, runner, retries: int, logger):
+        self.parallelism = scaleout.parallelism(runner)  # connects: the cluster it found is checked again
+        scaleout.check_runner_raw_text(runner)
+        self.retries, self.logger = retries, logger
+        self.options = {"retries": retries, "retry_delay_seconds": 1}
+
+    def file_name(self, name: str) -> str:
+        future = redact_file_name_task.with_options(**self.options).submit(name)
+        return self._result(future, "redacting the file name")
+
+    def run(self, work: ChunkWork) -> ChunkOutput:
+        pieces = split_work(work, piece_count(work.row_count, self.parallelism))
+        submit = ingest_rows_task.with_options(**self.options).submit
+        futures = [submit(p.batch_id, p.span, p) for p in pieces]
+        outputs, failure = [], None
+        for piece, future in zip(pieces, futures):  # every piece waited for: none left running on a failure
+            try:
+                outputs.append(self._result(future, f"redacting and detecting signals in {piece.span}"))
+            except ChunkFailed as err:
+                failure = failure or err
+        if failure is not None:
+            raise failure
+        return merge_outputs(outputs)
+
+    def _result(self, future, stage: str):
+        try:
+            return future.result()
+        except Exception as err:  # noqa: BLE001 - a worker's ChunkFailed, or the cluster's own error (lost worker)
+            failed = ChunkFailed.of(stage, err)
+        note = f" (after {self.retries} retries)" if self.retries else ""
+        self.logger.error("%s failed%s: %s", failed.stage, note, failed.error_type)
+        raise ChunkFailed(failed.stage + note, failed.error_type, failed.detail, failed.where)
+
+
+def ingest_batches(con, retry_failed: bool = False) -> list[dict]:
     """Ingest every pending batch (new, interrupted and, with retry_failed, failed ones); one failing batch
-    is recorded as failed and the others carry on."""
+    is recorded as failed and the others carry on. On a Dask task runner the redaction and signals run on its
+    workers (OnTaskRunner) and this process loads neither model. Part of the flow's own body, not a task: the
+    chunk tasks it submits carry no parent task's context (which would hold the DuckDB connection)."""
     from tqdm.auto import tqdm
 
     from synpunkt.keys import check_key, comment_id_key
-    from synpunkt.redact import Redactor
-
     from synpunkt.notify import notify_new_alerts
 
     logger = get_run_logger()
@@ -78,10 +132,17 @@ def ingest_batches_task(con, retry_failed: bool = False) -> list[dict]:
         return []
     key = comment_id_key()
     check_key(con, key)
-    redactor = Redactor.default()
+    runner = FlowRunContext.get().task_runner
+    if scaleout.is_dask(runner):
+        redactor, compute = None, OnTaskRunner(runner, config.chunk_retries("dask"), logger)
+        logger.info("redacting and detecting signals on %s", scaleout.describe(runner))
+    else:
+        from synpunkt.redact import Redactor
+
+        redactor, compute = Redactor.default(), None
     results = []
     for receipt in tqdm(batches, desc="Ingesting", unit="batch", disable=len(batches) < 2):
-        result = ingest_batch(con, receipt, redactor, key=key)
+        result = ingest_batch(con, receipt, redactor, key=key, compute=compute)
         results.append(asdict(result))
         logger.info("batch %s (%s): %s, %d received = %d accepted + %d quarantined%s", result.batch_id,
                     result.municipality_code, result.status, result.rows_received, result.rows_accepted,
@@ -94,16 +155,20 @@ def ingest_batches_task(con, retry_failed: bool = False) -> list[dict]:
     return results
 
 
-@flow(name="ingest")
+@flow(name="ingest", task_runner=scaleout.local_task_runner())
 def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False) -> dict:
     """Pull from all sources, land, validate, deduplicate, redact and store; purge expired raw copies.
 
-    `retry_failed`: also ingest again the batches that failed earlier (while their raw copy exists).
+    `retry_failed`: also ingest again the batches that failed earlier (while their raw copy exists). The
+    redaction and signals run on the flow's task runner (in this process by default; `ingest_flow.with_options(
+    task_runner=scaleout.task_runner())` for Dask, refused before any work for a cluster not trusted with raw
+    text: scaleout.check_raw_text); the flow alone reads the files and writes the warehouse.
     """
+    scaleout.check_runner_raw_text(FlowRunContext.get().task_runner)
     con = connect(warehouse)
     try:
         landed = collect_inbox_task() + pull_sources_task(con)
-        results = ingest_batches_task(con, retry_failed)
+        results = ingest_batches(con, retry_failed)
         resync_statuses(con)
         purged = purge_expired_raw(con, config.raw_retention_days())
     finally:
@@ -235,9 +300,9 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     (batch_id, municipality_code, error).
     """
     logger = get_run_logger()
-    runner = scaleout.task_runner()  # a bad setting fails here, before any work
+    runner = scaleout.task_runner()  # a bad setting, or a cluster not trusted with raw text, fails before any work
     with pipeline_lock():
-        ingested = ingest_flow(warehouse, retry_failed)
+        ingested = ingest_flow.with_options(task_runner=runner)(warehouse, retry_failed)
         classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)
         trends = trends_flow(warehouse)
         path = publish_flow(warehouse, published)

@@ -297,3 +297,15 @@ def chunk_retries(runner: str) -> int:
     if not value.isdigit():
         raise ValueError(f"SYNPUNKT_CHUNK_RETRIES must be a whole number, not {value!r}")
     return int(value)
+
+
+def dask_trusted_network() -> bool:
+    """Whether the network between this machine and the Dask scheduler and workers is trusted with raw comment
+    text without TLS: a private network or VPN only you use (SYNPUNKT_DASK_TRUSTED_NETWORK=1; default no). Ingest
+    sends raw text to the workers; without this setting only a LocalCluster or a tls:// scheduler gets it."""
+    value = os.environ.get("SYNPUNKT_DASK_TRUSTED_NETWORK", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"SYNPUNKT_DASK_TRUSTED_NETWORK must be 1 or 0, not {value!r}")

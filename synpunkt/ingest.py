@@ -12,24 +12,26 @@ synpunkt.dedupe), redacted and committed together with the batch's progress.
   --retry-failed`` ingests failed batches again while their raw copy exists.
 - **Signals**: each chunk's stored comments go through the urgent and repeat-contact detector (synpunkt.signals)
   on their full, unredacted text in memory; signals and alerts are committed with the chunk's comments.
+- **Compute apart from I/O**: reading, validation, duplicates and the writes happen here, in the caller's process
+  (the single DuckDB writer); a chunk's redaction and signals are a ``ChunkWork`` for a ``ChunkCompute``
+  (synpunkt.ingest_compute): in this process by default, or Prefect tasks on Dask workers (flows/pipeline.py).
 - **Accounting**, per batch: rows_received == rows_accepted + rows_quarantined, checked against the tables.
 - **Limits**: a batch with more than ``SYNPUNKT_MAX_ROWS_PER_BATCH`` data rows (default 1,000,000) fails.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-
-import duckdb
-import pandas as pd
+from typing import Protocol
 
 from synpunkt import config
 from synpunkt.batch_status import read_status, write_status
 from synpunkt.dedupe import DedupeState, duplicates
+from synpunkt.ingest_compute import (QUARANTINE_COLUMNS, ChunkFailed, ChunkOutput, ChunkWork, compute_chunk,
+                                     redact_file_name, safe_detail)
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
 from synpunkt.redaction_cache import RedactionCache
 from synpunkt.signals.detect import default_detector
@@ -43,8 +45,9 @@ log = logging.getLogger(__name__)
 PROGRESS_MIN_BYTES = 2_000_000
 """Batches from this size on show a progress bar (rows)."""
 
-QUARANTINE_COLUMNS = ["batch_id", "row_number", "municipality_code", "reason_code", "reason", "row_redacted",
-                      "quarantined_at"]
+__all__ = ["QUARANTINE_COLUMNS", "BatchResult", "ChunkCompute", "ChunkFailed", "ChunkOutput", "ChunkWork",
+           "InProcess", "failure_reason", "ingest_batch", "pending_batches", "purge_expired_raw", "resync_statuses"]
+
 ACCEPTED_FIELDS = ("external_id", "contact_date", "channel", "text", "metadata")
 
 
@@ -69,50 +72,74 @@ SAFE_MESSAGES = (TableReadError, MissingColumn, RowLimitExceeded)
 
 def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:
     """Why a batch failed: stage, error type and a description that never quotes the error's message (which can
-    hold cell values, e.g. the key in a DuckDB constraint error) unless its type promises it is safe."""
+    hold cell values, e.g. the key in a DuckDB constraint error) unless its type promises it is safe. A
+    ChunkFailed (from a chunk's compute, here or on a worker) carries its own stage and description."""
+    if isinstance(err, ChunkFailed):
+        return err.reason
     if isinstance(err, SAFE_MESSAGES):
         detail = str(err).replace(str(receipt.raw_path()), f"batch {receipt.batch_id}")
-    elif isinstance(err, FileNotFoundError):
-        detail = "the raw copy is missing from the landing area"
-    elif isinstance(err, MemoryError):
-        detail = "out of memory"
-    elif isinstance(err, duckdb.ConstraintException):
-        detail = "a warehouse constraint was violated (please report this)"
-    elif isinstance(err, duckdb.Error):
-        detail = "a warehouse error"
     else:
-        detail = "unexpected error (please report this)"
+        detail = safe_detail(err)
     return f"{stage}: {type(err).__name__}: {detail}"
 
 
-def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, key: bytes | None = None,
-                 chunk_rows: int | None = None, max_rows: int | None = None, detector=None) -> BatchResult:
+class ChunkCompute(Protocol):
+    """Where a batch's compute runs: its file name's redaction, and each chunk's redaction and signals."""
+
+    def file_name(self, name: str) -> str: ...
+
+    def run(self, work: ChunkWork) -> ChunkOutput: ...
+
+
+class InProcess:
+    """A batch's compute in this process, with one redaction cache for the whole batch."""
+
+    def __init__(self, redactor, detector):
+        self.cache = RedactionCache(redactor)
+        self.detector = detector
+
+    def file_name(self, name: str) -> str:
+        return redact_file_name(name, self.cache)
+
+    def run(self, work: ChunkWork) -> ChunkOutput:
+        return compute_chunk(work, self.cache, self.detector)
+
+
+def ingest_batch(con, receipt: Receipt, redactor=None, today: date | None = None, *, key: bytes | None = None,
+                 chunk_rows: int | None = None, max_rows: int | None = None, detector=None,
+                 compute: ChunkCompute | None = None) -> BatchResult:
     """Ingest one landed batch into the warehouse, chunk by chunk; resumes an interrupted batch.
 
-    Never raises for a problem with the batch (it is recorded as failed); interruptions (KeyboardInterrupt, a
-    kill) leave the batch ``ingesting``, to be resumed by the next run.
+    `compute` runs the redaction and signals (default: InProcess with `redactor`, default Redactor.default(),
+    and `detector`, default the shipped heads); everything else, the writes included, happens here. Never
+    raises for a problem with the batch (it is recorded as failed); interruptions (KeyboardInterrupt, a kill)
+    leave the batch ``ingesting``, to be resumed by the next run.
     """
     from synpunkt.keys import comment_id_key
 
     key = key or comment_id_key()
-    code, stage, name = receipt.municipality_code, "loading the signal heads", None
+    code, stage, name = receipt.municipality_code, "loading the redaction and signal models", None
     try:
-        detector = detector or default_detector()
-    except Exception as err:  # noqa: BLE001 (batch isolation; the heads are shipped, so this is a broken install)
+        if compute is None:
+            if redactor is None:
+                from synpunkt.redact import Redactor
+
+                redactor = Redactor.default()
+            compute = InProcess(redactor, detector or default_detector())
+    except Exception as err:  # noqa: BLE001 (batch isolation; the models are shipped: a broken install)
         reason = failure_reason(stage, err, receipt)
         log.warning("batch %s failed: %s", receipt.batch_id, reason)
         fail_batch(con, receipt, None, reason)
         return _finish(receipt, BatchResult(receipt.batch_id, code, "failed", error=reason))
     stage = "redacting the file name"
-    cache = RedactionCache(redactor)
     try:
-        name = cache.file_name(receipt.original_name) if receipt.original_name else None
+        name = compute.file_name(receipt.original_name) if receipt.original_name else None
         stage = "starting"
         rows_done = begin_batch(con, receipt, name)
         if rows_done:
             log.info("batch %s: resuming after row %d", receipt.batch_id, rows_done)
-        _ingest_chunks(con, receipt, cache, key, rows_done, today, chunk_rows or config.ingest_chunk_rows(),
-                       max_rows or config.max_rows_per_batch(), detector)
+        _ingest_chunks(con, receipt, compute, key, rows_done, today, chunk_rows or config.ingest_chunk_rows(),
+                       max_rows or config.max_rows_per_batch())
         stage = "checking the accounting"
         received, accepted, quarantined = stored_counts(con, receipt.batch_id)
         assert received == accepted + quarantined, f"batch {receipt.batch_id}: row accounting broken"
@@ -121,6 +148,8 @@ def ingest_batch(con, receipt: Receipt, redactor, today: date | None = None, *, 
         if isinstance(err, _StageError):
             stage, err = err.stage, err.__cause__
         reason, where = failure_reason(stage, err, receipt), "".join(traceback.format_tb(err.__traceback__))
+        if isinstance(err, ChunkFailed) and err.where:
+            where = f"{err.where}(raised as {err.error_type}, reported from)\n{where}"
     else:
         reason = None
     if reason is not None:  # outside the except block: a failing log handler cannot print the error's message
@@ -140,8 +169,8 @@ class _StageError(Exception):
         self.stage = stage
 
 
-def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, rows_done: int, today: date | None,
-                   chunk_rows: int, max_rows: int, detector) -> None:
+def _ingest_chunks(con, receipt: Receipt, compute: ChunkCompute, key: bytes, rows_done: int, today: date | None,
+                   chunk_rows: int, max_rows: int) -> None:
     """Read, validate, deduplicate, redact and commit chunk by chunk (errors carry their stage: _StageError)."""
     from tqdm.auto import tqdm
 
@@ -169,17 +198,18 @@ def _ingest_chunks(con, receipt: Receipt, cache: RedactionCache, key: bytes, row
                     raise _StageError("reading the file") from RowLimitExceeded(
                         f"the file has more than {max_rows:,} data rows, the limit per batch "
                         "(SYNPUNKT_MAX_ROWS_PER_BATCH)")
-                _ingest_chunk(con, receipt, chunk, numbers, state, cache, key, rows_done, today, detector)
+                _ingest_chunk(con, receipt, chunk, numbers, state, compute, key, rows_done, today)
                 rows_done = max(rows_done, max(numbers))
                 bar.update(len(numbers))
         finally:
             stream.close()
 
 
-def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: DedupeState, cache: RedactionCache,
-                  key: bytes, rows_done: int, today: date | None, detector) -> None:
+def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: DedupeState, compute: ChunkCompute,
+                  key: bytes, rows_done: int, today: date | None) -> None:
     """One chunk: rows up to `rows_done` were committed before an interruption and only feed the duplicate
-    state; the others are validated, checked for duplicates, redacted and committed with the progress."""
+    state; the others are validated, checked for duplicates, computed (redaction, signals: `compute`) and
+    committed with the progress. A ChunkFailed from the compute passes through with its own stage."""
     code, span = receipt.municipality_code, f"rows {min(numbers)}-{max(numbers)}"
     stage = f"validating {span}"
     try:
@@ -192,73 +222,24 @@ def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: Dedup
         if max(numbers) <= rows_done:
             return
         fresh = accepted[~done].reset_index(drop=True)
-        rejected = validated.rejected[validated.rejected["row_number"] > rows_done]
+        rejected = validated.rejected[validated.rejected["row_number"] > rows_done].reset_index(drop=True)
         bad = [b for b in chunk.bad_rows if b.row_number > rows_done]
         assigned = state.assign(fresh, code, key)
         dups = duplicates(assigned, existing_comments(con, assigned["comment_id"].tolist()))
-        stage = f"redacting {span}"
-        comments, quarantine = _prepare(receipt, fresh, assigned, dups, rejected, bad, cache)
         n_fresh = sum(1 for n in numbers if n > rows_done)
-        assert n_fresh == len(comments) + len(quarantine), f"{span}: row accounting broken"
-        stage = f"detecting urgent comments and repeat contacts in {span}"
-        signals, alerts = _signals(detector, fresh, comments)
+        work = ChunkWork(receipt.batch_id, code, min(n for n in numbers if n > rows_done), max(numbers), fresh,
+                         assigned["comment_id"].tolist(), dups, rejected, bad, now())
+        stage = f"redacting and detecting signals in {span}"
+        out = compute.run(work)
+        assert n_fresh == len(out.comments) + len(out.quarantine), f"{span}: row accounting broken"
         stage = f"storing {span}"
-        write_chunk(con, receipt.batch_id, comments, quarantine, n_fresh, max(numbers), signals, alerts)
+        write_chunk(con, receipt.batch_id, out.comments, out.quarantine, n_fresh, max(numbers), out.signals,
+                    out.alerts)
+    except ChunkFailed:
+        raise
     except Exception as err:
         raise _StageError(stage) from err
     log.debug("batch %s: %s committed", receipt.batch_id, span)
-
-
-def _signals(detector, fresh: pd.DataFrame, comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """comment_signals and alerts rows for the chunk's stored comments, detected on their full, unredacted text
-    (held in memory only; synpunkt.signals)."""
-    from synpunkt.signals.store import signal_rows
-
-    raw = dict(zip(fresh["row_number"].astype("int64"), fresh["text"]))
-    texts = [raw[int(n)] for n in comments["row_number"]]
-    distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once ("Bra service." x 100)
-    position = {t: i for i, t in enumerate(distinct)}
-    detected = detector.detect(distinct).iloc[[position[t] for t in texts]].reset_index(drop=True)
-    return signal_rows(comments, detected, detector.version)
-
-
-def _prepare(receipt: Receipt, accepted: pd.DataFrame, assigned: pd.DataFrame, dups: pd.DataFrame,
-             rejected: pd.DataFrame, bad: list, cache: RedactionCache) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The chunk's rows for `comments` and `quarantine`, redacted (texts, metadata keys and values, cells)."""
-    texts = cache.texts(accepted["text"].tolist())
-    metadata = cache.mappings(list(accepted["metadata"]))
-    is_dup = accepted["row_number"].isin(dups["row_number"]).to_numpy()
-    keep = ~is_dup
-    stamp = now()
-    comments = pd.DataFrame({
-        "comment_id": assigned["comment_id"][keep].tolist(), "batch_id": receipt.batch_id,
-        "municipality_code": receipt.municipality_code,
-        "row_number": accepted["row_number"][keep].astype("int64").tolist(),
-        "external_id": pd.Series(accepted["external_id"][keep].tolist(), dtype=object),
-        "contact_date": [d for d, k in zip(accepted["contact_date"], keep) if k],
-        "year": [d.year for d, k in zip(accepted["contact_date"], keep) if k],
-        "channel": pd.Series(accepted["channel"][keep].tolist(), dtype=object),
-        "text": [t for (t, _), k in zip(texts, keep) if k],
-        "redactions": [c for (_, c), k in zip(texts, keep) if k],
-        "metadata": [json.dumps(m, ensure_ascii=False) for m, k in zip(metadata, keep) if k],
-        "ingested_at": stamp,
-    })
-    dup_rows = {int(n): json.dumps({"external_id": e, "contact_date": d.isoformat(), "channel": c, "text": t[0],
-                                    "metadata": m}, ensure_ascii=False)
-                for n, e, d, c, t, m, dup in zip(accepted["row_number"], accepted["external_id"],
-                                                  accepted["contact_date"], accepted["channel"], texts, metadata,
-                                                  is_dup) if dup}
-    rejected_rows = cache.rows([r for r in rejected["row"]])
-    bad_rows = cache.rows([b.cells for b in bad])
-    quarantine = pd.DataFrame({
-        "row_number": [*dups["row_number"], *rejected["row_number"], *(b.row_number for b in bad)],
-        "reason_code": [*dups["reason_code"], *rejected["reason_code"], *(b.reason_code for b in bad)],
-        "reason": [*dups["reason"], *rejected["reason"], *(b.reason for b in bad)],
-        "row_redacted": [*(dup_rows[int(n)] for n in dups["row_number"]), *rejected_rows, *bad_rows],
-    }).astype({"row_number": "int64", "reason_code": object, "reason": object, "row_redacted": object})
-    quarantine = quarantine.assign(batch_id=receipt.batch_id, municipality_code=receipt.municipality_code,
-                                   quarantined_at=stamp)
-    return comments, quarantine[QUARANTINE_COLUMNS]
 
 
 def _finish(receipt: Receipt, result: BatchResult) -> BatchResult:

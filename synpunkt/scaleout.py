@@ -3,10 +3,18 @@
     task_runner()          the Prefect task runner the configuration asks for (synpunkt.config: SYNPUNKT_TASK_RUNNER,
                            SYNPUNKT_DASK_ADDRESS, SYNPUNKT_DASK_WORKERS); flows take it with flow.with_options
     classify_texts(...)    what one chunk task does on a worker: the process's cached classifier predicts the texts
+    ingest_rows(work)      what one ingest task does on a worker: redaction and signals of a piece of a chunk
+                           (synpunkt.ingest_compute.compute_chunk with the process's Redactor and signal heads)
+    check_raw_text(...)    refuses a cluster that is not trusted with raw comment text (UntrustedCluster)
 
-Only the compute travels: a task gets a chunk of stored (redacted) texts and returns its predictions; the flow reads
-and writes DuckDB, which stays single-writer. Every worker process loads its classifier once and keeps it for the
-chunks that follow (reloaded when the model files change).
+Only the compute travels: a classification task gets a chunk of stored (redacted) texts and returns its
+predictions; an ingest task gets validated rows with their raw text and returns the rows to store. The flow reads
+and writes DuckDB, which stays single-writer. Every worker process loads its models once and keeps them for the
+chunks that follow (the classifier is reloaded when its files change); raw text is held only while its task runs.
+
+Raw text only goes to workers the operator trusts: a LocalCluster on this machine, a scheduler reached over TLS
+(a tls:// address, with Dask's distributed.comm.tls settings), or any scheduler once SYNPUNKT_DASK_TRUSTED_NETWORK=1
+says the network to it and its workers is trusted. Anything else is refused before any work.
 
 Workers report their task runs to the flow's Prefect API: a temporary LocalCluster is told the API's address, a
 remote cluster's workers get it from the flow's settings (PREFECT_API_URL, which they must be able to reach).
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synpunkt.classifier import Classifier
+    from synpunkt.ingest_compute import ChunkOutput, ChunkWork
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +51,16 @@ def local_task_runner() -> ThreadPoolTaskRunner:
     return ThreadPoolTaskRunner(max_workers=1)
 
 
-def task_runner(runner: str | None = None, address: str | None = None, workers: int | None = None) -> TaskRunner:
+def task_runner(runner: str | None = None, address: str | None = None, workers: int | None = None,
+                raw_text: bool = True) -> TaskRunner:
     """The task runner for `runner` ('local' or 'dask'; default: config.task_runner()).
 
     Dask: the scheduler at `address` (default config.dask_address()) or, without one, a temporary LocalCluster of
     `workers` processes (default config.dask_workers()) with one thread each, started with the flow and closed
-    after it. Raises ValueError for an unknown runner or a bad setting.
+    after it. Raises ValueError for an unknown runner or a bad setting, and UntrustedCluster for a scheduler that
+    is not trusted with raw text when `raw_text` (the ingest flow sends it; classification only redacted text).
     """
-    name, address, n = settings(runner, address, workers)
+    name, address, n = settings(runner, address, workers, raw_text)
     if name == "local":
         return local_task_runner()
     from prefect_dask import DaskTaskRunner
@@ -61,10 +72,11 @@ def task_runner(runner: str | None = None, address: str | None = None, workers: 
                           cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True})
 
 
-def settings(runner: str | None = None, address: str | None = None,
-             workers: int | None = None) -> tuple[str, str | None, int]:
+def settings(runner: str | None = None, address: str | None = None, workers: int | None = None,
+             raw_text: bool = True) -> tuple[str, str | None, int]:
     """(runner, scheduler address or None, LocalCluster workers): the arguments given, else the configuration,
-    checked (ValueError with the setting's name)."""
+    checked (ValueError with the setting's name; UntrustedCluster, with `raw_text`, for a scheduler that may not
+    get raw comment text: check_raw_text)."""
     name = config.parse_task_runner(runner) if runner is not None else config.task_runner()
     address = address or config.dask_address()
     if name == "local":
@@ -75,6 +87,8 @@ def settings(runner: str | None = None, address: str | None = None,
     n = workers if workers is not None else config.dask_workers()
     if n < 1:
         raise ValueError(f"a LocalCluster needs at least 1 worker, not {n}")
+    if raw_text:
+        check_raw_text(address)
     return name, address, n
 
 
@@ -140,6 +154,46 @@ def describe(runner: TaskRunner) -> str:
     return f"{where} ({parallelism(runner)} worker thread(s))"
 
 
+# -- who may see raw text --------------------------------------------------------------------------------------
+class UntrustedCluster(ValueError):
+    """The Dask scheduler is not trusted with raw (unredacted) comment text."""
+
+
+def check_raw_text(address: str | None) -> None:
+    """Raise UntrustedCluster unless raw comment text may travel to the scheduler at `address` and its workers:
+    None (a LocalCluster on this machine), a tls:// address, or any address with SYNPUNKT_DASK_TRUSTED_NETWORK=1.
+    A loopback tcp:// scheduler is refused too: its workers may be on other machines."""
+    if address is None or address.strip().lower().startswith("tls://") or config.dask_trusted_network():
+        return
+    raise UntrustedCluster(
+        f"ingest would send raw (unredacted) comment text to the Dask scheduler {address} and its workers without "
+        "TLS: use a tls:// scheduler address (with Dask's distributed.comm.tls settings), or set "
+        "SYNPUNKT_DASK_TRUSTED_NETWORK=1 if the network to the scheduler and every worker is trusted (a private "
+        "network or VPN); without SYNPUNKT_DASK_ADDRESS a LocalCluster on this machine is used")
+
+
+def check_runner_raw_text(runner: TaskRunner) -> None:
+    """check_raw_text for a task runner: this process, or a LocalCluster, is trusted; a scheduler address is
+    checked; any other cluster (its workers could be anywhere) needs SYNPUNKT_DASK_TRUSTED_NETWORK=1. Checked
+    before the runner connects (from its settings) and again once it has (from the cluster it found)."""
+    if not is_dask(runner):
+        return
+    cluster = getattr(runner, "_cluster", None)
+    if cluster is not None:
+        import distributed
+
+        if not isinstance(cluster, distributed.LocalCluster):
+            check_raw_text(f"of a {type(cluster).__name__}")
+        return
+    if runner.address:
+        check_raw_text(runner.address)
+        return
+    cluster_class = getattr(runner, "cluster_class", None)
+    name = cluster_class if isinstance(cluster_class, str) else getattr(cluster_class, "__qualname__", "")
+    if name and name.rsplit(".", 1)[-1] not in ("local_cluster", "LocalCluster"):
+        check_raw_text(f"of a {name.rsplit('.', 1)[-1]}")
+
+
 # -- a worker's classifier -------------------------------------------------------------------------------------
 _CLASSIFIERS: dict[tuple[str, str | None], "Classifier"] = {}
 _LOCK = threading.Lock()
@@ -174,3 +228,19 @@ def forget_classifiers() -> None:
 def classify_texts(texts: Sequence[str], model_dir: str | None = None, backend: str | None = None) -> "pd.DataFrame":
     """One chunk on a worker: Classifier.predict (with topic sentiment) of stored, redacted texts, in input order."""
     return cached_classifier(model_dir, backend).predict(list(texts), topic_sentiment=True, progress=False)
+
+
+# -- a worker's ingest -----------------------------------------------------------------------------------------
+def ingest_rows(work: "ChunkWork") -> "ChunkOutput":
+    """One piece of an ingest chunk on a worker: redaction and signals (compute_chunk) with this process's
+    Redactor.default() and default_detector(), loaded once per process. Raises ChunkFailed (rows, no text)."""
+    from synpunkt.ingest_compute import compute_chunk
+
+    return compute_chunk(work)
+
+
+def redact_file_name(name: str) -> str:
+    """A batch's file name redacted on a worker (this process's Redactor.default()). Raises ChunkFailed."""
+    from synpunkt.ingest_compute import redact_file_name as redact
+
+    return redact(name)

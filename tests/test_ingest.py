@@ -259,3 +259,47 @@ def test_bad_lines_met_while_reading_are_quarantined_with_their_row_numbers(home
     [(number, code, reason, cells)] = table("SELECT row_number, reason_code, reason, row_redacted FROM quarantine")
     assert number == 4 and "4" in reason and "Karin" not in reason and "070-123" not in (cells or "")
     assert table("SELECT list(row_number ORDER BY row_number) FROM comments") == [([1, 2, 3, 5, 6, 7],)]
+
+
+def test_a_chunk_computed_in_pieces_stores_exactly_what_one_piece_stores(home, tmp_path, monkeypatch):
+    """The compute that a task runner spreads over workers (synpunkt.ingest_compute: split_work, compute_chunk,
+    merge_outputs), here in this process: the same rows, redactions, quarantine and signals as ingest_batch's
+    default."""
+    from synpunkt.ingest_compute import compute_chunk, merge_outputs, split_work
+    from synpunkt.redaction_cache import RedactionCache
+
+    class InPieces:
+        def __init__(self, redactor):
+            self.redactor, self.sizes = redactor, []
+
+        def file_name(self, name):
+            return RedactionCache(self.redactor).file_name(name)
+
+        def run(self, work):
+            pieces = split_work(work, 3)
+            self.sizes.append([p.row_count for p in pieces])
+            return merge_outputs([compute_chunk(p, RedactionCache(self.redactor)) for p in pieces])
+
+    df = comments_frame(23)
+    df["id"] = [f"r{i}" for i in range(23)]  # case ids: row 15 below is a duplicate of row 3
+    df["handläggare"] = ["Karin Lund", "Sven Ek"] * 11 + ["Karin Lund"]
+    df.loc[5, "kommentar"] = ""  # rejected
+    df.loc[9, "datum"] = "inte ett datum"  # rejected
+    df.loc[14] = df.loc[2].to_dict()  # a duplicate
+    signals = "SELECT comment_id, urgent_category, urgent_rule, repeat_contact FROM comment_signals ORDER BY 1"
+    land(df, f"export_{PNR}.csv")
+    compute = InPieces(Redactor(use_model=False))
+    [result] = ingest_all(None, chunk_rows=10, compute=compute)
+    assert (result.status, result.rows_received, result.rows_accepted, result.rows_quarantined) == \
+        ("ingested", 23, 20, 3)
+    assert compute.sizes == [[3, 3, 4], [3, 3, 4], [1, 1, 1]]
+    in_pieces, in_pieces_signals = content(), table(signals)
+    name = table("SELECT original_name FROM batches")
+
+    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path / "other"))
+    (tmp_path / "other" / "secrets").mkdir(parents=True)
+    (tmp_path / "other" / "secrets" / "comment_id.key").write_bytes((home / "secrets" / "comment_id.key").read_bytes())
+    land(df, f"export_{PNR}.csv")
+    ingest_all(Redactor(use_model=False), chunk_rows=10)
+    assert content() == in_pieces and table(signals) == in_pieces_signals
+    assert table("SELECT original_name FROM batches") == name == [("export_[PERSONNUMMER].csv",)]

@@ -1,0 +1,254 @@
+"""A chunk's compute in ingest: redaction and urgent/repeat signals, with no warehouse access.
+
+The ingest flow reads, validates and deduplicates a chunk (synpunkt.ingest) and hands what it found to
+``compute_chunk`` as a ``ChunkWork``; the ``ChunkOutput`` it gets back is written by the flow alone (DuckDB stays
+single-writer). ``compute_chunk`` is pure over its input (apart from the process's cached models), so a task
+runner can run it anywhere: in the flow's process, or in pieces (``split_work``, ``merge_outputs``) on the Dask
+workers the operator trusts with raw text (synpunkt.scaleout).
+
+A failure is raised as ``ChunkFailed``: the stage and the row numbers, the error's type and a description that
+never quotes its message (which could hold comment text), so it can travel between processes, be retried and be
+logged as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import NamedTuple
+
+import duckdb
+import pandas as pd
+
+from synpunkt.redaction_cache import RedactionCache
+
+QUARANTINE_COLUMNS = ["batch_id", "row_number", "municipality_code", "reason_code", "reason", "row_redacted",
+                      "quarantined_at"]
+MIN_PIECE_ROWS = 16
+"""A chunk is not cut into pieces smaller than this (each piece is one task: its overhead, its encoder batches)."""
+MAX_PIECE_ROWS = 1000
+"""Nor into pieces larger than this (a retry repeats one piece; results come back while others still run)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkWork:
+    """What a chunk's compute needs: its validated rows with their raw text (`accepted`, file order, the columns
+    of synpunkt.validate's accepted frame), their comment ids (`comment_ids`, row for row), the duplicates among
+    them (row_number, reason_code, reason), its rejected rows (row_number, reason_code, reason, row) and unreadable
+    rows (BadRow), and the time stamped on what it stores. Holds raw text: it only travels to trusted workers."""
+
+    batch_id: str
+    municipality_code: str
+    first_row: int
+    last_row: int
+    accepted: pd.DataFrame
+    comment_ids: list[str]
+    duplicates: pd.DataFrame
+    rejected: pd.DataFrame
+    bad: list = field(default_factory=list)
+    stamp: datetime | None = None
+
+    @property
+    def span(self) -> str:
+        return f"rows {self.first_row}-{self.last_row}"
+
+    @property
+    def row_count(self) -> int:
+        return len(self.accepted) + len(self.rejected) + len(self.bad)
+
+
+class ChunkOutput(NamedTuple):
+    """What a chunk writes: comments, quarantine, comment_signals and alerts rows."""
+
+    comments: pd.DataFrame
+    quarantine: pd.DataFrame
+    signals: pd.DataFrame
+    alerts: pd.DataFrame
+
+
+class ChunkFailed(Exception):
+    """A chunk's compute failed: `stage` (naming its rows), the original error's type name, a description that
+    never quotes the error's message, and where in the code it happened (file, line and code only, no values)."""
+
+    def __init__(self, stage: str, error_type: str, detail: str, where: str = ""):
+        super().__init__(stage, error_type, detail)
+        self.stage, self.error_type, self.detail, self.where = stage, error_type, detail, where
+
+    def __reduce__(self):  # pickled whole (a worker's error reaches the flow)
+        return type(self), (self.stage, self.error_type, self.detail, self.where)
+
+    def __str__(self) -> str:
+        return self.reason
+
+    @property
+    def reason(self) -> str:
+        """The batch's failure reason: 'stage: ErrorType: description'."""
+        return f"{self.stage}: {self.error_type}: {self.detail}"
+
+    @classmethod
+    def of(cls, stage: str, err: BaseException) -> "ChunkFailed":
+        if isinstance(err, ChunkFailed):
+            return err
+        return cls(stage, type(err).__name__, safe_detail(err), "".join(traceback.format_tb(err.__traceback__)))
+
+
+def safe_detail(err: BaseException) -> str:
+    """A description of `err` that never quotes its message (messages can hold cell values)."""
+    if isinstance(err, FileNotFoundError):
+        return "the raw copy is missing from the landing area"
+    if isinstance(err, MemoryError):
+        return "out of memory"
+    if isinstance(err, duckdb.ConstraintException):
+        return "a warehouse constraint was violated (please report this)"
+    if isinstance(err, duckdb.Error):
+        return "a warehouse error"
+    return "unexpected error (please report this)"
+
+
+def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector=None) -> ChunkOutput:
+    """Redaction (texts, metadata keys and values, quarantined cells) and signals (on the full, unredacted
+    texts, in memory) of one chunk. Without `cache`/`detector`: a fresh cache over this process's
+    Redactor.default() and its default_detector(). Raises ChunkFailed."""
+    stage = "loading the redaction and signal models"
+    try:
+        if cache is None:
+            from synpunkt.redact import Redactor
+
+            cache = RedactionCache(Redactor.default())
+        if detector is None:
+            from synpunkt.signals.detect import default_detector
+
+            detector = default_detector()
+        stage = f"redacting {work.span}"
+        comments, quarantine = _prepare(work, cache)
+        stage = f"detecting urgent comments and repeat contacts in {work.span}"
+        signals, alerts = _signals(detector, work.accepted, comments)
+    except Exception as err:  # noqa: BLE001 - any error, as a ChunkFailed that quotes no text
+        failed = ChunkFailed.of(stage, err)
+    else:
+        return ChunkOutput(comments, quarantine, signals, alerts)
+    raise failed  # outside the except block: the original error (and its message) is not chained to it
+
+
+def redact_file_name(name: str, cache: RedactionCache | None = None) -> str:
+    """The submitter's file name with personal data replaced (RedactionCache.file_name); raises ChunkFailed."""
+    try:
+        if cache is None:
+            from synpunkt.redact import Redactor
+
+            cache = RedactionCache(Redactor.default())
+        redacted = cache.file_name(name)
+    except Exception as err:  # noqa: BLE001
+        failed = ChunkFailed.of("redacting the file name", err)
+    else:
+        return redacted
+    raise failed
+
+
+# -- pieces ----------------------------------------------------------------------------------------------------
+def piece_count(rows: int, parallelism: int) -> int:
+    """How many pieces a chunk of `rows` rows is cut into for `parallelism` workers: one per worker, pieces of
+    MIN_PIECE_ROWS to MAX_PIECE_ROWS rows (pure)."""
+    if rows <= 0:
+        return 1
+    most = max(1, rows // MIN_PIECE_ROWS)
+    least = -(-rows // MAX_PIECE_ROWS)
+    return max(1, min(most, max(parallelism, least)))
+
+
+def split_work(work: ChunkWork, pieces: int) -> list[ChunkWork]:
+    """`work` cut into up to `pieces` pieces of consecutive row numbers, about equal in rows (pure)."""
+    numbers = sorted([*(int(n) for n in work.accepted["row_number"]), *(int(n) for n in work.rejected["row_number"]),
+                      *(b.row_number for b in work.bad)])
+    if pieces <= 1 or len(numbers) <= 1:
+        return [work]
+    pieces = min(pieces, len(numbers))
+    accepted_rows = work.accepted["row_number"].astype("int64").to_numpy()
+    out = []
+    for i in range(pieces):
+        group = numbers[i * len(numbers) // pieces:(i + 1) * len(numbers) // pieces]
+        if not group:
+            continue
+        lo, hi = group[0], group[-1]
+        mask = (accepted_rows >= lo) & (accepted_rows <= hi)
+        out.append(replace(
+            work, first_row=lo, last_row=hi,
+            accepted=work.accepted[mask].reset_index(drop=True),
+            comment_ids=[c for c, m in zip(work.comment_ids, mask) if m],
+            duplicates=_rows_between(work.duplicates, lo, hi), rejected=_rows_between(work.rejected, lo, hi),
+            bad=[b for b in work.bad if lo <= b.row_number <= hi]))
+    return out
+
+
+def _rows_between(frame: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
+    numbers = frame["row_number"].astype("int64")
+    return frame[(numbers >= lo) & (numbers <= hi)].reset_index(drop=True)
+
+
+def merge_outputs(outputs: list[ChunkOutput]) -> ChunkOutput:
+    """The pieces' outputs as one chunk's, in the pieces' order (pure)."""
+    if len(outputs) == 1:
+        return outputs[0]
+    return ChunkOutput(*(_concat([o[k] for o in outputs]) for k in range(len(ChunkOutput._fields))))
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    kept = [f for f in frames if not f.empty] or frames[:1]
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0].reset_index(drop=True)
+
+
+# -- the compute -----------------------------------------------------------------------------------------------
+def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """comment_signals and alerts rows for the chunk's stored comments, detected on their full, unredacted text
+    (held in memory only; synpunkt.signals)."""
+    from synpunkt.signals.store import signal_rows
+
+    raw = dict(zip(accepted["row_number"].astype("int64"), accepted["text"]))
+    texts = [raw[int(n)] for n in comments["row_number"]]
+    distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once ("Bra service." x 100)
+    position = {t: i for i, t in enumerate(distinct)}
+    detected = detector.detect(distinct).iloc[[position[t] for t in texts]].reset_index(drop=True)
+    return signal_rows(comments, detected, detector.version)
+
+
+def _prepare(work: ChunkWork, cache: RedactionCache) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chunk's rows for `comments` and `quarantine`, redacted (texts, metadata keys and values, cells)."""
+    from synpunkt.warehouse import now
+
+    accepted, dups, rejected = work.accepted, work.duplicates, work.rejected
+    texts = cache.texts(accepted["text"].tolist())
+    metadata = cache.mappings(list(accepted["metadata"]))
+    is_dup = accepted["row_number"].isin(dups["row_number"]).to_numpy()
+    keep = ~is_dup
+    stamp = work.stamp or now()
+    comments = pd.DataFrame({
+        "comment_id": [c for c, k in zip(work.comment_ids, keep) if k], "batch_id": work.batch_id,
+        "municipality_code": work.municipality_code,
+        "row_number": accepted["row_number"][keep].astype("int64").tolist(),
+        "external_id": pd.Series(accepted["external_id"][keep].tolist(), dtype=object),
+        "contact_date": [d for d, k in zip(accepted["contact_date"], keep) if k],
+        "year": [d.year for d, k in zip(accepted["contact_date"], keep) if k],
+        "channel": pd.Series(accepted["channel"][keep].tolist(), dtype=object),
+        "text": [t for (t, _), k in zip(texts, keep) if k],
+        "redactions": [c for (_, c), k in zip(texts, keep) if k],
+        "metadata": [json.dumps(m, ensure_ascii=False) for m, k in zip(metadata, keep) if k],
+        "ingested_at": stamp,
+    })
+    dup_rows = {int(n): json.dumps({"external_id": e, "contact_date": d.isoformat(), "channel": c, "text": t[0],
+                                    "metadata": m}, ensure_ascii=False)
+                for n, e, d, c, t, m, dup in zip(accepted["row_number"], accepted["external_id"],
+                                                  accepted["contact_date"], accepted["channel"], texts, metadata,
+                                                  is_dup) if dup}
+    rejected_rows = cache.rows([r for r in rejected["row"]])
+    bad_rows = cache.rows([b.cells for b in work.bad])
+    quarantine = pd.DataFrame({
+        "row_number": [*dups["row_number"], *rejected["row_number"], *(b.row_number for b in work.bad)],
+        "reason_code": [*dups["reason_code"], *rejected["reason_code"], *(b.reason_code for b in work.bad)],
+        "reason": [*dups["reason"], *rejected["reason"], *(b.reason for b in work.bad)],
+        "row_redacted": [*(dup_rows[int(n)] for n in dups["row_number"]), *rejected_rows, *bad_rows],
+    }).astype({"row_number": "int64", "reason_code": object, "reason": object, "row_redacted": object})
+    quarantine = quarantine.assign(batch_id=work.batch_id, municipality_code=work.municipality_code,
+                                   quarantined_at=stamp)
+    return comments, quarantine[QUARANTINE_COLUMNS]
