@@ -11,15 +11,27 @@ the count): the redactor sees each distinct text once per batch, so the figures 
 non-model stages (reading, validation, duplicate ids, JSON, DuckDB) at full size, plus the model on the pool.
 
     python benchmarks/bench_ingest.py [--rows 200000] [--pool 3000] [--chunk-rows 10000] [--seed 7]
+
+Old against new, in the same session: ``--baseline DIR`` (a source tree of the code to compare with, e.g.
+``mkdir /tmp/base && git archive HEAD synpunkt | tar -x -C /tmp/base``) ingests the same --rows rows alternately
+with that code and with this working tree, each run in a fresh process (so peak memory is the run's own),
+``--repeat`` times each, and says whether the stored comments (redacted texts, counts, metadata), quarantine
+rows, signals (categories, repeat decisions) and alerts came out identical:
+
+    python benchmarks/bench_ingest.py --rows 1000 --pool 1000 --baseline /tmp/base [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import os
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -122,15 +134,94 @@ def ingest_once(rows: int, pool: list[str], rng: random.Random, chunk_rows: int,
     con = connect()
     counting = CountingRedactor(redactor)
     with PeakRss() as rss:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = ingest_batch(con, receipt, counting, chunk_rows=chunk_rows)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     con.close()
     assert result.status == "ingested", result.error
     assert result.rows_received == rows == result.rows_accepted + result.rows_quarantined
-    return {"rows": rows, "mb": csv.stat().st_size / 1e6, "seconds": seconds, "rows_per_s": rows / seconds,
+    con = connect()
+    digests = output_digests(con)
+    con.close()
+    return {**digests, "rows": rows, "cpu_s": cpu, "mb": csv.stat().st_size / 1e6, "seconds": seconds,
+            "rows_per_s": rows / seconds,
             "peak_rss_gb": rss.peak / 1e9, "accepted": result.rows_accepted, "quarantined": result.rows_quarantined,
             "redacted_texts": counting.texts, "redact_s": counting.seconds, "other_s": seconds - counting.seconds}
+
+
+OUTPUT_QUERIES = {
+    "comments": "SELECT row_number, text, redactions, metadata FROM comments ORDER BY row_number",
+    "quarantine": "SELECT row_number, reason_code, row_redacted FROM quarantine ORDER BY row_number",
+    "signals": "SELECT c.row_number, s.urgent_category, s.urgent_rule, s.repeat_contact FROM comment_signals s "
+               "JOIN comments c USING (comment_id) ORDER BY c.row_number",
+    "alerts": "SELECT row_number, category FROM alerts ORDER BY row_number, category",
+}
+"""What must not change between old and new code (probabilities may move within float tolerance)."""
+
+
+def output_digests(con) -> dict:
+    """SHA-256 (16 hex) of each of OUTPUT_QUERIES' results, and the largest urgent-probability (for comparison)."""
+    out = {name: hashlib.sha256(repr(con.execute(sql).fetchall()).encode()).hexdigest()[:16]
+           for name, sql in OUTPUT_QUERIES.items()}
+    out["alert_count"] = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    out["probabilities"] = [round(p, 6) for (p,) in con.execute(
+        "SELECT s.urgent_probability FROM comment_signals s JOIN comments c USING (comment_id) "
+        "ORDER BY c.row_number").fetchall()]
+    return out
+
+
+def one_run(args) -> dict:
+    """Load the models, ingest --rows rows once; the result (child process of --baseline)."""
+    from synpunkt.redact import Redactor
+    from synpunkt.signals.detect import default_detector
+
+    rng = random.Random(args.seed)
+    pool = text_pool(args.pool, rng)
+    redactor = Redactor.default()
+    redactor.redact_many(["Jag pratade med Anna Berg."])  # load (and export) before measuring
+    redactor.name_model.probabilities([["Hej", "Qwxz"]], [[True, False]])  # the encoder, even where rules decide
+    default_detector().detect(["Jag pratade med Anna Berg."])
+    loaded = psutil.Process().memory_info().rss / 1e9
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        run = ingest_once(args.rows, pool, rng, args.chunk_rows, redactor, Path(tmp))
+    return {**run, "loaded_rss_gb": loaded, "distinct": len(pool),
+            "maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+
+
+def compare(args) -> None:
+    """--baseline: alternate runs of the baseline tree and this tree in fresh processes; print and compare."""
+    here = Path(__file__).resolve().parent.parent
+    trees = {"old": Path(args.baseline).resolve(), "new": here}
+    child = [sys.executable, str(Path(__file__).resolve()), "--rows", str(args.rows), "--pool", str(args.pool),
+             "--chunk-rows", str(args.chunk_rows), "--seed", str(args.seed), "--child"]
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    for r in range(args.repeat):
+        for name, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            done = subprocess.run(child, env=env, capture_output=True, text=True, check=False)
+            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+            if done.returncode or not lines:
+                sys.exit(f"{name} run {r + 1} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+            runs[name].append(json.loads(lines[-1][len("RESULT "):]))
+            x = runs[name][-1]
+            print(f"{name} run {r + 1}: {x['rows_per_s']:.1f} rows/s, {x['seconds']:.1f} s "
+                  f"(redactor {x['redact_s']:.1f} s),"
+                  f" {x['cpu_s']:.1f} CPU s (all threads),"
+                  f" peak RSS during ingest {x['peak_rss_gb']:.2f} GB, process max RSS {x['maxrss_gb']:.2f} GB, "
+                  f"{os.getloadavg()[0]:.1f} load", flush=True)
+    old, new = runs["old"][0], runs["new"][0]
+    same = {k: old[k] == new[k] for k in (*OUTPUT_QUERIES, "alert_count")}
+    diff = max((abs(a - b) for a, b in zip(old["probabilities"], new["probabilities"])), default=0.0)
+    print(f"{args.rows:,} rows, {old['distinct']:,} distinct texts in the pool")
+    for name, rs in runs.items():
+        rates = [x["rows_per_s"] for x in rs]
+        print(f"{name}: rows/s {' / '.join(f'{v:.1f}' for v in rates)} (median {sorted(rates)[len(rates) // 2]:.1f}); "
+              f"peak RSS {max(x['maxrss_gb'] for x in rs):.2f} GB")
+    ratio = [n["rows_per_s"] / o["rows_per_s"] for o, n in zip(runs["old"], runs["new"])]
+    cpu = [o["cpu_s"] / n["cpu_s"] for o, n in zip(runs["old"], runs["new"])]
+    print(f"new / old rows/s, run by run: {' / '.join(f'{v:.2f}' for v in ratio)}; "
+          f"old / new CPU seconds: {' / '.join(f'{v:.2f}' for v in cpu)}")
+    print(f"identical outputs: {same}; largest urgent-probability difference {diff:.2g}")
 
 
 def main() -> None:
@@ -139,7 +230,17 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=2_000, help="distinct comment texts to draw from")
     parser.add_argument("--chunk-rows", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a source tree of the code to compare with (alternate runs, fresh processes)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each tree with --baseline")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print("RESULT " + json.dumps(one_run(args)), flush=True)
+        return
+    if args.baseline:
+        compare(args)
+        return
 
     from synpunkt.redact import Redactor
 

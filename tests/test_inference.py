@@ -77,6 +77,27 @@ def test_onnx_outputs_equal_torch(encoder_graph):
             np.testing.assert_allclose(g, e, atol=1e-4)
 
 
+def test_onnx_reads_shared_weights_from_the_given_arrays(encoder_graph):
+    """shared_weights: the session reads the embedding table from the torch weight's memory (no copy of its own),
+    with the same outputs; changing the array changes what the session computes, so it is really read there."""
+    graph, tok = encoder_graph
+    ids, mask = _batch(tok)
+    table = graph.encoder.embeddings.word_embeddings.weight
+    name = "encoder.embeddings.word_embeddings.weight"
+    plain = make_runner(graph, "onnx", cache_key="enc-v1", output_names=["hidden", "pooled"])
+    shared = make_runner(graph, "onnx", cache_key="enc-v1", output_names=["hidden", "pooled"],
+                         shared_weights={name: table.detach().numpy()})
+    np.testing.assert_allclose(shared.run(ids, mask)[1], plain.run(ids, mask)[1], atol=1e-6)
+    original = table.detach().clone()
+    try:
+        with torch.no_grad():
+            table.mul_(2.0)  # in place: the session's initializer is this memory
+        assert not np.allclose(shared.run(ids, mask)[1], plain.run(ids, mask)[1], atol=1e-3)
+    finally:
+        with torch.no_grad():
+            table.copy_(original)
+
+
 def test_onnx_int8_runs_and_mostly_agrees(encoder_graph):
     graph, tok = encoder_graph
     ids, mask = _batch(tok)

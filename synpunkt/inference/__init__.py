@@ -15,7 +15,7 @@ and is built where it is used (every Dask worker builds its own); nothing in it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -39,12 +39,17 @@ class GraphRunner(Protocol):
 
 
 def make_runner(graph: torch.nn.Module, backend: str, *, cache_key: str, output_names: Sequence[str],
-                precision: str | None = None, threads: int | None = None) -> GraphRunner:
+                precision: str | None = None, threads: int | None = None,
+                shared_weights: Mapping[str, np.ndarray] | None = None, memory_arena: bool = True) -> GraphRunner:
     """A runner for `graph` on `backend` (one of BACKENDS; resolve "auto" with resolve_backend first).
 
     cache_key names the exported file for the ONNX backends and must change with the model (put its version in
     it); the file's hash covers the weights as well. precision: the torch backend's 'auto', 'fp32' or 'bf16'.
     threads: ONNX Runtime's intra-op threads (default SYNPUNKT_INFERENCE_THREADS, else the usable cores).
+    shared_weights: for the fp32 'onnx' backend, initializers the session reads from these arrays (by their name in
+    the export) instead of a copy of its own: pass the graph's own weights (e.g. an embedding table shared by
+    several graphs) so that one copy serves them all. The export's digest still covers them.
+    memory_arena: False frees ONNX Runtime's activations after each run (else its arena keeps the largest batch's).
     """
     backend = check_backend(backend)
     names = tuple(output_names)
@@ -56,4 +61,5 @@ def make_runner(graph: torch.nn.Module, backend: str, *, cache_key: str, output_
     from synpunkt.inference.onnx_runner import OnnxRunner
 
     path = cached_onnx(graph, backend, cache_key=cache_key, output_names=names)
-    return OnnxRunner(path, backend, names, threads=threads)
+    return OnnxRunner(path, backend, names, threads=threads,
+                      shared_weights=shared_weights if backend == "onnx" else None, memory_arena=memory_arena)

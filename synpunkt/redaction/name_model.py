@@ -16,6 +16,7 @@ import numpy as np
 
 from synpunkt.config import PROJECT_ROOT, shared_datasets
 from synpunkt.redaction.names import LONE_INITIAL_THRESHOLD, cheap_features, decide_names
+from synpunkt.word_pieces import WordPieces
 
 DEFAULT_REDACTION_DIR = PROJECT_ROOT / "models" / "redaction"
 HEAD_FILE = "name_head.npz"
@@ -38,24 +39,27 @@ _CHUNK_WORDS = 96  # words per encoder input; longer texts are split in chunks
 _MAX_TOKENS = 512
 
 
-_ENCODERS: dict[tuple[str, int], tuple] = {}
-_ENCODERS_LOCK = threading.Lock()
+_PIECES_LOCK = threading.Lock()
+_PIECES: dict[int, WordPieces] = {}
 
 
-def _truncated_encoder(base_model: str | None, layer: int):
-    """The base encoder cut after ``layer`` layers, and its tokenizer: loaded once per process and setting."""
-    from synpunkt.config import DEFAULT_BASE_MODEL
+def _word_pieces(tokenizer) -> WordPieces:
+    """The word-pieces cache of a tokenizer (one per process and tokenizer)."""
+    with _PIECES_LOCK:
+        if id(tokenizer) not in _PIECES:
+            _PIECES[id(tokenizer)] = WordPieces(tokenizer)
+        return _PIECES[id(tokenizer)]
 
-    key = (base_model or DEFAULT_BASE_MODEL, layer)
-    with _ENCODERS_LOCK:
-        if key not in _ENCODERS:
-            import torch  # noqa: F401  (imported here so rules-only use never needs torch)
 
-            from synpunkt.base_model import shared_base, truncated_view
-
-            encoder, tokenizer = shared_base(key[0])
-            _ENCODERS[key] = (truncated_view(encoder, layer), tokenizer)  # only the layers the head reads
-        return _ENCODERS[key]
+def _first_pieces(word_ids: list[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(token positions, word indices) of each word's first subword (words cut by truncation have none)."""
+    positions, words, last = [], [], None
+    for pos, w in enumerate(word_ids):
+        if w is not None and w != last:
+            positions.append(pos)
+            words.append(w)
+        last = w if w is not None else last
+    return np.asarray(positions, dtype=np.intp), np.asarray(words, dtype=np.intp)
 
 
 class NameModel:
@@ -70,9 +74,7 @@ class NameModel:
         self.threshold = threshold
         self.lone_initial_threshold = lone_initial_threshold
         self.base_model = base_model
-        self._encoder = None
-        self._tokenizer = None
-        self._lock = threading.Lock()
+        self.backend: str | None = None  # None: synpunkt.ingest_encoders.ingest_backend's choice
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "NameModel":
@@ -96,48 +98,46 @@ class NameModel:
                    lone_initial_threshold=float(meta.get("lone_initial_threshold", LONE_INITIAL_THRESHOLD)),
                    base_model=meta.get("base_model", DEFAULT_BASE_MODEL))
 
-    def _load_encoder(self):
-        with self._lock:
-            if self._encoder is None:
-                self._encoder, self._tokenizer = _truncated_encoder(self.base_model, self.layer)
-        return self._encoder, self._tokenizer
+    def encode(self, word_lists: list[list[str]], batch_size: int = 32,
+               needed: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """Encoder features per word (first subword), one (n_words, hidden) array per word list.
 
-    def encode(self, word_lists: list[list[str]], batch_size: int = 32) -> list[np.ndarray]:
-        """Encoder features per word (first subword), one (n_words, hidden) array per word list."""
-        import torch
+        `needed` (one boolean array per word list): a chunk of ``_CHUNK_WORDS`` words with no needed word is not
+        encoded and its rows stay zero (chunks are encoded independently, so the others are unchanged)."""
+        from synpunkt.ingest_encoders import batch_size_for, ingest_runner
+        from synpunkt.word_pieces import pad
 
-        encoder, tokenizer = self._load_encoder()
-        hidden = encoder.config.hidden_size
+        runner, tokenizer, hidden = ingest_runner("words", self.base_model, self.layer, self.backend)
+        pieces = _word_pieces(tokenizer)
         out = [np.zeros((len(ws), hidden), dtype=np.float32) for ws in word_lists]
-        chunks = [(k, s, ws[s : s + _CHUNK_WORDS]) for k, ws in enumerate(word_lists)
-                  for s in range(0, len(ws), _CHUNK_WORDS)]
-        chunks.sort(key=lambda c: sum(len(w) for w in c[2]))  # similar lengths together: less padding
-        with torch.inference_mode():
-            for b in range(0, len(chunks), batch_size):
-                batch = chunks[b : b + batch_size]
-                enc = tokenizer([c[2] for c in batch], is_split_into_words=True, return_tensors="pt", padding=True,
-                                truncation=True, max_length=_MAX_TOKENS)
-                states = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-                states = states.float().numpy()
-                for j, (k, s, ws) in enumerate(batch):
-                    seen = set()
-                    for pos, w in enumerate(enc.word_ids(j)):
-                        if w is not None and w not in seen:
-                            seen.add(w)
-                            out[k][s + w] = states[j, pos]
+        chunks = []
+        for k, ws in enumerate(word_lists):
+            for s in range(0, len(ws), _CHUNK_WORDS):
+                if needed is None or needed[k][s : s + _CHUNK_WORDS].any():
+                    ids, word_ids = pieces.encode(ws[s : s + _CHUNK_WORDS], _MAX_TOKENS)
+                    chunks.append((k, s, ids, *_first_pieces(word_ids)))
+        chunks.sort(key=lambda c: len(c[2]))  # similar lengths together: less padding
+        size = batch_size_for(runner.backend, batch_size)
+        for b in range(0, len(chunks), size):
+            batch = chunks[b : b + size]
+            ids, mask = pad([c[2] for c in batch], tokenizer.pad_token_id)
+            states = runner.run(ids, mask)[0]
+            for j, (k, s, _, positions, words) in enumerate(batch):
+                out[k][s + words] = states[j, positions]
         return out
 
     def decide(self, words: list[str], line_start: list[bool], probs: np.ndarray) -> np.ndarray:
         """Which words the head marks as names (before the rules are added)."""
         return decide_names(words, line_start, probs, self.threshold, self.lone_initial_threshold)
 
-    def features(self, word_lists: list[list[str]], line_starts: list[list[bool]], batch_size: int = 32
-                 ) -> list[np.ndarray]:
-        enc = self.encode(word_lists, batch_size)
+    def features(self, word_lists: list[list[str]], line_starts: list[list[bool]], batch_size: int = 32,
+                 needed: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        enc = self.encode(word_lists, batch_size, needed)
         return [np.hstack([h, cheap_features(ws, ls)]) for h, ws, ls in zip(enc, word_lists, line_starts)]
 
-    def probabilities(self, word_lists: list[list[str]], line_starts: list[list[bool]], batch_size: int = 32
-                      ) -> list[np.ndarray]:
-        feats = self.features(word_lists, line_starts, batch_size)
+    def probabilities(self, word_lists: list[list[str]], line_starts: list[list[bool]], batch_size: int = 32,
+                      needed: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """P(name) per word. With `needed` (see encode) only the needed words' probabilities are meaningful."""
+        feats = self.features(word_lists, line_starts, batch_size, needed)
         return [1.0 / (1.0 + np.exp(-(f @ self.coef + self.intercept))) for f in feats]
 

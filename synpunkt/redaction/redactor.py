@@ -22,6 +22,7 @@ from synpunkt.redaction.names import (
     extend_names,
     for_names,
     is_wordlike,
+    model_may_add,
     name_spans,
     tokenize,
 )
@@ -65,10 +66,13 @@ class Redactor:
         tokenised = [tokenize(text) for text in name_texts]
         names = [all_rule_names(w, ls) for w, _, ls in tokenised]
         if self.name_model is not None:
-            todo = [k for k, (w, _, _) in enumerate(tokenised) if any(is_wordlike(x) for x in w)]
+            # the model only where it could add a name: a candidate word the rules left (whole texts and encoder
+            # chunks without one are skipped; the redaction is the same as with every text encoded)
+            may_add = [model_may_add(w, names[k]) for k, (w, _, _) in enumerate(tokenised)]
+            todo = [k for k, m in enumerate(may_add) if m.any()]
             if todo:
                 probs = self.name_model.probabilities([tokenised[k][0] for k in todo], [tokenised[k][2] for k in todo],
-                                                      batch_size)
+                                                      batch_size, [may_add[k] for k in todo])
                 for k, p in zip(todo, probs):
                     names[k] = names[k] | self.name_model.decide(tokenised[k][0], tokenised[k][2], p)
         for k, (text, (words, offsets, line_start)) in enumerate(zip(name_texts, tokenised)):

@@ -2,6 +2,10 @@
 
 The encoder is never fine-tuned here; texts are the full, unredacted comments held in memory during ingest (never
 stored or logged). Layers are averaged over tokens (E5's pooling) and the chosen layers are concatenated.
+
+``encode`` (ingest, detection) runs only the chosen layers' means, pooled inside the graph, on ingest's inference
+backend (synpunkt.ingest_encoders: ONNX Runtime fp32 where backend.json records that it agrees with torch);
+``all_layers`` (training, cached) is the torch fp32 reference that the heads are trained on.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ class FeatureEncoder:
     """Mean-pooled hidden states of the frozen base encoder (loaded on first use, CPU-friendly)."""
 
     def __init__(self, base_model: str = DEFAULT_BASE_MODEL, layers: Sequence[int] = FEATURE_LAYERS,
-                 max_length: int = MAX_LENGTH, batch_size: int = 16):
+                 max_length: int = MAX_LENGTH, batch_size: int = 16, backend: str | None = None):
         self.base_model, self.layers = base_model, tuple(layers)
         self.max_length, self.batch_size = max_length, batch_size
+        self.backend = backend  # None: synpunkt.ingest_encoders.ingest_backend's choice
         self._encoder = self._tokenizer = None
 
     @property
@@ -64,10 +69,25 @@ class FeatureEncoder:
         return out
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) features: the chosen layers' token means, concatenated."""
+        """(n, dim) features: the chosen layers' token means, concatenated (equal to
+        ``select_layers(all_layers(texts), layers)`` within float tolerance), on ingest's backend."""
         if not len(texts):
             return np.zeros((0, 0), dtype=np.float32)
-        return select_layers(self.all_layers(texts), self.layers)
+        from synpunkt.fast_tokenize import fast_tokenizer
+        from synpunkt.ingest_encoders import batch_size_for, ingest_runner
+        from synpunkt.word_pieces import pad
+
+        runner, tokenizer, hidden = ingest_runner("pooled", self.base_model, self.layers, self.backend)
+        # the tokenizer's ids (synpunkt.fast_tokenize: its normalisation as one translation)
+        ids = fast_tokenizer(tokenizer).encode([TEXT_PREFIX + (t or "") for t in texts], self.max_length)
+        order = np.argsort([len(x) for x in ids], kind="stable")  # similar lengths together: little padding
+        out = np.zeros((len(texts), hidden * len(self.layers)), dtype=np.float32)
+        size = batch_size_for(runner.backend, self.batch_size)
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            batch_ids, mask = pad([ids[i] for i in idx], tokenizer.pad_token_id)
+            out[idx] = runner.run(batch_ids, mask)[0]
+        return out
 
 
 def select_layers(all_layers: np.ndarray, layers: Sequence[int]) -> np.ndarray:

@@ -1,0 +1,185 @@
+"""Ingest's two reads of the frozen base encoder, as graphs on an inference backend (issue 11).
+
+Ingest reads each comment with the base encoder (multilingual-E5-small) twice, on different inputs, and both reads
+stay what they were when the heads were trained:
+
+- ``pooled_layers_graph``: the signal heads' features (synpunkt.signals.features): "query: " + text, the token
+  mean of each chosen hidden layer (pooled inside the graph, so only (batch, layers x hidden) leaves it);
+- ``word_states_graph``: the name model's features (synpunkt.redaction.name_model): the text's words, the hidden
+  state after ``layer`` layers of every token (the encoder stops there; the first subword of each word is picked
+  outside).
+
+``ingest_runner`` runs either graph on the backend ``ingest_backend`` resolves (one runner per process and setting;
+ONNX exports are cached under $SYNPUNKT_CACHE/onnx). The default backend is the one recorded in
+models/signals/backend.json by ``python benchmarks/bench_encoder_backends.py --write``: the fastest whose features
+stay within tolerance of the torch fp32 reference and whose redactions and alerts are identical to its.
+Nothing here logs or stores text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from synpunkt.config import DEFAULT_BASE_MODEL
+
+log = logging.getLogger(__name__)
+
+BACKEND_FILE = "backend.json"
+"""Next to the signal heads: the backend ingest's encoders run on by default, and the comparison behind it."""
+REFERENCE_PRECISION = "fp32"
+"""The torch backend runs these graphs in fp32: the features the heads were trained on."""
+
+
+def _graph_classes():
+    import torch
+
+    class PooledLayers(torch.nn.Module):
+        """forward(input_ids, attention_mask) -> (features,): the token means of `layers` (0 = embeddings),
+        concatenated in that order, (batch, len(layers) * hidden); padding excluded from the means."""
+
+        def __init__(self, encoder, layers: Sequence[int]):
+            super().__init__()
+            from synpunkt.base_model import truncated_view
+
+            self.layers = tuple(int(x) for x in layers)
+            depth = max(self.layers)
+            full = encoder.config.num_hidden_layers
+            if not 0 <= min(self.layers) or depth > full:
+                raise ValueError(f"layers must lie in 0..{full}, not {self.layers}")
+            self.body = encoder if depth == full else truncated_view(encoder, max(depth, 1))
+
+        def forward(self, input_ids, attention_mask):
+            states = self.body(input_ids=input_ids, attention_mask=attention_mask,
+                               output_hidden_states=True).hidden_states
+            mask = attention_mask.unsqueeze(-1).to(states[0].dtype)
+            count = mask.sum(1).clamp(min=1)
+            return (torch.cat([(states[layer] * mask).sum(1) / count for layer in self.layers], dim=-1),)
+
+    class WordStates(torch.nn.Module):
+        """forward(input_ids, attention_mask) -> (states,): every token's hidden state after `layer` layers."""
+
+        def __init__(self, encoder, layer: int):
+            super().__init__()
+            from synpunkt.base_model import truncated_view
+
+            self.layer = int(layer)
+            self.body = truncated_view(encoder, self.layer)
+
+        def forward(self, input_ids, attention_mask):
+            return (self.body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state,)
+
+    return PooledLayers, WordStates
+
+
+def pooled_layers_graph(encoder, layers: Sequence[int]):
+    """The signal features' graph over `encoder` (weights shared): output ``features``."""
+    return _graph_classes()[0](encoder, layers).eval()
+
+
+def word_states_graph(encoder, layer: int):
+    """The name model's graph: `encoder` cut after `layer` layers (weights shared): output ``states``."""
+    return _graph_classes()[1](encoder, layer).eval()
+
+
+def backend_file(directory: Path | None = None) -> Path:
+    """models/signals/backend.json (or the same file in SYNPUNKT_SIGNALS_MODEL)."""
+    from synpunkt.config import signals_dir
+
+    return Path(directory or signals_dir()) / BACKEND_FILE
+
+
+def read_record(directory: Path | None = None, base_model: str = DEFAULT_BASE_MODEL) -> dict | None:
+    """backend.json when it exists and was measured on `base_model`, else None."""
+    path = backend_file(directory)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        log.warning("%s ignored: %s", path, type(err).__name__)
+        return None
+    if record.get("base_model", DEFAULT_BASE_MODEL) != base_model:
+        log.warning("%s was measured on %s, not %s: ignored", path, record.get("base_model"), base_model)
+        return None
+    return record
+
+
+def recorded_backend(directory: Path | None = None, base_model: str = DEFAULT_BASE_MODEL) -> str | None:
+    """The default recorded in backend.json for `base_model`; None without a file, or for another base model."""
+    return (read_record(directory, base_model) or {}).get("default")
+
+
+def ingest_backend(requested: str | None = None, base_model: str = DEFAULT_BASE_MODEL) -> str:
+    """The backend of ingest's encoders: `requested` > SYNPUNKT_BACKEND (config.backend) > "auto": on a machine
+    with a GPU cuda (as for the classifier: unless backend.json measured cuda and found it wanting), else the
+    default in backend.json, else torch. Unknown names, or cuda without a GPU, raise BackendError."""
+    from synpunkt.config import backend as configured
+    from synpunkt.inference import AUTO, REFERENCE, cuda_available
+    from synpunkt.inference.backends import check_backend
+
+    name = (requested or configured() or AUTO).strip().lower()
+    if name != AUTO:
+        return check_backend(name)
+    record = read_record(base_model=base_model) or {}
+    if cuda_available() and (record.get("measured") or {}).get("cuda", {}).get("qualifies", True):
+        return "cuda"
+    recorded = record.get("default")
+    if recorded in (None, "cuda"):
+        return REFERENCE
+    try:
+        return check_backend(recorded)
+    except ValueError:
+        log.warning("backend %r recorded in %s is unknown; using %s", recorded, BACKEND_FILE, REFERENCE)
+        return REFERENCE
+
+
+_RUNNERS: dict[tuple, object] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int], backend: str | None = None):
+    """(runner, tokenizer, hidden size) for kind 'pooled' (setting: the layers) or 'words' (setting: the layer) on
+    ingest_backend(backend); built once per process and setting (the encoder weights are shared_base's)."""
+    from synpunkt.base_model import shared_base
+    from synpunkt.inference import make_runner
+
+    base_model = base_model or DEFAULT_BASE_MODEL
+    resolved = ingest_backend(backend, base_model)
+    key = (kind, base_model, tuple(setting) if kind == "pooled" else int(setting), resolved)
+    with _RUNNERS_LOCK:
+        if key not in _RUNNERS:
+            encoder, tokenizer = shared_base(base_model)
+            slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in base_model)
+            if kind == "pooled":
+                graph, names = pooled_layers_graph(encoder, key[2]), ("features",)
+                cache_key = f"signal-features-{slug}-l{'_'.join(map(str, key[2]))}"
+            elif kind == "words":
+                graph, names = word_states_graph(encoder, key[2]), ("states",)
+                cache_key = f"name-states-{slug}-l{key[2]}"
+            else:
+                raise ValueError(f"kind must be 'pooled' or 'words', not {kind!r}")
+            runner = make_runner(graph, resolved, cache_key=cache_key, output_names=names,
+                                 precision=REFERENCE_PRECISION, shared_weights=shared_embeddings(encoder),
+                                 memory_arena=False)  # ingest holds two sessions; long texts would grow each
+            _RUNNERS[key] = (runner, tokenizer, int(encoder.config.hidden_size))
+        return _RUNNERS[key]
+
+
+SHARED_WEIGHTS = ("embeddings.word_embeddings.weight",)
+"""The encoder weights both ONNX sessions read from the torch encoder's memory (the 250,037 x 384 embedding table,
+~384 MB: one copy instead of three)."""
+
+
+def shared_embeddings(encoder) -> dict:
+    """{initializer name in the exported graphs: the torch weight as a numpy view (no copy)} for SHARED_WEIGHTS."""
+    params = dict(encoder.named_parameters())
+    return {f"body.{name}": params[name].detach().numpy() for name in SHARED_WEIGHTS if name in params}
+
+
+def batch_size_for(backend: str, cpu: int) -> int:
+    """Texts per encoder call: `cpu` on the CPU backends; a GPU wants far larger batches."""
+    return max(cpu, 256) if backend == "cuda" else cpu

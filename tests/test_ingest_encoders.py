@@ -1,0 +1,188 @@
+"""Ingest's encoder reads (synpunkt.ingest_encoders): the same ids, features and redactions as before, faster.
+
+The fast tokenisation gives the tokenizer's ids; the signal features on each backend equal the torch fp32
+reference that the heads were trained on (``all_layers``); the name model's states on ONNX equal torch's; skipping
+the name model where the rules decided every word it could mark leaves every redaction as it was; the backend is
+chosen as documented. Uses the shipped base encoder and name model (ONNX exports cached under SYNPUNKT_CACHE).
+All names and sentences are made up.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from synpunkt.base_model import shared_base
+from synpunkt.fast_tokenize import FastTokenizer
+from synpunkt.redaction import Redactor
+from synpunkt.redaction.names import for_names, is_wordlike, tokenize
+from synpunkt.word_pieces import WordPieces
+
+LONG = " ".join(["Överförmyndarnämndsförvaltningens handläggning tog tid"] * 60)
+TEXTS = [
+    "Ring Anna Svensson på 070-123 45 67.",
+    "KONTAKTA PETTERSSON ELISABET",
+    "Bra 😀 service, tack…",
+    "Tab\toch\u00a0hårt  mellanslag,   flera\n\nrader ﬁ ½ Ⅻ ｆｕｌｌ",
+    "Kontrolltecken\x01\x1f och \u200b nollbredd",
+    "",
+    "Handläggaren Qorsho Wiberg ringde aldrig tillbaka om bygglovet.",
+    LONG,
+    LONG + " Till sist pratade jag med Zainab Oyelaran som hjälpte mig.",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return shared_base()[1]
+
+
+@pytest.fixture(scope="module")
+def fast(tokenizer) -> FastTokenizer:
+    return FastTokenizer(tokenizer)
+
+
+def test_fast_normalisation_is_the_tokenizers(fast, tokenizer):
+    """Every code point the normaliser replaces, in one string, and spaces around them: the same result."""
+    assert fast.fast
+    every = "x".join(chr(c) for c in sorted(fast.table)) + "   slut  "
+    normalizer = tokenizer.backend_tokenizer.normalizer
+    assert fast.normalize(every) == normalizer.normalize_str(every)
+    for text in TEXTS:
+        assert fast.normalize(text) == normalizer.normalize_str(text)
+
+
+def test_fast_ids_are_the_tokenizers(fast, tokenizer):
+    texts = ["query: " + t for t in TEXTS]
+    expected = tokenizer(texts, truncation=True, max_length=512)["input_ids"]
+    assert fast.encode(texts, 512) == expected and max(len(x) for x in expected) == 512
+    words = list(dict.fromkeys(w for t in TEXTS for w in tokenize(for_names(t))[0]))
+    single = tokenizer.backend_tokenizer.encode_batch([[w] for w in words], is_pretokenized=True,
+                                                      add_special_tokens=False)
+    assert fast.encode_words(words) == [e.ids for e in single]
+
+
+def test_cached_word_pieces_tokenise_as_the_tokenizer_does(tokenizer):
+    """The name model's input comes from a cache of each word's pieces: the same ids, word ids and truncation as the
+    tokenizer on pre-split words (shouting, emoji, no words, a chunk over 512 tokens)."""
+    words = [tokenize(for_names(t))[0] for t in TEXTS] + [["Överförmyndarnämndsförvaltningens"] * 90]
+    pieces = WordPieces(tokenizer)
+    got = [pieces.encode(w, 512) for w in words]
+    expected = tokenizer(words, is_split_into_words=True, truncation=True, max_length=512)
+    assert [ids for ids, _ in got] == expected["input_ids"] and max(len(ids) for ids, _ in got) == 512
+    assert [word_ids for _, word_ids in got] == [expected.word_ids(j) for j in range(len(words))]
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_signal_features_equal_the_training_features(backend):
+    """encode() (the chosen layers pooled in the graph) equals select_layers(all_layers()) (torch, what the heads
+    are trained on) within float tolerance, whatever the batch composition."""
+    from synpunkt.signals.features import FEATURE_LAYERS, FeatureEncoder, select_layers
+
+    reference = FeatureEncoder(backend="torch")
+    expected = select_layers(reference.all_layers(TEXTS), FEATURE_LAYERS)
+    got = FeatureEncoder(backend=backend, batch_size=3).encode(TEXTS)
+    assert got.shape == expected.shape == (len(TEXTS), 384 * len(FEATURE_LAYERS))
+    np.testing.assert_allclose(got, expected, atol=1e-4 if backend == "onnx" else 1e-5)
+
+
+@pytest.fixture(scope="module")
+def redactors() -> dict[str, Redactor]:
+    out = {}
+    for backend in ("torch", "onnx"):
+        out[backend] = Redactor()
+        out[backend].name_model.backend = backend
+    return out
+
+
+def test_name_states_on_onnx_equal_torch_and_skipped_chunks_stay_zero(redactors):
+    words = [tokenize(for_names(t))[0] for t in TEXTS]
+    torch_states = redactors["torch"].name_model.encode(words)
+    onnx_states = redactors["onnx"].name_model.encode(words)
+    for a, b in zip(torch_states, onnx_states):
+        np.testing.assert_allclose(b, a, atol=1e-4)
+    long_words = words[-1]
+    assert len(long_words) > 2 * 96
+    needed = np.zeros(len(long_words), dtype=bool)
+    needed[-3] = True  # a word in the last chunk only
+    part = redactors["torch"].name_model.encode([long_words], needed=[needed])[0]
+    last = (len(long_words) - 1) // 96 * 96
+    # chunks are encoded independently (up to float rounding: other batches, other padding)
+    np.testing.assert_allclose(part[last:], torch_states[-1][last:], atol=1e-5)
+    assert not part[:last].any()
+
+
+@pytest.fixture
+def every_text_encoded(monkeypatch):
+    """The redactor as it was: every text with a word goes through the name model, every chunk encoded."""
+    import synpunkt.redaction.redactor as redactor_module
+
+    monkeypatch.setattr(redactor_module, "model_may_add",
+                        lambda words, flags: np.array([is_wordlike(w) for w in words], dtype=bool))
+
+
+SKIP_TEXTS = TEXTS + [
+    "Jag pratade med Anna Berg och Karin Lund.",  # the rules decide every candidate: no encoder
+    "Bra service!",
+    "tack för hjälpen",
+    "Kontakt: Soran",
+    "Hälsningar Mirela Quispe, Storgatan 4",
+    "Tack till personalen på Äldreboendet Björken och till Olof.",
+    "Vi ringde 08-123 45 67 men ingen svarade. Hemsidan fungerar inte.",
+]
+
+
+def test_skipping_the_name_model_changes_no_redaction(redactors, every_text_encoded, monkeypatch):
+    """With the model run on every text (the fixture) and with the skip: the same redactions, while the skip
+    encodes fewer texts."""
+    import synpunkt.redaction.redactor as redactor_module
+    from synpunkt.redaction.names import model_may_add
+
+    redactor = redactors["onnx"]
+    calls: list[int] = []
+    encode = redactor.name_model.encode
+    monkeypatch.setattr(redactor.name_model, "encode",
+                        lambda lists, *a, **k: calls.append(len(lists)) or encode(lists, *a, **k))
+    before = [r.text for r in redactor.redact_many(SKIP_TEXTS)]
+    all_calls = sum(calls)
+    monkeypatch.setattr(redactor_module, "model_may_add", model_may_add)
+    calls.clear()
+    after = [r.text for r in redactor.redact_many(SKIP_TEXTS)]
+    assert after == before
+    assert sum(calls) < all_calls
+    assert "[NAMN]" in after[6] and after[SKIP_TEXTS.index("Bra service!")] == "Bra service!"
+
+
+def test_the_backend_is_the_recorded_one_unless_set(tmp_path, monkeypatch):
+    from synpunkt.config import DEFAULT_BASE_MODEL
+    from synpunkt.inference import BackendError, cuda_available
+    from synpunkt.ingest_encoders import BACKEND_FILE, ingest_backend
+
+    monkeypatch.setenv("SYNPUNKT_SIGNALS_MODEL", str(tmp_path))
+    monkeypatch.delenv("SYNPUNKT_BACKEND", raising=False)
+    gpu = cuda_available()
+    assert ingest_backend() == ("cuda" if gpu else "torch")  # nothing recorded: the reference
+    (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": DEFAULT_BASE_MODEL}))
+    assert ingest_backend() == ("cuda" if gpu else "onnx")
+    (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": "another/model"}))
+    assert ingest_backend() == ("cuda" if gpu else "torch")  # measured on another encoder: ignored
+    monkeypatch.setenv("SYNPUNKT_BACKEND", "onnx-int8")
+    assert ingest_backend() == "onnx-int8" and ingest_backend("torch") == "torch"
+    monkeypatch.setenv("SYNPUNKT_BACKEND", "tpu")
+    with pytest.raises(BackendError, match="torch"):
+        ingest_backend()
+
+
+def test_the_shipped_record_qualifies_its_default():
+    """models/signals/backend.json: the default was measured against torch and met the rule."""
+    from synpunkt.ingest_encoders import backend_file
+
+    path = backend_file()
+    if not path.is_file():
+        pytest.skip("no backend.json recorded (python benchmarks/bench_encoder_backends.py --write)")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    chosen = record["measured"][record["default"]]
+    assert chosen["qualifies"] and chosen["alert_differences"] == 0 and chosen["features_max_abs_diff"] <= 1e-3
+    assert all(v == 1.0 for v in chosen["identical_redactions"].values())
