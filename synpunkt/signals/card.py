@@ -7,8 +7,49 @@ from pathlib import Path
 from synpunkt.signals.data import ALERT_CATEGORIES
 
 
+TARGETS = (("recall_threat", ">=", 0.95), ("recall_self_harm", ">=", 0.95),
+           ("recall_violence_close_relationship", ">=", 0.90), ("negative_none_flag_rate", "<=", 0.05),
+           ("repeat_f1_written", ">=", 0.85), ("repeat_f1_comments", ">=", 0.85))
+"""Issue 9's targets, checked against the test summary in the card (summary key, comparison, target)."""
+
+
+def missed_targets(summary: dict) -> list[str]:
+    """'key figure (target)' for every issue-9 target the test summary misses (pure)."""
+    return [f"{key} {summary[key]:.3f} (target {op} {target})" for key, op, target in TARGETS
+            if (summary[key] < target if op == ">=" else summary[key] > target)]
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _layer_text(settings: dict) -> str:
+    """Each head's layers (older heads.json: the one list both heads share)."""
+    from synpunkt.signals.heads import head_layers
+
+    own = head_layers(settings)
+    return ", ".join(f"{name} head {', '.join(map(str, layers))}" for name, layers in own.items())
+
+
+def _scoring_lines(settings: dict, evaluation: dict) -> list[str]:
+    """How the urgent head scores a text, with the dilution diagnostic's figures when evaluation.json has them."""
+    if settings.get("urgent_scoring", "whole") != "max_window":
+        lines = ["The urgent head scores the whole text (one mean-pooled feature vector per comment; the "
+                 "`urgent_scoring` setting \"max_window\" scores each sentence too, synpunkt/signals/windows.py)."]
+    else:
+        lines = ["The urgent head scores the whole text **and each of its sentences** (synpunkt/signals/windows.py; "
+                 f"sentences of at most {settings.get('max_window_words')} words) and keeps the most urgent, its "
+                 "category too: mean pooling over a long letter dilutes a one-sentence threat. A one-sentence comment "
+                 "is scored as before; the threshold is calibrated on the same max-scoring."]
+    d = evaluation.get("dilution_validation")
+    if d:
+        lines[0] += (" Dilution diagnostic (synpunkt/signals/dilution.py: the validation split's urgent and angry "
+                     f"non-urgent comments inside long train/validation in-domain comments, {d['whole']['n']} letters): "
+                     f"urgent recall {d['whole']['urgent_recall']:.3f} whole-text, "
+                     f"{d['max_window']['urgent_recall']:.3f} windowed (threat {d['whole']['threat_recall']:.3f} -> "
+                     f"{d['max_window']['threat_recall']:.3f}); angry non-urgent letters flagged "
+                     f"{_pct(d['whole']['negative_flag_rate'])} -> {_pct(d['max_window']['negative_flag_rate'])}.")
+    return [*lines, ""]
 
 
 def card_text(settings: dict, evaluation: dict) -> str:
@@ -16,18 +57,21 @@ def card_text(settings: dict, evaluation: dict) -> str:
     t = settings["thresholds"]
     lines = [
         f"# Synpunkt signal heads ({settings['version']})", "",
-        "Two logistic-regression heads on the frozen base encoder (multilingual-E5-small; token means of layers "
-        f"{', '.join(map(str, settings['layers']))}, concatenated): **urgent** (none, threat, self_harm, "
+        "Two logistic-regression heads on the frozen base encoder (multilingual-E5-small; token means of chosen "
+        f"layers, concatenated: {_layer_text(settings)}): **urgent** (none, threat, self_harm, "
         "violence_close_relationship; see data/urgent/GUIDE.md) and **repeat_contact** (binary; see "
         "data/repeat_contact/GUIDE.md). They run during ingest on the full, unredacted text in memory; nothing "
         "but their outputs is stored. Rules for unmistakable phrases (synpunkt/signals/rules.py) flag a comment "
         "whatever the head says.", "",
+        *_scoring_lines(settings, evaluation),
         "## Training data", "",
         *(f"- {k}: {v}" for k, v in settings["training_data"].items()), "",
         f"Seed {settings['seed']}; regularisation {settings['regularisation']}. A comment is urgent when "
-        f"1 - p(none) >= {t['urgent']:.2f} (the lowest threshold flagging at most 5 % of the held-out non-urgent "
-        "negative comments: the validation split and out-of-fold predictions for the train split; layers and C "
-        "chosen the same way, for recall) or a rule fires; a repeat contact when p >= "
+        f"1 - p(none) >= {t['urgent']:.2f} (the lowest threshold flagging at most "
+        f"{_pct(settings.get('calibration_flag_rate', 0.05))} of the held-out non-urgent negative comments, a margin "
+        "under the issue's 5 %: the validation split and out-of-fold predictions for the train split, first "
+        "labelling pass only; layers and C chosen for recall on every held-out urgent row, targeted additions "
+        "included) or a rule fires; a repeat contact when p >= "
         f"{t['repeat_contact']:.2f} (best F1 on the validation splits; the head also sees cue phrases, "
         "synpunkt/signals/repeat_cues.py).", "",
         "## Held-out test split (never used for training or tuning)", "",
@@ -47,10 +91,17 @@ def card_text(settings: dict, evaluation: dict) -> str:
         m = evaluation[f"repeat_test_{source}"]
         lines.append(f"| {name} | {m['n']} | {m['positives']} | {m['precision']:.3f} | {m['recall']:.3f} | "
                      f"{m['f1']:.3f} |")
+    missed = missed_targets(evaluation["summary"])
     lines += ["", "Validation figures and the per-kind false flags are in evaluation.json. Reproduce with "
-              "`synpunkt train-signals` (a minute or two on CPU once the encoder features are cached).", "",
+              "`synpunkt train-signals` (about ten minutes on two CPU cores once the encoder features are cached: "
+              "six settings of the urgent head, each fitted six times).", "",
               "## Limits", "",
-              "- The urgent data are project-written (about 1,600 comments); real comments will differ. Keep the "
+              "- Issue 9 targets missed on the test split: " + ("; ".join(missed) if missed else "none") + ".",
+              "- Validation figures run higher than the test split's (threat recall "
+              f"{evaluation['urgent_validation']['categories']['threat']['recall']:.3f} on validation, "
+              f"{test['categories']['threat']['recall']:.3f} on test): the test texts were written in a separate "
+              "pass with other services and longer letters, so validation overrates recall on new kinds of comments.",
+              "- The urgent data are project-written (about 1,900 comments); real comments will differ. Keep the "
               "alert channel's acknowledgements under review and add missed cases to data/urgent.",
               "- The detector never decides alone what happens next: every alert goes to a person.", ""]
     return "\n".join(lines)

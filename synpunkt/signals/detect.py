@@ -1,7 +1,8 @@
 """Detection of urgent comments and repeat contacts on the full, unredacted text (in memory, during ingest).
 
 ``Detector.load().detect(texts)`` returns one row per text: ``category`` (threat, self_harm,
-violence_close_relationship or None), ``probability`` (that the comment is urgent: 1 - p(none), at least
+violence_close_relationship or None), ``probability`` (that the comment is urgent: 1 - p(none) of the whole text or, when the heads' settings say
+urgent_scoring = "max_window", of its most urgent sentence window, synpunkt/signals/windows.py, at least
 RULE_PROBABILITY when a rule flagged it), ``rule`` (True when an unmistakable phrase decided it), ``repeat_p`` and ``repeat_contact``.
 """
 
@@ -18,6 +19,7 @@ from synpunkt.signals.features import FeatureEncoder
 from synpunkt.signals.heads import SignalHeads
 from synpunkt.signals.repeat_cues import cue_features
 from synpunkt.signals.rules import rule_category
+from synpunkt.signals.windows import MAX_WINDOW_WORDS, WINDOW_SENTENCES, max_window_probabilities, window_table
 
 RULE_PROBABILITY = 0.9
 """The least probability reported for a comment an unmistakable phrase flagged."""
@@ -52,7 +54,7 @@ class Detector:
 
     def __init__(self, heads: SignalHeads, encoder: FeatureEncoder | None = None):
         self.heads = heads
-        self.encoder = encoder or FeatureEncoder(layers=heads.settings["layers"],
+        self.encoder = encoder or FeatureEncoder(layers=heads.encoded_layers,
                                                  max_length=heads.settings.get("max_length", 512))
 
     @classmethod
@@ -63,14 +65,43 @@ class Detector:
     def version(self) -> str:
         return self.heads.version
 
-    def detect_features(self, features: np.ndarray, texts: Sequence[str]) -> pd.DataFrame:
-        """detect() from precomputed features (the training command evaluates with it)."""
+    @property
+    def windowed(self) -> bool:
+        """True when the urgent head scores sentence windows too (settings urgent_scoring = "max_window");
+        heads without the setting score the whole text only."""
+        return self.heads.settings.get("urgent_scoring", "whole") == "max_window"
+
+    def windows(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The windows the urgent head scores besides the whole texts, and their rows (none when not windowed)."""
+        if not self.windowed:
+            return [], np.zeros(0, dtype=int)
+        s = self.heads.settings
+        return window_table(texts, s.get("window_sentences", WINDOW_SENTENCES),
+                            s.get("max_window_words", MAX_WINDOW_WORDS))
+
+    def urgent_probabilities(self, features: np.ndarray, window_features: np.ndarray | None = None,
+                             window_rows: np.ndarray | None = None) -> np.ndarray:
+        """(n, classes) urgent probabilities: the whole text's, or its most urgent window's when windowed
+        (features of the encoded layers; the urgent head takes its own)."""
+        head = self.heads.urgent
+        whole = head.probabilities(self.heads.head_features(features, "urgent"))
+        if window_rows is None or not len(window_rows):
+            return whole
+        return max_window_probabilities(whole, head.probabilities(self.heads.head_features(window_features, "urgent")),
+                                        window_rows, head.classes.index("none"))
+
+    def detect_features(self, features: np.ndarray, texts: Sequence[str], window_features: np.ndarray | None = None,
+                        window_rows: np.ndarray | None = None) -> pd.DataFrame:
+        """detect() from precomputed features (the training command evaluates with it); window_features and
+        window_rows are the features of self.windows(texts) when the head is windowed. Features are the token means
+        of the encoded layers (heads.encoded_layers, concatenated); each head takes its own layers' columns."""
         if not len(texts):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in DETECT_COLUMNS})
-        urgent = self.heads.urgent.probabilities(features)
+        urgent = self.urgent_probabilities(features, window_features, window_rows)
         out = decide(urgent, self.heads.urgent.classes, self.heads.thresholds["urgent"],
                      [rule_category(t) for t in texts])
-        repeat_p = self.heads.repeat.probabilities(np.hstack([features, cue_features(texts)]))[:, 1]
+        repeat_p = self.heads.repeat.probabilities(np.hstack([self.heads.head_features(features, "repeat"),
+                                                              cue_features(texts)]))[:, 1]
         out["repeat_p"] = repeat_p
         out["repeat_contact"] = repeat_p >= self.heads.thresholds["repeat_contact"]
         return out
@@ -78,7 +109,11 @@ class Detector:
     def detect(self, texts: Sequence[str]) -> pd.DataFrame:
         """One row per text (see the module docstring). Texts are never stored or logged here."""
         texts = ["" if t is None else str(t) for t in texts]
-        return self.detect_features(self.encoder.encode(texts) if texts else np.zeros((0, 0)), texts)
+        if not texts:
+            return self.detect_features(np.zeros((0, 0)), texts)
+        flat, rows = self.windows(texts)
+        features = self.encoder.encode([*texts, *flat])  # one call: windows batch with texts of their length
+        return self.detect_features(features[:len(texts)], texts, features[len(texts):], rows)
 
 
 _DEFAULT: Detector | None = None

@@ -11,6 +11,26 @@ import numpy as np
 
 from synpunkt.config import DEFAULT_SIGNALS_DIR as SIGNALS_DIR
 WEIGHTS, SETTINGS = "heads.npz", "heads.json"
+HEAD_NAMES = ("urgent", "repeat")
+
+
+def head_layers(settings: dict) -> dict[str, tuple[int, ...]]:
+    """Each head's encoder layers: settings["head_layers"] or, in heads.json written before the heads had their
+    own layers, the one "layers" list both heads share."""
+    shared = tuple(settings["layers"])
+    own = settings.get("head_layers") or {}
+    return {name: tuple(own.get(name, shared)) for name in HEAD_NAMES}
+
+
+def union_layers(*layer_lists) -> tuple[int, ...]:
+    """The sorted layers any of the lists needs: the layers the detector encodes once (pure)."""
+    return tuple(sorted({int(layer) for layers in layer_lists for layer in layers}))
+
+
+def layer_columns(encoded: tuple[int, ...], layers: tuple[int, ...], hidden: int) -> np.ndarray:
+    """Column indices of `layers` in features that concatenate the `encoded` layers' `hidden`-wide means (pure)."""
+    return np.concatenate([np.arange(encoded.index(layer) * hidden, (encoded.index(layer) + 1) * hidden)
+                           for layer in layers])
 
 
 @dataclass
@@ -46,6 +66,23 @@ class SignalHeads:
     urgent: LinearHead
     repeat: LinearHead
     settings: dict = field(default_factory=dict)  # version, layers, thresholds, training data, metrics
+
+    @property
+    def head_layers(self) -> dict[str, tuple[int, ...]]:
+        """Each head's encoder layers (see head_layers())."""
+        return head_layers(self.settings)
+
+    @property
+    def encoded_layers(self) -> tuple[int, ...]:
+        """The layers the detector encodes: settings["layers"], which holds every head's layers."""
+        return tuple(self.settings["layers"])
+
+    def head_features(self, features: np.ndarray, name: str) -> np.ndarray:
+        """The columns of one head's layers from features of the encoded layers."""
+        encoded, own = self.encoded_layers, self.head_layers[name]
+        if own == encoded or features.shape[1] == 0:
+            return features
+        return features[:, layer_columns(encoded, own, features.shape[1] // len(encoded))]
 
     @property
     def version(self) -> str:

@@ -46,6 +46,15 @@ CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in
                 r"\bvi\s+återkommer\b|\bett\s+till\s+mejl",
     "english": r"\b(?:calls?\s+back|(?:two|three|four|several|many)\s+times|again\s+and\s+again|"
                r"followed\s+up|chased)\b",
+    "no_return": r"\b(?:ingen|inte|aldrig)\s+(?:\w+\s+){0,2}återkomm\w*|\båterkom\w*\s+aldrig\b",
+    "still_waiting": r"\bväntar\s+(?:\w+\s+)?(?:fortfarande|än|ännu)\b|"
+                     r"\b(?:fortfarande|ännu)\s+(?:\w+\s+){0,2}väntar\b",
+    "my_contacts": r"\b(?:mina|våra)\s+(?:mejl|mail|samtal|meddelanden|brev|påminnelser|anmälningar|felanmälningar|"
+                   r"frågor|synpunkter)\b",
+    "every_time": rf"\bvarje\s+gång\s+(?:jag|man|vi)\s+(?:\w+\s+)?{_CONTACT}|\bsamma\s+(?:svar|besked|visa|fras|"
+                  r"standardsvar|automatsvar)\s+(?:\w+\s+){0,2}(?:varje|varenda|igen)",
+    "time_passed": r"\bnu\s+är\s+det\s+(?:höst|vinter|vår|sommar|jul|januari|februari|mars|april|maj|juni|juli|"
+                   r"augusti|september|oktober|november|december)\b",
     "future_only": r"\b(?:jag|vi)\s+(?:ringer|hör\s+av\s+mig|återkommer)\s+(?:\w+\s+){0,2}(?:igen\s+)?om\b",
 }.items()}
 """Cue name -> pattern. ``future_only`` ("jag ringer igen om ...") is a counter-cue the head learns to weigh down."""

@@ -11,6 +11,9 @@ import re
 _PERSON = (r"(?:er|dig|honom|henne|dem|allihop|alla\s+på|hela\s+(?:kontoret|nämnden|socialnämnden|förvaltningen)|"
            r"handläggar\w*|socialsekreterar\w*|personalen|rektorn|läraren|chefen|politiker\w*|"
            r"byggnadsinspektör\w*|\[NAMN\])")
+_WEAPON = (r"(?:kniv|kniven|pistol|pistolen|gevär|geväret|bössa|bössan|hagelbössan|vapen|vapnet|yxa|yxan|"
+           r"järnrör|ett\s+järnrör|basebollträ|ett\s+basebollträ|slägga|släggan|machete)\b")
+_HARMLESS_USE = r"(?!\s*(?:och\s+gaffel|till\s+(?:skjutbanan|jakten|älgjakten|skyttet|slöjden|provskjutning)))"
 _CLOSE = (r"(?:han|hon|min\s+(?:man|fru|sambo|pojkvän|flickvän|partner|exman|exfru|expojkvän|f\.d\.\s+\w+|pappa|"
           r"mamma|styvpappa|styvmamma|bror|son|dotter|svärson|svärmor|svärfar)|hennes\s+(?:man|pappa|sambo)|"
           r"hans\s+(?:fru|pappa|mamma|sambo)|pappan|mamman|styvpappan|mannen|föräldrarna|familjehems\w+)")
@@ -33,6 +36,20 @@ RULES: dict[str, list[re.Pattern]] = {
         r"\b(?:jag|vi)\s+vet\s+var\s+ni\s+(?:bor|jobbar|arbetar)\b",
         r"\bmed\s+mina\s+egna\s+händer\b",
         r"\b(?:ni|personalen|handläggarna)\s+(?:är|ska)\s+inte\s+(?:säkra|känna\s+sig\s+(?:trygg|säkra|trygga))",
+        # coming with a named weapon ("kommer jag med yxan", "står i dörren med yxan", "får yxan i skallen")
+        rf"\b(?:(?:jag|ja|vi)\s+(?:\w+\s+){{0,3}}(?:kommer|kmr|står|väntar|dyker\s+upp)|"
+        rf"(?:kommer|kmr|står|väntar)\s+(?:jag|ja|vi))\s+(?:\w+\s+){{0,4}}(?:med|me)\s+{_WEAPON}{_HARMLESS_USE}",
+        r"\b(?:får|ska\s+få)\s+(?:en\s+)?(?:kula|kniv|yxa|yxan|kniven)\s+i\s+"
+        r"(?:skallen|huvudet|magen|ryggen|halsen)",
+        r"\b(?:ett\s+skott|en\s+kula)\s+(?:i\s+(?:ryggen|huvudet|skallen|pannan|nacken)|"
+        r"med\s+(?:ert|ditt|hans|hennes)\s+namn)",
+        r"\b(?:ska|kommer\s+(?:att\s+)?|tänker|och)\s+(?:\w+\s+){0,3}(?:stryper|strypa|sticker\s+ner|sticka\s+ner|"
+        r"knivhugga|knivhugger)\s+(?!mig\b|lite\b)\w+",
+        r"\b(?:blir|ska\s+bli|kommer\s+att\s+bli)\s+(?:ett\s+)?blodbad\b",
+        r"\bi\s+(?:en\s+)?liksäck\b|\bdödslista\b",
+        r"\b(?:hälla|häller)\s+bensin\s+på\s+(?!gräs|brasan|grillen)\w+",
+        r"\bI\s+(?:will|am\s+going\s+to|'m\s+going\s+to|'ll)\s+(?:\w+\s+){0,2}(?:kill|shoot|stab|burn|hurt|beat)\b",
+        r"\b(?:kill|shoot|stab)\s+(?:you|all\s+of\s+you|the\s+(?:teacher|social\s+worker|staff))\b",
     )],
     "self_harm": [re.compile(p, re.IGNORECASE) for p in (
         r"\b(?:jag|ska|kommer\s+att|tänker|vill|att|och)\s+(?:\w+\s+){0,2}ta\s+livet\s+av\s+mig\b",
@@ -47,6 +64,12 @@ RULES: dict[str, list[re.Pattern]] = {
         r"\bavskedsbrev\b",
         r"\bhoppa\s+(?:framför|från)\s+(?:tåget|tunnelbanan|bussen|bron|balkongen|taket)",
         r"\bsnaran\b|\brepet\s+runt\s+halsen|\bsluta\s+för\s+gott\b",
+        r"\b(?:orkar|orka)\s+(?:jag\s+|ja\s+)?(?:int|inte|inge)\s+leva\b",
+        r"\b(?:rispa|rispar|rispat|rispade|skära|skurit\s+upp)\s+(?:mig|sig)\b|\bskadat\s+(?:mig|sig)\s+själv\b",
+        r"\b(?:säger|sagt|skriver|skrivit|sa)\s+att\s+(?:hon|han|hen)\s+"
+        r"(?:vill\s+dö|inte\s+vill\s+(?:leva|finnas))\b",
+        r"\b(?:har\s+)?köpt\s+(?:ett\s+)?rep\b|\btabletter\s+som\s+behövs\b|\bmed\s+ett\s+rakblad\b",
+        r"\b(?:cutting|hurting|harming)\s+myself\b|\b(?:kill|killing)\s+myself\b|\bwant\s+to\s+die\b",
     )],
     "violence_close_relationship": [re.compile(p, re.IGNORECASE) for p in (
         rf"\b{_CLOSE}\s+(?:\w+\s+){{0,2}}(?:slår|slog|sparkar|sparkade|misshandlar|misshandlade|stryper|ströp|"
@@ -58,12 +81,15 @@ RULES: dict[str, list[re.Pattern]] = {
     )],
     "close_threat": [re.compile(
         rf"\b{_CLOSE}\s+(?:\w+\s+){{0,4}}(?:döda|ta\s+livet\s+av|slå\s+ihjäl|bränna\s+ner\s+huset\s+med)\s+"
-        r"(?:mig|henne|honom|oss|barnen|dem)\b", re.IGNORECASE)],
+        r"(?:mig|henne|honom|oss|barnen|ungarna|barnet|dem)\b", re.IGNORECASE)],
 }
 
 PAST_RESOLVED = re.compile(
-    r"\b(?:för\s+\w+\s+år\s+sedan|som\s+(?:tonåring|ung|barn)\b|på\s+\d0-talet|när\s+jag\s+var\s+(?:liten|barn|ung|\d+)|"
-    r"(?:han|hon)\s+är\s+död|idag\s+mår\s+(?:jag|vi)\s+bra|nu\s+är\s+jag\s+\d*\s*(?:och\s+)?frisk)", re.IGNORECASE)
+    r"\b(?:för\s+\w+\s+år\s+sedan|för\s+länge\s+sedan|som\s+(?:tonåring|ung|barn)\b|på\s+\d0-talet|"
+    r"när\s+(?:jag|vi)\s+var\s+(?:liten|små|barn|ung|unga|student|tonåring|\d+|\w+ton|tjugo)\b|under\s+uppväxten|"
+    r"(?:han|hon)\s+(?:är|har\s+varit)\s+död|i\s*dag\s+mår\s+(?:jag|vi)\s+bra|"
+    r"nu\s+är\s+jag\s+\d*\s*(?:och\s+)?frisk|"
+    r"har\s+varit\s+(?:bra|frisk|lugnt)\s+i\s+många\s+år)", re.IGNORECASE)
 """A comment that places the violence or the suicidal thoughts explicitly in the past: no rule fires."""
 PRIORITY = ("close_threat", "threat", "self_harm", "violence_close_relationship")
 """Order of the checks: a threat by someone close to the victim is violence in a close relationship (the guide's
