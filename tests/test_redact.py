@@ -389,6 +389,8 @@ def test_names_in_no_list_by_context(rules, text, expected):
     "Det var stangt när vi kom.",  # written without å, ä, ö
     "Synpunkt", "Hemtjänst Norr", "Förskolan Solrosen", "anteckning", "Äldreboendet Björken",  # cells
     "Ring Kommmunen igen.",  # a typo is no name
+    "Gatlyktorna på cykelvägen har varit släckta.",  # a rare noun in the definite form before "på"
+    "Bygglovshandläggningen svarade aldrig.",
 ])
 def test_context_rules_leave_common_words(rules, text):
     assert rules.redact(text).text == text

@@ -49,6 +49,9 @@ lovade lovar ringde ringer svarade svarar sa sade säger skrev skriver hjälpte 
 berättade berättar pratade pratar tyckte tycker
 """.split())
 """Verbs with a person as subject: a very rare capitalised word before one is a name ("Mahad lovade")."""
+NOUN_ENDINGS = ("orna", "arna", "erna", "ningen", "ningarna", "heten")
+"""Definite endings of nouns, never of a person's name: a rare word with one before a person's verb or "på" is a
+thing ("Gatlyktorna på cykelvägen", "Bygglovshandläggningen svarade")."""
 VERY_RARE_ZIPF = 2.5
 """Below this a capitalised word before a person's verb is taken for a name (organisations are more frequent:
 "Lantmäteriet svarar aldrig")."""
@@ -159,7 +162,7 @@ def context_names(words: list[str], line_start: list[bool] | None = None, lists:
         elif is_cap(w) and i + 1 < n and (
                 words[i + 1].lower() in PERSON_VERBS
                 or (words[i + 1] == "på" and i + 2 < n and words[i + 2].islower() and is_wordlike(words[i + 2]))
-        ) and zipf(w) < VERY_RARE_ZIPF and rare_word(w):
+        ) and zipf(w) < VERY_RARE_ZIPF and rare_word(w) and not w.lower().endswith(NOUN_ENDINGS):
             out[i] = True  # "Mahad på bygglov lovade", "Liban svarade aldrig"
         elif (is_cap(w) and not initial[i] and w.endswith("s") and len(w) >= 5 and rare_word(w[:-1])
               and words[i - 1].lower() not in PLACE_PREPOSITIONS
