@@ -82,27 +82,21 @@ def ingested(path: Path) -> dict:
         con.close()
 
 
-def landed_home(root: Path, subs: list) -> Path:
-    """A SYNPUNKT_HOME (set in the environment) whose inbox files are landed."""
-    import os
-
+def land(home: Path, subs: list) -> None:
+    """Write `subs` into the inbox of `home` (the current SYNPUNKT_HOME, see temporary_home) and land them."""
     from synthetic_comments import write_inbox
 
     from synpunkt.landing import collect_inbox
 
-    os.environ["SYNPUNKT_HOME"] = str(root)
-    os.environ["SYNPUNKT_INBOX_SETTLE_SECONDS"] = "0"
-    write_inbox(subs, root / "inbox")
+    write_inbox(subs, home / "inbox")
     receipts, problems = collect_inbox()
     if problems or len(receipts) != len(subs):
         raise RuntimeError(f"{len(problems)} file(s) did not land")
-    return root
 
 
 def bench_ingest(args, runners: dict) -> None:
     """The ingest flow per runner on a small and a large landed set; rates and the stored rows compared."""
-    import os
-
+    from bench_pipeline import temporary_home
     from synthetic_comments import generate_submissions
 
     from synpunkt.redact import Redactor
@@ -117,28 +111,21 @@ def bench_ingest(args, runners: dict) -> None:
     small_subs = subs[: args.workers]
     n_small = sum(len(s.frame) for s in small_subs)
     rows, stored = [], {}
-    saved = {k: os.environ.get(k) for k in ("SYNPUNKT_HOME", "SYNPUNKT_INBOX_SETTLE_SECONDS")}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            small_home = landed_home(Path(tmp) / "small", small_subs)
-            timings: dict[str, list[float]] = {name: [] for name in runners}
+    with tempfile.TemporaryDirectory() as tmp:
+        timings: dict[str, list[float]] = {name: [] for name in runners}
+        with temporary_home(Path(tmp) / "small") as small_home:
+            land(small_home, small_subs)
             for name, flow in runners.items():
-                os.environ["SYNPUNKT_HOME"] = str(small_home)
                 timings[name].append(timed_ingest(flow, small_home / f"{name.split()[0]}.duckdb"))
-            big_home = landed_home(Path(tmp) / "big", subs)
+        with temporary_home(Path(tmp) / "big") as big_home:
+            land(big_home, subs)
             for name, flow in runners.items():
                 slug = name.split()[0]
                 timings[name].append(timed_ingest(flow, big_home / f"{slug}.duckdb"))
                 stored[slug] = ingested(big_home / f"{slug}.duckdb")
-            for name, (t_small, t_big) in timings.items():
-                marginal = (args.n - n_small) / max(t_big - t_small, 1e-9)
-                rows.append((name, t_big, args.n / t_big, marginal, t_small))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        for name, (t_small, t_big) in timings.items():
+            marginal = (args.n - n_small) / max(t_big - t_small, 1e-9)
+            rows.append((name, t_big, args.n / t_big, marginal, t_small))
     print(f"\ningest flow, {args.n} comments in {len(subs)} files (small run: {n_small} in {len(small_subs)}), "
           f"default redactor and signal heads")
     print_rates(rows)
