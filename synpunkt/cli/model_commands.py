@@ -174,6 +174,7 @@ def train(
     trainable_layers: Annotated[int, typer.Option(help="Encoder layers (from the top) given LoRA adapters; 0 = all")] = 6,
     augment: Annotated[float, typer.Option(help="Share of repeated/public training rows given a perturbed text")] = 0.5,
     corrections: Annotated[bool, typer.Option("--corrections", help="Add the warehouse's reviewed corrections (synpunkt review import) to training")] = False,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: all cores); 1 is much faster on a machine shared with other work")] = None,
 ) -> None:
     """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
     _setup_logging()
@@ -185,7 +186,7 @@ def train(
                       public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
                       data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       seed=seed, max_train_examples=max_train_examples, trainable_layers=trainable_layers,
-                      augment_probability=augment)
+                      augment_probability=augment, threads=threads)
     if corrections:
         from synpunkt.config import warehouse_path
 
