@@ -14,12 +14,17 @@ batches and quarantined rows. Then it times, as the pipeline and the analysts do
     live s           the comment-level views' queries again with the mart marked stale: the views then join the
                      live tables, as they did before the mart (the "before" figures, in the same run), and the
                      rows of both are compared
+    incremental      a new batch (1 % of N, one municipality and year) and a review file (N / 2,000 answers, a
+                     fifth of them corrections of corrections) arrive: the refresh that updates the mart for the
+                     changed comments (synpunkt.comment_mart) against a forced full rebuild in the same run, with
+                     the same rows; the comment-level views on the updated mart; the refresh when nothing changed;
+                     the update after the batch is removed again (as a failed batch's rows are)
 
 Each query is timed on its first run and as the best of three more, with the CPU seconds of that run (all of
 DuckDB's threads: on a shared machine, what the query costs when it has the cores to itself). Figures depend on
 the machine: compare ratios within one run.
 
-    python benchmarks/bench_analyst_views.py [--n 10000000] [--keep DIR] [--explain VIEW_QUERY_NAME]
+    python benchmarks/bench_analyst_views.py [--n 10000000] [--keep DIR] [--explain VIEW_QUERY_NAME] [--refresh-only]
 """
 
 from __future__ import annotations
@@ -119,52 +124,71 @@ def build(con, n: int) -> None:
 
 def build_comments(con, n: int) -> None:
     """n comments, their predictions and their signals, in chunks."""
+    for start in range(0, n, CHUNK):
+        end = min(n, start + CHUNK)
+        insert_comments(con, start, end)
+        insert_predictions(con, start, end)
+        insert_signals(con, start, end)
+
+
+def insert_comments(con, start: int, end: int, batch: str | None = None) -> None:
+    """Comments number start to end - 1 (ids md5 of the number), over every municipality and year, or with
+    `batch`, all in that batch of Stockholm's last year."""
     codes = [r[0] for r in con.execute("SELECT code FROM municipalities ORDER BY code").fetchall()]
     codes = list(BIG_CITIES) + [c for c in codes if c not in BIG_CITIES]
     k, m = len(codes), len(PHRASES)
+    # municipality index skewed towards the first codes (the large cities): about 6 % in Stockholm
+    code, year = (f"'{BIG_CITIES[0]}'", str(LAST)) if batch else (
+        f"list_extract($codes, 1 + floor({k} * pow(random(), 2.0))::INT)",
+        f"{YEARS[0]} + floor(random() * {len(YEARS)})::INT")
+    batch_id = f"'{batch}'" if batch else "code || '-' || md5(code || year::VARCHAR)[:16]"
+    con.execute(f"""
+        INSERT INTO comments
+        SELECT md5(i::VARCHAR), {batch_id}, code, 1 + i,
+               CASE WHEN u < 0.7 THEN year || '-' || i END, make_date(year, 1, 1) + (d * 364)::INT, year,
+               list_extract(['telefon', 'telefon', 'e-post', 'chatt', 'besök', NULL], 1 + floor(c * 6)::INT),
+               list_extract($phrases, 1 + floor(p1 * {m})::INT) || ' '
+                   || list_extract($phrases, 1 + floor(p2 * {m})::INT) || ' (' || i || ')',
+               CASE WHEN u < 0.2 THEN '{{"NAMN": 1}}' END,
+               CASE WHEN u > 0.7 THEN '{{"kön": "kvinna", "ärendetyp": "bygglov"}}' END, now()
+        FROM (SELECT i, {code} AS code, {year} AS year, random() AS u, random() AS d,
+                     random() AS c, random() AS p1, random() AS p2
+              FROM range({start}, {end}) t(i))""", {"phrases": PHRASES, **({} if batch else {"codes": codes})})
+
+
+def insert_predictions(con, start: int, end: int) -> None:
+    """The current model's predictions of comments number start to end - 1 (1-3 areas each)."""
     topic_probs = ", ".join(f"CASE WHEN list_contains(topics, '{t}') THEN 0.8 ELSE 0.1 END AS {prob_column(t)}"
                             for t in TOPICS)
-    for start in range(0, n, CHUNK):
-        end = min(n, start + CHUNK)
-        # municipality index skewed towards the first codes (the large cities): about 6 % in Stockholm
-        con.execute(f"""
-            INSERT INTO comments
-            SELECT md5(i::VARCHAR), code || '-' || md5(code || year::VARCHAR)[:16], code, 1 + i,
-                   CASE WHEN u < 0.7 THEN year || '-' || i END, make_date(year, 1, 1) + (d * 364)::INT, year,
-                   list_extract(['telefon', 'telefon', 'e-post', 'chatt', 'besök', NULL], 1 + floor(c * 6)::INT),
-                   list_extract($phrases, 1 + floor(p1 * {m})::INT) || ' '
-                       || list_extract($phrases, 1 + floor(p2 * {m})::INT) || ' (' || i || ')',
-                   CASE WHEN u < 0.2 THEN '{{"NAMN": 1}}' END,
-                   CASE WHEN u > 0.7 THEN '{{"kön": "kvinna", "ärendetyp": "bygglov"}}' END, now()
-            FROM (SELECT i, list_extract($codes, 1 + floor({k} * pow(random(), 2.0))::INT) AS code,
-                         {YEARS[0]} + floor(random() * {len(YEARS)})::INT AS year, random() AS u, random() AS d,
-                         random() AS c, random() AS p1, random() AS p2
-                  FROM range({start}, {end}) t(i))""", {"codes": codes, "phrases": PHRASES})
-        con.execute(f"""
-            INSERT INTO predictions
-            SELECT id, '{VERSION}', sentiment,
-                   CASE WHEN sentiment = 'positive' THEN conf ELSE (1 - conf) / 2 END,
-                   CASE WHEN sentiment = 'skeptical' THEN conf ELSE (1 - conf) / 2 END,
-                   CASE WHEN sentiment = 'negative' THEN conf ELSE (1 - conf) / 2 END,
-                   topics, {topic_probs},
-                   ('{{' || array_to_string(list_transform(topics, lambda x: '"' || x || '": "'
-                       || CASE WHEN hash(id || x) % 5 = 0 THEN 'negative' ELSE sentiment END || '"'), ', ')
-                       || '}}')::JSON,
-                   now()
-            FROM (SELECT md5(i::VARCHAR) AS id,
-                         CASE WHEN u < 0.5 THEN 'positive' WHEN u < 0.68 THEN 'skeptical' ELSE 'negative' END
-                             AS sentiment,
-                         0.4 + 0.6 * random() AS conf,
-                         list_distinct([list_extract($topics, 1 + floor(t1 * 5)::INT)]
-                                       || CASE WHEN t2 < 0.4 THEN [list_extract($topics, 1 + floor(t3 * 5)::INT)]
-                                               ELSE [] END) AS topics
-                  FROM (SELECT i, random() AS u, random() AS t1, random() AS t2, random() AS t3
-                        FROM range({start}, {end}) t(i)))""", {"topics": list(TOPICS)})
-        con.execute(f"""
-            INSERT INTO comment_signals
-            SELECT md5(i::VARCHAR), 'signals@bench', CASE WHEN r < 0.001 THEN 'threat' END,
-                   CASE WHEN r < 0.001 THEN 0.95 ELSE r / 10 END, false, rp, rp > 0.9, now()
-            FROM (SELECT i, random() AS r, random() AS rp FROM range({start}, {end}) t(i))""")
+    con.execute(f"""
+        INSERT INTO predictions
+        SELECT id, '{VERSION}', sentiment,
+               CASE WHEN sentiment = 'positive' THEN conf ELSE (1 - conf) / 2 END,
+               CASE WHEN sentiment = 'skeptical' THEN conf ELSE (1 - conf) / 2 END,
+               CASE WHEN sentiment = 'negative' THEN conf ELSE (1 - conf) / 2 END,
+               topics, {topic_probs},
+               ('{{' || array_to_string(list_transform(topics, lambda x: '"' || x || '": "'
+                   || CASE WHEN hash(id || x) % 5 = 0 THEN 'negative' ELSE sentiment END || '"'), ', ')
+                   || '}}')::JSON,
+               now()
+        FROM (SELECT md5(i::VARCHAR) AS id,
+                     CASE WHEN u < 0.5 THEN 'positive' WHEN u < 0.68 THEN 'skeptical' ELSE 'negative' END
+                         AS sentiment,
+                     0.4 + 0.6 * random() AS conf,
+                     list_distinct([list_extract($topics, 1 + floor(t1 * 5)::INT)]
+                                   || CASE WHEN t2 < 0.4 THEN [list_extract($topics, 1 + floor(t3 * 5)::INT)]
+                                           ELSE [] END) AS topics
+              FROM (SELECT i, random() AS u, random() AS t1, random() AS t2, random() AS t3
+                    FROM range({start}, {end}) t(i)))""", {"topics": list(TOPICS)})
+
+
+def insert_signals(con, start: int, end: int) -> None:
+    """comment_signals rows of comments number start to end - 1."""
+    con.execute(f"""
+        INSERT INTO comment_signals
+        SELECT md5(i::VARCHAR), 'signals@bench', CASE WHEN r < 0.001 THEN 'threat' END,
+               CASE WHEN r < 0.001 THEN 0.95 ELSE r / 10 END, false, rp, rp > 0.9, now()
+        FROM (SELECT i, random() AS r, random() AS rp FROM range({start}, {end}) t(i))""")
 
 
 def build_around(con) -> None:
@@ -194,6 +218,82 @@ def build_around(con) -> None:
 
     set_current_model(con, VERSION)
     con.execute("CHECKPOINT")
+
+
+NEW_BATCH, NEW_REVIEW = f"{BIG_CITIES[0]}-bench-incremental", "bench-incremental"
+"""The batch and review file the incremental scenario adds (and removes at its end)."""
+
+
+def add_new_rows(con, n: int, n_new: int, n_corrections: int) -> None:
+    """What arrives between two refreshes: a new batch of n_new comments (Stockholm, the last year) with their
+    signals, as ingest writes them, then their predictions, as classification writes them, and a review file of
+    n_corrections answers for stored comments, a fifth of them already corrected (corrections of corrections)."""
+    insert_comments(con, n, n + n_new, NEW_BATCH)
+    insert_signals(con, n, n + n_new)
+    insert_predictions(con, n, n + n_new)
+    con.execute(f"""
+        INSERT INTO corrections
+        SELECT comment_id, 'negative', topics, 'bench', now(), model_version, sentiment, 'random', '{NEW_REVIEW}',
+               row_number() OVER ()
+        FROM (SELECT * FROM (SELECT * FROM predictions WHERE comment_id NOT IN (SELECT comment_id FROM corrections)
+                             USING SAMPLE {n_corrections - n_corrections // 5} ROWS)
+              UNION ALL
+              SELECT * FROM (SELECT p.* FROM predictions p SEMI JOIN corrections c USING (comment_id)
+                             USING SAMPLE {n_corrections // 5} ROWS))""")
+
+
+def remove_new_rows(con) -> None:
+    """Undo add_new_rows as the pipeline removes a failed batch (synpunkt.warehouse.discard_batch_rows), and the
+    review file's rows: the warehouse is as built again (--keep reuses it)."""
+    from synpunkt.warehouse import discard_batch_rows
+
+    discard_batch_rows(con, NEW_BATCH)
+    con.execute("DELETE FROM corrections WHERE source_checksum = ?", [NEW_REVIEW])
+
+
+def mart_fingerprint(con) -> tuple:
+    """Row counts and order-independent hash sums of comment_mart's and comment_mart_repeat's rows."""
+    return con.execute("SELECT (SELECT (count(*), sum(hash(m))) FROM comment_mart m), "
+                       "(SELECT (count(*), sum(hash(r))) FROM comment_mart_repeat r)").fetchall()[0]
+
+
+def incremental_scenario(con, n: int, quant: Q.Quantification) -> None:
+    """After a full build: add a new batch (1 % of the rows) and a review file, then time the refresh that updates
+    the mart against a forced full rebuild in the same run, check that both give the same rows, and time the
+    comment-level views on the updated mart; then remove the batch and the review file again (the presence
+    comparison) and time that update, whose rows must equal the full build's before the batch."""
+    from synpunkt.comment_mart import update_comment_mart
+    from synpunkt.trends import refresh
+
+    n_new, n_corr = max(n // 100, 1), max(n // 2000, 5)
+    before = mart_fingerprint(con)
+    _, add_s, _ = timed(lambda: add_new_rows(con, n, n_new, n_corr))
+    print(f"\nincremental refresh: a new batch of {n_new:,} comments (Stockholm {LAST}) with signals and predictions "
+          f"and {n_corr:,} corrections ({n_corr // 5:,} of corrected comments) added in {add_s:.1f} s")
+    update, mart_s, mart_cpu = timed(lambda: update_comment_mart(con, VERSION))
+    updated = mart_fingerprint(con)
+    _, stats_s, stats_cpu = timed(lambda: refresh(con, VERSION, quant))
+    print(f"  incremental: mart {update.kind} ({update.changed:,} comments changed) {mart_s:.1f} s "
+          f"({mart_cpu:.1f} CPU s), trends {stats_s:.1f} s ({stats_cpu:.1f} CPU s): trends refresh "
+          f"{mart_s + stats_s:.1f} s, {mart_cpu + stats_cpu:.1f} CPU s (target < {TREND_TARGET_S:.0f} s: "
+          f"{'met' if mart_s + stats_s < TREND_TARGET_S else 'MISSED'})")
+    views = [sql for view, _, sql in QUERIES if view in MART_VIEWS]
+    slowest = max(time_query(con, sql)[1] for sql in views)
+    _, same_s, _ = timed(lambda: refresh(con, VERSION, quant))
+    print(f"  nothing changed since: trends refresh {same_s:.1f} s")
+    _, full_s, full_cpu = timed(lambda: update_comment_mart(con, VERSION, full=True))
+    rebuilt = mart_fingerprint(con)
+    _, stats2_s, stats2_cpu = timed(lambda: refresh(con, VERSION, quant))
+    print(f"  forced full rebuild: mart {full_s:.1f} s ({full_cpu:.1f} CPU s), trends {stats2_s:.1f} s: trends "
+          f"refresh {full_s + stats2_s:.1f} s, {full_cpu + stats2_cpu:.1f} CPU s; mart update "
+          f"{full_s / max(mart_s, 1e-9):.1f}x faster; same rows: {'yes' if updated == rebuilt else 'NO'}")
+    print(f"  comment-level views ({len(views)} queries), slowest best of 3: {slowest:.3f} s on the updated mart, "
+          f"{max(time_query(con, sql)[1] for sql in views):.3f} s on the rebuilt one (target < {VIEW_TARGET_S:.0f} s)")
+    remove_new_rows(con)
+    removed, rm_s, rm_cpu = timed(lambda: update_comment_mart(con, VERSION))
+    print(f"  the batch removed again (a failed batch's rows discarded): mart {removed.kind} "
+          f"({removed.changed:,} comments changed) {rm_s:.1f} s ({rm_cpu:.1f} CPU s)")
+    print(f"  same rows as the full build before the batch: {'yes' if mart_fingerprint(con) == before else 'NO'}")
 
 
 def quantification() -> Q.Quantification:
@@ -246,6 +346,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the warehouse in this folder and keep it")
     parser.add_argument("--explain", help="print EXPLAIN ANALYZE of the queries whose view or description "
                                           "contains this text")
+    parser.add_argument("--refresh-only", action="store_true",
+                        help="time the trends refreshes only (full, then incremental), without publishing and the "
+                             "views")
     args = parser.parse_args()
 
     import duckdb
@@ -285,6 +388,10 @@ def main() -> None:
               f"< {TREND_TARGET_S:.0f} s: {'met' if trends_s < TREND_TARGET_S else 'MISSED'}): comment mart of "
               f"{mart_rows:,} rows {mart_s:.1f} s ({mart_cpu:.1f} CPU s), trends {stats_s:.1f} s "
               f"({stats_cpu:.1f} CPU s)")
+        if args.refresh_only:
+            incremental_scenario(con, args.n, quantification())
+            con.close()
+            return
         _, publish_s, publish_cpu = timed(lambda: publish(con, published))
         print(f"publish (copy for the analysts): {publish_s:.1f} s, {publish_cpu:.1f} CPU s "
               f"({published.stat().st_size / 1e9:.2f} GB)")
@@ -313,6 +420,9 @@ def main() -> None:
               + (": over it: " + "; ".join(missed) if missed else "") + f"; slowest {slowest:.3f} s."
               "\nlive s: the same query with the mart marked stale (the views join the live tables, as before the "
               "mart); same: identical rows.")
+        con = connect(warehouse)
+        incremental_scenario(con, args.n, quantification())
+        con.close()
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,9 +1,10 @@
 """The analysts' layer of the warehouse: the views in ``sql/marts.sql``, their documentation inside the database
 (``COMMENT ON`` every view and column, shown by ``duckdb_views()`` / ``duckdb_columns()`` and by DuckDB's
 ``DESCRIBE``-aware tools), the ``topic_labels`` reference table (names from :mod:`synpunkt.labels`) and the
-comment-level mart (``comment_mart``, built at every trends refresh by :func:`build_comment_mart`): the comments
-joined once with their current prediction, correction and signals and sorted by year and municipality, which the
-comment-level views read while it is fresh (on 10 million comments, sub-second instead of several seconds)."""
+comment-level mart (``comment_mart``, brought up to date at every trends refresh by :func:`build_comment_mart`:
+updated for the changed comments or rebuilt, synpunkt.comment_mart): the comments joined once with their current
+prediction, correction and signals and sorted by year and municipality, which the comment-level views read while
+it is fresh (on 10 million comments, sub-second instead of several seconds)."""
 
 from __future__ import annotations
 
@@ -166,14 +167,20 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
     "topic_labels": ("Area codes with their Swedish and English names (from synpunkt/labels.py).",
                      {"topic": "Area code as in yearly_shares.topic ('all' = every comment)."}),
     "comment_mart": ("Every stored comment with the prediction of one model, its correction and signals, sorted by "
-                     "year and municipality; rebuilt at every trends refresh. Query comments_classified, which "
+                     "year and municipality (rows updated since the last full build follow, sorted among "
+                     "themselves); brought up to date at every trends refresh. Query comments_classified, which "
                      "reads this table while it is fresh.",
                      {"model_version": "The model whose prediction the row carries (NULL: none from that model).",
                       "sentiment": "Sentiment of the comment (a reviewer's correction overrides the model's)."}),
     "comment_mart_repeat": ("repeat_contact_shares' counts per municipality, year and area, from comment_mart.",
                             {"n": "Comments with a repeat-contact signal (for an area: about that area)."}),
     "comment_mart_state": ("What comment_mart was built from (one row); the views use the mart while "
-                           "comment_mart_fresh() is true.", {"model_version": "The model the mart was built for."}),
+                           "comment_mart_fresh() is true.",
+                           {"model_version": "The model the mart was built for.",
+                            "watermarks": "JSON: per large input table the row count, latest write time and a hash "
+                                          "sum of its rows when the mart was last updated (what the next refresh "
+                                          "compares to find the changed comments), and the rows appended since "
+                                          "the last full build (synpunkt/comment_mart.py)."}),
 }
 
 
@@ -204,43 +211,15 @@ def comment_statements(con, tables: dict[str, tuple[str, dict[str, str]]] | None
     return statements
 
 
-MART_ORDER = ("year", "municipality_code")
-"""comment_mart's sort order: DuckDB skips the row groups (122,880 rows) whose year or municipality is filtered out."""
+def build_comment_mart(con, model_version: str, full: bool = False) -> int:
+    """Bring comment_mart (sql/comment_mart.sql) with comment_mart_repeat and comment_mart_state up to date for
+    model_version: kept when no input table changed since it was built, updated for the changed comments when it
+    was built for model_version, else (or with full) rebuilt sorted by year and municipality
+    (synpunkt.comment_mart.update_comment_mart); returns the mart's row count. The views use it while
+    model_version is the current model and no input table has changed since (comment_mart_fresh())."""
+    from synpunkt.comment_mart import update_comment_mart
 
-REPEAT_COUNTS_SQL = """
-INSERT INTO comment_mart_repeat
-SELECT municipality_code, year, topic, count(*) AS n, count(*) FILTER (WHERE repeat_contact) AS n_repeat_contact
-FROM (SELECT municipality_code, year, 'all' AS topic, repeat_contact FROM comment_mart
-      WHERE repeat_contact IS NOT NULL
-      UNION ALL
-      SELECT municipality_code, year, unnest(CASE WHEN corrected THEN model_topics ELSE topics END), repeat_contact
-      FROM comment_mart WHERE repeat_contact IS NOT NULL)
-GROUP BY ALL"""
-"""repeat_contact_shares' counts from comment_mart (the model's areas, as the view's live branch counts them)."""
-
-
-def build_comment_mart(con, model_version: str) -> int:
-    """Rebuild comment_mart (sql/comment_mart.sql) for model_version, sorted by MART_ORDER, with
-    comment_mart_repeat and comment_mart_state, in one transaction, unless it was built for model_version and no
-    input table has changed since; returns the mart's row count. The views use it while model_version is the
-    current model and no input table has changed since it was built (comment_mart_fresh())."""
-    from synpunkt.warehouse import now, sql_text, transaction
-
-    params = {"model_version": model_version}
-    if con.execute("SELECT coalesce((SELECT inputs FROM comment_mart_state) = comment_mart_inputs($model_version), "
-                   "false)", params).fetchall()[0][0]:
-        return con.execute("SELECT count(*) FROM comment_mart").fetchall()[0][0]  # nothing changed since built
-    with transaction(con):
-        con.execute(f"CREATE OR REPLACE TABLE comment_mart AS {sql_text('comment_mart.sql')} "
-                    f"ORDER BY {', '.join(MART_ORDER)}", params)
-        con.execute("DELETE FROM comment_mart_repeat")
-        con.execute(REPEAT_COUNTS_SQL)
-        con.execute("DELETE FROM comment_mart_state")
-        con.execute("INSERT INTO comment_mart_state SELECT $model_version, comment_mart_inputs($model_version), "
-                    "$built_at", {**params, "built_at": now()})
-        rows = con.execute("SELECT count(*) FROM comment_mart").fetchall()[0][0]
-    con.execute(";\n".join(comment_statements(con, {"comment_mart": TABLE_DOCS["comment_mart"]})))
-    return rows
+    return update_comment_mart(con, model_version, full).rows
 
 
 def create_marts(con) -> None:

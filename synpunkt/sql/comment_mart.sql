@@ -3,7 +3,8 @@
 -- signal. The columns up to model_version are comments_classified's but for the municipality's name and county
 -- (the view joins them from municipalities, 290 rows), computed as that view's live branch computes them;
 -- model_topics keeps the model's own topics of a corrected comment (repeat_contact_shares counts the model's
--- areas). synpunkt/marts.py build_comment_mart sorts the rows by year and municipality.
+-- areas). synpunkt/comment_mart.py fills in {only}, a condition on comment_id applied to every input table: true
+-- for a full build (whose rows it sorts by year and municipality), the changed comments for an update.
 SELECT c.comment_id, c.municipality_code, c.year, c.contact_date, c.channel,
        c.text, coalesce(r.sentiment, p.sentiment) AS sentiment, p.p_positive, p.p_skeptical, p.p_negative,
        coalesce(r.topics, p.topics) AS topics,
@@ -14,7 +15,7 @@ SELECT c.comment_id, c.municipality_code, c.year, c.contact_date, c.channel,
        r.comment_id IS NOT NULL AS corrected, p.sentiment AS model_sentiment,
        c.metadata, c.external_id, c.batch_id, c.row_number, p.model_version,
        CASE WHEN r.comment_id IS NOT NULL THEN p.topics END AS model_topics, s.repeat_contact
-FROM comments c
-LEFT JOIN (SELECT * FROM predictions WHERE model_version = $model_version) p ON p.comment_id = c.comment_id
-LEFT JOIN latest_corrections r ON r.comment_id = c.comment_id
-LEFT JOIN comment_signals s ON s.comment_id = c.comment_id
+FROM (SELECT * FROM comments WHERE {only}) c
+LEFT JOIN (SELECT * FROM predictions WHERE model_version = $model_version AND {only}) p ON p.comment_id = c.comment_id
+LEFT JOIN (SELECT * FROM latest_corrections WHERE {only}) r ON r.comment_id = c.comment_id
+LEFT JOIN (SELECT * FROM comment_signals WHERE {only}) s ON s.comment_id = c.comment_id

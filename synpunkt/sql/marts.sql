@@ -64,9 +64,10 @@ FROM (SELECT *, row_number() OVER (PARTITION BY comment_id ORDER BY imported_at 
 WHERE rn = 1;
 
 -- The comment-level mart: the comments classified by one model (comments_classified's columns, plus what
--- repeat_contact_shares needs), rebuilt with the yearly trends (synpunkt/marts.py build_comment_mart, at every
--- trends refresh), sorted by year and municipality so that a query for a year or a municipality reads only their
--- row groups. sql/comment_mart.sql fills it; these are its columns.
+-- repeat_contact_shares needs), brought up to date with the yearly trends (synpunkt/comment_mart.py, at every
+-- trends refresh: the changed comments' rows updated, or all rebuilt), sorted by year and municipality so that a
+-- query for a year or a municipality reads only their row groups (rows updated since the last full build follow,
+-- sorted among themselves). sql/comment_mart.sql fills it; these are its columns.
 CREATE TABLE IF NOT EXISTS comment_mart (
     comment_id VARCHAR, municipality_code VARCHAR, year INTEGER, contact_date DATE, channel VARCHAR, text VARCHAR,
     sentiment VARCHAR, p_positive DOUBLE, p_skeptical DOUBLE, p_negative DOUBLE, topics VARCHAR[],
@@ -77,12 +78,16 @@ CREATE TABLE IF NOT EXISTS comment_mart (
 CREATE TABLE IF NOT EXISTS comment_mart_repeat (
     municipality_code VARCHAR, year INTEGER, topic VARCHAR, n BIGINT, n_repeat_contact BIGINT
 );
--- What comment_mart was built from: its model and comment_mart_inputs() at that moment (one row, or none).
+-- What comment_mart was built from: its model and comment_mart_inputs() at that moment (one row, or none), and the
+-- watermarks the next refresh compares to update only the changed comments' rows (synpunkt/comment_mart.py).
 CREATE TABLE IF NOT EXISTS comment_mart_state (
     model_version VARCHAR NOT NULL,
     inputs        VARCHAR NOT NULL,
-    built_at      TIMESTAMP NOT NULL
+    built_at      TIMESTAMP NOT NULL,
+    watermarks    VARCHAR
 );
+-- warehouses created before incremental updates (their mart is rebuilt once)
+ALTER TABLE comment_mart_state ADD COLUMN IF NOT EXISTS watermarks VARCHAR;
 -- A fingerprint of the tables comment_mart is built from, as seen with model `mv` current: row counts and the
 -- latest write time of each (answered from DuckDB's table statistics, in well under a millisecond). Any insert or
 -- delete through the pipeline changes it.
