@@ -170,7 +170,7 @@ def insert_predictions(con, start: int, end: int) -> None:
                ('{{' || array_to_string(list_transform(topics, lambda x: '"' || x || '": "'
                    || CASE WHEN hash(id || x) % 5 = 0 THEN 'negative' ELSE sentiment END || '"'), ', ')
                    || '}}')::JSON,
-               now()
+               now(), list_transform(topics, lambda x: [conf, (1 - conf) * 0.4, (1 - conf) * 0.6])
         FROM (SELECT md5(i::VARCHAR) AS id,
                      CASE WHEN u < 0.5 THEN 'positive' WHEN u < 0.68 THEN 'skeptical' ELSE 'negative' END
                          AS sentiment,

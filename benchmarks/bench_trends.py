@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_trends.py [N]`` (builds an in-memory DuckDB warehouse with N comments
 over 290 municipalities and 5 years, each about 1-2 topics, and times synpunkt.trends.refresh with a fitted PACC
-correction for the overall sentiment and ACC for the topics; the refresh includes building the comment-level mart,
-synpunkt.marts.build_comment_mart)."""
+correction for the overall sentiment and for the topics (the per-topic head's stored probabilities); the refresh
+includes building the comment-level mart, synpunkt.marts.build_comment_mart)."""
 
 from __future__ import annotations
 
@@ -40,13 +40,17 @@ def main() -> None:
                CASE WHEN u2 < 0.5 THEN ['handler'] ELSE ['wait_time', 'digital_services'] END,
                {', '.join('0.5' for _ in TOPICS)},
                CASE WHEN u3 < 0.5 THEN '{{"handler": "positive", "wait_time": "negative"}}'
-                    ELSE '{{"digital_services": "skeptical"}}' END, now() FROM src""")
+                    ELSE '{{"digital_services": "skeptical"}}' END, now(),
+               CASE WHEN u2 < 0.5 THEN [[0.5 + 0.4 * u3, 0.3 - 0.2 * u3, 0.2 - 0.2 * u3]]
+                    ELSE [[0.2 * u3, 0.2, 0.8 - 0.2 * u3], [0.3, 0.5 * u1 + 0.2, 0.5 - 0.5 * u1]] END FROM src""")
     set_current_model(con, VERSION)
     print(f"built {N:,} comments in {time.time() - t0:.1f} s")
     p = rng.dirichlet(np.ones(3), 2000)
     y = p.argmax(1)
     quant = Q.Quantification({"sentiment": Q.fit_correction("pacc", p, y, list(SENTIMENTS)),
-                              "topic_sentiment": Q.fit_correction("acc", p, y, list(SENTIMENTS))}, "bench")
+                              "topic_sentiment": Q.fit_correction("pacc", p, y, list(SENTIMENTS)),
+                              "topic_sentiment" + Q.LABELS_SUFFIX: Q.fit_correction("acc", p, y, list(SENTIMENTS))},
+                             "bench")
     t0 = time.time()
     rows = refresh(con, VERSION, quant)
     print(f"refresh: {rows:,} yearly_trends rows from {N:,} comments in {time.time() - t0:.1f} s")

@@ -137,7 +137,9 @@ class Classifier:
         """Classify texts; one row per input, in input order.
 
         With topic_sentiment=True a ``topic_sentiment`` column maps each predicted topic to the sentiment
-        expressed towards it ({"handler": "positive", "wait_time": "negative"}).
+        expressed towards it ({"handler": "positive", "wait_time": "negative"}), and ``topic_sentiment_p`` holds,
+        for each predicted topic in ``topics`` order, the per-topic head's probabilities in sentiment order
+        ([[p_positive, p_skeptical, p_negative], ...]; what per-topic PACC shares add up, synpunkt.trends).
         """
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts; wrap a single text in a list")
@@ -166,12 +168,15 @@ class Classifier:
         for j, label in enumerate(s.topics):
             table[prob_column(label)] = p_top[:, j]
         if topic_sentiment:
-            per_topic = np.full(n, None, dtype=object)
+            per_topic, per_topic_p = np.full(n, None, dtype=object), [[] for _ in range(n)]
             if probs is not None:
                 best = probs["topic_sentiment"].argmax(-1)  # [kept, topics]
                 for row, k in enumerate(keep):
-                    per_topic[k] = {t: s.sentiments[best[row, s.topics.index(t)]] for t in table["topics"][k]}
+                    columns = [s.topics.index(t) for t in table["topics"][k]]
+                    per_topic[k] = {s.topics[c]: s.sentiments[best[row, c]] for c in columns}
+                    per_topic_p[k] = probs["topic_sentiment"][row, columns].astype(float).tolist()
             table["topic_sentiment"] = [d if d is not None else {} for d in per_topic]
+            table["topic_sentiment_p"] = per_topic_p
         table["model_version"] = self.version
         return pd.DataFrame(table)
 

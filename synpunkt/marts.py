@@ -30,6 +30,10 @@ COLUMN_DOCS: dict[str, str] = {
     "topics": "Areas the comment is about (codes as in topic_labels), any number.",
     "topic_sentiment": "JSON map from each predicted area to the sentiment towards it, e.g. {\"wait_time\": "
                        "\"negative\"}.",
+    "topic_sentiment_p": "The model's per-area sentiment probabilities: one [p_positive, p_skeptical, p_negative] "
+                         "per area in topics, in the same order (numbers only). NULL for predictions stored before "
+                         "they were kept and for a reviewer-corrected comment; the per-area shares are corrected "
+                         "from them (probabilistic adjusted classify-and-count), else from the labels.",
     "overall_sentiment": "Overall sentiment of the whole comment (may differ from the sentiment towards the area).",
     "metadata": "The submitted file's extra columns for this row (JSON, redacted), e.g. kön or samtalstid.",
     "external_id": "The municipality's own id of the comment (ärendenummer), when given.",
@@ -48,7 +52,9 @@ COLUMN_DOCS: dict[str, str] = {
     "small_sample": "True when fewer than 30 comments: shown with a warning, never ranked.",
     "n_corrected": "Comments whose answer a reviewer corrected (counted as labelled, not estimated).",
     "method": "How the shares are corrected: acc (adjusted classify-and-count), pacc (probabilistic ACC) or cc "
-              "(classify-and-count: no fitted correction for the model).",
+              "(classify-and-count: no fitted correction for the model). An area's pacc uses the per-area "
+              "probabilities (topic_sentiment_p); a group with predictions stored without them is corrected from "
+              "the labels (acc, or cc).",
     "corrected": "True when a reviewer's correction overrides the model for this comment.",
     "model_sentiment": "The model's own sentiment (before any reviewer's correction).",
     "reviewer": "Who reviewed the comment (as written in the review file).",

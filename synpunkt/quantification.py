@@ -31,10 +31,14 @@ import numpy as np
 
 METHODS = ("cc", "acc", "pacc", "em")
 HARD_METHODS = ("cc", "acc")
-"""Methods that need only predicted labels (the warehouse keeps no per-topic sentiment probabilities)."""
+"""Methods that need only predicted labels."""
 WAREHOUSE_METHODS = ("cc", "acc", "pacc")
 """Methods the warehouse computes from per-group sums (synpunkt.trends); EM iterates over every comment's
 probabilities and has no bootstrap here, so it is measured but never chosen."""
+LABELS_SUFFIX = "_labels"
+"""A head whose correction uses probabilities (PACC) also has a labels-only correction, stored as head + this
+suffix (e.g. topic_sentiment_labels), for groups with predictions stored without those probabilities (per-topic
+sentiment written before they were kept): see Quantification.for_rows."""
 QUANTIFICATION_FILE = "quantification.json"
 Z95 = 1.96
 
@@ -275,6 +279,15 @@ class Quantification:
 
     def head(self, name: str) -> Correction | None:
         return self.heads.get(name)
+
+    def for_rows(self, name: str, scored: bool) -> Correction | None:
+        """The correction for groups of the head `name`: the head's own when every model-classified comment of
+        the group has the head's probabilities (scored) or the head's method needs only labels; otherwise its
+        labels-only correction (name + LABELS_SUFFIX), or None (classify-and-count) when there is none."""
+        corr = self.heads.get(name)
+        if scored or corr is None or corr.method in HARD_METHODS:
+            return corr
+        return self.heads.get(name + LABELS_SUFFIX)
 
 
 def load(model_dir: Path | None, model_version: str | None = None) -> Quantification:

@@ -36,6 +36,8 @@ GRID_MIXES = [tuple(round(v, 2) for v in (a, b, 1 - a - b)) for a, b in product(
 MIXES = list(NAMED_MIXES.values()) + GRID_MIXES
 """38 mixes of (positive, skeptical, negative): the two named ones and a 0.1-step grid over the simplex."""
 HEADS = ("sentiment", "topic_sentiment")
+LABELS_FALLBACK_HEADS = ("topic_sentiment",)
+"""Heads whose probabilities predictions stored before they were kept lack (the per-topic head: labels only)."""
 SAMPLE_N, REPS = 500, 40
 COVERAGE_SIZES, COVERAGE_REPS = (100, 400, 1500), 40
 CROSS_FIT_REPEATS, CROSS_FIT_REPS = 60, 15
@@ -220,10 +222,12 @@ def validation_coverage(method: str, widen: dict, proba, y, repeats: int = 20, s
 
 
 # -- the command -----------------------------------------------------------------------------------------------
-def evaluate_head(val: dict, tests: dict[str, dict], allowed: tuple[str, ...], seed: int = 0) -> tuple[Q.Correction, dict]:
-    """Select among `allowed` (predicted MAE from cross-fitting on validation), fit on the validation rows,
-    calibrate the intervals on cross-fitted validation batches, measure on the tests."""
-    selection = cross_fit_errors(val["proba"], val["y"], seed=seed)
+def evaluate_head(val: dict, tests: dict[str, dict], allowed: tuple[str, ...], seed: int = 0,
+                  selection: dict | None = None) -> tuple[Q.Correction, dict]:
+    """Select among `allowed` (predicted MAE from cross-fitting on validation; `selection`, cross_fit_errors' result,
+    when already computed), fit on the validation rows, calibrate the intervals on cross-fitted validation
+    batches, measure on the tests."""
+    selection = selection or cross_fit_errors(val["proba"], val["y"], seed=seed)
     method = min(allowed, key=lambda m: selection[m]["predicted_mae_pp"])
     corr = Q.fit_correction(method, val["proba"], val["y"], list(SENTIMENTS), n_boot=N_BOOT, seed=seed)
     calibration = calibrate_widening(method, val["proba"], val["y"], seed=seed)
@@ -260,15 +264,30 @@ def fit_shares(model_dir: Path | None = None, in_domain: Path | None = None, ind
     if indep.exists():
         frames["independent_test"] = load_in_domain(indep)
     arrays = {name: predict_heldout(clf, f.reset_index(drop=True)) for name, f in frames.items()}
-    heads, evaluation = {}, {"model_version": clf.version, "mixes": len(MIXES), "sample_n": SAMPLE_N, "reps": REPS,
-                             "cross_fit_repeats": CROSS_FIT_REPEATS}
-    for head in HEADS:
-        allowed = Q.WAREHOUSE_METHODS if head == "sentiment" else Q.HARD_METHODS  # per-topic: labels only stored
-        tests = {n: a[head] for n, a in arrays.items() if n != "validation"}
-        heads[head], evaluation[head] = evaluate_head(arrays["validation"][head], tests, allowed, seed)
+    heads, evaluation = fit_heads(arrays, clf.version, seed)
     Q.save(model_dir / Q.QUANTIFICATION_FILE, clf.version, heads, evaluation)
     write_card_section(model_dir, "quantification", card_section(evaluation))
     return evaluation
+
+
+def fit_heads(arrays: dict[str, dict[str, dict]], model_version: str, seed: int = 0
+              ) -> tuple[dict[str, Q.Correction], dict]:
+    """The corrections and their evaluation from held-out arrays ({"validation": ..., test sets: ...}, each
+    predict_heldout's result): per head the method chosen among those the warehouse computes (CC, ACC, PACC) by
+    the validation cross-fit rule, and for a head in LABELS_FALLBACK_HEADS whose choice needs probabilities also
+    its labels-only correction (CC or ACC by the same rule, head + Q.LABELS_SUFFIX) for warehouse groups with
+    predictions stored without them."""
+    heads, evaluation = {}, {"model_version": model_version, "mixes": len(MIXES), "sample_n": SAMPLE_N, "reps": REPS,
+                             "cross_fit_repeats": CROSS_FIT_REPEATS}
+    for head in HEADS:
+        val = arrays["validation"][head]
+        tests = {n: a[head] for n, a in arrays.items() if n != "validation"}
+        selection = cross_fit_errors(val["proba"], val["y"], seed=seed)
+        heads[head], evaluation[head] = evaluate_head(val, tests, Q.WAREHOUSE_METHODS, seed, selection)
+        if head in LABELS_FALLBACK_HEADS and heads[head].method not in Q.HARD_METHODS:
+            name = head + Q.LABELS_SUFFIX
+            heads[name], evaluation[name] = evaluate_head(val, tests, Q.HARD_METHODS, seed, selection)
+    return heads, evaluation
 
 
 def card_section(ev: dict) -> str:
@@ -298,10 +317,13 @@ def card_section(ev: dict) -> str:
              "is used to fit or choose anything.", "",
              f"Fitted for model version `{ev['model_version']}`; a file fitted for another version is ignored "
              "(the warehouse then falls back to classify-and-count). Reproduce with `synpunkt fit-shares`.", ""]
-    for head in HEADS:
+    for head in [h for head in HEADS for h in (head, head + Q.LABELS_SUFFIX) if h in ev]:
         h = ev[head]
         cf, cal = h["validation_cross_fit"], h["interval_calibration"]
-        lines += [f"### {head}: {h['method'].upper()} (fitted on {h['n_fit']} validation rows)", "",
+        note = (f" for the groups whose per-topic predictions were stored without probabilities (before they were "
+                f"kept); the others use {ev[head[:-len(Q.LABELS_SUFFIX)]]['method'].upper()}"
+                if head.endswith(Q.LABELS_SUFFIX) else "")
+        lines += [f"### {head}: {h['method'].upper()} (fitted on {h['n_fit']} validation rows){note}", "",
                   "| set | " + " | ".join(m.upper() for m in Q.METHODS) + " | 79/4/17 CC -> chosen | 30/20/50 CC -> chosen |",
                   "|---" * (len(Q.METHODS) + 3) + "|",
                   "| validation, 2-fold cross-fitted | " + " | ".join(f"{cf[m]['mae_pp']:.2f}" for m in Q.METHODS) + " | | |",

@@ -2,7 +2,14 @@
 figures, the prevalence-corrected shares and net score (synpunkt.quantification) with 95 % bootstrap intervals
 that include the correction's uncertainty, and a small-sample flag. Vectorised over groups: DuckDB aggregates
 the comment-level mart it has just rebuilt (synpunkt.marts, sql/trends.sql), numpy corrects and bootstraps the
-groups and widens the intervals by the factor calibrated for each group's size."""
+groups and widens the intervals by the factor calibrated for each group's size.
+
+Each head's groups ('all': the overall sentiment; a topic: the per-topic head) are corrected with the head's
+fitted method. A PACC head needs every model-classified comment's probabilities: a group with any comment whose
+prediction was stored without them (n_unscored > 0: per-topic probabilities are kept only since they were added
+to `predictions`) is corrected from the labels with the head's labels-only correction (ACC or CC, chosen by the
+same validation rule; Quantification.for_rows), never with one-hot labels pushed through a PACC matrix, which
+would be biased. Its method column says which was used."""
 
 from __future__ import annotations
 
@@ -86,10 +93,13 @@ def trend_rows(stats: pd.DataFrame, quant: Q.Quantification, seed: int = 0) -> p
         return stats
     stats = stats.reset_index(drop=True)
     n = stats["n"].to_numpy(float)
+    scored = stats["n_unscored"] == 0
     parts = []
     for head, rows in (("sentiment", stats["topic"] == ALL_TOPICS), ("topic_sentiment", stats["topic"] != ALL_TOPICS)):
-        if rows.any():
-            parts.append(corrected_columns(stats[rows], quant.head(head), seed))
+        for has_p in (True, False):  # a group with comments stored without probabilities: the labels' correction
+            part = rows & (scored == has_p)
+            if part.any():
+                parts.append(corrected_columns(stats[part], quant.for_rows(head, has_p), seed))
     out = stats[["scope", "municipality_code", "year", "topic", "n", "n_positive", "n_skeptical", "n_negative",
                  "n_corrected"]].join(pd.concat(parts))
     for s in SENTIMENTS:

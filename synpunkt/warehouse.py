@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from synpunkt.config import home, private_dir, warehouse_path
-from synpunkt.labels import TOPICS, prob_column
+from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt.marts import create_marts
 from synpunkt.municipalities import load_municipalities
 
@@ -237,13 +237,30 @@ def count_unclassified(con, model_version: str) -> int:
 
 
 def insert_predictions(con, comment_ids: list[str], predictions: pd.DataFrame) -> None:
-    """Store Classifier.predict output (with topic_sentiment) for the given comments, in one transaction."""
+    """Store Classifier.predict output (with topic_sentiment, and topic_sentiment_p when given: the per-topic
+    probabilities aligned with topics) for the given comments, in one transaction."""
     df = predictions.copy()
     df.insert(0, "comment_id", comment_ids)
     df["topic_sentiment"] = df["topic_sentiment"].map(lambda d: json.dumps(d, ensure_ascii=False))
+    if "topic_sentiment_p" in df:
+        df["topic_sentiment_p"] = [topic_probabilities(p, t, i) for i, (p, t) in
+                                   enumerate(zip(df["topic_sentiment_p"], df["topics"]))]
     df["classified_at"] = now()
     with transaction(con):
         insert_frame(con, "predictions", df)
+
+
+def topic_probabilities(p, topics, row: int) -> list[list[float]] | None:
+    """One prediction's per-topic sentiment probabilities as stored (a list of [p_positive, p_skeptical,
+    p_negative] per topic, in topics order; None or NaN stays NULL). A length that does not match topics is
+    refused (by row number): the rows are aligned by position."""
+    if not isinstance(p, (list, tuple)) and not hasattr(p, "__array__"):
+        return None
+    out = [[float(v) for v in vec] for vec in p]
+    if len(out) != len(topics) or any(len(vec) != len(SENTIMENTS) for vec in out):
+        raise ValueError(f"prediction row {row}: topic_sentiment_p needs one vector of {len(SENTIMENTS)} "
+                         f"probabilities per topic ({len(topics)} topics, {len(out)} vectors)")
+    return out
 
 
 def refresh_trends(con, model_version: str, quant=None) -> int:

@@ -334,6 +334,9 @@ def test_trends_have_wilson_intervals_and_net_score(home, trained):
         assert net_lo <= net <= net_hi
     years = {r[0] for r in query(home, "SELECT DISTINCT year FROM yearly_shares WHERE municipality_code = '0180'")}
     assert years == {2024, 2025}
+    # every prediction keeps its per-topic sentiment probabilities, one vector per topic
+    assert query(home, "SELECT count(*) FROM predictions WHERE topic_sentiment_p IS NULL "
+                       "OR len(topic_sentiment_p) <> len(topics)") == [(0,)]
 
 
 def test_raw_copies_are_private_and_purged_after_retention(home, trained, monkeypatch):

@@ -75,6 +75,11 @@ def test_predict_topic_sentiment_covers_predicted_topics(trained):
     assert set(first["topic_sentiment"]) == set(first["topics"])
     assert set(first["topic_sentiment"].values()) <= set(SENTIMENTS)
     assert out.iloc[1]["topic_sentiment"] == {}
+    # the per-topic head's probabilities, aligned with topics; their argmax is the topic's sentiment
+    p = np.asarray(first["topic_sentiment_p"], float).reshape(len(first["topics"]), len(SENTIMENTS))
+    assert np.allclose(p.sum(1), 1) and [SENTIMENTS[j] for j in p.argmax(1)] == \
+        [first["topic_sentiment"][t] for t in first["topics"]]
+    assert out.iloc[1]["topic_sentiment_p"] == []
 
 
 def test_evaluation_reports_topic_sentiment_and_targets(trained):

@@ -72,8 +72,11 @@ CREATE TABLE IF NOT EXISTS comment_mart (
     comment_id VARCHAR, municipality_code VARCHAR, year INTEGER, contact_date DATE, channel VARCHAR, text VARCHAR,
     sentiment VARCHAR, p_positive DOUBLE, p_skeptical DOUBLE, p_negative DOUBLE, topics VARCHAR[],
     topic_sentiment JSON, corrected BOOLEAN, model_sentiment VARCHAR, metadata JSON, external_id VARCHAR,
-    batch_id VARCHAR, row_number INTEGER, model_version VARCHAR, model_topics VARCHAR[], repeat_contact BOOLEAN
+    batch_id VARCHAR, row_number INTEGER, model_version VARCHAR, model_topics VARCHAR[], repeat_contact BOOLEAN,
+    topic_sentiment_p DOUBLE[][]
 );
+-- marts built before the per-topic probabilities were kept (their rows' predictions have none: NULL is right)
+ALTER TABLE comment_mart ADD COLUMN IF NOT EXISTS topic_sentiment_p DOUBLE[][];
 -- repeat_contact_shares' counts, aggregated from comment_mart when it is built.
 CREATE TABLE IF NOT EXISTS comment_mart_repeat (
     municipality_code VARCHAR, year INTEGER, topic VARCHAR, n BIGINT, n_repeat_contact BIGINT

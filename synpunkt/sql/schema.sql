@@ -105,8 +105,13 @@ CREATE TABLE IF NOT EXISTS predictions (
     {topic_probability_columns},
     topic_sentiment  JSON,                   -- {"handler": "positive", ...} for the predicted topics
     classified_at    TIMESTAMP NOT NULL,
+    topic_sentiment_p DOUBLE[][],            -- per predicted topic (aligned with topics): the per-topic head's
+                                             -- [p_positive, p_skeptical, p_negative]; NULL: written before it was kept
     PRIMARY KEY (comment_id, model_version)
 );
+-- warehouses created before the per-topic probabilities were kept (their rows keep NULL; synpunkt/trends.py then
+-- corrects those topics' shares from the labels)
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS topic_sentiment_p DOUBLE[][];
 
 CREATE TABLE IF NOT EXISTS yearly_trends (
     model_version      VARCHAR NOT NULL,

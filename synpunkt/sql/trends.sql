@@ -2,27 +2,30 @@
 -- topic, and the same nationally (GROUPING SETS). synpunkt/trends.py turns them into corrected shares with
 -- bootstrap intervals (synpunkt/quantification.py) and writes yearly_trends. Topic 'all' uses each comment's
 -- overall sentiment and probabilities; a topic uses the sentiment the model found towards that topic (falling back
--- to the overall sentiment; labels only, no probabilities). A human correction (latest_corrections) replaces the
--- model's answer and is counted as known (its topics' sentiment is the corrected overall sentiment).
+-- to the overall sentiment) and the per-topic head's probabilities (topic_sentiment_p, aligned with topics; NULL
+-- for predictions stored before they were kept: n_unscored counts such model-classified rows, and
+-- synpunkt/trends.py corrects a group that has any from the labels). A human correction (latest_corrections)
+-- replaces the model's answer and is counted as known (its topics' sentiment is the corrected overall sentiment).
 -- Read from comment_mart, which synpunkt.trends.refresh builds for $model_version just before (comments joined
 -- with that model's predictions and the corrections in effect): one pass, no join, each comment's topic_sentiment
 -- parsed once ($topics: the model's topics in labels.py order, $paths: their JSON paths '$.<topic>').
 WITH scored AS (
     SELECT municipality_code, year, p_positive, p_skeptical, p_negative, sentiment, corrected AS human, topics,
-           topic_sentiment
+           topic_sentiment, topic_sentiment_p
     FROM comment_mart
     WHERE model_version = $model_version
-), per_topic AS (  -- a row for 'all' and one per topic of each comment
-    SELECT municipality_code, year, human, sentiment, p_positive, p_skeptical, p_negative,
+), per_topic AS (  -- a row for 'all' and one per topic of each comment (lists unnested side by side: the
+                   -- probabilities, shorter when missing, are padded with NULL)
+    SELECT municipality_code, year, human, sentiment,
            unnest(list_concat(['all'], topics)) AS topic,
            unnest(list_concat([sentiment], CASE WHEN human THEN list_transform(topics, lambda t: sentiment)
-                  ELSE list_transform(topics, lambda t: said_by_topic[list_position($topics, t)]) END)) AS said
+                  ELSE list_transform(topics, lambda t: said_by_topic[list_position($topics, t)]) END)) AS said,
+           unnest(CASE WHEN human THEN [] ELSE list_concat([[p_positive, p_skeptical, p_negative]],
+                                                           topic_sentiment_p) END) AS p
     FROM (SELECT *, json_extract_string(topic_sentiment, $paths) AS said_by_topic FROM scored)
 ), labelled AS (
     SELECT municipality_code, year, topic, coalesce(said, sentiment) AS sentiment, human,
-           CASE WHEN topic = 'all' AND NOT human THEN p_positive END AS p0,
-           CASE WHEN topic = 'all' AND NOT human THEN p_skeptical END AS p1,
-           CASE WHEN topic = 'all' AND NOT human THEN p_negative END AS p2
+           p[1] AS p0, p[2] AS p1, p[3] AS p2
     FROM per_topic
 )
 SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'national' END AS scope,
@@ -31,6 +34,7 @@ SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'natio
        count(*) FILTER (sentiment = 'skeptical') AS n_skeptical,
        count(*) FILTER (sentiment = 'negative') AS n_negative,
        count(*) FILTER (human) AS n_corrected,
+       count(*) FILTER (NOT human AND p0 IS NULL) AS n_unscored,
        count(*) FILTER (human AND sentiment = 'positive') AS h_positive,
        count(*) FILTER (human AND sentiment = 'skeptical') AS h_skeptical,
        count(*) FILTER (human AND sentiment = 'negative') AS h_negative,
