@@ -4,8 +4,9 @@ Both reads keep their inputs and outputs (synpunkt.ingest_encoders): the signal 
 means of the heads' layers) and the name model's word states (6 layers, first subword per word). For each backend:
 
 - the signal features of the heads' held-out texts (the test splits of data/urgent and data/repeat_contact): the
-  largest absolute difference from the reference's features, and how many alerts (urgent category or none) and
-  repeat-contact decisions differ;
+  largest absolute difference from the reference's features (with heads that score sentence spans, urgent_scoring
+  "max_span", the whole texts' and the spans' means from one pass, FeatureEncoder.encode_spans), and how many alerts
+  (urgent category or none) and repeat-contact decisions differ;
 - the redactions of the NER corpus' test sentences (--ner sentences) and of --n generated comments with metadata
   cells (benchmarks/personal_data_corpus.py, as bench_personal_data.py): the share redacted exactly as the
   reference redacts them. The reference encodes every text with words (no skipping); the backends skip the name
@@ -101,7 +102,7 @@ def main() -> None:
         redactor = Redactor()
         redactor.name_model.backend = b
         encoder = FeatureEncoder(layers=layers, max_length=max_length, backend=b)
-        encoder.encode(["Hej"])  # load (and export) before timing
+        signal_features(encoder, ["Hej. Då."], detector)  # load (and export) before timing
         redactor.name_model.probabilities([["Hej", "Qwxz"]], [[True, False]])
         runs[b] = {"redactor": redactor, "encoder": encoder, "feature_s": 0.0, "redact_s": 0.0, "redacted": {}}
     print(f"{len(signal):,} held-out signal texts; redactions: "
@@ -113,7 +114,7 @@ def main() -> None:
         part = signal[start:start + step]
         for b in backends:
             t0 = time.perf_counter()
-            features[b].append(runs[b]["encoder"].encode(part))
+            features[b].append(signal_features(runs[b]["encoder"], part, detector))
             runs[b]["feature_s"] += time.perf_counter() - t0
     with every_text_encoded():
         reference = {name: [r.text for r in runs["torch"]["redactor"].redact_many(texts)]
@@ -127,16 +128,18 @@ def main() -> None:
                 runs[b]["redact_s"] += time.perf_counter() - t0
                 runs[b]["redacted"].setdefault(name, []).extend(r.text for r in out)
     load_end = _load()
-    ref_features = np.vstack(features["torch"])
-    ref_detected = detector.detect_features(ref_features, signal)
+    ref_features = joined(features["torch"])
+    ref_detected = detector.detect_features(*ref_features[:1], signal, *ref_features[1:])
     n_redacted = sum(len(v) for v in sets.values())
     measured = {}
     for b in backends:
-        feats = np.vstack(features[b])
-        d = detector.detect_features(feats, signal)
+        feats = joined(features[b])
+        d = detector.detect_features(*feats[:1], signal, *feats[1:])
         row = {
             "signal_texts": len(signal),
-            "features_max_abs_diff": float(np.abs(feats - ref_features).max()),
+            **({"signal_spans": len(feats[2])} if detector.spanned else {}),
+            "features_max_abs_diff": max(float(np.abs(x - y).max()) for x, y in zip(feats[:2], ref_features[:2])
+                                         if len(x)),
             "alert_differences": int((d["category"].fillna("-") != ref_detected["category"].fillna("-")).sum()),
             "repeat_differences": int((d["repeat_contact"] != ref_detected["repeat_contact"]).sum()),
             "max_probability_difference": float((d["probability"] - ref_detected["probability"]).abs().max()),
@@ -180,6 +183,24 @@ def main() -> None:
         path = Path(signals_dir()) / BACKEND_FILE
         path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"recorded in {path}")
+
+
+def signal_features(encoder, texts: list[str], detector) -> tuple:
+    """(whole,) features, or (whole, spans, rows) when the heads score sentence spans (one encoder pass)."""
+    from synpunkt.signals.windows import MAX_WINDOW_WORDS
+
+    if detector.spanned:
+        return encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS))
+    return (encoder.encode(texts),)
+
+
+def joined(parts: list[tuple]) -> tuple:
+    """signal_features of consecutive chunks as one: rows renumbered to the whole list of texts."""
+    whole = np.vstack([p[0] for p in parts])
+    if len(parts[0]) == 1:
+        return (whole,)
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    return (whole, np.vstack([p[1] for p in parts]), np.concatenate([p[2] + o for p, o in zip(parts, offsets)]))
 
 
 def _load() -> float:

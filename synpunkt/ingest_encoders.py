@@ -5,6 +5,8 @@ stay what they were when the heads were trained:
 
 - ``pooled_layers_graph``: the signal heads' features (synpunkt.signals.features): "query: " + text, the token
   mean of each chosen hidden layer (pooled inside the graph, so only (batch, layers x hidden) leaves it);
+- ``token_layers_graph``: the same read with the chosen layers' token states left unpooled, for heads that also
+  score sentence spans (synpunkt.signals.spans pools the whole text and each sentence from this one pass);
 - ``word_states_graph``: the name model's features (synpunkt.redaction.name_model): the text's words, the hidden
   state after ``layer`` layers of every token (the encoder stops there; the first subword of each word is picked
   outside).
@@ -59,6 +61,16 @@ def _graph_classes():
             count = mask.sum(1).clamp(min=1)
             return (torch.cat([(states[layer] * mask).sum(1) / count for layer in self.layers], dim=-1),)
 
+    class TokenLayers(PooledLayers):
+        """forward(input_ids, attention_mask) -> (states,): every token's hidden states of `layers`, concatenated
+        in that order, (batch, tokens, len(layers) * hidden); pooled outside (synpunkt/signals/spans.py: the whole
+        text's mean and its sentence spans' means from this one pass)."""
+
+        def forward(self, input_ids, attention_mask):
+            states = self.body(input_ids=input_ids, attention_mask=attention_mask,
+                               output_hidden_states=True).hidden_states
+            return (torch.cat([states[layer] for layer in self.layers], dim=-1),)
+
     class WordStates(torch.nn.Module):
         """forward(input_ids, attention_mask) -> (states,): every token's hidden state after `layer` layers."""
 
@@ -72,12 +84,18 @@ def _graph_classes():
         def forward(self, input_ids, attention_mask):
             return (self.body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state,)
 
-    return PooledLayers, WordStates
+    return PooledLayers, WordStates, TokenLayers
 
 
 def pooled_layers_graph(encoder, layers: Sequence[int]):
     """The signal features' graph over `encoder` (weights shared): output ``features``."""
     return _graph_classes()[0](encoder, layers).eval()
+
+
+def token_layers_graph(encoder, layers: Sequence[int]):
+    """The signal span features' graph over `encoder` (weights shared): output ``states``, the tokens' hidden
+    states of `layers` (pooled by synpunkt.signals.spans)."""
+    return _graph_classes()[2](encoder, layers).eval()
 
 
 def word_states_graph(encoder, layer: int):
@@ -142,14 +160,14 @@ _RUNNERS_LOCK = threading.Lock()
 
 
 def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int], backend: str | None = None):
-    """(runner, tokenizer, hidden size) for kind 'pooled' (setting: the layers) or 'words' (setting: the layer) on
-    ingest_backend(backend); built once per process and setting (the encoder weights are shared_base's)."""
+    """(runner, tokenizer, hidden size) for kind 'pooled' or 'tokens' (setting: the layers) or 'words' (setting: the
+    layer) on ingest_backend(backend); built once per process and setting (the encoder weights are shared_base's)."""
     from synpunkt.base_model import shared_base
     from synpunkt.inference import make_runner
 
     base_model = base_model or DEFAULT_BASE_MODEL
     resolved = ingest_backend(backend, base_model)
-    key = (kind, base_model, tuple(setting) if kind == "pooled" else int(setting), resolved)
+    key = (kind, base_model, tuple(setting) if kind in ("pooled", "tokens") else int(setting), resolved)
     with _RUNNERS_LOCK:
         if key not in _RUNNERS:
             encoder, tokenizer = shared_base(base_model)
@@ -157,11 +175,14 @@ def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int
             if kind == "pooled":
                 graph, names = pooled_layers_graph(encoder, key[2]), ("features",)
                 cache_key = f"signal-features-{slug}-l{'_'.join(map(str, key[2]))}"
+            elif kind == "tokens":
+                graph, names = token_layers_graph(encoder, key[2]), ("states",)
+                cache_key = f"signal-tokens-{slug}-l{'_'.join(map(str, key[2]))}"
             elif kind == "words":
                 graph, names = word_states_graph(encoder, key[2]), ("states",)
                 cache_key = f"name-states-{slug}-l{key[2]}"
             else:
-                raise ValueError(f"kind must be 'pooled' or 'words', not {kind!r}")
+                raise ValueError(f"kind must be 'pooled', 'tokens' or 'words', not {kind!r}")
             runner = make_runner(graph, resolved, cache_key=cache_key, output_names=names,
                                  precision=REFERENCE_PRECISION, shared_weights=shared_embeddings(encoder),
                                  memory_arena=False)  # ingest holds two sessions; long texts would grow each

@@ -186,3 +186,21 @@ def test_the_shipped_record_qualifies_its_default():
     chosen = record["measured"][record["default"]]
     assert chosen["qualifies"] and chosen["alert_differences"] == 0 and chosen["features_max_abs_diff"] <= 1e-3
     assert all(v == 1.0 for v in chosen["identical_redactions"].values())
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_span_features_come_from_one_pass_and_equal_the_training_features(backend):
+    """encode_spans() (token states of the chosen layers, pooled over the whole text and each sentence outside the
+    graph) equals all_layer_spans() (torch, what the span head is trained on) and its whole-text part equals
+    encode()'s, whatever the batch composition."""
+    from synpunkt.signals.features import FEATURE_LAYERS, FeatureEncoder, select_layers
+
+    texts = [*TEXTS, "Hej. Jag har köpt ett vapen nu.\nResten får ni räkna ut själva!"]
+    whole_ref, spans_ref, rows_ref = FeatureEncoder(backend="torch").all_layer_spans(texts)
+    encoder = FeatureEncoder(backend=backend, batch_size=3)
+    whole, spans, rows = encoder.encode_spans(texts)
+    tolerance = 1e-4 if backend == "onnx" else 1e-5
+    assert rows.tolist() == rows_ref.tolist() and rows.max() == len(texts) - 1 and len(set(rows)) >= 3
+    np.testing.assert_allclose(whole, select_layers(whole_ref, FEATURE_LAYERS), atol=tolerance)
+    np.testing.assert_allclose(spans, select_layers(spans_ref, FEATURE_LAYERS), atol=tolerance)
+    np.testing.assert_allclose(whole, encoder.encode(texts), atol=tolerance)

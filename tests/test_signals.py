@@ -165,7 +165,7 @@ def test_shipped_heads_evaluation_keeps_the_alert_channel_quiet_and_recall_high(
 
     summary = json.loads((DEFAULT_SIGNALS_DIR / "evaluation.json").read_text())["summary"]
     assert summary["negative_none_flag_rate"] <= 0.05  # issue 9's target (4.8 % of 210)
-    assert summary["ordinary_comments_flag_rate"] <= 0.02
+    assert summary["ordinary_comments_flag_rate"] <= 0.02  # 5 of 254 with the span head (4 whole-text only)
     # Threat recall misses issue 9's 0.95: 0.821 on test after the 2026-11-29 retraining (0.895 before), while
     # validation rose to 0.97; the floor guards against a further fall, not the target (see the model card).
     assert summary["recall_threat"] >= 0.80 and summary["recall_self_harm"] >= 0.95
@@ -499,3 +499,93 @@ def test_heads_json_with_one_layer_list_gives_both_heads_those_layers(tmp_path):
     assert loaded.head_features(x, "urgent") is x
     out = Detector(loaded).detect_features(x, texts)
     assert out["probability"].to_numpy() == pytest.approx(1 - urgent.probabilities(x)[:, 0], abs=1e-3)
+
+
+def test_sentence_spans_map_to_the_tokens_of_one_encoder_pass():
+    """token_spans: the ids are the text's own (as the encoder reads it) and each sentence's span covers exactly
+    that sentence's tokens; one sentence gives no spans; spans past the truncation are cut or dropped."""
+    from synpunkt.base_model import shared_base
+    from synpunkt.fast_tokenize import fast_tokenizer
+    from synpunkt.signals.spans import token_spans
+
+    fast = fast_tokenizer(shared_base()[1])
+    texts = ["Hej. Jag har köpt ett vapen.\nTack!", "Ni är totalt inkompetenta!", "Ett. " + "ord " * 600 + ". Slut."]
+    ids, spans = token_spans(fast, texts, "query: ", 512)
+    assert ids == fast.encode(["query: " + t for t in texts], 512)
+    first = spans[0]
+    assert len(first) == 3 and first[0][1] == first[1][0] and first[-1][1] == len(ids[0]) - len(fast.suffix)
+    body = lambda s: fast.encode([s], 512)[0][len(fast.prefix):len(fast.encode([s], 512)[0]) - len(fast.suffix)]
+    assert [ids[0][a:b] for a, b in first] == [body("Hej."), body("Jag har köpt ett vapen."), body("Tack!")]
+    assert spans[1] == []
+    assert max(b for _, b in spans[2]) <= 512 - len(fast.suffix) and len(ids[2]) == 512  # the end is cut off
+
+
+def test_span_pooling_is_one_matmul_over_the_same_states():
+    from synpunkt.signals.spans import flatten, pool
+
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(2, 6, 3)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    whole, parts = pool(states, mask, [[(1, 3), (3, 5)], []])
+    np.testing.assert_allclose(whole[0], states[0].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(whole[1], states[1, :3].mean(0), rtol=1e-6)  # padding excluded
+    np.testing.assert_allclose(parts[0], [states[0, 1:3].mean(0), states[0, 3:5].mean(0)], rtol=1e-6)
+    assert parts[1].shape == (0, 3)
+    flat, rows = flatten(parts)
+    assert flat.shape == (2, 3) and rows.tolist() == [0, 0]
+
+
+def test_span_head_training_takes_the_most_urgent_span_of_urgent_texts_and_every_span_of_the_others():
+    from synpunkt.signals.heads import LinearHead
+    from synpunkt.signals.span_head import max_span_urgency, span_threshold, span_training_set
+
+    classes = ["none", "threat"]
+    selector = LinearHead(classes, np.zeros(1, np.float32), np.ones(1, np.float32),
+                          np.array([[1.0]], np.float32), np.zeros(1, np.float32))  # p(threat) rises with x
+    y, w = np.array(["threat", "none"], dtype=object), np.array([1.0, 0.5])
+    span_x = np.array([[0.1], [2.0], [-1.0], [3.0], [0.0]], np.float32)
+    rows = np.array([0, 0, 0, 1, 1])
+    x, ys, ws = span_training_set(y, w, span_x, rows, selector)
+    assert x[:, 0].tolist() == [2.0, 3.0, 0.0] and ys.tolist() == ["threat", "none", "none"]
+    assert ws.tolist() == [1.0, 0.5, 0.5]
+    assert max_span_urgency(selector, span_x, rows, 3)[2] == 0.0  # a text without spans
+    p_whole, p_span = np.array([0.2, 0.9, 0.1, 0.1]), np.array([0.97, 0.0, 0.96, 0.2])
+    negative = np.array([True, True, True, False])
+    # the whole head flags one negative of three already: the span threshold must pass both negative spans
+    assert span_threshold(p_whole, p_span, 0.5, negative, np.zeros(4, bool), 0.34) == 0.975
+    assert span_threshold(p_whole, p_span, 0.5, negative, np.zeros(4, bool), 0.2) is None  # the whole head alone
+
+
+def test_span_decision_keeps_the_whole_text_threshold_and_adds_the_span_heads():
+    from synpunkt.signals.detect import span_decision
+
+    whole = np.array([[0.3, 0.7], [0.9, 0.1], [0.9, 0.1]])
+    span = np.array([[0.5, 0.5], [0.01, 0.99], [0.2, 0.8]])
+    p, t = span_decision(whole, span, 0, threshold=0.63, span_threshold=0.95)
+    assert p.tolist() == [whole[0].tolist(), span[1].tolist(), whole[2].tolist()]
+    assert t.tolist() == [0.63, 0.95, 0.63]
+    out = decide(np.hstack([p, np.zeros((3, 2))]), ["none", "threat", "self_harm", "violence_close_relationship"],
+                 t, [None, None, None])
+    assert out["category"].tolist() == ["threat", "threat", None]
+
+
+def test_heads_with_a_span_head_save_load_and_flag_by_either_head(tmp_path):
+    from synpunkt.signals.detect import Detector
+    from synpunkt.signals.heads import SignalHeads
+    from synpunkt.signals.repeat_cues import cue_features
+
+    rng = np.random.default_rng(2)
+    texts = ["Hej.", "Tack. Jag kommer med kniven."]
+    classes = ["none", "self_harm", "threat", "violence_close_relationship"]
+    urgent, span = _random_head(classes, 8, rng), _random_head(classes, 8, rng)
+    repeat = _random_head(["no", "yes"], 8 + cue_features(texts).shape[1], rng)
+    settings = {"version": "v", "layers": [8, 12], "urgent_scoring": "max_span",
+                "thresholds": {"urgent": 1.01, "repeat_contact": 0.5, "urgent_span": 0.0}}
+    loaded = SignalHeads.load(SignalHeads(urgent, repeat, settings, span).save(tmp_path))
+    assert loaded.urgent_span is not None and loaded.urgent_span.classes == classes
+    assert SignalHeads.load(SignalHeads(urgent, repeat, settings).save(tmp_path / "no_span")).urgent_span is None
+    x, spans = rng.normal(size=(2, 8)).astype(np.float32), rng.normal(size=(2, 8)).astype(np.float32)
+    detector = Detector(loaded)
+    assert detector.spanned and not detector.windowed
+    out = detector.detect_features(x, texts, spans, np.array([1, 1]))
+    assert out["category"].isna().tolist() == [True, False]  # only the text with spans, by the span head

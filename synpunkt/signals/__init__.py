@@ -2,6 +2,8 @@
 violence_close_relationship) and repeat contacts.
 
 - ``features``: frozen-encoder features (token means of chosen layers of multilingual-E5-small);
+- ``spans``, ``span_head``, ``mil``: sentence-span means from the same encoder pass and the head that scores them;
+- ``windows``, ``dilution``: re-encoded sentence windows (not shipped) and the dilution diagnostic;
 - ``rules`` and ``repeat_cues``: unmistakable phrases and repeat-contact cue phrases;
 - ``heads``: the logistic-regression heads stored in models/signals/;
 - ``detect``: ``detect(texts)`` / ``Detector`` (category, probability, rule, repeat_p, repeat_contact);

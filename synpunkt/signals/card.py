@@ -33,22 +33,33 @@ def _layer_text(settings: dict) -> str:
 
 def _scoring_lines(settings: dict, evaluation: dict) -> list[str]:
     """How the urgent head scores a text, with the dilution diagnostic's figures when evaluation.json has them."""
-    if settings.get("urgent_scoring", "whole") != "max_window":
-        lines = ["The urgent head scores the whole text (one mean-pooled feature vector per comment; the "
-                 "`urgent_scoring` setting \"max_window\" scores each sentence too, synpunkt/signals/windows.py)."]
-    else:
+    scoring = settings.get("urgent_scoring", "whole")
+    t = settings["thresholds"]
+    if scoring == "max_span" and "urgent_span" in t:
+        lines = ["The urgent head scores the whole text; a **span head** scores each of its sentences (token means "
+                 "of the sentence's tokens, read from the same encoder pass: synpunkt/signals/spans.py, "
+                 "span_head.py; fitted on window-level examples, the most urgent sentence of each urgent text "
+                 "against every sentence of the non-urgent ones). A comment is flagged when the whole text reaches "
+                 f"{t['urgent']:.2f} or its most urgent sentence reaches {t['urgent_span']:.3f}, the lowest span "
+                 "threshold that flags no more held-out non-urgent negative comments than the calibration rate "
+                 "allows: mean pooling over a long letter dilutes a one-sentence threat."]
+    elif scoring == "max_window":
         lines = ["The urgent head scores the whole text **and each of its sentences** (synpunkt/signals/windows.py; "
                  f"sentences of at most {settings.get('max_window_words')} words) and keeps the most urgent, its "
                  "category too: mean pooling over a long letter dilutes a one-sentence threat. A one-sentence comment "
                  "is scored as before; the threshold is calibrated on the same max-scoring."]
+    else:
+        lines = ["The urgent head scores the whole text (one mean-pooled feature vector per comment; the "
+                 "`urgent_scoring` setting \"max_span\" adds a sentence-span head, synpunkt/signals/span_head.py)."]
     d = evaluation.get("dilution_validation")
-    if d:
+    shown = scoring if scoring in ("max_span", "max_window") and d and scoring in d else "max_window"
+    if d and shown in d:
         lines[0] += (" Dilution diagnostic (synpunkt/signals/dilution.py: the validation split's urgent and angry "
                      f"non-urgent comments inside long train/validation in-domain comments, {d['whole']['n']} letters): "
                      f"urgent recall {d['whole']['urgent_recall']:.3f} whole-text, "
-                     f"{d['max_window']['urgent_recall']:.3f} windowed (threat {d['whole']['threat_recall']:.3f} -> "
-                     f"{d['max_window']['threat_recall']:.3f}); angry non-urgent letters flagged "
-                     f"{_pct(d['whole']['negative_flag_rate'])} -> {_pct(d['max_window']['negative_flag_rate'])}.")
+                     f"{d[shown]['urgent_recall']:.3f} {shown} (threat {d['whole']['threat_recall']:.3f} -> "
+                     f"{d[shown]['threat_recall']:.3f}); angry non-urgent letters flagged "
+                     f"{_pct(d['whole']['negative_flag_rate'])} -> {_pct(d[shown]['negative_flag_rate'])}.")
     return [*lines, ""]
 
 
@@ -57,9 +68,12 @@ def card_text(settings: dict, evaluation: dict) -> str:
     t = settings["thresholds"]
     lines = [
         f"# Synpunkt signal heads ({settings['version']})", "",
-        "Two logistic-regression heads on the frozen base encoder (multilingual-E5-small; token means of chosen "
+        ("Three" if "urgent_span" in t else "Two") + " logistic-regression heads on the frozen base encoder "
+        "(multilingual-E5-small; token means of chosen "
         f"layers, concatenated: {_layer_text(settings)}): **urgent** (none, threat, self_harm, "
-        "violence_close_relationship; see data/urgent/GUIDE.md) and **repeat_contact** (binary; see "
+        "violence_close_relationship; see data/urgent/GUIDE.md)" + (", its **span head** for single sentences"
+                                                                     if "urgent_span" in t else "")
+        + " and **repeat_contact** (binary; see "
         "data/repeat_contact/GUIDE.md). They run during ingest on the full, unredacted text in memory; nothing "
         "but their outputs is stored. Rules for unmistakable phrases (synpunkt/signals/rules.py) flag a comment "
         "whatever the head says.", "",

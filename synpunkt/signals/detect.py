@@ -1,9 +1,16 @@
 """Detection of urgent comments and repeat contacts on the full, unredacted text (in memory, during ingest).
 
 ``Detector.load().detect(texts)`` returns one row per text: ``category`` (threat, self_harm,
-violence_close_relationship or None), ``probability`` (that the comment is urgent: 1 - p(none) of the whole text or, when the heads' settings say
-urgent_scoring = "max_window", of its most urgent sentence window, synpunkt/signals/windows.py, at least
-RULE_PROBABILITY when a rule flagged it), ``rule`` (True when an unmistakable phrase decided it), ``repeat_p`` and ``repeat_contact``.
+violence_close_relationship or None), ``probability`` (that the comment is urgent: 1 - p(none) of the whole text;
+at least RULE_PROBABILITY when a rule flagged it), ``rule`` (True when an unmistakable phrase decided it),
+``repeat_p`` and ``repeat_contact``.
+
+How the urgent head scores a text follows the heads' settings (urgent_scoring): "whole", the whole text's token
+means; "max_span" (the shipped heads), the whole text at its threshold OR, by the span head at its own threshold,
+its most urgent sentence, each sentence's token means read from the same encoder pass (synpunkt/signals/spans.py,
+span_head.py; ``probability`` is then that sentence's when it alone flags the comment; heads without a span head
+score the most urgent of the whole text and its spans with the urgent head); "max_window", the most urgent of the
+whole text and its re-encoded sentence windows (synpunkt/signals/windows.py).
 """
 
 from __future__ import annotations
@@ -26,19 +33,20 @@ RULE_PROBABILITY = 0.9
 DETECT_COLUMNS = ["category", "probability", "rule", "repeat_p", "repeat_contact"]
 
 
-def decide(urgent_p: np.ndarray, classes: Sequence[str], threshold: float,
+def decide(urgent_p: np.ndarray, classes: Sequence[str], threshold: float | np.ndarray,
            rules: Sequence[str | None]) -> pd.DataFrame:
     """category, probability and rule from the urgent head's probabilities, its threshold and the rules (pure).
 
     ``probability`` is the head's probability that the comment is urgent at all (1 - p(none)); a comment is
-    flagged when it reaches the threshold, with the most probable urgent category. A rule's category overrides
-    the model, with a probability of at least RULE_PROBABILITY.
+    flagged when it reaches the threshold (one for all rows, or one per row), with the most probable urgent
+    category. A rule's category overrides the model, with a probability of at least RULE_PROBABILITY.
     """
     idx = [list(classes).index(c) for c in ALERT_CATEGORIES]
     urgent = urgent_p[:, idx]
     p_urgent = urgent.sum(axis=1)
+    thresholds = np.broadcast_to(np.asarray(threshold, dtype=float), p_urgent.shape)
     cats, probs, by_rule = [], [], []
-    for row, total, rule in zip(urgent, p_urgent, rules):
+    for row, total, threshold, rule in zip(urgent, p_urgent, thresholds, rules):
         if rule is not None:
             cats.append(rule)
             probs.append(max(float(total), RULE_PROBABILITY))
@@ -71,6 +79,12 @@ class Detector:
         heads without the setting score the whole text only."""
         return self.heads.settings.get("urgent_scoring", "whole") == "max_window"
 
+    @property
+    def spanned(self) -> bool:
+        """True when the urgent head scores sentence spans of the same encoder pass too (urgent_scoring =
+        "max_span")."""
+        return self.heads.settings.get("urgent_scoring", "whole") == "max_span"
+
     def windows(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """The windows the urgent head scores besides the whole texts, and their rows (none when not windowed)."""
         if not self.windowed:
@@ -90,16 +104,41 @@ class Detector:
         return max_window_probabilities(whole, head.probabilities(self.heads.head_features(window_features, "urgent")),
                                         window_rows, head.classes.index("none"))
 
+    def span_probabilities(self, n: int, span_features: np.ndarray | None, span_rows: np.ndarray | None
+                           ) -> np.ndarray:
+        """(n, classes) probabilities of each text's most urgent sentence span by the span head (p(none) = 1 for a
+        text without spans)."""
+        head = self.heads.urgent_span
+        none = head.classes.index("none")
+        out = np.zeros((n, len(head.classes)))
+        out[:, none] = 1.0
+        if span_rows is None or not len(span_rows):
+            return out
+        return max_window_probabilities(out, head.probabilities(self.heads.head_features(span_features, "urgent")),
+                                        span_rows, none)
+
     def detect_features(self, features: np.ndarray, texts: Sequence[str], window_features: np.ndarray | None = None,
                         window_rows: np.ndarray | None = None) -> pd.DataFrame:
         """detect() from precomputed features (the training command evaluates with it); window_features and
-        window_rows are the features of self.windows(texts) when the head is windowed. Features are the token means
+        window_rows are the features of self.windows(texts) when the head is windowed, or of the texts' sentence
+        spans (FeatureEncoder.encode_spans) when it scores spans; the urgent head keeps the most urgent of the whole
+        text and these. Features are the token means
         of the encoded layers (heads.encoded_layers, concatenated); each head takes its own layers' columns."""
         if not len(texts):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in DETECT_COLUMNS})
-        urgent = self.urgent_probabilities(features, window_features, window_rows)
-        out = decide(urgent, self.heads.urgent.classes, self.heads.thresholds["urgent"],
-                     [rule_category(t) for t in texts])
+        rules = [rule_category(t) for t in texts]
+        if self.spanned and self.heads.urgent_span is not None:  # whole text >= threshold, or a span >= its own
+            classes = self.heads.urgent.classes
+            if self.heads.urgent_span.classes != classes:
+                raise ValueError("the span head's classes differ from the urgent head's")
+            urgent, threshold = span_decision(self.urgent_probabilities(features),
+                                              self.span_probabilities(len(texts), window_features, window_rows),
+                                              classes.index("none"), self.heads.thresholds["urgent"],
+                                              self.heads.thresholds["urgent_span"])
+        else:
+            urgent = self.urgent_probabilities(features, window_features, window_rows)
+            threshold = self.heads.thresholds["urgent"]
+        out = decide(urgent, self.heads.urgent.classes, threshold, rules)
         repeat_p = self.heads.repeat.probabilities(np.hstack([self.heads.head_features(features, "repeat"),
                                                               cue_features(texts)]))[:, 1]
         out["repeat_p"] = repeat_p
@@ -111,9 +150,24 @@ class Detector:
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
             return self.detect_features(np.zeros((0, 0)), texts)
+        if self.spanned:  # one encoder pass: whole-text and sentence-span means from the same hidden states
+            whole, spans, rows = self.encoder.encode_spans(
+                texts, self.heads.settings.get("max_window_words", MAX_WINDOW_WORDS))
+            return self.detect_features(whole, texts, spans, rows)
         flat, rows = self.windows(texts)
         features = self.encoder.encode([*texts, *flat])  # one call: windows batch with texts of their length
         return self.detect_features(features[:len(texts)], texts, features[len(texts):], rows)
+
+
+def span_decision(whole: np.ndarray, span: np.ndarray, none_index: int, threshold: float,
+                  span_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, threshold) per row for decide() when a span head scores sentence spans (pure): the whole
+    text's with the urgent threshold, unless the whole text stays under it and the most urgent span (span: its
+    probabilities, p(none) = 1 without spans) reaches the span threshold: then that span's, with the span's."""
+    span_total = 1 - span[:, none_index]
+    use_span = (1 - whole[:, none_index] < threshold) & (span_total >= span_threshold) & (span_total > 0)
+    return (np.where(use_span[:, None], span, whole),
+            np.where(use_span, span_threshold, threshold))
 
 
 _DEFAULT: Detector | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from synpunkt.config import DEFAULT_BASE_MODEL, cache_dir
+from synpunkt.signals.windows import MAX_WINDOW_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,64 @@ class FeatureEncoder:
         return out
 
 
+    def encode_spans(self, texts: Sequence[str], max_words: int = MAX_WINDOW_WORDS
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(whole (n, dim), spans (m, dim), rows (m,)): the chosen layers' token means of each whole text (as
+        ``encode``) and of each of its sentence spans (synpunkt/signals/spans.py), all from ONE encoder pass over
+        the whole texts; rows[j] is the text span j belongs to. On ingest's backend (graph kind "tokens")."""
+        from synpunkt.fast_tokenize import fast_tokenizer
+        from synpunkt.ingest_encoders import batch_size_for, ingest_runner
+        from synpunkt.signals.spans import flatten, pool, token_spans
+        from synpunkt.word_pieces import pad
+
+        runner, tokenizer, hidden = ingest_runner("tokens", self.base_model, self.layers, self.backend)
+        dim = hidden * len(self.layers)
+        if not len(texts):
+            return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32), np.zeros(0, dtype=int)
+        ids, spans = token_spans(fast_tokenizer(tokenizer), texts, TEXT_PREFIX, self.max_length, max_words)
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        whole = np.zeros((len(texts), dim), dtype=np.float32)
+        per_text: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(texts)
+        size = batch_size_for(runner.backend, self.batch_size)
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            batch_ids, mask = pad([ids[i] for i in idx], tokenizer.pad_token_id)
+            means, parts = pool(runner.run(batch_ids, mask)[0], mask, [spans[i] for i in idx])
+            whole[idx] = means
+            for i, part in zip(idx, parts):
+                per_text[i] = part
+        return (whole, *flatten(per_text))
+
+    def all_layer_spans(self, texts: Sequence[str], max_words: int = MAX_WINDOW_WORDS
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The torch fp32 reference of encode_spans for every hidden layer: whole (n, layers + 1, hidden), spans
+        (m, layers + 1, hidden), rows (m,) (training; the whole part equals all_layers within float tolerance)."""
+        import torch
+
+        from synpunkt.fast_tokenize import fast_tokenizer
+        from synpunkt.signals.spans import flatten, pooling_matrix, token_spans
+        from synpunkt.word_pieces import pad
+
+        self._load()
+        n_layers, hidden = self._encoder.config.num_hidden_layers + 1, self._encoder.config.hidden_size
+        ids, spans = token_spans(fast_tokenizer(self._tokenizer), texts, TEXT_PREFIX, self.max_length, max_words)
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        whole = np.zeros((len(texts), n_layers, hidden), dtype=np.float32)
+        per_text: list[np.ndarray] = [np.zeros((0, n_layers, hidden), np.float32)] * len(texts)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                batch_ids, mask = pad([ids[i] for i in idx], self._tokenizer.pad_token_id)
+                states = self._encoder(input_ids=torch.from_numpy(batch_ids), attention_mask=torch.from_numpy(mask),
+                                       output_hidden_states=True).hidden_states
+                weights = torch.from_numpy(pooling_matrix(mask, [spans[i] for i in idx]))
+                pooled = torch.einsum("bst,blth->bslh", weights, torch.stack(states, dim=1)).numpy()
+                whole[idx] = pooled[:, 0]
+                for k, i in enumerate(idx):
+                    per_text[i] = pooled[k, 1:1 + len(spans[i])]
+        return (whole, *flatten(per_text))
+
+
 def select_layers(all_layers: np.ndarray, layers: Sequence[int]) -> np.ndarray:
     """Concatenate the chosen layers of an (n, layers + 1, hidden) array into (n, len(layers) * hidden)."""
     return all_layers[:, list(layers), :].reshape(len(all_layers), -1)
@@ -106,3 +165,21 @@ def cached_all_layers(encoder: FeatureEncoder, texts: Sequence[str], name: str) 
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, values.astype(np.float16))
     return values
+
+
+def cached_all_layer_spans(encoder: FeatureEncoder, texts: Sequence[str], name: str,
+                           max_words: int = MAX_WINDOW_WORDS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """all_layer_spans() for training data, cached on disk like cached_all_layers (keyed by texts and settings)."""
+    key = "\x00".join([encoder.base_model, str(encoder.max_length), f"spans{max_words}", *texts])
+    path = Path(cache_dir()) / "signals" / f"{name}-spans-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["whole"].astype(np.float32), z["spans"].astype(np.float32), z["rows"].astype(int)
+    log.info("encoding %d %s texts with their sentence spans (cached afterwards in %s)", len(texts), name,
+             path.parent)
+    whole, spans, rows = encoder.all_layer_spans(texts, max_words)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, whole=whole.astype(np.float16), spans=spans.astype(np.float16), rows=rows)
+    tmp.replace(path)
+    return whole, spans, rows

@@ -66,6 +66,7 @@ class SignalHeads:
     urgent: LinearHead
     repeat: LinearHead
     settings: dict = field(default_factory=dict)  # version, layers, thresholds, training data, metrics
+    urgent_span: LinearHead | None = None  # scores sentence spans (urgent_scoring "max_span"), on the urgent layers
 
     @property
     def head_layers(self) -> dict[str, tuple[int, ...]]:
@@ -94,14 +95,18 @@ class SignalHeads:
 
     def save(self, directory: Path = SIGNALS_DIR) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = {f"{name}_{part}": getattr(head, part) for name, head in (("urgent", self.urgent),
-                                                                             ("repeat", self.repeat))
+        arrays = {f"{name}_{part}": getattr(head, part) for name, head in self._heads().items()
                   for part in ("mean", "scale", "coef", "intercept")}
         np.savez_compressed(directory / WEIGHTS, **{k: v.astype(np.float16 if k.endswith("coef") else np.float32)
                                                     for k, v in arrays.items()})
-        settings = {**self.settings, "urgent_classes": self.urgent.classes, "repeat_classes": self.repeat.classes}
+        settings = {**self.settings, **{f"{name}_classes": head.classes for name, head in self._heads().items()}}
         (directory / SETTINGS).write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return directory
+
+    def _heads(self) -> dict[str, LinearHead]:
+        """The stored heads by name (urgent_span only where there is one)."""
+        heads = {"urgent": self.urgent, "repeat": self.repeat}
+        return {**heads, "urgent_span": self.urgent_span} if self.urgent_span is not None else heads
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "SignalHeads":
@@ -112,5 +117,5 @@ class SignalHeads:
         with np.load(directory / WEIGHTS) as z:
             heads = {name: LinearHead(settings[f"{name}_classes"], *(z[f"{name}_{part}"].astype(np.float32)
                                       for part in ("mean", "scale", "coef", "intercept")))
-                     for name in ("urgent", "repeat")}
-        return cls(heads["urgent"], heads["repeat"], settings)
+                     for name in ("urgent", "repeat", "urgent_span") if f"{name}_classes" in settings}
+        return cls(heads["urgent"], heads["repeat"], settings, heads.get("urgent_span"))

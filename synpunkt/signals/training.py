@@ -22,8 +22,11 @@ from sklearn.preprocessing import StandardScaler
 from synpunkt.signals.data import (ALERT_CATEGORIES, URGENT_CATEGORIES, is_added_urgent_row, repeat_data, rtplx_data,
                                    urgent_data)
 from synpunkt.signals.detect import Detector
-from synpunkt.signals.features import FEATURE_LAYERS, MAX_LENGTH, FeatureEncoder, cached_all_layers, select_layers
+from synpunkt.signals.features import (FEATURE_LAYERS, MAX_LENGTH, FeatureEncoder, cached_all_layer_spans,
+                                       cached_all_layers, select_layers)
 from synpunkt.signals.heads import SIGNALS_DIR, LinearHead, SignalHeads, union_layers
+from synpunkt.signals.mil import mil_rows
+from synpunkt.signals.span_head import SPAN_C, max_span_urgency, span_threshold, span_training_set
 from synpunkt.signals.repeat_cues import cue_features
 from synpunkt.signals.windows import MAX_WINDOW_WORDS, WINDOW_SENTENCES, max_window_probabilities, window_table
 
@@ -48,13 +51,26 @@ LAYER_GRID = ((8, 12), (6, 9, 12))
 given). The repeat head keeps its own layers (SignalsConfig.repeat_layers): with one shared choice the windowed
 search's (6, 9, 12) lowered repeat F1 on in-domain comments from 0.72 to 0.63. The detector encodes the union once."""
 FOLDS = 5
-URGENT_SCORING = "whole"
-"""How the urgent head scores a text: "whole" (the whole text only, the default) or "max_window" (the most urgent
-of the whole text and its sentences, synpunkt/signals/windows.py, threshold calibrated on the same max-scoring).
+URGENT_SCORING = "max_span"
+"""How urgent comments are scored: "max_span" (the default: the whole-text head at its threshold, or a span head on
+each sentence's token means from the same encoder pass at its own threshold; synpunkt/signals/span_head.py),
+"whole" (the whole text only) or "max_window" (the most urgent of the whole text and its re-encoded sentences,
+synpunkt/signals/windows.py, threshold calibrated on the same max-scoring).
+max_span (2026-11-29, chosen on validation / out-of-fold figures only): every held-out figure of the whole-text
+head kept (recall 0.95, 3.9 % of first-pass negative comments flagged, 1.2 % of ordinary validation comments), the
+dilution diagnostic's urgent recall 0.34 -> 0.47 with no angry letter flagged, at 1.01x the signal pass's time on
+onnx, 0.99x on torch (benchmarks/bench_signal_spans.py). The test split, read once afterwards, kept every figure
+(threat recall 0.821 still) with one more of 254 ordinary comments flagged (2.0 %).
+The urgent head alone scoring spans (threshold 0.95: 11 % of negatives flagged) and one head fitted on whole texts
+and spans (urgent_training "mil": held-out recall 0.94, validation threat 0.94) were rejected.
 max_window (2026-11-29, repeat head on its own layers 8, 12; urgent search chose 6, 9, 12, C 0.03, threshold 0.76)
 lifted the dilution diagnostic's urgent recall from 0.32 to 0.88 and kept the repeat head (test F1 0.857 written,
 0.722 comments) but flagged 2.4 % of ordinary in-domain test comments (floor 2 %) with test threat recall 0.836
-(whole: 0.821), so the shipped heads stay whole-text."""
+(whole: 0.821), and re-encoding every sentence cost 1.8x the signal pass, so it was not shipped."""
+URGENT_TRAINING = "whole"
+"""What the urgent head is fitted on: "whole" (whole texts; with max_span the spans get a head of their own) or
+"mil" (one head on whole texts and sentence spans, synpunkt/signals/mil.py, scoring the most urgent of the whole
+text and its spans with one threshold; with urgent_scoring "max_span")."""
 
 
 @dataclass
@@ -73,7 +89,11 @@ class Windows:
 
 
 def _windows(encoder: FeatureEncoder, texts: list[str], name: str, scoring: str) -> Windows | None:
-    """All-layer features of the texts' windows (cached), or None for whole-text scoring."""
+    """All-layer features of the texts' re-encoded windows ("max_window") or sentence spans ("max_span"; both
+    cached), or None for whole-text scoring."""
+    if scoring == "max_span":
+        _, spans, rows = cached_all_layer_spans(encoder, texts, name.replace("_windows", ""), MAX_WINDOW_WORDS)
+        return Windows(spans, rows)
     if scoring != "max_window":
         return None
     flat, rows = window_table(texts, WINDOW_SENTENCES, MAX_WINDOW_WORDS)
@@ -82,38 +102,146 @@ def _windows(encoder: FeatureEncoder, texts: list[str], name: str, scoring: str)
     return Windows(feats, rows)
 
 
+@dataclass
+class SpanTraining:
+    """Training on sentence spans (the span head, or urgent_training "mil"): all-layer span features of the urgent
+    rows (rows: urgent row index) and of the extra rows (rows: extra row index; RTP-LX rows have none), and, for
+    "mil", the number of spans up to which an urgent text gives all of them (synpunkt/signals/mil.py)."""
+
+    urgent: Windows
+    extra: Windows | None
+    all_spans_upto: int = 0
+
+
 def _urgent_training_rows(rows: pd.DataFrame, x: np.ndarray, x_extra: np.ndarray | None,
-                          extra: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                          extra: pd.DataFrame | None, spans: SpanTraining | None = None, fit_rows=None,
+                          layers=None, selector: LinearHead | None = None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels and sample weights: the urgent set's rows (weight 1) and the extra rows (their own
-    `weight`: ordinary in-domain comments as `none`, RTP-LX development rows)."""
+    `weight`: ordinary in-domain comments as `none`, RTP-LX development rows); with `spans` (and fit_rows, the
+    rows' indices in the urgent set, and the selector head) their sentence spans as well (mil_rows)."""
     y, w = rows["category"].to_numpy(), np.ones(len(rows))
-    if x_extra is None:
+    if x_extra is not None:
+        x, y, w = (np.vstack([x, x_extra]), np.concatenate([y, extra["category"].to_numpy()]),
+                   np.concatenate([w, extra["weight"].to_numpy(dtype=float)]))
+    if spans is None:
         return x, y, w
-    return (np.vstack([x, x_extra]), np.concatenate([y, extra["category"].to_numpy()]),
-            np.concatenate([w, extra["weight"].to_numpy(dtype=float)]))
+    xs, rs = spans.urgent.subset(np.asarray(fit_rows), layers)
+    if spans.extra is not None and x_extra is not None:
+        xe, re_ = spans.extra.subset(np.arange(len(x_extra)), layers)
+        xs, rs = np.vstack([xs, xe]), np.concatenate([rs, re_ + len(rows)])
+    return mil_rows(x, y, w, xs, rs, selector, spans.all_spans_upto)
+
+
+def _selector(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, seed: int) -> LinearHead:
+    """The whole-text urgent head on the train split (the "current head" that picks each urgent training text's
+    most urgent span for multiple-instance training)."""
+    tr = (urgent["split"] == "train").to_numpy()
+    xs, ys, ws = _urgent_training_rows(urgent[tr], x[tr], x_extra, extra)
+    scaler, model = _fit(xs, ys, c, seed, ws)
+    return LinearHead.from_sklearn(list(model.classes_), scaler, model)
 
 
 def _tune_urgent(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, seed: int,
-                 windows: Windows | None = None, layers=None) -> tuple[float, float]:
-    """(threshold, recall) of one setting from held-out predictions: the validation split (model fit on train)
-    and out-of-fold predictions for the train split (5-fold). The threshold is the lowest that flags at most
-    CALIBRATION_FLAG_RATE of the held-out non-urgent negative comments of the first labelling pass (the targeted
-    additions over-represent hard negatives); recall (rules included) counts every held-out urgent row, the
-    additions' varied phrasings too. With windows, every held-out row is scored as the detector scores it (its most
-    urgent sentence window or the whole text), so the threshold is calibrated on the same max-scoring."""
-    from sklearn.model_selection import StratifiedKFold
+                 windows: Windows | None = None, layers=None, spans: SpanTraining | None = None
+                 ) -> tuple[float, float]:
+    """(threshold, recall) of one setting (held_out_scores, then the threshold and recall on them)."""
+    p_urgent = held_out_scores(urgent, x, x_extra, extra, c, seed, windows, layers, spans)
+    return held_out_threshold(urgent, p_urgent)
 
+
+def held_out_threshold(urgent: pd.DataFrame, p_urgent: np.ndarray) -> tuple[float, float]:
+    """(threshold, recall) from held-out scores: the lowest threshold flagging at most CALIBRATION_FLAG_RATE of the
+    held-out first-pass non-urgent negative comments (rules included), and the recall of every held-out urgent
+    row at it (rules included)."""
     from synpunkt.signals.rules import rule_category
+
+    held = urgent["split"].isin(["train", "validation"]).to_numpy()
+    calibration = held & ~is_added_urgent_row(urgent["id"]).to_numpy()
+    rules = np.array([rule_category(t) is not None for t in urgent["text"]])
+    negative = held & ((urgent["category"] == "none") & (urgent["negative_tone"] == True)).to_numpy()  # noqa: E712
+    t = urgent_threshold(p_urgent[calibration], negative[calibration], rules[calibration], CALIBRATION_FLAG_RATE)
+    is_urgent = held & (urgent["category"] != "none").to_numpy()
+    return t, float(((p_urgent >= t) | rules)[is_urgent].mean())
+
+
+def _held_out_splits(urgent: pd.DataFrame, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, scored rows) of the held-out predictions: train -> validation, then FOLDS folds of train."""
+    from sklearn.model_selection import StratifiedKFold
 
     tr = (urgent["split"] == "train").to_numpy()
     va = (urgent["split"] == "validation").to_numpy()
-    held = tr | va
-    calibration = held & ~is_added_urgent_row(urgent["id"]).to_numpy()
-    p_urgent = np.zeros(len(urgent))
     folds = [(np.flatnonzero(tr)[a], np.flatnonzero(tr)[b]) for a, b in StratifiedKFold(
-        FOLDS, shuffle=True, random_state=seed).split(x[tr], urgent.loc[tr, "category"])]
-    for fit_rows, score_rows in [(np.flatnonzero(tr), np.flatnonzero(va)), *folds]:
-        xs, ys, ws = _urgent_training_rows(urgent.iloc[fit_rows], x[fit_rows], x_extra, extra)
+        FOLDS, shuffle=True, random_state=seed).split(np.zeros((int(tr.sum()), 1)), urgent.loc[tr, "category"])]
+    return [(np.flatnonzero(tr), np.flatnonzero(va)), *folds]
+
+
+def _span_head_rows(urgent: pd.DataFrame, fit_rows: np.ndarray, spans: SpanTraining, layers,
+                    selector: LinearHead, extra: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The span head's training rows for the urgent rows fit_rows and the extra rows (span_training_set)."""
+    xs, rs = spans.urgent.subset(np.asarray(fit_rows), layers)
+    y, w = urgent["category"].to_numpy()[fit_rows], np.ones(len(fit_rows))
+    if spans.extra is not None and extra is not None:
+        xe, re_ = spans.extra.subset(np.arange(len(extra)), layers)
+        xs, rs = np.vstack([xs, xe]), np.concatenate([rs, re_ + len(fit_rows)])
+        y = np.concatenate([y, extra["category"].to_numpy()])
+        w = np.concatenate([w, extra["weight"].to_numpy(dtype=float)])
+    return span_training_set(y, w, xs, rs, selector)
+
+
+def fit_span_head(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, threshold: float, seed: int,
+                  spans: SpanTraining, layers, selector: LinearHead) -> tuple[LinearHead | None, float | None, dict]:
+    """(span head, span threshold, held-out figures) next to the whole-text urgent head (C `c`, `threshold`,
+    `selector` = that head): the span head is fitted on window-level examples (span_head.py) for every held-out
+    split, the span threshold calibrated on the held-out first-pass negative comments with the whole-text head's
+    held-out scores (CALIBRATION_FLAG_RATE of both together), then the head refitted on the train split.
+    (None, None, figures) when no span threshold keeps the rate."""
+    from synpunkt.signals.rules import rule_category
+
+    p_whole = held_out_scores(urgent, x, x_extra, extra, c, seed)
+    p_span = np.zeros(len(urgent))
+    for fit_rows, score_rows in _held_out_splits(urgent, seed):
+        xs, ys, ws = _span_head_rows(urgent, fit_rows, spans, layers, selector, extra)
+        scaler, model = _fit(xs, ys, SPAN_C, seed, ws)
+        head = LinearHead.from_sklearn(list(model.classes_), scaler, model)
+        xs, rs = spans.urgent.subset(score_rows, layers)
+        p_span[score_rows] = max_span_urgency(head, xs, rs, len(score_rows))
+    held = urgent["split"].isin(["train", "validation"]).to_numpy()
+    calibration = held & ~is_added_urgent_row(urgent["id"]).to_numpy()
+    rules = np.array([rule_category(t) is not None for t in urgent["text"]])
+    negative = ((urgent["category"] == "none") & (urgent["negative_tone"] == True)).to_numpy()  # noqa: E712
+    t_span = span_threshold(p_whole[calibration], p_span[calibration], threshold, negative[calibration],
+                            rules[calibration], CALIBRATION_FLAG_RATE)
+    is_urgent = held & (urgent["category"] != "none").to_numpy()
+    base = (p_whole >= threshold) | rules
+    flagged = base | (p_span >= t_span) if t_span is not None else base
+    figures = {"span_threshold": t_span, "held_out_recall_whole": round(float(base[is_urgent].mean()), 4),
+               "held_out_recall_with_spans": round(float(flagged[is_urgent].mean()), 4),
+               "held_out_negative_flag_rate": round(float(flagged[calibration & negative].mean()), 4)}
+    if t_span is None:
+        return None, None, figures
+    tr = np.flatnonzero((urgent["split"] == "train").to_numpy())
+    xs, ys, ws = _span_head_rows(urgent, tr, spans, layers, selector, extra)
+    scaler, model = _fit(xs, ys, SPAN_C, seed, ws)
+    return LinearHead.from_sklearn(list(model.classes_), scaler, model), t_span, figures
+
+
+def held_out_scores(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, seed: int,
+                    windows: Windows | None = None, layers=None, spans: SpanTraining | None = None) -> np.ndarray:
+    """p(urgent) of one setting from held-out predictions: the validation split (model fit on train) and
+    out-of-fold predictions for the train split (5-fold); held_out_threshold() then takes the lowest threshold that
+    flags at most CALIBRATION_FLAG_RATE of the held-out non-urgent negative comments of the first labelling pass
+    (the targeted additions over-represent hard negatives) and the recall (rules included) of every held-out urgent
+    row, the additions' varied phrasings too. With windows, every held-out row is scored as the detector scores it (its most
+    urgent sentence window or the whole text), so the threshold is calibrated on the same max-scoring. With
+    `spans` the head is fitted on whole texts and sentence spans (multiple-instance, mil_rows; the spans of each
+    fit's own rows only, picked by a whole-text head on the train split). Returns p(urgent) per urgent row (0 for
+    test rows, which are never scored here)."""
+    selector = _selector(urgent, x, x_extra, extra, c, seed) if spans is not None else None
+    p_urgent = np.zeros(len(urgent))
+    for fit_rows, score_rows in _held_out_splits(urgent, seed):
+        xs, ys, ws = _urgent_training_rows(urgent.iloc[fit_rows], x[fit_rows], x_extra, extra, spans, fit_rows,
+                                           layers, selector)
         scaler, model = _fit(xs, ys, c, seed, ws)
         head = LinearHead.from_sklearn(list(model.classes_), scaler, model)
         none = head.classes.index("none")
@@ -122,11 +250,7 @@ def _tune_urgent(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, 
             xw, rows = windows.subset(score_rows, layers)
             p = max_window_probabilities(p, head.probabilities(xw), rows, none) if len(rows) else p
         p_urgent[score_rows] = 1 - p[:, none]
-    rules = np.array([rule_category(t) is not None for t in urgent["text"]])
-    negative = held & ((urgent["category"] == "none") & (urgent["negative_tone"] == True)).to_numpy()  # noqa: E712
-    t = urgent_threshold(p_urgent[calibration], negative[calibration], rules[calibration], CALIBRATION_FLAG_RATE)
-    is_urgent = held & (urgent["category"] != "none").to_numpy()
-    return t, float(((p_urgent >= t) | rules)[is_urgent].mean())
+    return p_urgent
 
 
 @dataclass
@@ -136,7 +260,9 @@ class SignalsConfig:
     seed: int = 42
     data_dir: Path | None = None  # shared datasets (RTP-LX); absent -> project data only
     use_rtplx: bool = False  # the shipped heads are trained on the repository's data alone (reproducible)
-    urgent_scoring: str = URGENT_SCORING  # "max_window" or "whole" (see URGENT_SCORING)
+    urgent_scoring: str = URGENT_SCORING  # "max_span", "max_window" or "whole" (see URGENT_SCORING)
+    urgent_training: str = URGENT_TRAINING  # "mil" or "whole" (see URGENT_TRAINING)
+    mil_all_spans_upto: int = 0  # mil: urgent texts with at most this many spans give all of them
     search_layers: bool = True  # False: the urgent head's C is searched on `layers` only (quicker)
     repeat_layers: tuple[int, ...] = FEATURE_LAYERS  # the repeat head's own layers (not the urgent head's choice)
 
@@ -206,9 +332,14 @@ def train_signals(cfg: SignalsConfig) -> dict:
     rtplx = rtplx_data(cfg.data_dir) if cfg.use_rtplx else None
     win_u = _windows(encoder, urgent["text"].tolist(), "urgent_windows", cfg.urgent_scoring)
     held_comments = ((repeat["source"] == "comments") & repeat["split"].isin(["validation", "test"])).to_numpy()
-    win_c = _windows(encoder, repeat.loc[held_comments, "text"].tolist(), "comments_windows", cfg.urgent_scoring)
-    if win_c is not None:  # renumber to rows of `repeat`
-        win_c = Windows(win_c.features, np.flatnonzero(held_comments)[win_c.rows])
+    if cfg.urgent_scoring == "max_span":  # every repeat row's spans (rows of `repeat`), one cached pass
+        win_c = _windows(encoder, repeat["text"].tolist(), "repeat", cfg.urgent_scoring)
+    else:
+        win_c = _windows(encoder, repeat.loc[held_comments, "text"].tolist(), "comments_windows", cfg.urgent_scoring)
+        if win_c is not None:  # renumber to rows of `repeat`
+            win_c = Windows(win_c.features, np.flatnonzero(held_comments)[win_c.rows])
+    if cfg.urgent_training == "mil" and cfg.urgent_scoring != "max_span":
+        raise ValueError("urgent_training 'mil' needs urgent_scoring 'max_span'")
 
     # urgent head: train + ordinary in-domain comments (train split) as `none` (+ RTP-LX rows); layers, C and
     # threshold chosen on held-out predictions only. Without the ordinary comments the head flagged several per
@@ -220,21 +351,33 @@ def train_signals(cfg: SignalsConfig) -> dict:
     if rtplx is not None and len(rtplx):
         extra = pd.concat([extra, rtplx.assign(weight=RTPLX_WEIGHT)], ignore_index=True)
         extra_all = np.vstack([extra_all, cached_all_layers(encoder, rtplx["text"].tolist(), "rtplx")])
+    span_data = (SpanTraining(win_u, Windows(*win_c.subset(np.flatnonzero(ordinary))), cfg.mil_all_spans_upto)
+                 if cfg.urgent_scoring == "max_span" else None)
+    spans = span_data if cfg.urgent_training == "mil" else None
+    # the whole-text head is tuned on max-scoring only where that head scores the windows itself (max_window, or
+    # max_span with mil); with max_span and whole training the spans get a head of their own (span_head.py)
+    search_windows = win_u if cfg.urgent_scoring == "max_window" or spans is not None else None
     best = None
     for layers in LAYER_GRID if cfg.layers == FEATURE_LAYERS and cfg.search_layers else (cfg.layers,):
         x = select_layers(all_u, layers)
         x_extra = select_layers(extra_all, layers) if extra_all is not None else None
         for c in URGENT_C_GRID:
-            t, recall = _tune_urgent(urgent, x, x_extra, extra, c, cfg.seed, win_u, layers)
+            t, recall = _tune_urgent(urgent, x, x_extra, extra, c, cfg.seed, search_windows, layers, spans)
             log.info("urgent head layers=%s C=%s: threshold %.2f, held-out recall %.3f", layers, c, t, recall)
             if best is None or recall > best[0] + 1e-9:
                 best = (recall, layers, c, t)
     _, layers, c_urgent, t_urgent = best
-    x_tr, y_tr, w_tr = _urgent_training_rows(urgent[tr.to_numpy()], select_layers(all_u, layers)[tr.to_numpy()],
-                                             select_layers(extra_all, layers) if extra_all is not None else None,
-                                             extra)
+    x_u, x_extra = select_layers(all_u, layers), select_layers(extra_all, layers) if extra_all is not None else None
+    selector = _selector(urgent, x_u, x_extra, extra, c_urgent, cfg.seed) if spans is not None else None
+    x_tr, y_tr, w_tr = _urgent_training_rows(urgent[tr.to_numpy()], x_u[tr.to_numpy()], x_extra, extra, spans,
+                                             np.flatnonzero(tr.to_numpy()), layers, selector)
     scaler, model = _fit(x_tr, y_tr, c_urgent, cfg.seed, w_tr)
     urgent_head = LinearHead.from_sklearn(list(model.classes_), scaler, model)
+    span_head, t_span, span_figures = None, None, None
+    if span_data is not None and spans is None:
+        span_head, t_span, span_figures = fit_span_head(urgent, x_u, x_extra, extra, c_urgent, t_urgent, cfg.seed,
+                                                        span_data, layers, urgent_head)
+        log.info("urgent span head: %s", span_figures)
     repeat_layers = tuple(cfg.repeat_layers)
     encoded = union_layers(layers, repeat_layers)  # what the detector encodes; each head takes its own columns
     feats_u = select_layers(all_u, encoded)
@@ -263,11 +406,16 @@ def train_signals(cfg: SignalsConfig) -> dict:
         "head_layers": {"urgent": list(layers), "repeat": list(repeat_layers)}, "max_length": MAX_LENGTH,
         "pooling": "mean over tokens, per layer, concatenated", "text_prefix": "query: ", "seed": cfg.seed,
         "repeat_features": "encoder features + cue phrases (synpunkt/signals/repeat_cues.py)",
-        "thresholds": {"urgent": t_urgent, "repeat_contact": t_repeat},
-        "urgent_scoring": cfg.urgent_scoring, "window_sentences": list(WINDOW_SENTENCES),
+        "thresholds": {"urgent": t_urgent, "repeat_contact": t_repeat,
+                       **({"urgent_span": t_span} if span_head is not None else {})},
+        "urgent_scoring": cfg.urgent_scoring, "urgent_training": cfg.urgent_training,
+        **({"mil_all_spans_upto": cfg.mil_all_spans_upto} if cfg.urgent_training == "mil" else {}),
+        "window_sentences": list(WINDOW_SENTENCES),
         "max_window_words": MAX_WINDOW_WORDS,
         "calibration_flag_rate": CALIBRATION_FLAG_RATE,
-        "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat},
+        "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat,
+                           **({"urgent_span_C": SPAN_C} if span_head is not None else {})},
+        **({"urgent_span_held_out": span_figures} if span_figures is not None else {}),
         "training_data": {
             "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written; "
                       f"{int((tr & is_added_urgent_row(urgent['id'])).sum())} of them targeted additions that "
@@ -284,7 +432,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
                           "splits only for the evaluation"},
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    heads = SignalHeads(urgent_head, repeat_head, settings)
+    heads = SignalHeads(urgent_head, repeat_head, settings, span_head)
     evaluation = evaluate(heads, urgent, feats_u, repeat, feats_r, win_u, win_c)
     evaluation["dilution_validation"] = dilution(heads, encoder, urgent, cfg.seed)
     heads.settings["test_summary"] = evaluation["summary"]
@@ -298,18 +446,20 @@ def train_signals(cfg: SignalsConfig) -> dict:
 
 def dilution(heads: SignalHeads, encoder: FeatureEncoder, urgent: pd.DataFrame, seed: int) -> dict:
     """The dilution diagnostic (synpunkt/signals/dilution.py; validation passages in long train/validation
-    comments, no test data): the heads' figures as windowed ("max_window") and as whole-text scoring."""
+    comments, no test data): the heads' figures as whole-text, windowed ("max_window") and span ("max_span")
+    scoring."""
     from synpunkt.signals.dilution import comments_frame, compose, dilution_metrics
 
     frame = compose(urgent, comments_frame(), seed)
     texts = frame["text"].tolist()
     layers = heads.settings["layers"]
     x = select_layers(cached_all_layers(encoder, texts, "dilution"), layers)
-    win = _windows(encoder, texts, "dilution_windows", "max_window")
+    parts = {scoring: _windows(encoder, texts, "dilution_windows", scoring) for scoring in ("max_window", "max_span")}
     out = {}
-    for scoring in ("whole", "max_window"):
-        detector = Detector(SignalHeads(heads.urgent, heads.repeat, {**heads.settings, "urgent_scoring": scoring}))
-        args = win.subset(np.arange(len(texts)), layers) if scoring == "max_window" else (None, None)
+    for scoring in ("whole", "max_window", "max_span"):
+        detector = Detector(SignalHeads(heads.urgent, heads.repeat, {**heads.settings, "urgent_scoring": scoring},
+                                        heads.urgent_span))
+        args = parts[scoring].subset(np.arange(len(texts)), layers) if scoring in parts else (None, None)
         out[scoring] = dilution_metrics(frame, detector.detect_features(x, texts, *args)["category"].notna().to_numpy())
     return out
 
@@ -324,7 +474,8 @@ def evaluate(heads: SignalHeads, urgent: pd.DataFrame, feats_u: np.ndarray, repe
     layers = heads.settings["layers"]
 
     def wins(w: Windows | None, mask: np.ndarray) -> tuple:
-        return w.subset(np.flatnonzero(mask), layers) if w is not None and detector.windowed else (None, None)
+        scored = detector.windowed or detector.spanned
+        return w.subset(np.flatnonzero(mask), layers) if w is not None and scored else (None, None)
 
     out: dict = {"version": heads.version, "thresholds": heads.thresholds}
     for split in ("validation", "test"):
