@@ -67,7 +67,13 @@ def same_predictions(a: pd.DataFrame, b: pd.DataFrame) -> None:
     probs = [c for c in a.columns if c.startswith("p_")]
     assert probs
     np.testing.assert_allclose(a[probs].to_numpy(float), b[probs].to_numpy(float), rtol=0, atol=1e-6)
-    for column in a.columns.difference(probs):  # topics come back as arrays: compared as lists
+    nested = "topic_sentiment_p"  # per-topic probability vectors: equal to 1e-6, as the other probabilities
+    for x, y in zip(a[nested], b[nested]):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(np.array([list(v) for v in x], float), np.array([list(v) for v in y], float),
+                                       rtol=0, atol=1e-6)
+    for column in a.columns.difference(probs + [nested]):  # topics come back as arrays: compared as lists
         plain = [[list(v) if isinstance(v, np.ndarray) else v for v in frame[column]] for frame in (a, b)]
         assert plain[0] == plain[1], column
 
@@ -209,7 +215,8 @@ def test_ingest_on_a_two_worker_local_cluster_stores_exactly_the_single_process_
         raise AssertionError("with the Dask runner the flow's own process runs no redaction or signal encoder")
 
     for cls, name in ((Redactor, "find_spans_many"), (Redactor, "redact_many"), (NameModel, "probabilities"),
-                      (Detector, "detect"), (Detector, "detect_features"), (FeatureEncoder, "encode")):
+                      (Detector, "detect"), (Detector, "detect_features"), (FeatureEncoder, "encode"),
+                      (FeatureEncoder, "encode_spans")):
         monkeypatch.setattr(cls, name, not_here)  # the workers are other (spawned) processes: unaffected
     pieces: list[str] = []
 

@@ -32,8 +32,9 @@ MAX_FAILURE_RATE = {
     "inv_emoji_mood": INVARIANCE_TARGET,  # 0 of 40 here; 5.6 % on the full suite (missed there, see the card)
     # TARGET MISSED: typos change the sentiment of 2 of 40 here (7.5 % on the full suite); limit 3 of 40
     "inv_typos": 3 / 40,
-    # invariance without an issue target: measured (2, 1 and 0 of 40) plus one case
-    "inv_ascii_diacritics": 3 / 40,
+    # invariance without an issue target: measured plus one case. Diacritics: 4 of 40 here for the model retrained
+    # on the e/f/g rows (9.5 % on the full suite, 10.8 % before); punctuation and names: 1 and 0 of 40
+    "inv_ascii_diacritics": 5 / 40,
     "inv_no_punctuation": 2 / 40,
     "inv_name_swap": 1 / 40,
     # directional, no issue target: measured 0 of 40, plus one case
