@@ -60,9 +60,14 @@ def max_window_probabilities(whole: np.ndarray, per_window: np.ndarray, rows: np
     """Per text, the class probabilities of its most urgent window (lowest p(none)), the whole text included.
     whole: (n, classes); per_window: (m, classes) for windows belonging to rows (m,)."""
     out = whole.copy()
-    for j, r in enumerate(rows):
-        if per_window[j, none_index] < out[r, none_index]:
-            out[r] = per_window[j]
+    rows = np.asarray(rows, dtype=int)
+    if not len(rows):
+        return out
+    p_none = per_window[:, none_index]
+    order = np.lexsort((np.arange(len(rows)), p_none, rows))  # per row: lowest p(none) first, earliest on ties
+    first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
+    better = p_none[first] < out[rows[first], none_index]
+    out[rows[first][better]] = per_window[first[better]]
     return out
 
 
