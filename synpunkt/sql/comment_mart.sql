@@ -11,9 +11,7 @@ SELECT c.comment_id, c.municipality_code, c.year, c.contact_date, c.channel,
        c.text, coalesce(r.sentiment, p.sentiment) AS sentiment, p.p_positive, p.p_skeptical, p.p_negative,
        coalesce(r.topics, p.topics) AS topics,
        CASE WHEN r.comment_id IS NULL THEN p.topic_sentiment
-            WHEN len(r.topics) = 0 THEN CAST('{}' AS JSON)
-            ELSE CAST('{"' || replace(array_to_string(r.topics, ','), ',', '":"' || r.sentiment || '","') || '":"'
-                      || r.sentiment || '"}' AS JSON) END AS topic_sentiment,
+            ELSE corrected_topic_sentiment(r.topics, r.sentiment) END AS topic_sentiment,
        r.comment_id IS NOT NULL AS corrected, p.sentiment AS model_sentiment,
        c.metadata, c.external_id, c.batch_id, c.row_number, p.model_version,
        CASE WHEN r.comment_id IS NOT NULL THEN p.topics END AS model_topics, s.repeat_contact,

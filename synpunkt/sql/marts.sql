@@ -110,6 +110,13 @@ CREATE OR REPLACE MACRO comment_mart_inputs(mv) AS (
 CREATE OR REPLACE MACRO comment_mart_fresh() AS coalesce(
     (SELECT inputs FROM comment_mart_state) = comment_mart_inputs((SELECT model_version FROM current_model)), false);
 
+-- A reviewer's correction as per-topic sentiment: every corrected topic gets the corrected overall sentiment
+-- (comments_classified's live branch and sql/comment_mart.sql).
+CREATE OR REPLACE MACRO corrected_topic_sentiment(topics, sentiment) AS
+    CASE WHEN len(topics) = 0 THEN CAST('{}' AS JSON)
+         ELSE CAST('{"' || replace(array_to_string(topics, ','), ',', '":"' || sentiment || '","') || '":"'
+                   || sentiment || '"}' AS JSON) END;
+
 -- One row per stored comment with its current prediction and municipality; a reviewer's correction overrides the
 -- model (the sentiment towards each corrected topic is then the corrected overall sentiment).
 CREATE OR REPLACE VIEW comments_classified AS
@@ -126,9 +133,7 @@ SELECT c.comment_id, c.municipality_code, c.name AS municipality, c.county, c.ye
        c.text, coalesce(r.sentiment, p.sentiment) AS sentiment, p.p_positive, p.p_skeptical, p.p_negative,
        coalesce(r.topics, p.topics) AS topics,
        CASE WHEN r.comment_id IS NULL THEN p.topic_sentiment
-            WHEN len(r.topics) = 0 THEN CAST('{}' AS JSON)
-            ELSE CAST('{"' || replace(array_to_string(r.topics, ','), ',', '":"' || r.sentiment || '","') || '":"'
-                      || r.sentiment || '"}' AS JSON) END AS topic_sentiment,
+            ELSE corrected_topic_sentiment(r.topics, r.sentiment) END AS topic_sentiment,
        r.comment_id IS NOT NULL AS corrected, p.sentiment AS model_sentiment,
        c.metadata, c.external_id, c.batch_id, c.row_number, p.model_version
 FROM (SELECT c.*, m.name, m.county FROM comments c
