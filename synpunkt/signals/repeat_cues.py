@@ -1,6 +1,7 @@
 """Phrases that say a citizen had to contact the municipality again about the same matter
 (data/repeat_contact/GUIDE.md): binary cue features appended to the encoder features of the repeat-contact head,
-which learns how much each counts (a cue alone never decides)."""
+which learns how much each counts (a cue alone never decides). The shipped head's weights cover exactly these
+columns: new phrasings extend an existing cue; a new cue needs `synpunkt train-signals` before the heads are used."""
 
 from __future__ import annotations
 
@@ -10,28 +11,34 @@ from collections.abc import Sequence
 import numpy as np
 
 _CONTACT = (r"(?:ring\w*|ringt|mejl\w*|mail\w*|e-?post\w*|skriv\w*|skrev|kontakt\w*|hör\w*\s+av|hört\s+av|"
-            r"besök\w*|anmäl\w*|påmin\w*|sms\w*|chatt\w*|frågat|frågade|sökt|jagat|tjatat)")
-_COUNT = r"(?:\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|flera|många|otaliga|x)"
+            r"besök\w*|anmäl\w*|påmin\w*|sms\w*|chatt\w*|frågat|frågade|sökt|jagat|tjatat|skick\w*|prata[dt]e?|"
+            r"talat\s+med|talade\s+med)")
+_COUNT = r"(?:\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|flera|många|otaliga|några|ett\s+par|ett\s+flertal|x)"
+_TIMES = r"(?:gånger|ganger|ggr)"
 _ORDINAL = r"(?:andra|tredje|fjärde|femte|sjätte|sjunde|åttonde|nionde|tionde|\d+:?e)"
 
 CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in {
-    "count_times": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,4}}{_COUNT}\s+(?:gånger|ggr|gånger\s+om)\b",
-    "times_contact": rf"\b{_COUNT}\s+(?:gånger|ggr)\s+(?:\w+\s+){{0,3}}{_CONTACT}",
-    "ordinal_time": rf"\b{_ORDINAL}\s+gången\s+(?:\w+\s+){{0,3}}{_CONTACT}",
+    "count_times": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,4}}{_COUNT}\s+{_TIMES}\b",
+    "times_contact": rf"\b{_COUNT}\s+{_TIMES}\s+(?:\w+\s+){{0,3}}{_CONTACT}",
+    "ordinal_time": rf"\b{_ORDINAL}\s+g[åa]ngen\s+(?:\w+\s+){{0,3}}{_CONTACT}",
     "after_calls": rf"\befter\s+{_COUNT}\s+(?:samtal|mejl|mail|påminnelser|försök|besök|telefonsamtal)",
     "again": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,3}}(?:igen|återigen|ännu\s+en\s+gång|en\s+gång\s+till)\b",
-    "repeatedly": r"\b(?:upprepade\s+gånger|gång\s+på\s+gång|flera\s+gånger|vid\s+flera\s+tillfällen|"
+    "repeatedly": r"\b(?:upprepade\s+(?:gånger|frågor|mejl|mail|samtal|kontakter|förfrågningar|påpekanden|"
+                  r"anmälningar|felanmälningar)|gång\s+på\s+gång|flera\s+gånger|vid\s+flera\s+tillfällen|"
                   r"ringer\s+(?:och|å)\s+ringer|om\s+och\s+om\s+igen)",
-    "reminders": r"\b(?:påminn\w*|påstötning\w*|jaga[tr]?|tjata[tr]?|tjatat)\b",
+    "reminders": r"\b(?:påminn\w*|påminde|påmint|påstötning\w*|jaga[tr]?|tjata[tr]?|tjatat)\b",
     "no_callback": r"\b(?:ingen|aldrig|inte)\s+(?:\w+\s+){0,3}(?:ringer|ringde|ringt|hör|hörde|hört|"
                    r"återkom\w*|svarar|svarade|svarat)\s+(?:\w+\s+){0,2}(?:tillbaka|av\s+sig|upp)",
     "promised": r"\b(?:lovade|lovat|utlovade?|skulle)\s+(?:\w+\s+){0,4}(?:ringa|återkomma|höra\s+av|svara|"
-                r"skicka|komma)\b",
+                r"skicka|komma)\b|\b(?:höra\s+av\s+sig|ringa\s+upp|ringa\s+tillbaka|återkomma)\s+som\s+"
+                r"(?:hon|han|hen|ni|de|dom)\s+(?:sa|sagt|lovade|lovat)\b",
     "referred": r"\b(?:hänvisa\w*|runtskickad\w*|skickad\w*\s+runt|bollad\w*|bollas|fick\s+höra\s+att\s+jag\s+"
                 r"skulle\s+(?:ringa|mejla|kontakta)|fick\s+komma\s+tillbaka)",
     "still_no_answer": r"\b(?:fortfarande|ännu)\s+(?:\w+\s+){0,2}(?:inget|inte\s+fått|inte\s+hört|inget\s+svar)",
     "start_over": r"\b(?:börja\s+om|börjar\s+om|berätta\s+allt\s+igen|från\s+början\s+igen)",
-    "finally_reached": r"\b(?:slutligen|äntligen|till\s+slut)\s+(?:\w+\s+){0,2}(?:kom\s+fram|fick\s+tag|svarade)",
+    "finally_reached": r"\b(?:slutligen|äntligen|till\s+slut)\s+(?:\w+\s+){0,2}(?:kom\s+fram|fick\s+tag|"
+                       r"svarade)|\bnär\s+(?:jag|man|vi)\s+(?:\w+\s+)?väl\s+(?:når|nådde|kommer\s+fram|kom\s+fram|"
+                       r"får\s+tag|fick\s+tag)",
     "tried_reach": r"\bförsökt\s+(?:\w+\s+){0,2}(?:nå|få\s+tag|komma\s+fram|ringa|kontakta)",
     "count_messages": rf"\b{_COUNT}\s+(?:e-?postmeddelanden|mejl|mail|meddelanden|samtal|brev|stycken|"
                       r"påminnelser|felanmälningar|anmälningar)\b",
@@ -39,13 +46,22 @@ CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in
     "contact_list": rf"\b{_CONTACT},\s+{_CONTACT}",
     "different_answers": r"\b(?:olika|motstridiga)\s+(?:svar|besked)\b",
     "raised_before": r"\b(?:påtalat|anmält|felanmält|framfört|sagt)\s+(?:\w+\s+){0,2}(?:tidigare|förut|redan)|"
-                     r"\bredan\s+(?:anmält|ringt|mejlat|felanmält)|\bförsta\s+gången\s+(?:jag|vi)\b",
+                     r"\bredan\s+(?:anmält|ringt|mejlat|felanmält|skrivit|skickat)|"
+                     r"\bförsta\s+gången\s+(?:jag|vi)\b|"
+                     # an earlier message or case referred to: "som jag skrev i mars", "mitt förra mejl"
+                     r"\bsom\s+(?:jag|vi)\s+(?:redan\s+|tidigare\s+)?(?:skrev|skrivit|sa|sagt|nämnde|nämnt|"
+                     r"påpekade|påpekat|berättade|berättat|mejlade|frågade)\s+(?!ovan|nedan|här)|"
+                     r"\b(?:mitt|mina|vårt|våra)\s+(?:förra|tidigare|senaste)\s+(?:mejl|mail|samtal|brev|"
+                     r"meddelande\w*|ärende\w*|anmälan|e-?post\w*)|"
+                     r"\b(?:sedan|sen|efter|vid|i)\s+(?:förra|senaste|förrförra)\s+(?:samtalet|mejlet|mailet|besöket|"
+                     r"kontakten)|\b(?:samma|tidigare|förra)\s+ärende\w*",
     "said_before": r"\b(?:sa|sagt|lovade)\s+(?:\w+\s+){0,3}(?:förra|också|sen\s+\d{4})",
-    "times_any": rf"\b{_COUNT}\s+(?:gånger|ggr)\b",
+    "times_any": rf"\b{_COUNT}\s+{_TIMES}\b",
     "no_reply": r"\butan\s+att\s+(?:få|bli)\s+(?:\w+\s+)?(?:svar|uppringd|återkoppling)|\bnoll\s+svar|"
                 r"\bvi\s+återkommer\b|\bett\s+till\s+mejl",
-    "english": r"\b(?:calls?\s+back|(?:two|three|four|several|many)\s+times|again\s+and\s+again|"
-               r"followed\s+up|chased)\b",
+    "english": r"\b(?:calls?\s+back|twice|(?:two|three|four|several|many)\s+times|again\s+and\s+again|"
+               r"followed\s+up|chased|reminders?|still\s+no\s+(?:reply|answer|response)|"
+               r"(?:called|emailed|e-mailed|wrote|written|phoned|contacted)\s+(?:\w+\s+){0,3}again)\b",
     "no_return": r"\b(?:ingen|inte|aldrig)\s+(?:\w+\s+){0,2}återkomm\w*|\båterkom\w*\s+aldrig\b",
     "still_waiting": r"\bväntar\s+(?:\w+\s+)?(?:fortfarande|än|ännu)\b|"
                      r"\b(?:fortfarande|ännu)\s+(?:\w+\s+){0,2}väntar\b",
