@@ -12,6 +12,12 @@ non-model stages (reading, validation, duplicate ids, JSON, DuckDB) at full size
 
     python benchmarks/bench_ingest.py [--rows 200000] [--pool 3000] [--chunk-rows 10000] [--seed 7]
 
+Its rows are lighter than benchmarks/bench_pipeline.py's: at --rows 1000 --pool 1000 about 650 distinct texts of 35
+tokens on average (22,500 tokens through the signal encoder) against 1,000 distinct texts of 47 tokens there
+(46,500), fewer of which need the name model. Ingest's cost is the encoders' (about 90 %), so the rows/s of the
+two benchmarks differ by about that ratio of encoder tokens; per token they run at the same rate (the pipeline's
+ingest is ingest_batch, as here, plus Prefect's flow, which costs nothing measurable).
+
 Old against new, in the same session: ``--baseline DIR`` (a source tree of the code to compare with, e.g.
 ``mkdir /tmp/base && git archive HEAD synpunkt | tar -x -C /tmp/base``) ingests the same --rows rows alternately
 with that code and with this working tree, each run in a fresh process (so peak memory is the run's own),

@@ -7,13 +7,16 @@ the files into the inbox of a fresh temporary SYNPUNKT_HOME and runs the stages 
 other, under the pipeline lock, with the same functions and Prefect flows (flows/pipeline.py):
 
     landing   collect_inbox()   the inbox files become landed batches (the flow's collect-inbox task)
-    ingest    ingest_flow()     read, validate, deduplicate, redact, detect urgent signals, store
-    classify  classify_flow()   sentiment and areas for every stored comment (pipeline_flow's task runner)
+    ingest    ingest_flow()     read, validate, deduplicate, redact, detect urgent signals, store (the ingest
+                                models are loaded by the warm-up, or again after the previous size freed them)
+    classify  classify_flow()   sentiment and areas for every stored comment (pipeline_flow's task runner), after
+                                free_ingest_models() as in pipeline_flow
     trends    trends_flow()     corrected yearly shares
     publish   publish_flow()    the analysts' read-only copy
 
-For each size it prints seconds, comments/s, CPU seconds of this process (all its threads) and peak resident
-memory per stage and end to end, and between sizes the cost per comment relative to the smallest (1.00 = linear).
+For each size it prints seconds, comments/s, CPU seconds of this process (all its threads), resident memory at
+the start of each stage (what earlier stages left) and peak resident memory per stage and end to end, and
+between sizes the cost per comment relative to the smallest (1.00 = linear).
 A small warm-up run first loads the models and starts Prefect, so every measured size pays the same fixed costs.
 Peak memory: of this process (sampled every 50 ms per stage; getrusage for the whole run) and of the process tree
 (Prefect's temporary API server included). It ends with the hours a national year would take at the end-to-end
@@ -122,7 +125,7 @@ def device_line() -> str:
 def run_pipeline(n: int, seed: int, workdir: Path, **shape) -> dict:
     """Generate n comments (`shape`: generate_submissions' municipalities, rows_per_file), drop them in a fresh
     home's inbox, run every stage; figures per stage."""
-    from flows.pipeline import classify_flow, ingest_flow, publish_flow, trends_flow
+    from flows.pipeline import classify_flow, free_ingest_models, ingest_flow, publish_flow, trends_flow
     from synthetic_comments import generate_submissions, texts, write_inbox
 
     from synpunkt import scaleout
@@ -140,17 +143,20 @@ def run_pipeline(n: int, seed: int, workdir: Path, **shape) -> dict:
                      "mean_chars": sum(map(len, all_texts)) / max(1, n), "generate_s": time.perf_counter() - t0}
         del subs, all_texts
         stages, results = {}, {}
+        classify = classify_flow.with_options(task_runner=scaleout.task_runner())
         steps = {"landing": lambda: collect_inbox(), "ingest": ingest_flow,  # as pipeline_flow calls them
-                 "classify": classify_flow.with_options(task_runner=scaleout.task_runner()),
+                 "classify": lambda: (free_ingest_models(), classify())[1],
                  "trends": trends_flow, "publish": publish_flow}
         with pipeline_lock():
             for stage in STAGES:
+                start_rss = psutil.Process().memory_info().rss
                 with PeakMemory() as mem:
                     t, cpu = time.perf_counter(), time.process_time()
                     results[stage] = steps[stage]()
                     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
                 stages[stage] = {"seconds": seconds, "per_s": n / seconds if seconds else float("inf"),
-                                 "cpu_s": cpu, "peak_rss_gb": mem.peak / 1e9, "tree_peak_rss_gb": mem.tree_peak / 1e9}
+                                 "cpu_s": cpu, "start_rss_gb": start_rss / 1e9, "peak_rss_gb": mem.peak / 1e9,
+                                 "tree_peak_rss_gb": mem.tree_peak / 1e9}
     receipts, problems = results["landing"]
     batches = results["ingest"]["batches"]
     if problems or len(receipts) != len(paths) or any(b["status"] != "ingested" for b in batches):
@@ -172,11 +178,13 @@ def print_run(run: dict) -> None:
           f"{run['mb']:.1f} MB) from {run['municipalities']} "
           f"municipalities over {run['years']} years, {run['mean_chars']:.0f} characters a comment on average; "
           f"{run['accepted']:,} accepted, {run['quarantined']:,} quarantined, {run['classified']:,} classified")
-    print(f"  {'stage':<11} {'seconds':>9} {'comments/s':>11} {'CPU s':>8} {'cores used':>10} {'peak RSS GB':>12} "
-          f"{'with children':>14}")
+    print(f"  {'stage':<11} {'seconds':>9} {'comments/s':>11} {'CPU s':>8} {'cores used':>10} {'RSS GB at start':>15} "
+          f"{'peak RSS GB':>12} {'with children':>14}")
     for stage, s in [*run["stages"].items(), ("end to end", run["end_to_end"])]:
+        start = f"{s['start_rss_gb']:>15.2f}" if "start_rss_gb" in s else f"{'':>15}"
         print(f"  {stage:<11} {s['seconds']:>9.1f} {s['per_s']:>11,.1f} {s['cpu_s']:>8.1f} "
-              f"{s['cpu_s'] / max(s['seconds'], 1e-9):>10.2f} {s['peak_rss_gb']:>12.2f} {s['tree_peak_rss_gb']:>14.2f}")
+              f"{s['cpu_s'] / max(s['seconds'], 1e-9):>10.2f} {start} {s['peak_rss_gb']:>12.2f} "
+              f"{s['tree_peak_rss_gb']:>14.2f}")
 
 
 def print_ratios(runs: list[dict]) -> dict:

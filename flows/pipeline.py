@@ -29,6 +29,7 @@ from synpunkt.run_summary import publish_run_artifact
 from synpunkt.ingest import ingest_batch, pending_batches, purge_expired_raw, resync_statuses
 from synpunkt.ingest_compute import ChunkFailed, ChunkOutput, ChunkWork, merge_outputs, piece_count, split_work
 from synpunkt.landing import collect_inbox
+from synpunkt.runtime import release_memory
 from synpunkt.warehouse import (connect, count_unclassified, insert_predictions, pipeline_lock, refresh_trends,
                                 save_source_state, set_current_model, source_states, unclassified)
 
@@ -173,8 +174,18 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False) -> di
         purged = purge_expired_raw(con, config.raw_retention_days())
     finally:
         con.close()
+        release_memory(collect=True)  # the last batch's buffers, before the next stage
     failed = [{k: b[k] for k in ("batch_id", "municipality_code", "error")} for b in results if b["status"] == "failed"]
     return {"landed": landed, "batches": results, "failed": failed, "raw_purged": purged}
+
+
+def free_ingest_models() -> None:
+    """Between ingest and classification: this process's ingest models go (ingest_encoders.forget_models: about
+    0.9 GB, reloaded by the next run in seconds), so the classifier's memory does not come on top of theirs."""
+    from synpunkt.ingest_encoders import forget_models
+
+    forget_models()
+    release_memory(collect=True)
 
 
 @task(name="classify-chunk", task_run_name="classify-chunk-{chunk}", cache_policy=NO_CACHE, persist_result=False)
@@ -227,6 +238,7 @@ def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
     finally:
         con.close()
         scaleout.forget_classifiers()
+        release_memory(collect=True)  # the classifier's weights and buffers, before the next stage
     return {"classified": done, "model_version": version}
 
 
@@ -253,6 +265,8 @@ def _store_chunk(con, number: int, ids: list[str], future, version: str, failed:
         failed.append((number, len(ids), err))
         return 0
     insert_predictions(con, ids, predictions)
+    del predictions
+    release_memory()  # the chunk's buffers (texts of other lengths next): memory stays at one chunk's
     bar.update(len(ids))
     return len(ids)
 
@@ -303,6 +317,7 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     runner = scaleout.task_runner()  # a bad setting, or a cluster not trusted with raw text, fails before any work
     with pipeline_lock():
         ingested = ingest_flow.with_options(task_runner=runner)(warehouse, retry_failed)
+        free_ingest_models()
         classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)
         trends = trends_flow(warehouse)
         path = publish_flow(warehouse, published)

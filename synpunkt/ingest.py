@@ -34,6 +34,7 @@ from synpunkt.ingest_compute import (QUARANTINE_COLUMNS, ChunkFailed, ChunkOutpu
                                      redact_file_name, safe_detail)
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
 from synpunkt.redaction_cache import RedactionCache
+from synpunkt.runtime import release_memory
 from synpunkt.signals.detect import default_detector
 from synpunkt.tables import TableReadError, iter_table
 from synpunkt.validate import MissingColumn, validate_rows
@@ -201,6 +202,8 @@ def _ingest_chunks(con, receipt: Receipt, compute: ChunkCompute, key: bytes, row
                 _ingest_chunk(con, receipt, chunk, numbers, state, compute, key, rows_done, today)
                 rows_done = max(rows_done, max(numbers))
                 bar.update(len(numbers))
+                del chunk
+                release_memory()  # the chunk's frames and encoder buffers: memory stays at one chunk's
         finally:
             stream.close()
 

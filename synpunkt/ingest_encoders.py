@@ -26,6 +26,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from synpunkt.config import DEFAULT_BASE_MODEL
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,7 @@ def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int
     layer) on ingest_backend(backend); built once per process and setting (the encoder weights are shared_base's)."""
     from synpunkt.base_model import shared_base
     from synpunkt.inference import make_runner
+    from synpunkt.runtime import release_memory
 
     base_model = base_model or DEFAULT_BASE_MODEL
     resolved = ingest_backend(backend, base_model)
@@ -183,11 +186,38 @@ def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int
                 cache_key = f"name-states-{slug}-l{key[2]}"
             else:
                 raise ValueError(f"kind must be 'pooled', 'tokens' or 'words', not {kind!r}")
+            # ONNX Runtime's arena keeps the largest call's activations for the next call (no fresh pages to
+            # fault in per call: 20-40 % less CPU per token); encoder_batches bounds every call, and so the arena
             runner = make_runner(graph, resolved, cache_key=cache_key, output_names=names,
                                  precision=REFERENCE_PRECISION, shared_weights=shared_embeddings(encoder),
-                                 memory_arena=False)  # ingest holds two sessions; long texts would grow each
+                                 memory_arena=True)
             _RUNNERS[key] = (runner, tokenizer, int(encoder.config.hidden_size))
+            release_memory()  # what building the session read and freed: not kept in the heap
         return _RUNNERS[key]
+
+
+def forget_models() -> None:
+    """Drop this process's ingest models: the encoder runners, the shared base encoder and tokenizer and what is
+    cached per tokenizer, the default redactor and the default signal detector (about 0.9 GB; the next ingest
+    loads them again in about 3 s). The pipeline calls it between ingest and classification, so that the
+    classifier does not come on top of them. The caches belong to their modules; this is the one place that
+    empties them all."""
+    from synpunkt import base_model, fast_tokenize
+    from synpunkt.redaction import name_model
+    from synpunkt.redaction.redactor import Redactor
+    from synpunkt.signals import detect
+
+    with _RUNNERS_LOCK:
+        _RUNNERS.clear()
+    with Redactor._default_lock:
+        Redactor._default = None
+    detect._DEFAULT = None
+    with base_model._SHARED_LOCK:
+        base_model._SHARED.clear()
+    with fast_tokenize._FAST_LOCK:  # keyed by the tokenizer's id, which a new tokenizer may reuse
+        fast_tokenize._FAST.clear()
+    with name_model._PIECES_LOCK:
+        name_model._PIECES.clear()
 
 
 SHARED_WEIGHTS = ("embeddings.word_embeddings.weight",)
@@ -204,3 +234,30 @@ def shared_embeddings(encoder) -> dict:
 def batch_size_for(backend: str, cpu: int) -> int:
     """Texts per encoder call: `cpu` on the CPU backends; a GPU wants far larger batches."""
     return max(cpu, 256) if backend == "cuda" else cpu
+
+
+CALL_LIMITS = {"cpu": (2_048, 2_048 * 128), "cuda": (65_536, 65_536 * 256)}
+"""Per encoder call and device: (padded tokens, texts x tokens^2) at most (a single text always fits). The first
+bounds the activations, the second the attention scores (texts x heads x tokens^2 floats, several copies per layer
+in the exported graphs: about 130 KB per padded token at 207 tokens, 1 GB for 16 texts of 512 tokens). On the CPU
+a call holds at most 2,048 tokens and 16 texts of 128 tokens' attention (12.6 MB a copy): a batch of long texts
+is cut in smaller calls, so memory stays flat whatever the texts, and short texts are not padded to a long one's
+length (the last call of each sorted batch used to span the length tail)."""
+
+
+def encoder_batches(lengths: Sequence[int], backend: str, cpu: int) -> list[np.ndarray]:
+    """The encoder calls for texts of these token `lengths` (pure): their indices sorted by length (stable, so
+    similar lengths go together and padding stays small), cut into calls of at most batch_size_for(backend, cpu)
+    texts within CALL_LIMITS (tokens, texts x tokens^2) of the device; each call's width is its last text's."""
+    most = batch_size_for(backend, cpu)
+    tokens, attention = CALL_LIMITS["cuda" if backend == "cuda" else "cpu"]
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    calls, start = [], 0
+    for end in range(1, len(order) + 1):
+        width, count = int(lengths[order[end - 1]]), end - start
+        if count > 1 and (count > most or count * width > tokens or count * width * width > attention):
+            calls.append(order[start:end - 1])
+            start = end - 1
+    if start < len(order):
+        calls.append(order[start:])
+    return calls

@@ -204,3 +204,41 @@ def test_span_features_come_from_one_pass_and_equal_the_training_features(backen
     np.testing.assert_allclose(whole, select_layers(whole_ref, FEATURE_LAYERS), atol=tolerance)
     np.testing.assert_allclose(spans, select_layers(spans_ref, FEATURE_LAYERS), atol=tolerance)
     np.testing.assert_allclose(whole, encoder.encode(texts), atol=tolerance)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "cuda"])
+def test_encoder_calls_are_sorted_by_length_and_bounded(backend):
+    """encoder_batches: every text once, in length order (stable), at most the batch size and CALL_LIMITS per call;
+    a text too long for the limits alone is a call of its own; long texts do not drag short ones to their width."""
+    from synpunkt.ingest_encoders import CALL_LIMITS, batch_size_for, encoder_batches
+
+    rng = np.random.default_rng(3)
+    lengths = [*rng.integers(3, 120, 300).tolist(), 512, 512, 400, 300, 250, 7, 7]
+    calls = encoder_batches(lengths, backend, 16)
+    order = np.concatenate(calls)
+    assert order.tolist() == np.argsort(lengths, kind="stable").tolist()
+    tokens, attention = CALL_LIMITS["cuda" if backend == "cuda" else "cpu"]
+    for idx in calls:
+        width = max(lengths[i] for i in idx)
+        assert len(idx) == 1 or (len(idx) <= batch_size_for(backend, 16) and len(idx) * width <= tokens
+                                 and len(idx) * width ** 2 <= attention)
+    if backend == "onnx":
+        assert [len(c) for c in calls if max(lengths[i] for i in c) == 512] == [1, 1]
+        assert max(len(c) for c in calls) == 16 and sum(map(len, calls)) == len(lengths)
+    else:
+        assert len(calls) == 2  # a GPU takes 256 texts a call, limits permitting
+    assert encoder_batches([], backend, 16) == []
+
+
+def test_forgotten_models_load_again_with_the_same_features():
+    """forget_models (the pipeline, between ingest and classification) drops the runners and the shared encoder; the
+    next encode builds them again and reads the same features."""
+    from synpunkt import base_model
+    from synpunkt.ingest_encoders import _RUNNERS, forget_models
+    from synpunkt.signals.features import FeatureEncoder
+
+    texts = TEXTS[:3]
+    before = FeatureEncoder().encode(texts)
+    forget_models()
+    assert not _RUNNERS and not base_model._SHARED
+    np.testing.assert_array_equal(FeatureEncoder().encode(texts), before)

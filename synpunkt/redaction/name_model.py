@@ -104,7 +104,7 @@ class NameModel:
 
         `needed` (one boolean array per word list): a chunk of ``_CHUNK_WORDS`` words with no needed word is not
         encoded and its rows stay zero (chunks are encoded independently, so the others are unchanged)."""
-        from synpunkt.ingest_encoders import batch_size_for, ingest_runner
+        from synpunkt.ingest_encoders import encoder_batches, ingest_runner
         from synpunkt.word_pieces import pad
 
         runner, tokenizer, hidden = ingest_runner("words", self.base_model, self.layer, self.backend)
@@ -116,10 +116,9 @@ class NameModel:
                 if needed is None or needed[k][s : s + _CHUNK_WORDS].any():
                     ids, word_ids = pieces.encode(ws[s : s + _CHUNK_WORDS], _MAX_TOKENS)
                     chunks.append((k, s, ids, *_first_pieces(word_ids)))
-        chunks.sort(key=lambda c: len(c[2]))  # similar lengths together: less padding
-        size = batch_size_for(runner.backend, batch_size)
-        for b in range(0, len(chunks), size):
-            batch = chunks[b : b + size]
+        # similar lengths together (little padding), each call bounded (synpunkt.ingest_encoders)
+        for idx in encoder_batches([len(c[2]) for c in chunks], runner.backend, batch_size):
+            batch = [chunks[i] for i in idx]
             ids, mask = pad([c[2] for c in batch], tokenizer.pad_token_id)
             states = runner.run(ids, mask)[0]
             for j, (k, s, _, positions, words) in enumerate(batch):

@@ -75,17 +75,15 @@ class FeatureEncoder:
         if not len(texts):
             return np.zeros((0, 0), dtype=np.float32)
         from synpunkt.fast_tokenize import fast_tokenizer
-        from synpunkt.ingest_encoders import batch_size_for, ingest_runner
+        from synpunkt.ingest_encoders import encoder_batches, ingest_runner
         from synpunkt.word_pieces import pad
 
         runner, tokenizer, hidden = ingest_runner("pooled", self.base_model, self.layers, self.backend)
         # the tokenizer's ids (synpunkt.fast_tokenize: its normalisation as one translation)
         ids = fast_tokenizer(tokenizer).encode([TEXT_PREFIX + (t or "") for t in texts], self.max_length)
-        order = np.argsort([len(x) for x in ids], kind="stable")  # similar lengths together: little padding
         out = np.zeros((len(texts), hidden * len(self.layers)), dtype=np.float32)
-        size = batch_size_for(runner.backend, self.batch_size)
-        for start in range(0, len(order), size):
-            idx = order[start:start + size]
+        # similar lengths together (little padding), each call bounded (synpunkt.ingest_encoders)
+        for idx in encoder_batches([len(x) for x in ids], runner.backend, self.batch_size):
             batch_ids, mask = pad([ids[i] for i in idx], tokenizer.pad_token_id)
             out[idx] = runner.run(batch_ids, mask)[0]
         return out
@@ -97,7 +95,7 @@ class FeatureEncoder:
         ``encode``) and of each of its sentence spans (synpunkt/signals/spans.py), all from ONE encoder pass over
         the whole texts; rows[j] is the text span j belongs to. On ingest's backend (graph kind "tokens")."""
         from synpunkt.fast_tokenize import fast_tokenizer
-        from synpunkt.ingest_encoders import batch_size_for, ingest_runner
+        from synpunkt.ingest_encoders import encoder_batches, ingest_runner
         from synpunkt.signals.spans import flatten, pool, token_spans
         from synpunkt.word_pieces import pad
 
@@ -106,12 +104,9 @@ class FeatureEncoder:
         if not len(texts):
             return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32), np.zeros(0, dtype=int)
         ids, spans = token_spans(fast_tokenizer(tokenizer), texts, TEXT_PREFIX, self.max_length, max_words)
-        order = np.argsort([len(x) for x in ids], kind="stable")
         whole = np.zeros((len(texts), dim), dtype=np.float32)
         per_text: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(texts)
-        size = batch_size_for(runner.backend, self.batch_size)
-        for start in range(0, len(order), size):
-            idx = order[start:start + size]
+        for idx in encoder_batches([len(x) for x in ids], runner.backend, self.batch_size):
             batch_ids, mask = pad([ids[i] for i in idx], tokenizer.pad_token_id)
             means, parts = pool(runner.run(batch_ids, mask)[0], mask, [spans[i] for i in idx])
             whole[idx] = means
