@@ -51,10 +51,11 @@ COLUMN_DOCS: dict[str, str] = {
     "cc_net_score": "Classify-and-count net score (predicted labels counted, uncorrected), percentage points.",
     "small_sample": "True when fewer than 30 comments: shown with a warning, never ranked.",
     "n_corrected": "Comments whose answer a reviewer corrected (counted as labelled, not estimated).",
-    "method": "How the shares are corrected: acc (adjusted classify-and-count), pacc (probabilistic ACC) or cc "
-              "(classify-and-count: no fitted correction for the model). An area's pacc uses the per-area "
-              "probabilities (topic_sentiment_p); a group with predictions stored without them is corrected from "
-              "the labels (acc, or cc).",
+    "method": "How the shares are corrected: em (the EM prior adjustment on the probabilities recalibrated on "
+              "held-out labelled comments, computed from binned log-ratios), acc (adjusted classify-and-count), "
+              "pacc (probabilistic ACC) or cc (classify-and-count: no fitted correction for the model). An area's "
+              "em or pacc uses the per-area probabilities (topic_sentiment_p); a group with predictions stored "
+              "without them is corrected from the labels (acc, or cc).",
     "corrected": "True when a reviewer's correction overrides the model for this comment.",
     "model_sentiment": "The model's own sentiment (before any reviewer's correction).",
     "reviewer": "Who reviewed the comment (as written in the review file).",

@@ -359,6 +359,7 @@ def test_method_section(published, municipal):
     assert "Filer som inte kunde läsas 0" in text
     assert "Om siffrorna" in text and "kommungruppsindelning 2023" in text  # the appendix, in plain language
     assert "minst 30 synpunkter" in text
+    assert "Korrigering av andelarna" in text  # the share correction used, named
 
 
 def test_flow_renders_national_and_every_municipality_in_english(published, tmp_path):

@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 from synpunkt.labels import ALL_TOPICS
 from synpunkt.report.context import Report
-from synpunkt.report.queries import (MIN_PEER_GROUP, current_model_version, model_evaluation, quality_counts,
-                                     review_accuracy, year_shares)
+from synpunkt.report.queries import (MIN_PEER_GROUP, correction_methods, current_model_version, model_evaluation,
+                                     quality_counts, review_accuracy, year_shares)
 from synpunkt.report.statistics import MIN_RANK_N, MIN_TEST_N
 from synpunkt.report.templating import bold, render
 
@@ -60,6 +60,9 @@ def section_method(rep: Report) -> Markup:
                                                n=fmt.int(reviewed["n_reviewed"]))))
     else:
         facts.append((rep.t("m_review"), rep.t("m_review_none")))
+    methods = correction_methods(rep.con, rep.year, rep.code)
+    if methods:
+        facts.append((rep.t("m_correction"), "; ".join(rep.s["correction_methods"].get(m, m) for m in methods)))
     shares = year_shares(rep.con, rep.year, rep.code)
     n_year = int(shares[shares["topic"] == ALL_TOPICS]["n"].sum()) if not shares.empty else 0
     q = quality_counts(rep.con, rep.code)

@@ -75,6 +75,15 @@ def year_shares(con, year: int, code: str | None = None) -> pd.DataFrame:
     return order_topics(with_counts(df[df["n"] > 0]))
 
 
+def correction_methods(con, year: int, code: str | None = None) -> list[str]:
+    """The share corrections behind a year's figures (yearly_trends.method: em, pacc, acc or cc), most used first."""
+    view, where, params = ("yearly_shares", "AND municipality_code = ?", [year, code]) if code else \
+        ("national_shares", "", [year])
+    rows = con.execute(f"SELECT method, count(*) AS k FROM {view} WHERE year = ? {where} AND n > 0 "
+                       "GROUP BY method ORDER BY k DESC, method", params).fetchall()
+    return [m or "cc" for m, _ in rows]
+
+
 def trend_shares(con, code: str | None = None) -> pd.DataFrame:
     """Every year and topic for a municipality or nationally."""
     if code:

@@ -221,6 +221,13 @@ STRINGS: dict[str, dict] = {
         "m_review_none": "Ingen granskning av ett slumpurval ännu",
         "m_data_as_of": "Data senast uppdaterade", "m_generated": "Rapporten skapad",
         "m_none": "–",
+        "m_correction": "Korrigering av andelarna",
+        "correction_methods": {
+            "em": "EM-skattning (Saerens m.fl. 2002) på modellens sannolikheter, omkalibrerade på granskade "
+                  "synpunkter (Alexandari m.fl. 2020)",
+            "pacc": "justerad räkning av modellens sannolikheter (PACC, Bella m.fl. 2010)",
+            "acc": "justerad räkning av modellens svar (ACC, Forman 2008)",
+            "cc": "ingen: modellens svar räknade som de är"},
         "reasons": reason_labels("sv"),
         "index_title": "Synpunkter {year}: årsrapporter",
         "index_intro": "Rapporter skapade {generated}.",
@@ -436,6 +443,13 @@ STRINGS: dict[str, dict] = {
         "m_review_none": "No random sample has been reviewed yet",
         "m_data_as_of": "Data last updated", "m_generated": "Report generated",
         "m_none": "–",
+        "m_correction": "Correction of the shares",
+        "correction_methods": {
+            "em": "EM estimate (Saerens et al. 2002) on the model's probabilities, recalibrated on labelled "
+                  "comments (Alexandari et al. 2020)",
+            "pacc": "adjusted count of the model's probabilities (PACC, Bella et al. 2010)",
+            "acc": "adjusted count of the model's answers (ACC, Forman 2008)",
+            "cc": "none: the model's answers counted as they are"},
         "reasons": reason_labels("en"),
         "index_title": "Citizen comments {year}: annual reports",
         "index_intro": "Reports generated {generated}.",

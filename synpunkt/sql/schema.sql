@@ -134,7 +134,7 @@ CREATE TABLE IF NOT EXISTS yearly_trends (
 -- intervals; the classify-and-count figures stay beside them (warehouses created before the correction get them).
 ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS n_corrected INTEGER;   -- comments with a human correction
 ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS net_score_se DOUBLE;   -- (net_score_hi - net_score_lo) / 3.92
-ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS method VARCHAR;        -- cc | acc | pacc
+ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS method VARCHAR;        -- cc | acc | pacc | em
 ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_share_positive DOUBLE;
 ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_share_skeptical DOUBLE;
 ALTER TABLE yearly_trends ADD COLUMN IF NOT EXISTS cc_share_negative DOUBLE;
