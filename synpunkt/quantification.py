@@ -8,9 +8,12 @@ what the classifier does on held-out labelled comments (the in-domain validation
 * PACC, probabilistic ACC (Bella et al. 2010): the same with the calibrated probabilities, ``M[j, k] =
   E[p_j(x) | true k]`` and ``p`` the mean probability vector of the batch.
 * EM, the prior adjustment of Saerens, Latinne and Decaestecker (2002): re-weights the posteriors from the
-  fitting set's prior to the batch's until the prior is a fixed point.
+  fitting set's prior to the batch's until the prior is a fixed point, on probabilities recalibrated with the
+  bias-corrected calibration (BCTS) fitted on the labelled rows; fitting, binned statistics and intervals in
+  synpunkt.quantification_em (em_prior below is plain EM on given probabilities).
 
-Intervals are percentile intervals of a bootstrap with three parts: the batch is resampled (sampling error:
+Intervals (CC, ACC, PACC; EM's are linearised, see synpunkt.quantification_em) are percentile intervals of a
+bootstrap with three parts: the batch is resampled (sampling error:
 multinomial counts for hard labels, a normal approximation of the mean probability vector for PACC); the batch is
 inverted with a matrix fitted on a bootstrap resample of the labelled fitting data (the correction's own
 uncertainty); and the batch's error rates are allowed to differ from the fitting set's as much as an independent
@@ -32,9 +35,9 @@ import numpy as np
 METHODS = ("cc", "acc", "pacc", "em")
 HARD_METHODS = ("cc", "acc")
 """Methods that need only predicted labels."""
-WAREHOUSE_METHODS = ("cc", "acc", "pacc")
-"""Methods the warehouse computes from per-group sums (synpunkt.trends); EM iterates over every comment's
-probabilities and has no bootstrap here, so it is measured but never chosen."""
+WAREHOUSE_METHODS = ("cc", "acc", "pacc", "em")
+"""Methods the warehouse computes (synpunkt.trends): CC, ACC and PACC from per-group sums, EM from per-group cells
+of the comments' log-ratios (synpunkt.quantification_em.CellStats)."""
 LABELS_SUFFIX = "_labels"
 """A head whose correction uses probabilities (PACC) also has a labels-only correction, stored as head + this
 suffix (e.g. topic_sentiment_labels), for groups with predictions stored without those probabilities (per-topic
@@ -77,6 +80,11 @@ class Correction:
     widen: dict[str, list[float]] = field(default_factory=dict)
     """Interval widening calibrated on cross-fitted validation batches: ``{"n": batch sizes, "shares": factors,
     "net_score": factors}``; empty means none (factor 1)."""
+    calibration: list[float] = field(default_factory=list)
+    """EM only: the bias-corrected calibration (a, b_1..b_{k-1}) of the log-ratios, r' = a r + b
+    (synpunkt.quantification_em); empty means none (a = 1, b = 0)."""
+    calibration_bootstrap: list[list[float]] = field(default_factory=list)
+    """EM only: bootstrap replicates (a, b_1..b_{k-1}, pi_0..pi_{k-1}) of the calibration and the fitting prior."""
 
     @property
     def m(self) -> np.ndarray:
@@ -90,12 +98,17 @@ class Correction:
 def fit_correction(method: str, proba: np.ndarray, y: np.ndarray, classes: list[str], n_boot: int = 300,
                    seed: int = 0) -> Correction:
     """Fit `method` on labelled held-out rows (proba [n, k] calibrated probabilities, y [n] true class indices),
-    with `n_boot` replicates fitted on resamples of those rows (the correction's uncertainty)."""
+    with `n_boot` replicates fitted on resamples of those rows (the correction's uncertainty). EM: the BCTS
+    recalibration and its replicates (synpunkt.quantification_em.fit_em)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if method == "em":
+        from synpunkt.quantification_em import fit_em
+
+        return fit_em(proba, y, classes, n_boot, seed)
     k = proba.shape[1]
     x = method_inputs(method, proba)
-    fit = (lambda xx, yy: np.eye(k)) if method in ("cc", "em") else (lambda xx, yy: rate_matrix(xx, yy, k))
+    fit = (lambda xx, yy: np.eye(k)) if method == "cc" else (lambda xx, yy: rate_matrix(xx, yy, k))
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot if method != "cc" else 0):
@@ -164,12 +177,14 @@ def group_stats(x: np.ndarray, group: np.ndarray, n_groups: int, second_moments:
 
 
 def point_estimate(corr: Correction, stats: GroupStats) -> np.ndarray:
-    """Corrected shares [g, k] (ACC/PACC/CC; EM needs the comments, see em_prior)."""
+    """Corrected shares [g, k] (ACC/PACC/CC; EM needs the comments' cells: quantification_em.em_intervals)."""
+    if corr.method == "em":
+        raise ValueError("EM needs per-group cells of log-ratios: use synpunkt.quantification_em.em_intervals")
     q = stats.mean if corr.method == "cc" else adjust(stats.mean, corr.m)
-    return _with_known(q, stats)
+    return with_known(q, stats)
 
 
-def _with_known(q: np.ndarray, stats: GroupStats) -> np.ndarray:
+def with_known(q: np.ndarray, stats: GroupStats) -> np.ndarray:
     """Shares over every comment of the group: human-corrected comments counted as labelled, the rest estimated."""
     if stats.known is None:
         return q
@@ -189,6 +204,8 @@ def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, se
     shares are moved by ``(M** - M) q`` with M** a second, independent bootstrap matrix and q the point estimate,
     i.e. the comments estimated may be classified as differently from the fitting set as an independent labelled
     set of the same size would be."""
+    if corr.method == "em":
+        raise ValueError("EM's intervals come from per-group cells: use synpunkt.quantification_em.em_intervals")
     rng = np.random.default_rng(seed)
     g, k = stats.mean.shape
     hard = corr.method in HARD_METHODS if hard is None else hard
@@ -213,7 +230,7 @@ def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, se
             delta = boot[rng.integers(0, len(boot), n_draws)] - corr.m  # [d, k, k], columns sum to 0
             draws = draws - np.einsum("dij,gj->gdi", delta, q_hat)
         q = adjust(draws, boot[pick])
-    return _with_known(q, stats)
+    return with_known(q, stats)
 
 
 def intervals(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,9 @@
   double the variance of a correction fitted on the whole split and applied to a set of that size, so the
   selection uses the MAE predicted for that case (folded normal with the bias and half the variance); the plain
   cross-fitted MAE is reported beside it. The chosen method is fitted on the whole validation split.
-* Intervals: on the same cross-fitted halves, batches of 100, 400 and 1,500 comments get bootstrap intervals
-  (synpunkt.quantification.bootstrap_shares); the factor by which they must be widened around the point estimate
+* Intervals: on the same cross-fitted halves, batches of 100, 400 and 1,500 comments get the method's intervals
+  (synpunkt.quantification.bootstrap_shares; for EM the linearised draws of synpunkt.quantification_em, with BCTS
+  fitted on the fitting half only); the factor by which they must be widened around the point estimate
   for 95 % of them to contain the true share is stored per batch size (a split-conformal calibration).
 * Measurement: errors on the in-domain test split and the independent test set (never used to fit or choose),
   and coverage: the share of simulated batches (drawn from the test sets at each mix) whose 95 % interval
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synpunkt import quantification as Q
+from synpunkt import quantification_em as EM
 from synpunkt.labels import SENTIMENTS, TOPICS, sentiment_index
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ def draw_samples(rng, y: np.ndarray, mixes: list[tuple], n: int, reps: int, exac
 def estimate(method: str, corr: Q.Correction, proba: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Point estimates [groups, k] of `method` for samples given as rows of `proba` with group indices."""
     if method == "em":
-        return Q.em_prior(proba, group, n_groups, np.asarray(corr.prior))
+        return EM.em_shares(corr, proba, group, n_groups)
     stats = Q.group_stats(Q.method_inputs(method, proba), group, n_groups, second_moments=False)
     return Q.point_estimate(corr, stats)
 
@@ -157,9 +159,16 @@ def _simulate(corrs: list[Q.Correction], proba, y, n: int, reps: int, rng, mixes
     """Batches of n rows drawn (multinomial at each mix) from the pool: their intervals under each of `corrs`
     (the same method and bootstrap, e.g. with and without widening), true shares and true net scores."""
     idx, grp, truth = draw_samples(rng, y, mixes, n, reps, exact=False)
-    stats = Q.group_stats(Q.method_inputs(corrs[0].method, proba[idx]), grp, len(truth))
-    draws = Q.bootstrap_shares(corrs[0], stats, seed=int(rng.integers(1 << 30)))
-    return [Q.corrected_intervals(c, stats, draws) for c in corrs], truth, 100 * (truth[:, 0] - truth[:, 2])
+    seed = int(rng.integers(1 << 30))
+    if corrs[0].method == "em":
+        cells = EM.cell_stats_from_proba(proba[idx], grp, len(truth))
+        lin = EM.em_linearised(corrs[0], cells)
+        cis = [EM.intervals_from(c, lin, cells, seed) for c in corrs]
+    else:
+        stats = Q.group_stats(Q.method_inputs(corrs[0].method, proba[idx]), grp, len(truth))
+        draws = Q.bootstrap_shares(corrs[0], stats, seed=seed)
+        cis = [Q.corrected_intervals(c, stats, draws) for c in corrs]
+    return cis, truth, 100 * (truth[:, 0] - truth[:, 2])
 
 
 def calibrate_widening(method: str, proba, y, repeats: int = CALIBRATION_REPEATS, reps: int = CALIBRATION_REPS,
@@ -223,18 +232,20 @@ def validation_coverage(method: str, widen: dict, proba, y, repeats: int = 20, s
 
 # -- the command -----------------------------------------------------------------------------------------------
 def evaluate_head(val: dict, tests: dict[str, dict], allowed: tuple[str, ...], seed: int = 0,
-                  selection: dict | None = None) -> tuple[Q.Correction, dict]:
+                  selection: dict | None = None, repeats: int = CALIBRATION_REPEATS) -> tuple[Q.Correction, dict]:
     """Select among `allowed` (predicted MAE from cross-fitting on validation; `selection`, cross_fit_errors' result,
-    when already computed), fit on the validation rows, calibrate the intervals on cross-fitted validation
-    batches, measure on the tests."""
+    when already computed), fit on the validation rows, calibrate the intervals on `repeats` cross-fitted
+    validation splits, measure on the tests."""
     selection = selection or cross_fit_errors(val["proba"], val["y"], seed=seed)
     method = min(allowed, key=lambda m: selection[m]["predicted_mae_pp"])
     corr = Q.fit_correction(method, val["proba"], val["y"], list(SENTIMENTS), n_boot=N_BOOT, seed=seed)
-    calibration = calibrate_widening(method, val["proba"], val["y"], seed=seed)
+    calibration = calibrate_widening(method, val["proba"], val["y"], repeats, seed=seed)
     corr.widen = {k: calibration[k] for k in ("n", "shares", "net_score")}
     report = {"method": method, "allowed": list(allowed), "validation_cross_fit": selection,
+              **({"calibration": corr.calibration} if corr.calibration else {}),
               "interval_calibration": calibration, "n_fit": int(len(val["y"])), "test": {}, "coverage": {},
-              "validation_coverage": validation_coverage(method, corr.widen, val["proba"], val["y"], seed=seed + 5000)}
+              "validation_coverage": validation_coverage(method, corr.widen, val["proba"], val["y"],
+                                                         max(1, repeats // 3), seed=seed + 5000)}
     for name, t in tests.items():
         if len(t["y"]) == 0:
             continue
@@ -245,7 +256,18 @@ def evaluate_head(val: dict, tests: dict[str, dict], allowed: tuple[str, ...], s
                                      t["y"][t["topic"] == topic], seed, reps=10)
                 for topic in TOPICS if (t["topic"] == topic).sum() >= 20}
         report["coverage"][name] = coverage(corr, t["proba"], t["y"], seed)
+        if method == "em":
+            report["binning_max_error_pp"] = max(report.get("binning_max_error_pp", 0.0),
+                                                 binning_error(corr, t["proba"], t["y"], seed))
     return corr, report
+
+
+def binning_error(corr: Q.Correction, proba, y, seed: int = 0, reps: int = 5) -> float:
+    """The largest difference (percentage points) between EM on the warehouse's cells and EM on every comment,
+    over samples of SAMPLE_N at every mix."""
+    idx, grp, truth = draw_samples(np.random.default_rng(seed), y, MIXES, SAMPLE_N, reps)
+    binned = EM.em_shares(corr, proba[idx], grp, len(truth))
+    return float(np.abs(binned - EM.em_shares(corr, proba[idx], grp, len(truth), width=None)).max() * 100)
 
 
 def fit_shares(model_dir: Path | None = None, in_domain: Path | None = None, independent: Path | None = None,
@@ -270,24 +292,31 @@ def fit_shares(model_dir: Path | None = None, in_domain: Path | None = None, ind
     return evaluation
 
 
-def fit_heads(arrays: dict[str, dict[str, dict]], model_version: str, seed: int = 0
+def fit_heads(arrays: dict[str, dict[str, dict]], model_version: str, seed: int = 0, repeats: int = CROSS_FIT_REPEATS
               ) -> tuple[dict[str, Q.Correction], dict]:
     """The corrections and their evaluation from held-out arrays ({"validation": ..., test sets: ...}, each
-    predict_heldout's result): per head the method chosen among those the warehouse computes (CC, ACC, PACC) by
+    predict_heldout's result): per head the method chosen among those the warehouse computes (CC, ACC, PACC, EM) by
     the validation cross-fit rule, and for a head in LABELS_FALLBACK_HEADS whose choice needs probabilities also
     its labels-only correction (CC or ACC by the same rule, head + Q.LABELS_SUFFIX) for warehouse groups with
-    predictions stored without them."""
+    predictions stored without them. `repeats`: the random 2-fold splits for the choice and the calibration."""
     heads, evaluation = {}, {"model_version": model_version, "mixes": len(MIXES), "sample_n": SAMPLE_N, "reps": REPS,
-                             "cross_fit_repeats": CROSS_FIT_REPEATS}
+                             "cross_fit_repeats": repeats}
     for head in HEADS:
         val = arrays["validation"][head]
         tests = {n: a[head] for n, a in arrays.items() if n != "validation"}
-        selection = cross_fit_errors(val["proba"], val["y"], seed=seed)
-        heads[head], evaluation[head] = evaluate_head(val, tests, Q.WAREHOUSE_METHODS, seed, selection)
+        selection = cross_fit_errors(val["proba"], val["y"], repeats, seed)
+        heads[head], evaluation[head] = evaluate_head(val, tests, Q.WAREHOUSE_METHODS, seed, selection, repeats)
         if head in LABELS_FALLBACK_HEADS and heads[head].method not in Q.HARD_METHODS:
             name = head + Q.LABELS_SUFFIX
-            heads[name], evaluation[name] = evaluate_head(val, tests, Q.HARD_METHODS, seed, selection)
+            heads[name], evaluation[name] = evaluate_head(val, tests, Q.HARD_METHODS, seed, selection, repeats)
     return heads, evaluation
+
+
+def _binning_text(ev: dict) -> str:
+    """How far the warehouse's binned EM is from EM on every comment, per head using EM."""
+    errors = [f"{ev[h]['binning_max_error_pp']:.4f} ({h})" for h in HEADS if "binning_max_error_pp" in ev.get(h, {})]
+    return (f"; on the test sets' samples it differs from EM on every comment by at most {', '.join(errors)} "
+            "percentage points") if errors else ""
 
 
 def card_section(ev: dict) -> str:
@@ -301,20 +330,34 @@ def card_section(ev: dict) -> str:
              f"2-fold splits, each half resampled to {ev['mixes']} class mixes with the correction fitted on the "
              "other half. Each method's error is split into bias (mean signed error per mix and class) and "
              "variance; the method with the lowest MAE predicted for a correction fitted on the whole split and "
-             "applied to an independent set of that size (bias kept, variance halved) is chosen among those the "
-             "warehouse computes from group sums (CC, ACC, PACC; EM is measured only). Plain classify-and-count "
-             "has a bias that does not shrink with more labelled data; the corrections have almost none.",
-             "- **Intervals**: 95 % percentile intervals of a bootstrap with three parts: the batch's comments "
-             "(sampling error), the correction refitted on a bootstrap resample of the validation split (its fit "
-             "uncertainty), and the batch's own error rates, which may differ from the fitting set's as much as an "
-             "independent labelled set of the same size (a second bootstrap matrix moves the batch's predicted "
-             "shares: the correction's error on other comments). Each side is then widened by a factor per batch "
-             "size (interpolated in log size) calibrated on the cross-fitted validation halves so that 95 % of "
-             "their batches' intervals contain the true share.",
+             "applied to an independent set of that size (bias kept, variance halved) is chosen among classify-and-"
+             "count (CC), adjusted CC (ACC: the confusion matrix inverted), probabilistic ACC (PACC: the same with "
+             "the probabilities) and EM. Plain classify-and-count has a bias that does not shrink with more "
+             "labelled data; the corrections have little.",
+             "- **EM** (Saerens, Latinne and Decaestecker 2002) re-weights each comment's probabilities from the "
+             "fitting set's class mix to the batch's until the mix is a fixed point (the maximum-likelihood mix). "
+             "It assumes calibrated probabilities: temperature scaling alone leaves per-class miscalibration that "
+             "EM turns into bias, so EM runs on probabilities recalibrated with bias-corrected temperature scaling "
+             "(BCTS, Alexandari, Kundaje and Shrikumar 2020: softmax(a log p + b), a and the per-class b fitted by "
+             "maximum likelihood on the validation rows; `synpunkt/quantification_em.py`). The warehouse computes it "
+             "from counts and mean log-probability ratios per group and cell of width "
+             f"{EM.CELL_WIDTH:g} in those ratios (an SQL GROUP BY)" + _binning_text(ev) + ".",
+             "- **Intervals** (CC, ACC, PACC): 95 % percentile intervals of a bootstrap with three parts: the "
+             "batch's comments (sampling error), the correction refitted on a bootstrap resample of the validation "
+             "split (its fit uncertainty), and the batch's own error rates, which may differ from the fitting set's "
+             "as much as an independent labelled set of the same size (a second bootstrap matrix moves the batch's "
+             "predicted shares: the correction's error on other comments). **EM's** intervals have the same three "
+             "parts, linearised: the estimate's sampling covariance from the likelihood's observed information, and "
+             "its derivatives in the calibration and the fitting mix times the spread of their bootstrap replicates "
+             "(one replicate for the fit, an independent one for the batch's own calibration). Each side is then "
+             "widened by a factor per batch size (interpolated in log size) calibrated on the cross-fitted "
+             "validation halves so that 95 % of their batches' intervals contain the true share.",
              f"- **Measured** on the test sets resampled to the same mixes ({ev['reps']} samples of {ev['sample_n']} "
              "per mix; MAE in percentage points), and coverage: the share of simulated batches (multinomial at "
              f"each mix, {COVERAGE_REPS} per mix and size) whose interval contains the true share. Neither test set "
-             "is used to fit or choose anything.", "",
+             "is used to fit or choose anything. A test set is one pool of comments: batches drawn from it share "
+             "its own deviation from the fitting set, which the intervals allow for as for a set of the fitting "
+             "set's size; a smaller pool deviates more, so at large batches its coverage can fall below 95 %.", "",
              f"Fitted for model version `{ev['model_version']}`; a file fitted for another version is ignored "
              "(the warehouse then falls back to classify-and-count). Reproduce with `synpunkt fit-shares`.", ""]
     for head in [h for head in HEADS for h in (head, head + Q.LABELS_SUFFIX) if h in ev]:
@@ -323,7 +366,11 @@ def card_section(ev: dict) -> str:
         note = (f" for the groups whose per-topic predictions were stored without probabilities (before they were "
                 f"kept); the others use {ev[head[:-len(Q.LABELS_SUFFIX)]]['method'].upper()}"
                 if head.endswith(Q.LABELS_SUFFIX) else "")
+        bcts = (f"BCTS on the validation rows: a = {h['calibration'][0]:.3f}, b = ("
+                + ", ".join(f"{b:.3f}" for b in h["calibration"][1:]) + ") for classes "
+                + ", ".join(SENTIMENTS[1:]) + " against positive." if h.get("calibration") else "")
         lines += [f"### {head}: {h['method'].upper()} (fitted on {h['n_fit']} validation rows){note}", "",
+                  *([bcts, ""] if bcts else []),
                   "| set | " + " | ".join(m.upper() for m in Q.METHODS) + " | 79/4/17 CC -> chosen | 30/20/50 CC -> chosen |",
                   "|---" * (len(Q.METHODS) + 3) + "|",
                   "| validation, 2-fold cross-fitted | " + " | ".join(f"{cf[m]['mae_pp']:.2f}" for m in Q.METHODS) + " | | |",
@@ -335,6 +382,14 @@ def card_section(ev: dict) -> str:
                      for k in NAMED_MIXES]
             lines.append(f"| {name} | " + " | ".join(f"{t[m]['mae_pp']:.2f}" for m in Q.METHODS) + " | "
                          + " | ".join(named) + " |")
+        topics = [(name, topic, r) for name, t in h["test"].items() for topic, r in t.get("per_topic", {}).items()
+                  if not head.endswith(Q.LABELS_SUFFIX)]  # the same table as the head's own
+        if topics:
+            lines += ["", "Per topic (test MAE in percentage points, 10 samples per mix; topics with 20 or more rows):",
+                      "", "| set | topic | " + " | ".join(m.upper() for m in Q.METHODS) + " |",
+                      "|---" * (len(Q.METHODS) + 2) + "|"]
+            lines += [f"| {name} | {topic} | " + " | ".join(f"{r[m]['mae_pp']:.2f}" for m in Q.METHODS) + " |"
+                      for name, topic, r in topics]
         lines += ["", "Interval widening calibrated on validation (batch size: shares / net score): "
                   + ", ".join(f"{n}: {a:.3f} / {b:.3f}" for n, a, b in zip(cal["n"], cal["shares"], cal["net_score"]))
                   + "; validation coverage before widening: "

@@ -9,7 +9,13 @@ fitted method. A PACC head needs every model-classified comment's probabilities:
 prediction was stored without them (n_unscored > 0: per-topic probabilities are kept only since they were added
 to `predictions`) is corrected from the labels with the head's labels-only correction (ACC or CC, chosen by the
 same validation rule; Quantification.for_rows), never with one-hot labels pushed through a PACC matrix, which
-would be biased. Its method column says which was used."""
+would be biased. Its method column says which was used.
+
+An EM head (Saerens et al.'s prior adjustment, synpunkt.quantification_em) needs each comment's probabilities,
+not their sums: when some head's correction is EM, a second query (sql/trend_cells.sql, run only then) bins each
+model-classified comment's log-ratio vector into cells of quantification_em.CELL_WIDTH per group and returns each
+cell's count and mean log-ratio vector, the sufficient statistics EM runs on; human corrections stay known counts
+(the h_* columns of sql/trends.sql)."""
 
 from __future__ import annotations
 
@@ -19,10 +25,15 @@ import numpy as np
 import pandas as pd
 
 from synpunkt import quantification as Q
+from synpunkt import quantification_em as EM
 from synpunkt.labels import ALL_TOPICS, SENTIMENTS, TOPICS
 from synpunkt.report.statistics import MIN_RANK_N, Z95
 
 log = logging.getLogger(__name__)
+HEADS = (("sentiment", True), ("topic_sentiment", False))
+"""Each correction head and whether its groups are topic 'all' (the overall sentiment) or the topics."""
+GROUP_KEYS = ["scope", "municipality_code", "year", "topic"]
+"""The columns naming a group in the rows of sql/trends.sql and sql/trend_cells.sql."""
 SMALL_SAMPLE_N = MIN_RANK_N
 """Groups with fewer comments carry small_sample = true and are not ranked."""
 N_DRAWS = 400
@@ -54,9 +65,42 @@ def _stats(df: pd.DataFrame, corr: Q.Correction) -> Q.GroupStats:
     return Q.GroupStats(n_model, mean, cov, known)
 
 
-def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0) -> pd.DataFrame:
+def _em_columns(df: pd.DataFrame, corr: Q.Correction, cells: pd.DataFrame | None, seed: int
+                ) -> dict[str, np.ndarray]:
+    """EM's shares and intervals (keys as Q.corrected_intervals) for the groups in df from their cell rows
+    (sql/trend_cells.sql), in chunks of groups (bounded memory)."""
+    if cells is None:
+        raise ValueError(f"the {corr.method} correction needs the cell statistics of sql/trend_cells.sql")
+    stats = em_cell_stats(df, cells)
+    parts = []
+    for start in range(0, len(df), CHUNK):
+        stop = min(start + CHUNK, len(df))
+        rows = (stats.group >= start) & (stats.group < stop)
+        sub = EM.CellStats(stats.group[rows] - start, stats.count[rows], stats.ratio[rows], stop - start,
+                           stats.known[start:stop])
+        parts.append(EM.em_intervals(corr, sub, seed=seed + start))
+    return {key: np.concatenate([p[key] for p in parts]) for key in ("share", "lo", "hi", "net", "net_lo", "net_hi")}
+
+
+def em_cell_stats(df: pd.DataFrame, cells: pd.DataFrame) -> EM.CellStats:
+    """quantification_em.CellStats of the groups in df (rows of sql/trends.sql whose index is their group_index in
+    `cells`; group = position in df) from the cell rows of sql/trend_cells.sql (other groups' rows are ignored),
+    with the groups' human corrections as known counts."""
+    index = cells["group_index"].to_numpy(np.int64)
+    local = np.full(max(int(df.index.max()), int(index.max(initial=0))) + 1, -1, np.int64)
+    local[df.index.to_numpy(np.int64)] = np.arange(len(df))
+    group = local[index]
+    rows = group >= 0
+    known = df[[f"h_{s}" for s in SENTIMENTS]].to_numpy(float)
+    return EM.CellStats(group[rows], cells["n"].to_numpy(float)[rows], cells[["r1", "r2"]].to_numpy(float)[rows],
+                        len(df), known)
+
+
+def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0,
+                      cells: pd.DataFrame | None = None) -> pd.DataFrame:
     """share_*, share_*_lo/hi, net_score(_lo/_hi/_se) for the groups in df (rows of sql/trends.sql) under one
-    head's correction; without one, classify-and-count with Wilson / normal-approximation intervals."""
+    head's correction (EM: from the cell rows of sql/trend_cells.sql); without one, classify-and-count with
+    Wilson / normal-approximation intervals."""
     n = df["n"].to_numpy(float)
     counts = df[[f"n_{s}" for s in SENTIMENTS]].to_numpy(float)
     out = pd.DataFrame(index=df.index)
@@ -67,6 +111,9 @@ def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0
         half = 100 * Z95 * np.sqrt(np.clip(share[:, 0] + share[:, 2] - (share[:, 0] - share[:, 2]) ** 2, 0, None)
                                    / np.maximum(n, 1))
         net_lo, net_hi = net - half, net + half
+    elif corr.method == "em":
+        ci = _em_columns(df, corr, cells, seed)
+        share, lo, hi, net, net_lo, net_hi = (ci[k] for k in ("share", "lo", "hi", "net", "net_lo", "net_hi"))
     else:
         stats = _stats(df, corr)
         share = Q.point_estimate(corr, stats)
@@ -87,19 +134,58 @@ def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0
     return out
 
 
-def trend_rows(stats: pd.DataFrame, quant: Q.Quantification, seed: int = 0) -> pd.DataFrame:
-    """yearly_trends rows (without model_version / computed_at) from the per-group statistics."""
+def em_groups(stats: pd.DataFrame, quant: Q.Quantification) -> np.ndarray:
+    """Positions of the groups (rows of sql/trends.sql) whose correction is EM: the groups of an EM head whose
+    model-classified comments all have the head's probabilities (the others use its labels-only correction)."""
+    em = np.zeros(len(stats), bool)
+    scored = (stats["n_unscored"] == 0).to_numpy()
+    for head, overall in HEADS:
+        corr = quant.for_rows(head, True)
+        if corr is not None and corr.method == "em":
+            em |= scored & ((stats["topic"] == ALL_TOPICS).to_numpy() == overall)
+    return np.flatnonzero(em)
+
+
+def trend_stats(con, model_version: str) -> pd.DataFrame:
+    """The per-group statistics of sql/trends.sql for model_version (comment_mart built for it)."""
+    from synpunkt.warehouse import sql_text
+
+    return con.execute(sql_text("trends.sql"), {"model_version": model_version, "topics": list(TOPICS),
+                                                "paths": [f"$.{t}" for t in TOPICS]}).df()
+
+
+def trend_cells(con, model_version: str, groups: pd.DataFrame) -> pd.DataFrame:
+    """The cell rows (group_index, n, r1, r2) of sql/trend_cells.sql for model_version (comment_mart built
+    for it) of the groups in `groups` (GROUP_KEYS columns; group_index = its index), binned with
+    quantification_em's CELL_WIDTH and P_FLOOR."""
+    from synpunkt.warehouse import sql_text
+
+    keys = groups[GROUP_KEYS].assign(group_index=groups.index.to_numpy(np.int64))
+    con.register("trend_groups", keys)
+    try:
+        return con.execute(sql_text("trend_cells.sql"), {"model_version": model_version, "p_floor": EM.P_FLOOR,
+                                                          "width": EM.CELL_WIDTH}).df()
+    finally:
+        con.unregister("trend_groups")
+
+
+def trend_rows(stats: pd.DataFrame, quant: Q.Quantification, seed: int = 0, cells: pd.DataFrame | None = None
+               ) -> pd.DataFrame:
+    """yearly_trends rows (without model_version / computed_at) from the per-group statistics (rows of
+    sql/trends.sql, a default index) and, when some head's correction is EM, the cell rows of sql/trend_cells.sql
+    for the groups em_groups names (group_index: the position in stats)."""
     if stats.empty:
         return stats
     stats = stats.reset_index(drop=True)
     n = stats["n"].to_numpy(float)
     scored = stats["n_unscored"] == 0
     parts = []
-    for head, rows in (("sentiment", stats["topic"] == ALL_TOPICS), ("topic_sentiment", stats["topic"] != ALL_TOPICS)):
+    for head, overall in HEADS:
+        rows = (stats["topic"] == ALL_TOPICS) == overall
         for has_p in (True, False):  # a group with comments stored without probabilities: the labels' correction
             part = rows & (scored == has_p)
             if part.any():
-                parts.append(corrected_columns(stats[part], quant.for_rows(head, has_p), seed))
+                parts.append(corrected_columns(stats[part], quant.for_rows(head, has_p), seed, cells))
     out = stats[["scope", "municipality_code", "year", "topic", "n", "n_positive", "n_skeptical", "n_negative",
                  "n_corrected"]].join(pd.concat(parts))
     for s in SENTIMENTS:
@@ -115,15 +201,16 @@ def refresh(con, model_version: str, quant: Q.Quantification | None = None, seed
     directory unless given)."""
     from synpunkt.config import model_dir
     from synpunkt.marts import build_comment_mart
-    from synpunkt.warehouse import insert_frame, now, sql_text, transaction
+    from synpunkt.warehouse import insert_frame, now, transaction
 
     if quant is None:
         quant = Q.load(model_dir(), model_version)
     log.info("trends for %s: %s", model_version, quant.status)
     build_comment_mart(con, model_version)
-    stats = con.execute(sql_text("trends.sql"), {"model_version": model_version, "topics": list(TOPICS),
-                                                  "paths": [f"$.{t}" for t in TOPICS]}).df()
-    rows = trend_rows(stats, quant, seed)
+    stats = trend_stats(con, model_version)
+    em = em_groups(stats, quant)
+    cells = trend_cells(con, model_version, stats.iloc[em]) if len(em) else None
+    rows = trend_rows(stats, quant, seed, cells)
     with transaction(con):
         con.execute("DELETE FROM yearly_trends WHERE model_version = ?", [model_version])
         if not rows.empty:

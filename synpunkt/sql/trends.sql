@@ -7,26 +7,28 @@
 -- synpunkt/trends.py corrects a group that has any from the labels). A human correction (latest_corrections)
 -- replaces the model's answer and is counted as known (its topics' sentiment is the corrected overall sentiment).
 -- Read from comment_mart, which synpunkt.trends.refresh builds for $model_version just before (comments joined
--- with that model's predictions and the corrections in effect): one pass, no join, each comment's topic_sentiment
+-- with that model's predictions and the corrections in effect): no join, each comment's topic_sentiment
 -- parsed once ($topics: the model's topics in labels.py order, $paths: their JSON paths '$.<topic>').
-WITH scored AS (
+WITH mart AS (
     SELECT municipality_code, year, p_positive, p_skeptical, p_negative, sentiment, corrected AS human, topics,
            topic_sentiment, topic_sentiment_p
     FROM comment_mart
     WHERE model_version = $model_version
-), per_topic AS (  -- a row for 'all' and one per topic of each comment (lists unnested side by side: the
-                   -- probabilities, shorter when missing, are padded with NULL)
-    SELECT municipality_code, year, human, sentiment,
-           unnest(list_concat(['all'], topics)) AS topic,
-           unnest(list_concat([sentiment], CASE WHEN human THEN list_transform(topics, lambda t: sentiment)
-                  ELSE list_transform(topics, lambda t: said_by_topic[list_position($topics, t)]) END)) AS said,
-           unnest(CASE WHEN human THEN [] ELSE list_concat([[p_positive, p_skeptical, p_negative]],
-                                                           topic_sentiment_p) END) AS p
-    FROM (SELECT *, json_extract_string(topic_sentiment, $paths) AS said_by_topic FROM scored)
-), labelled AS (
-    SELECT municipality_code, year, topic, coalesce(said, sentiment) AS sentiment, human,
-           p[1] AS p0, p[2] AS p1, p[3] AS p2
-    FROM per_topic
+), labelled AS (  -- a row for 'all' per comment, then a row per topic of each comment (topics and their
+                  -- probabilities unnested side by side: missing probabilities are NULL); two scans of the mart's
+                  -- columns, cheaper than building and unnesting one list per comment
+    SELECT municipality_code, year, 'all' AS topic, sentiment, human,
+           CASE WHEN NOT human THEN p_positive END AS p0, CASE WHEN NOT human THEN p_skeptical END AS p1,
+           CASE WHEN NOT human THEN p_negative END AS p2
+    FROM mart
+    UNION ALL
+    SELECT municipality_code, year, topic,
+           CASE WHEN human THEN sentiment ELSE coalesce(said_by_topic[list_position($topics, topic)], sentiment) END,
+           human, p[1], p[2], p[3]
+    FROM (SELECT municipality_code, year, sentiment, human, said_by_topic, unnest(topics) AS topic,
+                 unnest(CASE WHEN human THEN [] ELSE topic_sentiment_p END) AS p
+          FROM (SELECT *, CASE WHEN NOT human THEN json_extract_string(topic_sentiment, $paths) END AS said_by_topic
+                FROM mart))
 )
 SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'national' END AS scope,
        municipality_code, year, topic, count(*) AS n,
