@@ -7,10 +7,21 @@
   double the variance of a correction fitted on the whole split and applied to a set of that size, so the
   selection uses the MAE predicted for that case (folded normal with the bias and half the variance); the plain
   cross-fitted MAE is reported beside it. The chosen method is fitted on the whole validation split.
-* Intervals: on the same cross-fitted halves, batches of 100, 400 and 1,500 comments get the method's intervals
+* Intervals: batches of 100, 400 and 1,500 comments get the method's intervals
   (synpunkt.quantification.bootstrap_shares; for EM the linearised draws of synpunkt.quantification_em, with BCTS
-  fitted on the fitting half only); the factor by which they must be widened around the point estimate
-  for 95 % of them to contain the true share is stored per batch size (a split-conformal calibration).
+  fitted on the fitting rows only); the factor by which they must be widened around the point estimate for 95 % of
+  them to contain the true share is stored per batch size (a split-conformal calibration). The batches come from
+  **source-grouped cross-fitting** where the validation rows carry their source (the id prefix of
+  data/comments/comments.jsonl: separately written passes, see source_groups): each source in turn is held out, the
+  correction is fitted on the other sources and batches at every mix are drawn from the held-out source, so the
+  factor allows for a new set written elsewhere, not only for a random half of the same rows. Every source gets the
+  same number of batches, so the 95 % quantile weighs sources equally (the large pass does not dominate: a
+  municipality is one source, however many comments it has). With fewer than MIN_SOURCES usable sources (e.g.
+  synthetic data) the random 2-fold halves of the selection are used instead. A held-out source is a small pool (66
+  to 424 rows here) and all its batches share that pool's own sampling deviation, which a real batch of 1,500
+  comments would not have (it is a pool of 1,500); the size-matched random pools (random rows of each source's size, held out the same way) measure that part, and
+  the evaluation records the factors with it taken out (pool_adjusted: sqrt(halves^2 + grouped^2 - size-matched^2)
+  per batch size) beside the plain grouped ones.
 * Measurement: errors on the in-domain test split and the independent test set (never used to fit or choose),
   and coverage: the share of simulated batches (drawn from the test sets at each mix) whose 95 % interval
   contains the true share.
@@ -45,14 +56,28 @@ COVERAGE_SIZES, COVERAGE_REPS = (100, 400, 1500), 40
 CROSS_FIT_REPEATS, CROSS_FIT_REPS = 60, 15
 """Repeated 2-fold cross-fitting on the validation split: repeats, and samples per mix in each half."""
 CALIBRATION_REPEATS, CALIBRATION_REPS = 60, 5
+MIN_SOURCE_ROWS, MIN_SOURCE_CLASS_ROWS, MIN_SOURCES = 30, 5, 3
+"""A source is held out on its own with at least 30 rows and 5 of every class (its batches are resampled to
+every mix, 4 % skeptical to 80 % of one class: fewer distinct rows per class would make the pool's own sampling
+noise, not the source, the stretch measured); smaller ones are merged. Fewer than 3 usable sources: random
+halves (a 95 % quantile over two pools says little about a third)."""
+SOURCE_REPS, SIZE_MATCHED_REPEATS = 20, 4
+"""Batches per mix and size from each held-out source (the same for every source: equal weights); random pools
+of each source's size (the pool-size reference), each with SOURCE_REPS // SIZE_MATCHED_REPEATS batches."""
+POOL_ADJUSTED = False
+"""Store the pool-adjusted factors (see the module docstring) instead of the plain source-grouped ones."""
 N_BOOT = 300
 
 
 # -- held-out predictions -------------------------------------------------------------------------------------
 def heldout_arrays(frame: pd.DataFrame, proba: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
     """Per head: calibrated probabilities and true class indices. Sentiment: one row per comment; topic sentiment:
-    one row per labelled comment-topic pair (the per-topic head's probabilities), with the topic."""
+    one row per labelled comment-topic pair (the per-topic head's probabilities), with the topic. With an ``id``
+    column, each row's source too (source_of: the id prefix; for source-grouped interval calibration)."""
     out = {"sentiment": {"proba": proba["sentiment"], "y": frame["sentiment"].map(sentiment_index).to_numpy()}}
+    source = source_of(frame["id"]) if "id" in frame else None
+    if source is not None:
+        out["sentiment"]["source"] = source
     rows, topics, ys = [], [], []
     for i, gold in enumerate(frame["topic_sentiment"]):
         for topic, sentiment in (gold.items() if isinstance(gold, dict) else []):
@@ -60,6 +85,8 @@ def heldout_arrays(frame: pd.DataFrame, proba: dict[str, np.ndarray]) -> dict[st
     idx, tix = np.asarray(rows, int), np.asarray([TOPICS.index(t) for t in topics], int)
     out["topic_sentiment"] = {"proba": proba["topic_sentiment"][idx, tix] if len(idx) else np.zeros((0, 3)),
                               "y": np.asarray(ys, int), "topic": np.asarray(topics, object)}
+    if source is not None:
+        out["topic_sentiment"]["source"] = source[idx] if len(idx) else np.zeros(0, object)
     return out
 
 
@@ -171,63 +198,194 @@ def _simulate(corrs: list[Q.Correction], proba, y, n: int, reps: int, rng, mixes
     return cis, truth, 100 * (truth[:, 0] - truth[:, 2])
 
 
-def calibrate_widening(method: str, proba, y, repeats: int = CALIBRATION_REPEATS, reps: int = CALIBRATION_REPS,
-                       sizes=COVERAGE_SIZES, seed: int = 0, level: float = 0.95) -> dict:
-    """Widening factors per batch size (shares and net score, never below 1) from repeated 2-fold cross-fitting on
-    the validation split: the `level` quantile of how far the bootstrap intervals of batches drawn from one half
-    must be stretched to contain the truth, with the correction fitted on the other half."""
-    scores = {n: {"shares": [], "net_score": []} for n in sizes}
-    for r, fit, held in _halves(len(y), repeats, seed):
+def source_of(ids) -> np.ndarray:
+    """The source of each labelled row: its id's prefix before the first digit ('a0001' -> 'a'; the whole id when
+    it has no digit)."""
+    return pd.Series(list(ids), dtype=object).astype(str).str.extract(r"^(\D*)", expand=False).to_numpy(object)
+
+
+def source_groups(source, y: np.ndarray, k: int = len(SENTIMENTS), min_rows: int = MIN_SOURCE_ROWS,
+                  min_class_rows: int = MIN_SOURCE_CLASS_ROWS) -> list[tuple[str, np.ndarray]]:
+    """(name, row mask) of the sources that can be held out: those with at least `min_rows` rows and
+    `min_class_rows` of every class; the smaller ones merged into one (named by their prefixes joined with '+'),
+    held out if it qualifies itself, else only ever fitted on. Empty without sources."""
+    if source is None or len(source) != len(y):
+        return []
+    source, y = np.asarray(source, object), np.asarray(y, int)
+
+    def usable(rows):
+        return rows.sum() >= min_rows and (np.bincount(y[rows], minlength=k) >= min_class_rows).all()
+
+    groups, small = [], np.zeros(len(y), bool)
+    for name in sorted(set(source.tolist())):
+        rows = source == name
+        if usable(rows):
+            groups.append((str(name), rows))
+        else:
+            small |= rows
+    if small.any() and usable(small):
+        groups.append(("+".join(sorted(set(source[small].tolist()))), small))
+    return groups
+
+
+def _half_splits(n: int, repeats: int, seed: int):
+    """_halves as (name, fit rows, held-out rows, seed offset): one name per half."""
+    for r, fit, held in _halves(n, repeats, seed):
+        yield f"{r}.{int(fit[0])}", fit, held, r
+
+
+def _source_splits(groups: list[tuple[str, np.ndarray]]):
+    """Each source held out, fitted on the others: (name, fit rows, held-out rows, seed offset)."""
+    for g, (name, rows) in enumerate(groups):
+        yield name, ~rows, rows, g
+
+
+def _size_matched(groups: list[tuple[str, np.ndarray]], n: int, repeats: int, seed: int):
+    """(name, fit rows, held-out rows) for `repeats` random pools of each source's size."""
+    for g, (name, rows) in enumerate(groups):
+        for r in range(repeats):
+            held = np.zeros(n, bool)
+            held[np.random.default_rng(seed + 1000 * g + r).choice(n, int(rows.sum()), replace=False)] = True
+            yield name, ~held, held, 100 * g + r
+
+
+def _stretches(method: str, proba, y, splits, reps: int, sizes, seed: int) -> dict:
+    """{split name: {n: {"shares": stretches, "net_score": stretches}}} of batches drawn from each split's held-out
+    rows (`reps` per mix and size) with the correction fitted on its fitting rows (splits: (name, fit rows,
+    held-out rows, seed offset))."""
+    out = {}
+    for name, fit, held, r in splits:
         corr = Q.fit_correction(method, proba[fit], y[fit], list(SENTIMENTS), n_boot=N_BOOT, seed=seed + r)
         rng = np.random.default_rng(seed + 11 * r + int(fit[0]))
+        part = out.setdefault(name, {n: {"shares": [], "net_score": []} for n in sizes})
         for n in sizes:
             (ci,), truth, net = _simulate([corr], proba[held], y[held], n, reps, rng)
-            scores[n]["shares"].append(_scores(ci["share"], ci["lo"], ci["hi"], truth).ravel())
-            scores[n]["net_score"].append(_scores(ci["net"], ci["net_lo"], ci["net_hi"], net))
+            part[n]["shares"].append(_scores(ci["share"], ci["lo"], ci["hi"], truth).ravel())
+            part[n]["net_score"].append(_scores(ci["net"], ci["net_lo"], ci["net_hi"], net))
+    return {name: {n: {w: np.concatenate(v) for w, v in d.items()} for n, d in part.items()}
+            for name, part in out.items()}
+
+
+def _quantile(v: np.ndarray, level: float) -> float:
+    """The split-conformal quantile of the stretches v."""
+    return float(np.quantile(v, min(1.0, level * (1 + 1 / len(v)))))
+
+
+def _factors(stretches: dict, sizes, level: float) -> dict:
+    """Factors per batch size (never below 1) and the coverage before widening, over every split's batches pooled:
+    each split has the same number of batches, so each weighs the same."""
     out = {"n": list(sizes)}
     for what in ("shares", "net_score"):
-        s = [np.concatenate(scores[n][what]) for n in sizes]
-        out[what] = [round(max(1.0, float(np.quantile(v, min(1.0, level * (1 + 1 / len(v)))))), 4) for v in s]
-        out[f"{what}_uncalibrated_coverage"] = [round(float((v <= 1 + 1e-9).mean()), 4) for v in s]
+        pooled = [np.concatenate([s[n][what] for s in stretches.values()]) for n in sizes]
+        out[what] = [round(max(1.0, _quantile(v, level)), 4) for v in pooled]
+        out[f"{what}_raw"] = [round(_quantile(v, level), 4) for v in pooled]
+        out[f"{what}_uncalibrated_coverage"] = [round(float((v <= 1 + 1e-9).mean()), 4) for v in pooled]
     return out
+
+
+def calibrate_widening(method: str, proba, y, repeats: int = CALIBRATION_REPEATS, reps: int = CALIBRATION_REPS,
+                       sizes=COVERAGE_SIZES, seed: int = 0, level: float = 0.95, source=None) -> dict:
+    """Widening factors per batch size (shares and net score, never below 1): the `level` quantile of how far the
+    bootstrap intervals of held-out batches must be stretched to contain the truth. With `source` (one per row)
+    and at least MIN_SOURCES usable sources (source_groups): source-grouped cross-fitting (each source held out in
+    turn, SOURCE_REPS batches per mix and size; per-source figures, the random halves' factors and the
+    size-matched random pools' beside them); otherwise `repeats` random 2-fold splits (scheme random_halves)."""
+    halves = _stretches(method, proba, y, _half_splits(len(y), repeats, seed), reps, sizes, seed)
+    random_halves = _factors(halves, sizes, level)
+    groups = source_groups(source, y)
+    if len(groups) < MIN_SOURCES:
+        return {**random_halves, "scheme": "random_halves", "sources": {n: int(m.sum()) for n, m in groups}}
+    grouped = _stretches(method, proba, y, _source_splits(groups), SOURCE_REPS, sizes, seed + 20000)
+    matched = _stretches(method, proba, y, _size_matched(groups, len(y), SIZE_MATCHED_REPEATS, seed + 30000),
+                         SOURCE_REPS // SIZE_MATCHED_REPEATS, sizes, seed + 40000)
+    out = _factors(grouped, sizes, level)
+    size_matched = _factors(matched, sizes, level)
+    adjusted = {w: [round(max(1.0, float(np.sqrt(max(0.0, h ** 2 + g ** 2 - m ** 2)))), 4) for h, g, m in
+                    zip(random_halves[f"{w}_raw"], out[f"{w}_raw"], size_matched[f"{w}_raw"])]
+                for w in ("shares", "net_score")}
+    plain = {w: out[w] for w in ("shares", "net_score")}
+    if POOL_ADJUSTED:
+        out.update(adjusted)
+    per_source = {name: {"rows": int(rows.sum()),
+                         **{what: {str(n): {"stretch_q95": round(_quantile(grouped[name][n][what], level), 4),
+                                            "uncalibrated_coverage": round(float(
+                                                (grouped[name][n][what] <= 1 + 1e-9).mean()), 4)}
+                                   for n in sizes} for what in ("shares", "net_score")}}
+                  for name, rows in groups}
+    return {**out, "scheme": "source_grouped" + ("_pool_adjusted" if POOL_ADJUSTED else ""),
+            "min_source_rows": MIN_SOURCE_ROWS, "sources": per_source, "grouped": plain, "pool_adjusted": adjusted,
+            "random_halves": {k: random_halves[k] for k in ("shares", "net_score", "shares_uncalibrated_coverage",
+                                                            "net_score_uncalibrated_coverage")},
+            "size_matched_random": {k: size_matched[k] for k in ("shares_raw", "net_score_raw",
+                                                                 "shares_uncalibrated_coverage")}}
 
 
 def coverage(corr: Q.Correction, proba, y, seed: int = 0, sizes=COVERAGE_SIZES, reps: int = COVERAGE_REPS,
-             mixes=MIXES) -> dict:
+             mixes=MIXES, alternatives: dict[str, dict] | None = None) -> dict:
     """Share of simulated batches (multinomial at each mix, from the pool proba/y) whose 95 % interval contains
     the true share; per batch size, over all classes, and for the net score (and, for comparison, the same
-    before the calibrated widening)."""
+    before the calibrated widening, and under each of `alternatives`' widenings {name: widen}, on the same
+    batches)."""
     rng = np.random.default_rng(seed)
+    alternatives = alternatives or {}
     out = {}
     for n in sizes:
-        (ci, raw), truth, net = _simulate([corr, replace(corr, widen={})], proba, y, n, reps, rng, mixes)
-        inside = _scores(ci["share"], ci["lo"], ci["hi"], truth) <= 1 + 1e-9
-        out[str(n)] = {"shares": float(inside.mean()),
-                       "net_score": float((_scores(ci["net"], ci["net_lo"], ci["net_hi"], net) <= 1 + 1e-9).mean()),
-                       **{s: float(inside[:, j].mean()) for j, s in enumerate(SENTIMENTS)},
-                       "shares_unwidened": float((_scores(raw["share"], raw["lo"], raw["hi"], truth) <= 1 + 1e-9).mean()),
-                       "net_score_unwidened": float((_scores(raw["net"], raw["net_lo"], raw["net_hi"], net)
-                                                     <= 1 + 1e-9).mean()),
-                       "mean_width_pp": float(((ci["hi"] - ci["lo"]) * 100).mean()), "batches": int(len(truth))}
+        corrs = [corr, replace(corr, widen={})] + [replace(corr, widen=w) for w in alternatives.values()]
+        (ci, raw, *alt), truth, net = _simulate(corrs, proba, y, n, reps, rng, mixes)
+
+        def inside(c):
+            return _scores(c["share"], c["lo"], c["hi"], truth) <= 1 + 1e-9
+
+        def net_inside(c):
+            return float((_scores(c["net"], c["net_lo"], c["net_hi"], net) <= 1 + 1e-9).mean())
+
+        def width(c):
+            return float(((c["hi"] - c["lo"]) * 100).mean())
+
+        shares = inside(ci)
+        out[str(n)] = {"shares": float(shares.mean()), "net_score": net_inside(ci),
+                       **{s: float(shares[:, j].mean()) for j, s in enumerate(SENTIMENTS)},
+                       "shares_unwidened": float(inside(raw).mean()), "net_score_unwidened": net_inside(raw),
+                       "mean_width_pp": width(ci), "batches": int(len(truth)),
+                       **({"alternatives": {name: {"shares": float(inside(c).mean()), "net_score": net_inside(c),
+                                                   "mean_width_pp": width(c)}
+                                            for name, c in zip(alternatives, alt)}} if alternatives else {})}
     return out
 
 
+def _spread(v) -> dict:
+    v = np.asarray(v, float)
+    return {"mean": float(v.mean()), "p10": float(np.quantile(v, 0.1)), "median": float(np.median(v)),
+            "p90": float(np.quantile(v, 0.9)), "pools_in_93_97": float(np.mean((v >= 0.93) & (v <= 0.97))),
+            "pools": len(v)}
+
+
 def validation_coverage(method: str, widen: dict, proba, y, repeats: int = 20, seed: int = 5000,
-                        sizes=COVERAGE_SIZES) -> dict:
-    """A check of the calibration on fresh 2-fold splits of the validation split (other seeds than the
-    calibration's): per batch size, the mean coverage over the held-out halves and how it spreads from one half
-    (one pool of comments) to another: at large batches a single pool's coverage is mostly all or nothing."""
-    per = {n: [] for n in sizes}
-    for r, fit, held in _halves(len(y), repeats, seed):
-        corr = Q.fit_correction(method, proba[fit], y[fit], list(SENTIMENTS), n_boot=N_BOOT, seed=seed + r)
-        corr.widen = widen
-        cov = coverage(corr, proba[held], y[held], seed=seed + r, sizes=sizes, reps=CALIBRATION_REPS)
-        for n in sizes:
-            per[n].append(cov[str(n)]["shares"])
-    return {str(n): {"mean": float(np.mean(v)), "p10": float(np.quantile(v, 0.1)), "median": float(np.median(v)),
-                     "p90": float(np.quantile(v, 0.9)), "halves_in_93_97": float(np.mean((np.asarray(v) >= 0.93)
-                                                                                        & (np.asarray(v) <= 0.97))),
-                     "halves": len(v)} for n, v in per.items()}
+                        sizes=COVERAGE_SIZES, source=None, level: float = 0.95) -> dict:
+    """A check of the calibration on validation with fresh batches (other seeds than the calibration's). With
+    MIN_SOURCES usable sources: each source held out (the correction fitted on the others), its coverage under
+    the stored widening and under the widening calibrated (grouped rule) on the other sources only (an honest
+    leave-one-source-out check). Otherwise fresh random 2-fold splits. Per batch size, the mean coverage over the
+    held-out pools and its spread: at large batches a single pool's coverage is mostly all or nothing."""
+    groups = source_groups(source, y)
+    grouped = len(groups) >= MIN_SOURCES
+    if grouped:
+        st = _stretches(method, proba, y, _source_splits(groups), SOURCE_REPS, sizes, seed)
+    else:
+        st = _stretches(method, proba, y, _half_splits(len(y), repeats, seed), CALIBRATION_REPS, sizes, seed)
+    stored = {n: float(f) for n, f in zip(widen["n"], widen["shares"])} if widen else {}
+    per = {name: {str(n): float((d[n]["shares"] <= stored.get(n, 1.0) + 1e-9).mean()) for n in sizes}
+           for name, d in st.items()}
+    out = {"scheme": "source_grouped" if grouped else "random_halves",
+           "sizes": {str(n): _spread([p[str(n)] for p in per.values()]) for n in sizes}}
+    if grouped:
+        loo = {name: {str(n): float((d[n]["shares"] <= _factors({o: e for o, e in st.items() if o != name}, [n],
+                                                                 level)["shares"][0] + 1e-9).mean())
+                      for n in sizes} for name, d in st.items()}
+        out["per_source"] = {name: {"rows": int(m.sum()), "coverage": per[name], "leave_one_out_coverage": loo[name]}
+                             for name, m in groups}
+        out["leave_one_out"] = {str(n): _spread([p[str(n)] for p in loo.values()]) for n in sizes}
+    return out
 
 
 # -- the command -----------------------------------------------------------------------------------------------
@@ -239,13 +397,16 @@ def evaluate_head(val: dict, tests: dict[str, dict], allowed: tuple[str, ...], s
     selection = selection or cross_fit_errors(val["proba"], val["y"], seed=seed)
     method = min(allowed, key=lambda m: selection[m]["predicted_mae_pp"])
     corr = Q.fit_correction(method, val["proba"], val["y"], list(SENTIMENTS), n_boot=N_BOOT, seed=seed)
-    calibration = calibrate_widening(method, val["proba"], val["y"], repeats, seed=seed)
+    calibration = calibrate_widening(method, val["proba"], val["y"], repeats, seed=seed, source=val.get("source"))
     corr.widen = {k: calibration[k] for k in ("n", "shares", "net_score")}
+    alternatives = {name: {"n": calibration["n"], **calibration[name]}
+                    for name in ("random_halves", "grouped", "pool_adjusted") if name in calibration}
     report = {"method": method, "allowed": list(allowed), "validation_cross_fit": selection,
               **({"calibration": corr.calibration} if corr.calibration else {}),
               "interval_calibration": calibration, "n_fit": int(len(val["y"])), "test": {}, "coverage": {},
               "validation_coverage": validation_coverage(method, corr.widen, val["proba"], val["y"],
-                                                         max(1, repeats // 3), seed=seed + 5000)}
+                                                         max(1, repeats // 3), seed=seed + 5000,
+                                                         source=val.get("source"))}
     for name, t in tests.items():
         if len(t["y"]) == 0:
             continue
@@ -255,7 +416,7 @@ def evaluate_head(val: dict, tests: dict[str, dict], allowed: tuple[str, ...], s
                 topic: method_errors(val["proba"], val["y"], t["proba"][t["topic"] == topic],
                                      t["y"][t["topic"] == topic], seed, reps=10)
                 for topic in TOPICS if (t["topic"] == topic).sum() >= 20}
-        report["coverage"][name] = coverage(corr, t["proba"], t["y"], seed)
+        report["coverage"][name] = coverage(corr, t["proba"], t["y"], seed, alternatives=alternatives)
         if method == "em":
             report["binning_max_error_pp"] = max(report.get("binning_max_error_pp", 0.0),
                                                  binning_error(corr, t["proba"], t["y"], seed))
@@ -319,6 +480,56 @@ def _binning_text(ev: dict) -> str:
             "percentage points") if errors else ""
 
 
+def _factors_text(n, shares, net) -> str:
+    return ", ".join(f"{a}: {b:.3f} / {c:.3f}" for a, b, c in zip(n, shares, net))
+
+
+def _rows_text(sources: dict) -> str:
+    rows = sorted(s["rows"] for s in sources.values())
+    return f"{rows[0]} to {rows[-2]} rows, the largest {rows[-1]}" if len(rows) > 2 else f"{rows[0]} to {rows[-1]} rows"
+
+
+def _calibration_text(cal: dict, vc: dict) -> str:
+    """The card's paragraph on one head's interval calibration and its check on validation."""
+    grouped = cal.get("scheme", "random_halves").startswith("source_grouped")
+    scheme = ("source-grouped cross-fitting" + (" (pool-adjusted)" if cal["scheme"].endswith("adjusted") else "")
+              if grouped else "random 2-fold halves of validation (too few sources for grouping)")
+    text = (f"Interval widening calibrated by {scheme} (batch size: shares / net score): "
+            + _factors_text(cal["n"], cal["shares"], cal["net_score"]) + "; coverage before widening: "
+            + ", ".join(f"{n}: {c:.1%}" for n, c in zip(cal["n"], cal["shares_uncalibrated_coverage"])) + ".")
+    if grouped:
+        rh = cal["random_halves"]
+        text += (" Held-out sources (rows; shares' 95 % stretch at " + " / ".join(map(str, cal["n"])) + "): "
+                 + "; ".join(f"{name} ({s['rows']}; " + " / ".join(f"{v['stretch_q95']:.2f}"
+                                                                   for v in s["shares"].values()) + ")"
+                             for name, s in cal["sources"].items())
+                 + ". Random halves (the earlier calibration) would give " + _factors_text(cal["n"], rh["shares"],
+                                                                                          rh["net_score"])
+                 + ". Random validation pools of the same sizes, held out the same way, need a 95 % stretch of "
+                 + " / ".join(f"{v:.2f}" for v in cal["size_matched_random"]["shares_raw"])
+                 + " (shares): " + ("held-out sources need no more than that, so the grouped factors mostly allow "
+                                    f"for the held-out pools' small size ({_rows_text(cal['sources'])}), which "
+                                    "over-covers a larger pool" if all(g <= m * 1.05 for g, m in zip(
+                                        cal["grouped"]["shares"], cal["size_matched_random"]["shares_raw"]))
+                                    else "the excess over that is the sources' own difference")
+                 + "; with the pool size taken out (sqrt(halves^2 + grouped^2 - size-matched^2), pool_adjusted) "
+                 + _factors_text(cal["n"], cal["pool_adjusted"]["shares"], cal["pool_adjusted"]["net_score"]) + ".")
+    spread = "; ".join(f"{n}: {c['mean']:.1%} ({c['p10']:.0%} / {c['median']:.0%} / {c['p90']:.0%}; "
+                       f"{c['pools_in_93_97']:.0%})" for n, c in vc["sizes"].items())
+    if vc["scheme"] == "source_grouped":
+        loo = "; ".join(f"{n}: {c['mean']:.1%}" for n, c in vc["leave_one_out"].items())
+        return (text + "\n\nCheck on validation with fresh batches from each held-out source (one source = one "
+                "pool; the stored widening was calibrated on these same sources, so this is in-sample): coverage of "
+                "the shares, mean over sources (10th percentile / median / 90th percentile; share of sources within "
+                f"93-97 %): {spread}. With each source's widening calibrated on the other sources only (leave one "
+                f"source out, the honest check): {loo}. A test set is one pool: at large batches its coverage is "
+                "that of one draw from this spread.")
+    return (text + "\n\nCheck on fresh 2-fold splits of validation (not the calibration's; one held-out half = one "
+            "pool of comments): coverage of the shares, mean over halves (10th percentile / median / 90th "
+            f"percentile; share of halves within 93-97 %): {spread}. A test set is one pool: at large batches its "
+            "coverage is that of one draw from this spread.")
+
+
 def card_section(ev: dict) -> str:
     """The model card's section on corrected shares (how they are made; tables of MAE and coverage)."""
     lines = ["## Corrected shares (quantification)", "",
@@ -350,8 +561,16 @@ def card_section(ev: dict) -> str:
              "parts, linearised: the estimate's sampling covariance from the likelihood's observed information, and "
              "its derivatives in the calibration and the fitting mix times the spread of their bootstrap replicates "
              "(one replicate for the fit, an independent one for the batch's own calibration). Each side is then "
-             "widened by a factor per batch size (interpolated in log size) calibrated on the cross-fitted "
-             "validation halves so that 95 % of their batches' intervals contain the true share.",
+             "widened by a factor per batch size (interpolated in log size) so that 95 % of held-out validation "
+             "batches' intervals contain the true share. The validation rows come from several separately written "
+             "passes (the id prefix); the factors are calibrated by **source-grouped cross-fitting**: each pass "
+             f"with at least {MIN_SOURCE_ROWS} rows (and {MIN_SOURCE_CLASS_ROWS} of every class; smaller ones "
+             "merged) is held out in turn, the correction fitted on the others, and batches at every mix drawn from "
+             "the held-out pass; every pass gets the same number of batches, so the 95 % quantile weighs passes "
+             "equally, not by rows. A municipality's comments come from another source than the fitting rows, "
+             "and random halves of the same rows (the earlier calibration, kept as the fallback with fewer than "
+             f"{MIN_SOURCES} passes) allow only for a set calibrated like the fitting set. The method is still "
+             "chosen on random halves.",
              f"- **Measured** on the test sets resampled to the same mixes ({ev['reps']} samples of {ev['sample_n']} "
              "per mix; MAE in percentage points), and coverage: the share of simulated batches (multinomial at "
              f"each mix, {COVERAGE_REPS} per mix and size) whose interval contains the true share. Neither test set "
@@ -390,16 +609,7 @@ def card_section(ev: dict) -> str:
                       "|---" * (len(Q.METHODS) + 2) + "|"]
             lines += [f"| {name} | {topic} | " + " | ".join(f"{r[m]['mae_pp']:.2f}" for m in Q.METHODS) + " |"
                       for name, topic, r in topics]
-        lines += ["", "Interval widening calibrated on validation (batch size: shares / net score): "
-                  + ", ".join(f"{n}: {a:.3f} / {b:.3f}" for n, a, b in zip(cal["n"], cal["shares"], cal["net_score"]))
-                  + "; validation coverage before widening: "
-                  + ", ".join(f"{n}: {c:.1%}" for n, c in zip(cal["n"], cal["shares_uncalibrated_coverage"])) + ".", "",
-                  "Check on fresh 2-fold splits of validation (not the calibration's; one held-out half = one pool of "
-                  "comments): coverage of the shares, mean over halves (10th percentile / median / 90th percentile; "
-                  "share of halves within 93-97 %): " + "; ".join(
-                      f"{n}: {c['mean']:.1%} ({c['p10']:.0%} / {c['median']:.0%} / {c['p90']:.0%}; "
-                      f"{c['halves_in_93_97']:.0%})" for n, c in h["validation_coverage"].items()) + ". A test set "
-                  "is one pool: at large batches its coverage is that of one draw from this spread.", "",
+        lines += ["", _calibration_text(cal, h["validation_coverage"]), "",
                   "| set | batch size | coverage, shares | positive | skeptical | negative | net score | "
                   "before widening (shares / net) | mean width (pp) |", "|---|---|---|---|---|---|---|---|---|"]
         for name, cov in h["coverage"].items():
@@ -407,5 +617,16 @@ def card_section(ev: dict) -> str:
                 lines.append(f"| {name} | {n} | {c['shares']:.1%} | {c['positive']:.1%} | {c['skeptical']:.1%} | "
                              f"{c['negative']:.1%} | {c['net_score']:.1%} | {c['shares_unwidened']:.1%} / "
                              f"{c['net_score_unwidened']:.1%} | {c['mean_width_pp']:.1f} |")
+        alt = [(name, n, c["alternatives"]) for name, cov in h["coverage"].items() for n, c in cov.items()
+               if c.get("alternatives")]
+        if alt:
+            names = list(alt[0][2])
+            lines += ["", "The same batches under each calibration's widening (coverage of the shares / net score, "
+                      "mean width of the shares' intervals in pp):", "",
+                      "| set | batch size | " + " | ".join(n.replace("_", " ") for n in names) + " |",
+                      "|---" * (len(names) + 2) + "|"]
+            lines += [f"| {name} | {n} | " + " | ".join(f"{a[k]['shares']:.1%} / {a[k]['net_score']:.1%} / "
+                                                         f"{a[k]['mean_width_pp']:.1f}" for k in names) + " |"
+                      for name, n, a in alt]
         lines.append("")
     return "\n".join(lines)

@@ -179,3 +179,74 @@ def test_corrections_override_predictions_in_every_view(con):
     assert con.execute("SELECT count(*) FROM corrections WHERE comment_id = ?", [cid]).fetchall()[0][0] == 2  # history
     assert con.execute("SELECT n_reviewed, accuracy FROM review_accuracy WHERE municipality_code = '0180'").fetchall()[0] \
         == (1, 0.0)
+
+
+MISCALIBRATED = np.array([[0.85, 0.10, 0.05],  # the odd source: most mild complaints called skeptical or positive
+                          [0.12, 0.40, 0.45],
+                          [0.03, 0.50, 0.50]])
+
+
+def sourced(seed: int, sizes: dict[str, int], odd: str | None = None):
+    """Validation-like rows from several sources (one with its own error rates, `odd`), with each row's source."""
+    parts = [(name, synthetic(np.random.default_rng(seed + i), (0.4, 0.25, 0.35), n,
+                              MISCALIBRATED if name == odd else CONFUSION)) for i, (name, n) in enumerate(sizes.items())]
+    proba = np.concatenate([p for _, (p, _) in parts])
+    y = np.concatenate([yy for _, (_, yy) in parts])
+    return proba, y, np.concatenate([np.full(len(yy), name, object) for name, (_, yy) in parts])
+
+
+def test_sources_are_id_prefixes_and_small_ones_are_merged():
+    from synpunkt.quantification_eval import source_groups, source_of
+
+    assert source_of(["a0001", "h2325", "in0007"]).tolist() == ["a", "h", "in"]
+    y = np.tile([0, 1, 2], 40)
+    source = np.array(["a"] * 60 + ["x"] * 18 + ["z"] * 18 + ["w"] * 24, object)
+    groups = source_groups(source, y)
+    assert [name for name, _ in groups] == ["a", "w+x+z"] and groups[1][1].sum() == 60
+    tiny = np.array(["a"] * 100 + ["b"] * 20, object)  # b alone is too small and has nothing to merge with
+    assert [name for name, _ in source_groups(tiny, y)] == ["a"]
+
+
+def test_source_grouped_calibration_widens_for_a_source_calibrated_unlike_the_others():
+    """One of four sources has its own error rates: random halves mix it into both halves and barely see it;
+    holding each source out finds it, and the factors (and the intervals) grow."""
+    from synpunkt.quantification_eval import _calibration_text, validation_coverage
+
+    proba, y, source = sourced(20, {"a": 150, "b": 150, "c": 150, "d": 150}, odd="d")
+    cal = calibrate_widening("acc", proba, y, repeats=2, reps=2, sizes=(100, 1500), source=source)
+    assert cal["scheme"] == "source_grouped" and set(cal["sources"]) == {"a", "b", "c", "d"}
+    assert all(g > h for g, h in zip(cal["shares"], cal["random_halves"]["shares"])), cal
+    stretch = {name: s["shares"]["1500"]["stretch_q95"] for name, s in cal["sources"].items()}
+    assert max(stretch, key=stretch.get) == "d" and cal["sources"]["d"]["rows"] == 150
+    corr = Q.fit_correction("acc", proba, y, list(SENTIMENTS), n_boot=100)
+    stats = Q.group_stats(Q.method_inputs("acc", proba[:400]), np.zeros(400, int), 1)
+    draws = Q.bootstrap_shares(corr, stats)
+    width = {}
+    for name, widen in (("grouped", cal), ("halves", {"n": cal["n"], **cal["random_halves"]})):
+        ci = Q.corrected_intervals(Q.Correction(**{**corr.__dict__, "widen": widen}), stats, draws)
+        width[name] = (ci["hi"] - ci["lo"]).sum()
+    assert width["grouped"] > width["halves"]
+    check = validation_coverage("acc", {k: cal[k] for k in ("n", "shares", "net_score")}, proba, y,
+                                sizes=(100,), source=source)
+    assert check["scheme"] == "source_grouped" and set(check["per_source"]) == {"a", "b", "c", "d"}
+    assert 0 <= check["leave_one_out"]["100"]["mean"] <= 1 and check["sizes"]["100"]["pools"] == 4
+    text = _calibration_text(cal, check)
+    assert "source-grouped cross-fitting" in text and "d (150; " in text and "leave one source out" in text
+    corr.widen = {k: cal[k] for k in ("n", "shares", "net_score")}
+    alt = coverage(corr, proba[source == "d"], y[source == "d"], sizes=(400,), reps=2, mixes=MIXES[:5],
+                   alternatives={"random_halves": {"n": cal["n"], **cal["random_halves"]}})["400"]
+    assert alt["alternatives"]["random_halves"]["mean_width_pp"] < alt["mean_width_pp"]
+
+
+def test_too_few_sources_fall_back_to_random_halves():
+    from synpunkt.quantification_eval import validation_coverage
+
+    proba, y, source = sourced(30, {"a": 200, "b": 200, "c": 10})
+    for src in (source, None):
+        cal = calibrate_widening("acc", proba, y, repeats=2, reps=2, sizes=(100, 1500), source=src)
+        assert cal["scheme"] == "random_halves" and min(cal["shares"] + cal["net_score"]) >= 1.0
+        assert "random_halves" not in cal and "grouped" not in cal
+    assert cal["sources"] == {}
+    check = validation_coverage("acc", {k: cal[k] for k in ("n", "shares", "net_score")}, proba, y, repeats=2,
+                                sizes=(100,), source=source)
+    assert check["scheme"] == "random_halves" and check["sizes"]["100"]["pools"] == 4
