@@ -210,7 +210,8 @@ def test_sources_are_id_prefixes_and_small_ones_are_merged():
 def test_source_grouped_calibration_widens_for_a_source_calibrated_unlike_the_others():
     """One of four sources has its own error rates: random halves mix it into both halves and barely see it;
     holding each source out finds it, and the factors (and the intervals) grow."""
-    from synpunkt.quantification_eval import _calibration_text, validation_coverage
+    from synpunkt.quantification_eval import validation_coverage
+    from synpunkt.quantification_fit import _calibration_text
 
     proba, y, source = sourced(20, {"a": 150, "b": 150, "c": 150, "d": 150}, odd="d")
     cal = calibrate_widening("acc", proba, y, repeats=2, reps=2, sizes=(100, 1500), source=source)

@@ -134,11 +134,16 @@ def test_em_intervals_count_known_comments_and_groups_without_model_comments():
                                                     "net_lo": (2,), "net_hi": (2,)}
 
 
+def fitted_em_and_batch(seed: int, n_fit: int, n_boot: int, n_batch: int) -> tuple[Q.Correction, EM.CellStats]:
+    """An EM correction fitted on an even mix and one batch (a single group) drawn at 50/20/30."""
+    rng = np.random.default_rng(seed)
+    fit_p, fit_y = sample(rng, (1 / 3, 1 / 3, 1 / 3), n_fit)
+    corr = Q.fit_correction("em", fit_p, fit_y, list(SENTIMENTS), n_boot=n_boot)
+    return corr, EM.cell_stats_from_proba(sample(rng, (0.5, 0.2, 0.3), n_batch)[0], np.zeros(n_batch, int), 1)
+
+
 def test_the_calibrated_widening_is_applied():
-    rng = np.random.default_rng(9)
-    fit_p, fit_y = sample(rng, (1 / 3, 1 / 3, 1 / 3), 500)
-    corr = Q.fit_correction("em", fit_p, fit_y, list(SENTIMENTS), n_boot=100)
-    cells = EM.cell_stats_from_proba(sample(rng, (0.5, 0.2, 0.3), 1000)[0], np.zeros(1000, int), 1)
+    corr, cells = fitted_em_and_batch(9, 500, 100, 1000)
     plain = EM.em_intervals(corr, cells)
     corr.widen = {"n": [100, 1000], "shares": [1.0, 1.5], "net_score": [1.0, 2.0]}
     wide = EM.em_intervals(corr, cells)
@@ -147,10 +152,7 @@ def test_the_calibrated_widening_is_applied():
 
 
 def test_fit_uncertainty_widens_the_intervals():
-    rng = np.random.default_rng(10)
-    fit_p, fit_y = sample(rng, (1 / 3, 1 / 3, 1 / 3), 300)
-    corr = Q.fit_correction("em", fit_p, fit_y, list(SENTIMENTS), n_boot=200)
-    cells = EM.cell_stats_from_proba(sample(rng, (0.5, 0.2, 0.3), 20000)[0], np.zeros(20000, int), 1)
+    corr, cells = fitted_em_and_batch(10, 300, 200, 20000)
     lin = EM.em_linearised(corr, cells)
     with_fit = EM.em_draws(corr, *lin, shift=False)
     sampling_only = EM.em_draws(Q.Correction(**{**corr.__dict__, "calibration_bootstrap": []}), *lin)
@@ -181,7 +183,8 @@ def test_the_selection_rule_chooses_em_when_its_predicted_error_is_lowest_and_ke
     """Miscalibrated probabilities: the corrections are close, but EM on recalibrated probabilities has the least
     variance; the rule picks it on validation alone, and the per-topic head keeps a labels-only correction."""
     from synpunkt.labels import TOPICS
-    from synpunkt.quantification_eval import card_section, fit_heads
+    from synpunkt.quantification_eval import fit_heads
+    from synpunkt.quantification_fit import card_section
 
     rng = np.random.default_rng(12)
 

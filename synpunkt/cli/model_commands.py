@@ -72,7 +72,7 @@ def evaluate(
     """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
     _setup_logging()
     if quantification:
-        from synpunkt.quantification_eval import card_section, fit_shares as fit
+        from synpunkt.quantification_fit import card_section, fit_shares as fit
 
         typer.echo(card_section(fit(model)))
         return
@@ -153,7 +153,7 @@ def fit_shares(
     """Fit the share correction (quantification.json beside the model) on the in-domain validation split, measure
     it on the test sets and write the model card's section on corrected shares."""
     _setup_logging()
-    from synpunkt.quantification_eval import card_section, fit_shares as fit
+    from synpunkt.quantification_fit import card_section, fit_shares as fit
 
     evaluation = fit(model, in_domain)
     typer.echo(card_section(evaluation))
