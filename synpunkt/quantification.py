@@ -259,10 +259,11 @@ def widen(point: np.ndarray, lo: np.ndarray, hi: np.ndarray, factor: np.ndarray,
     return np.clip(np.minimum(lo_w, lo), *bounds), np.clip(np.maximum(hi_w, hi), *bounds)
 
 
-def corrected_intervals(corr: Correction, stats: GroupStats, draws: np.ndarray, level: float = 0.95
-                        ) -> dict[str, np.ndarray]:
-    """Point estimates and calibrated intervals of the shares [g, k] and net score [g] from bootstrap draws."""
-    share = point_estimate(corr, stats)
+def corrected_intervals(corr: Correction, stats: GroupStats, draws: np.ndarray, level: float = 0.95,
+                        share: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Point estimates and calibrated intervals of the shares [g, k] and net score [g] from bootstrap draws
+    (`share`: the point estimates when the method computes them itself, as EM does)."""
+    share = point_estimate(corr, stats) if share is None else share
     lo, hi = intervals(draws, level)
     n = stats.n  # the model-classified comments: human-corrected ones add no uncertainty
     lo, hi = widen(share, lo, hi, widen_factor(corr, n, "shares"))

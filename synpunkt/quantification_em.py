@@ -388,21 +388,12 @@ def intervals_from(corr: Q.Correction, linearised: tuple[np.ndarray, np.ndarray,
                    seed: int = 0, level: float = 0.95, n_draws: int = N_DRAWS) -> dict[str, np.ndarray]:
     """em_intervals from em_linearised's result (e.g. the same cells under several widenings)."""
     q, jac, root = linearised
-    n = cells.n
-    g, k = q.shape
-    known = cells.known
-    stats = Q.GroupStats(n, q, None, known)
-    share = Q.with_known(q, stats)
-    lo, hi = np.empty_like(share), np.empty_like(share)
-    net_lo, net_hi = np.empty(g), np.empty(g)
-    for start in range(0, g, CHUNK):
+    n, known = cells.n, cells.known
+    share = Q.with_known(q, Q.GroupStats(n, q, None, known))
+    parts = []
+    for start in range(0, max(q.shape[0], 1), CHUNK):  # one (empty) chunk when there are no groups
         part = slice(start, start + CHUNK)
         sub = Q.GroupStats(n[part], q[part], None, None if known is None else known[part])
         draws = Q.with_known(em_draws(corr, q[part], jac[part], root[part], n_draws, seed + start), sub)
-        lo[part], hi[part] = Q.intervals(draws, level)
-        a, b = Q.intervals(Q.net_draws(draws)[..., None], level)
-        net_lo[part], net_hi[part] = a[:, 0], b[:, 0]
-    lo, hi = Q.widen(share, lo, hi, Q.widen_factor(corr, n, "shares"))
-    net = 100.0 * (share[:, 0] - share[:, 2])
-    net_lo, net_hi = Q.widen(net, net_lo, net_hi, Q.widen_factor(corr, n, "net_score"), (-100, 100))
-    return {"share": share, "lo": lo, "hi": hi, "net": net, "net_lo": net_lo, "net_hi": net_hi}
+        parts.append(Q.corrected_intervals(corr, sub, draws, level, share=share[part]))
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
