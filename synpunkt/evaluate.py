@@ -39,11 +39,12 @@ MFT_TARGET = 0.85  # accuracy of each minimum-functionality test
 MIN_IN_DOMAIN_FOR_CALIBRATION = 100
 
 
-def calibrate(clf: Classifier, validation: pd.DataFrame) -> None:
+def calibrate(clf: Classifier, validation: pd.DataFrame) -> dict[str, int]:
     """Fit sentiment and topic temperatures and topic thresholds on validation rows (updates clf.settings).
 
     The sentiment temperature is fitted on the in-domain validation rows when there are enough of them: the
-    model is calibrated for municipal comments, the domain it is used in, not for the public sets.
+    model is calibrated for municipal comments, the domain it is used in, not for the public sets. Returns how
+    many rows each part was fitted on.
     """
     from synpunkt.data import IN_DOMAIN_SOURCE
 
@@ -61,6 +62,42 @@ def calibrate(clf: Classifier, validation: pd.DataFrame) -> None:
         clf.settings.topic_thresholds = dict(zip(TOPICS, thresholds))
     log.info("calibration: sentiment T=%.3f, topic T=%.3f, thresholds %s", clf.settings.sentiment_temperature,
              clf.settings.topic_temperature, clf.settings.topic_thresholds)
+    return {"sentiment_rows": int(rows.sum()), "topic_rows": int(has_topics.sum())}
+
+
+CALIBRATION_FIELDS = ("sentiment_temperature", "topic_temperature", "topic_thresholds")
+
+
+def recalibrate(model_dir: Path, in_domain: Path | None = None, backend: str | None = None) -> dict:
+    """Refit a saved model's temperatures and topic thresholds with `calibrate` on the in-domain validation split,
+    without retraining: synpunkt_model.json is rewritten, the weights file is not touched.
+
+    Returns a record (date, rows, settings before and after) that is also kept in the model's evaluation.json
+    under "calibration" (the model card names it); the evaluation's figures are stale until `synpunkt evaluate
+    --standard --update-card` runs again.
+    """
+    from dataclasses import asdict
+
+    from synpunkt.config import IN_DOMAIN_DATA
+    from synpunkt.data import load_in_domain
+
+    model_dir = Path(model_dir)
+    data = load_in_domain(in_domain or IN_DOMAIN_DATA)
+    validation = data[data.split == "validation"].reset_index(drop=True)
+    if validation.empty:
+        raise ValueError(f"{in_domain or IN_DOMAIN_DATA}: no rows with split == 'validation'")
+    clf = Classifier.load(model_dir, backend=backend)
+    before = {k: asdict(clf.settings)[k] for k in CALIBRATION_FIELDS}
+    rows = calibrate(clf, validation)
+    clf.settings.save(model_dir)
+    record = {"date": date.today().isoformat(), "command": "synpunkt recalibrate", "validation_rows": len(validation),
+              **rows, "before": before, "after": {k: asdict(clf.settings)[k] for k in CALIBRATION_FIELDS}}
+    path = model_dir / EVAL_FILE
+    if path.exists():
+        report = json.loads(path.read_text())
+        report["calibration"] = record
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return record
 
 
 def evaluate_frame(clf: Classifier, df: pd.DataFrame, logits: dict[str, np.ndarray] | None = None) -> dict:
@@ -251,8 +288,9 @@ def update_model_card(model_dir: Path, report: dict) -> None:
     from synpunkt.model import ModelSettings
 
     previous = json.loads((Path(model_dir) / EVAL_FILE).read_text()) if (Path(model_dir) / EVAL_FILE).exists() else {}
-    if "training" in previous:
-        report = {**report, "training": previous["training"]}
+    for kept in ("training", "calibration"):  # recorded by `synpunkt train` and `synpunkt recalibrate`
+        if kept in previous and kept not in report:
+            report = {**report, kept: previous[kept]}
     write_model_card(model_dir, report, ModelSettings.load(model_dir))
 
 

@@ -56,9 +56,7 @@ Only CC BY 4.0 public sources train this shipped model; the other public sets in
 Training took {training.get('seconds', '?')} s on {_device(training)}; mean training
 loss per epoch: {', '.join(f'{x:.3f}' for x in training.get('epoch_losses', []))}.
 
-Calibration: temperature scaling fitted on the validation splits (sentiment T = {settings.sentiment_temperature:.3f},
-topics T = {settings.topic_temperature:.3f}); topic thresholds tuned on in-domain validation and shrunk halfway
-towards 0.5: {json.dumps(settings.topic_thresholds)}.
+{_calibration(report, settings)}
 
 ## Evaluation
 
@@ -84,6 +82,23 @@ comment-topic pairs. Reproduce with `synpunkt evaluate --standard` (needs `../sh
 
 {details}
 """
+
+
+def _calibration(report: dict, settings) -> str:
+    """The card's sentence on calibration; names the refit when `synpunkt recalibrate` made it."""
+    text = (f"Calibration: temperature scaling fitted on the validation splits (sentiment T = "
+            f"{settings.sentiment_temperature:.3f},\ntopics T = {settings.topic_temperature:.3f}); topic thresholds "
+            f"tuned on in-domain validation and shrunk halfway\ntowards 0.5: {json.dumps(settings.topic_thresholds)}.")
+    cal = report.get("calibration")
+    if not cal:
+        return text
+    before = cal["before"]
+    return (f"Calibration: temperature scaling fitted on {cal['sentiment_rows']} in-domain validation rows (sentiment "
+            f"T = {settings.sentiment_temperature:.3f}, topics T = {settings.topic_temperature:.3f}, the latter on the "
+            f"{cal['topic_rows']} with topic labels); topic thresholds tuned on the same rows and shrunk halfway towards "
+            f"0.5: {json.dumps(settings.topic_thresholds)}. Refitted on {cal['date']} with `{cal['command']}` "
+            f"(the weights unchanged); before: sentiment T = {before['sentiment_temperature']:.3f}, topics T = "
+            f"{before['topic_temperature']:.3f}, thresholds {json.dumps(before['topic_thresholds'])}.")
 
 
 def _device(training: dict) -> str:

@@ -1,6 +1,6 @@
 """The `synpunkt` command line (Typer): one module per kind of user, all registered on one app.
 
-- model_commands: classify, evaluate, fit-shares, train, train-signals, prepare-base
+- model_commands: classify, evaluate, compare-backends, fit-shares, recalibrate, train, train-signals, prepare-base
 - pipeline_commands (operators): submit, run, status, serve, token, demo, alerts
 - analyst_commands: report, export, review
 """

@@ -1,4 +1,5 @@
-"""The model commands: classify, evaluate, compare-backends, fit-shares, train, train-signals, prepare-base."""
+"""The model commands: classify, evaluate, compare-backends, fit-shares, recalibrate, train, train-signals,
+prepare-base."""
 
 from __future__ import annotations
 
@@ -157,6 +158,38 @@ def fit_shares(
 
     evaluation = fit(model, in_domain)
     typer.echo(card_section(evaluation))
+
+
+@app.command()
+def recalibrate(
+    model: ModelOpt = None,
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (the validation split is fitted on)")] = IN_DOMAIN_DATA,
+    backend: BackendOpt = None,
+) -> None:
+    """Refit a model's temperatures and topic thresholds on the current in-domain validation split, without
+    retraining (synpunkt_model.json rewritten, weights untouched). The model version changes: rerun
+    `synpunkt evaluate --standard --behaviour --update-card`, `synpunkt fit-shares` and `synpunkt compare-backends --write`."""
+    _setup_logging()
+    from synpunkt.config import model_dir as default_model_dir
+    from synpunkt.evaluate import recalibrate as refit
+
+    folder = model or default_model_dir()
+    if not folder.is_dir():
+        _fail(f"--model {folder}: no such model folder")
+    _input_file(in_domain, "in-domain comments file")
+    try:
+        record = refit(folder, in_domain, backend=_backend(backend))
+    except ValueError as err:
+        _fail(str(err))
+    before, after = record["before"], record["after"]
+    typer.echo(f"recalibrated {folder} on {record['validation_rows']} validation rows "
+               f"(sentiment on {record['sentiment_rows']}, topics on {record['topic_rows']})")
+    for key in ("sentiment_temperature", "topic_temperature"):
+        typer.echo(f"  {key}: {before[key]:.4f} -> {after[key]:.4f}")
+    for topic, value in after["topic_thresholds"].items():
+        typer.echo(f"  threshold {topic}: {before['topic_thresholds'].get(topic, float('nan')):.3f} -> {value:.3f}")
+    typer.echo("the evaluation is now stale: rerun `synpunkt evaluate --standard --behaviour --update-card`, "
+               "`synpunkt fit-shares` and `synpunkt compare-backends --write`")
 
 
 @app.command()
