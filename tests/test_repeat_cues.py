@@ -25,6 +25,18 @@ FIRES = [
     ("raised_before", "Detta gäller samma ärende som i våras."),
     ("english", "I have emailed twice and still no reply."),
     ("english", "I called the office again about the bins."),
+    # 2026-11-29, second pass: the guide's families the in-domain validation misses still lacked
+    ("promised", "Rektorn lovade oss ett skriftligt besked före jul."),
+    ("promised", "Vi fick löfte om en ny tid hos arbetsterapeuten."),
+    ("no_callback", "Jag bokade återuppringning men blev aldrig uppringd."),
+    ("referred", "Hemtjänsten säger att det är regionens sak, regionen att det är kommunens."),
+    ("referred", "Svaret var oklart så jag fick ringa och fråga igen."),
+    ("ordinal_time", "Det här är fjärde mejlet om bullret."),
+    ("different_answers", "Först sa de ja, sen nej, och nu vet ingen."),
+    ("tried_reach", "Telefontiden är kort och det är alltid upptaget."),
+    ("english", "The line is busy every single time."),
+    ("english", "They promised to call me back on Monday."),
+    ("english", "This is my third email about the parking permit."),
 ]
 
 QUIET = [
@@ -32,6 +44,10 @@ QUIET = [
     ("times_any", "Tack tusen gånger för hjälpen!"),
     ("finally_reached", "Jag ringde och fick svar direkt."),
     ("english", "The library is great, thank you."),
+    ("referred", "Det är kommunens ansvar att hålla gångvägen fri från snö."),
+    ("english", "Every time I visit the library the staff are lovely."),
+    ("different_answers", "Först var jag tveksam, sen blev jag glad."),
+    ("ordinal_time", "Andra halvåret blev bättre för vår son."),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from synpunkt.signals.data import ALERT_CATEGORIES
@@ -88,6 +89,7 @@ def card_text(settings: dict, evaluation: dict) -> str:
         "included) or a rule fires; a repeat contact when p >= "
         f"{t['repeat_contact']:.2f} (best F1 on the validation splits; the head also sees cue phrases, "
         "synpunkt/signals/repeat_cues.py).", "",
+        *_repeat_retrain_lines(settings),
         "## Held-out test split (never used for training or tuning)", "",
         "| category | n | recall (flagged) | recall (right category) |", "|---|---|---|---|",
     ]
@@ -121,7 +123,43 @@ def card_text(settings: dict, evaluation: dict) -> str:
     return "\n".join(lines)
 
 
-def write_card(directory: Path, settings: dict, evaluation: dict) -> Path:
+def _repeat_retrain_lines(settings: dict) -> list[str]:
+    """A dated section when the repeat head was retrained alone (synpunkt/signals/repeat_retrain.py)."""
+    r = settings.get("repeat_retrain")
+    if not r:
+        return []
+    new, old = r["validation"], r["replaced_validation"]
+    added = f" ({r['rows_added']:,} more than the earlier training's)" if r.get("rows_added") else ""
+    return [f"## Repeat head retrained alone ({r['date']})", "",
+            f"On {r['date']} the repeat-contact head alone was refitted on {r['train_rows']:,} training rows{added} by "
+            "training.py's procedure (fit_repeat_head: C from the grid and the threshold by best F1 on both "
+            f"validation splits, seed {r['seed']}): C {r['C']}, threshold {r['threshold']:.2f} (before: C "
+            f"{r['replaced']['C']}, threshold {r['replaced']['threshold']:.2f}, heads {r['replaced']['version']}). "
+            f"Validation F1 on in-domain comments {old['validation_comments']['f1']:.3f} -> "
+            f"{new['validation_comments']['f1']:.3f} ({new['validation_comments']['n']} comments), on the written rows "
+            f"{old['validation_written']['f1']:.3f} -> {new['validation_written']['f1']:.3f}. It was shipped by a rule "
+            "fixed before it ran: " + "; ".join(r["rule"]) + ". The urgent head and its span head, their "
+            "thresholds and the urgent figures in this card are the earlier training's, unchanged (checked by array "
+            f"comparison). Reproduce with `{r['command']}` (synpunkt/signals/repeat_retrain.py; without `--write` it "
+            "prints the validation figures only); `synpunkt train-signals` retrains every head instead.", ""]
+
+
+def _kept_sections(old: str, new: str) -> list[str]:
+    """The '## ' sections of an earlier card that the generated text lacks (notes added by hand; pure)."""
+    parts = re.split(r"(?m)^(?=## )", old)
+    titles = set(re.findall(r"(?m)^## (.+)$", new))
+    return [p.rstrip("\n") + "\n" for p in parts[1:] if p.splitlines()[0][3:] not in titles
+            and not p.startswith("## Repeat head retrained alone")]
+
+
+def write_card(directory: Path, settings: dict, evaluation: dict, keep_from: str | None = None) -> Path:
+    """Write README.md; with keep_from (the earlier card's text) its hand-written sections are kept, before
+    '## Limits'."""
+    text = card_text(settings, evaluation)
+    kept = _kept_sections(keep_from, text) if keep_from else []
+    if kept:
+        head, sep, tail = text.partition("## Limits")
+        text = head + "\n".join(kept) + "\n" + sep + tail
     path = Path(directory) / "README.md"
-    path.write_text(card_text(settings, evaluation), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path

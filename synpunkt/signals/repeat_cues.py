@@ -20,7 +20,9 @@ _ORDINAL = r"(?:andra|tredje|fjärde|femte|sjätte|sjunde|åttonde|nionde|tionde
 CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in {
     "count_times": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,4}}{_COUNT}\s+{_TIMES}\b",
     "times_contact": rf"\b{_COUNT}\s+{_TIMES}\s+(?:\w+\s+){{0,3}}{_CONTACT}",
-    "ordinal_time": rf"\b{_ORDINAL}\s+g[åa]ngen\s+(?:\w+\s+){{0,3}}{_CONTACT}",
+    "ordinal_time": rf"\b{_ORDINAL}\s+g[åa]ngen\s+(?:\w+\s+){{0,3}}{_CONTACT}|"
+                    rf"\b{_ORDINAL}\s+(?:mejlet|mailet|samtalet|brevet|påminnelsen|besöket|meddelandet|"
+                    r"synpunkten)\b",
     "after_calls": rf"\befter\s+{_COUNT}\s+(?:samtal|mejl|mail|påminnelser|försök|besök|telefonsamtal)",
     "again": rf"\b{_CONTACT}\s+(?:\w+\s+){{0,3}}(?:igen|återigen|ännu\s+en\s+gång|en\s+gång\s+till)\b",
     "repeatedly": r"\b(?:upprepade\s+(?:gånger|frågor|mejl|mail|samtal|kontakter|förfrågningar|påpekanden|"
@@ -28,23 +30,37 @@ CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in
                   r"ringer\s+(?:och|å)\s+ringer|om\s+och\s+om\s+igen)",
     "reminders": r"\b(?:påminn\w*|påminde|påmint|påstötning\w*|jaga[tr]?|tjata[tr]?|tjatat)\b",
     "no_callback": r"\b(?:ingen|aldrig|inte)\s+(?:\w+\s+){0,3}(?:ringer|ringde|ringt|hör|hörde|hört|"
-                   r"återkom\w*|svarar|svarade|svarat)\s+(?:\w+\s+){0,2}(?:tillbaka|av\s+sig|upp)",
+                   r"återkom\w*|svarar|svarade|svarat)\s+(?:\w+\s+){0,2}(?:tillbaka|av\s+sig|upp)|"
+                   # a requested or booked call back that never came
+                   r"\b(?:blev|blir)\s+(?:\w+\s+)?aldrig\s+uppringd|\båteruppringning\w*\s+(?:\w+\s+){0,3}"
+                   r"(?:kom\s+)?(?:aldrig|inte)",
     "promised": r"\b(?:lovade|lovat|utlovade?|skulle)\s+(?:\w+\s+){0,4}(?:ringa|återkomma|höra\s+av|svara|"
                 r"skicka|komma)\b|\b(?:höra\s+av\s+sig|ringa\s+upp|ringa\s+tillbaka|återkomma)\s+som\s+"
-                r"(?:hon|han|hen|ni|de|dom)\s+(?:sa|sagt|lovade|lovat)\b",
+                r"(?:hon|han|hen|ni|de|dom)\s+(?:sa|sagt|lovade|lovat)\b|"
+                # a promised reply, decision or document: "lovade ett svar inom två veckor", "löfte om en tid"
+                r"\b(?:lovade|lovat|utlovade?|utlovat)\s+(?:\w+\s+){0,3}(?:svar|besked|beslut|återkoppling|"
+                r"återbesked|besök|rapport\w*|protokoll\w*|intyg\w*)\b|\blöfte\s+om\b|\blovar\s+bättring",
     "referred": r"\b(?:hänvisa\w*|runtskickad\w*|skickad\w*\s+runt|bollad\w*|bollas|fick\s+höra\s+att\s+jag\s+"
-                r"skulle\s+(?:ringa|mejla|kontakta)|fick\s+komma\s+tillbaka)",
+                r"skulle\s+(?:ringa|mejla|kontakta)|fick\s+komma\s+tillbaka)|"
+                # bounced between authorities, or made to contact again: "regionens ansvar", "fick ringa också"
+                r"\b(?:regionens|kommunens|skolans)\s+(?:ansvar|sak|bord)\b[^.!?]{0,80}"
+                r"\b(?:regionens|kommunens|skolans)\b|"
+                r"\bfick\s+(?:\w+\s+)?(?:ringa|mejla|maila|åka\s+(?:in|dit|tillbaka)|gå\s+dit|"
+                r"boka\s+(?:ett\s+)?nytt)\b",
     "still_no_answer": r"\b(?:fortfarande|ännu)\s+(?:\w+\s+){0,2}(?:inget|inte\s+fått|inte\s+hört|inget\s+svar)",
     "start_over": r"\b(?:börja\s+om|börjar\s+om|berätta\s+allt\s+igen|från\s+början\s+igen)",
     "finally_reached": r"\b(?:slutligen|äntligen|till\s+slut)\s+(?:\w+\s+){0,2}(?:kom\s+fram|fick\s+tag|"
                        r"svarade)|\bnär\s+(?:jag|man|vi)\s+(?:\w+\s+)?väl\s+(?:når|nådde|kommer\s+fram|kom\s+fram|"
                        r"får\s+tag|fick\s+tag)",
-    "tried_reach": r"\bförsökt\s+(?:\w+\s+){0,2}(?:nå|få\s+tag|komma\s+fram|ringa|kontakta)",
+    "tried_reach": r"\bförsökt\s+(?:\w+\s+){0,2}(?:nå|få\s+tag|komma\s+fram|ringa|kontakta)|"
+                   r"\b(?:alltid|jämt|ständigt|hela\s+tiden)\s+upptaget\b|\bupptaget\s+(?:varje|hela)\b",
     "count_messages": rf"\b{_COUNT}\s+(?:e-?postmeddelanden|mejl|mail|meddelanden|samtal|brev|stycken|"
                       r"påminnelser|felanmälningar|anmälningar)\b",
     "occasions": r"\bvid\s+(?:två|tre|fyra|flera|upprepade|ett\s+flertal)\s+tillfällen|\bupprepade\s+kontakter",
     "contact_list": rf"\b{_CONTACT},\s+{_CONTACT}",
-    "different_answers": r"\b(?:olika|motstridiga)\s+(?:svar|besked)\b",
+    "different_answers": r"\b(?:olika|motstridiga|nya)\s+(?:svar|besked)\b|"
+                         r"\bförst\s+(?:\w+\s+){0,4}(?:ja|nej)\b,?\s+(?:sen|sedan|och\s+sen)\s+"
+                         r"(?:\w+\s+){0,3}(?:ja|nej)\b",
     "raised_before": r"\b(?:påtalat|anmält|felanmält|framfört|sagt)\s+(?:\w+\s+){0,2}(?:tidigare|förut|redan)|"
                      r"\bredan\s+(?:anmält|ringt|mejlat|felanmält|skrivit|skickat)|"
                      r"\bförsta\s+gången\s+(?:jag|vi)\b|"
@@ -61,7 +77,14 @@ CUES: dict[str, re.Pattern] = {name: re.compile(p, re.IGNORECASE) for name, p in
                 r"\bvi\s+återkommer\b|\bett\s+till\s+mejl",
     "english": r"\b(?:calls?\s+back|twice|(?:two|three|four|several|many)\s+times|again\s+and\s+again|"
                r"followed\s+up|chased|reminders?|still\s+no\s+(?:reply|answer|response)|"
-               r"(?:called|emailed|e-mailed|wrote|written|phoned|contacted)\s+(?:\w+\s+){0,3}again)\b",
+               r"(?:called|emailed|e-mailed|wrote|written|phoned|contacted)\s+(?:\w+\s+){0,3}again|"
+               r"every\s+(?:single\s+)?time\s+(?:I|we)\s+(?:call|ring|phone|email|e-mail|write|try|ask|contact)|"
+               r"(?:busy|engaged)\s+(?:\w+\s+){0,3}every\s+(?:single\s+)?time|"
+               r"tried\s+(?:\w+\s+){0,2}(?:for\s+(?:a\s+)?(?:week|weeks|days|month)|"
+               r"to\s+(?:reach|call|contact|get\s+through))|(?:never|nobody|no\s+one)\s+(?:\w+\s+)?(?:called|rang|"
+               r"got|wrote)\s+(?:me\s+)?back|promised\s+to\s+(?:call|ring|reply|get\s+back|send|email)|"
+               r"(?:second|third|fourth|fifth)\s+(?:time|email|e-mail|call|letter|reminder)|"
+               r"had\s+to\s+(?:call|email|write|go|come)\s+(?:\w+\s+){0,2}(?:again|back))\b",
     "no_return": r"\b(?:ingen|inte|aldrig)\s+(?:\w+\s+){0,2}återkomm\w*|\båterkom\w*\s+aldrig\b",
     "still_waiting": r"\bväntar\s+(?:\w+\s+)?(?:fortfarande|än|ännu)\b|"
                      r"\b(?:fortfarande|ännu)\s+(?:\w+\s+){0,2}väntar\b",

@@ -267,6 +267,23 @@ class SignalsConfig:
     repeat_layers: tuple[int, ...] = FEATURE_LAYERS  # the repeat head's own layers (not the urgent head's choice)
 
 
+def fit_repeat_head(x: np.ndarray, y: np.ndarray, fit: np.ndarray, tune: np.ndarray, seed: int
+                    ) -> tuple[LinearHead, float, float, float]:
+    """(head, C, threshold, tune F1) of the repeat-contact head: for each C of C_GRID a head fitted on the `fit`
+    rows (masks), its threshold by best F1 on the `tune` rows; the C with the best F1 (the first on ties)."""
+    best = None
+    for c in C_GRID:
+        scaler, model = _fit(x[fit], y[fit], c, seed)
+        head = LinearHead.from_sklearn(["no", "yes"], scaler, model)
+        p = head.probabilities(x[tune])[:, 1]
+        t = best_f1_threshold(p, y[tune])
+        f1 = float(f1_score(y[tune], p >= t))
+        log.info("repeat head C=%s: threshold %.2f, validation F1 %.3f", c, t, f1)
+        if best is None or f1 > best[3]:
+            best = (head, c, t, f1)
+    return best
+
+
 def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int, weight: np.ndarray | None = None):
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
@@ -388,17 +405,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
     rtr, rva = (repeat["split"] == s for s in ("train", "validation"))
     y_r = repeat["repeat_contact"].astype(bool).to_numpy()
     x_r = np.hstack([select_layers(all_r, repeat_layers), cue_features(repeat["text"].tolist())])
-    best_r = None
-    for c in C_GRID:
-        scaler, model = _fit(x_r[rtr.to_numpy()], y_r[rtr.to_numpy()], c, cfg.seed)
-        head = LinearHead.from_sklearn(["no", "yes"], scaler, model)
-        p = head.probabilities(x_r[rva.to_numpy()])[:, 1]
-        t = best_f1_threshold(p, y_r[rva.to_numpy()])
-        f1 = f1_score(y_r[rva.to_numpy()], p >= t)
-        log.info("repeat head C=%s: threshold %.2f, validation F1 %.3f", c, t, f1)
-        if best_r is None or f1 > best_r[0]:
-            best_r = (f1, c, head, t)
-    _, c_repeat, repeat_head, t_repeat = best_r
+    repeat_head, c_repeat, t_repeat, _ = fit_repeat_head(x_r, y_r, rtr.to_numpy(), rva.to_numpy(), cfg.seed)
 
     version = "signals-" + datetime.now(timezone.utc).strftime("%Y%m%d")
     settings = {
