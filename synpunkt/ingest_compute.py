@@ -121,10 +121,13 @@ def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector
             from synpunkt.signals.detect import default_detector
 
             detector = default_detector()
+        stage = f"reading {work.span} for names, urgent comments and repeat contacts"
+        distinct = _signal_texts(work)
+        detected = shared_pass(detector, cache, distinct)
         stage = f"redacting {work.span}"
         comments, quarantine = _prepare(work, cache)
         stage = f"detecting urgent comments and repeat contacts in {work.span}"
-        signals, alerts = _signals(detector, work.accepted, comments)
+        signals, alerts = _signals(detector, work.accepted, comments, distinct, detected)
     except Exception as err:  # noqa: BLE001 - any error, as a ChunkFailed that quotes no text
         failed = ChunkFailed.of(stage, err)
     else:
@@ -200,16 +203,56 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 # -- the compute -----------------------------------------------------------------------------------------------
-def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _signal_texts(work: ChunkWork) -> list[str]:
+    """The distinct full texts of the chunk's stored comments (its rows that are no duplicates), in file order: each
+    goes through the encoder once ("Bra service." x 100)."""
+    keep = ~work.accepted["row_number"].isin(work.duplicates["row_number"]).to_numpy()
+    return list(dict.fromkeys(t for t, k in zip(work.accepted["text"], keep) if k))
+
+
+def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFrame | None:
+    """detector.detect(texts), and the redaction of `texts` (kept in `cache`), from ONE encoder pass: the signal
+    pass (the spanned heads' tokens graph) also returns the name model's layer, and the name model reads its words
+    there (Redactor.name_logits); words past the pass's tokens, later redaction passes and the other strings are
+    encoded by the name model itself. None (nothing done) when the detector does not score spans or the name model
+    reads another base model or backend: then redaction and detection run apart."""
+    from synpunkt.signals.windows import MAX_WINDOW_WORDS
+
+    redactor = cache.redactor
+    model = getattr(redactor, "name_model", None)
+    encoder = detector.encoder
+    if (not texts or model is None or not detector.spanned or model.backend != encoder.backend
+            or (model.base_model or encoder.base_model) != encoder.base_model
+            or not all(isinstance(t, str) for t in texts)):
+        return None
+    logits: list = [None] * len(texts)
+
+    def name_logits(indices, ids, states) -> None:
+        for j, (i, text_ids) in enumerate(zip(indices, ids)):
+            logits[i] = redactor.name_logits(texts[i], text_ids, states[j, :len(text_ids)])
+
+    whole, spans, rows = encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS),
+                                              model.layer, name_logits)
+    detected = detector.detect_features(whole, texts, spans, rows)
+    for start in range(0, len(texts), cache.sub_batch):
+        part = texts[start:start + cache.sub_batch]
+        cache.remember(part, redactor.redact_many(part, name_logits=logits[start:start + cache.sub_batch]))
+    return detected
+
+
+def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct: list[str] | None = None,
+             detected: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """comment_signals and alerts rows for the chunk's stored comments, detected on their full, unredacted text
-    (held in memory only; synpunkt.signals)."""
+    (held in memory only; synpunkt.signals); `detected`: detector.detect(distinct) when the shared pass ran."""
     from synpunkt.signals.store import signal_rows
 
     raw = dict(zip(accepted["row_number"].astype("int64"), accepted["text"]))
     texts = [raw[int(n)] for n in comments["row_number"]]
-    distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once ("Bra service." x 100)
+    if detected is None or distinct is None:
+        distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once
+        detected = detector.detect(distinct)
     position = {t: i for i, t in enumerate(distinct)}
-    detected = detector.detect(distinct).iloc[[position[t] for t in texts]].reset_index(drop=True)
+    detected = detected.iloc[[position[t] for t in texts]].reset_index(drop=True)
     return signal_rows(comments, detected, detector.version)
 
 

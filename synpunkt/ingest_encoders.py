@@ -1,15 +1,18 @@
-"""Ingest's two reads of the frozen base encoder, as graphs on an inference backend (issue 11).
+"""Ingest's reads of the frozen base encoder, as graphs on an inference backend (issue 11).
 
-Ingest reads each comment with the base encoder (multilingual-E5-small) twice, on different inputs, and both reads
-stay what they were when the heads were trained:
+Ingest reads each distinct comment with the base encoder (multilingual-E5-small) ONCE: the signal pass ("query: " +
+text, up to 512 tokens, the text's beginning kept) returns the token states of layers 6, 8 and 12; the signal heads
+pool 8 and 12 (their features bit for bit those of a pass without layer 6) and the name model reads layer 6 at each
+word's first token (synpunkt.ingest_compute.shared_pass). The name model encodes by itself only what that pass does
+not cover: words past its 512 tokens, later redaction passes (the redacted text), metadata cells, and redaction
+outside ingest, with the same input ("query: " + text) and the encoder cut after 6 layers. The graphs:
 
 - ``pooled_layers_graph``: the signal heads' features (synpunkt.signals.features): "query: " + text, the token
   mean of each chosen hidden layer (pooled inside the graph, so only (batch, layers x hidden) leaves it);
 - ``token_layers_graph``: the same read with the chosen layers' token states left unpooled, for heads that also
-  score sentence spans (synpunkt.signals.spans pools the whole text and each sentence from this one pass);
-- ``word_states_graph``: the name model's features (synpunkt.redaction.name_model): the text's words, the hidden
-  state after ``layer`` layers of every token (the encoder stops there; the first subword of each word is picked
-  outside).
+  score sentence spans (synpunkt.signals.spans pools the whole text and each sentence from this one pass), with
+  layer 6 for the name model in ingest, and with layer 6 alone for the name model's own reads (the encoder stops
+  at the deepest layer asked for).
 
 ``ingest_runner`` runs either graph on the backend ``ingest_backend`` resolves (one runner per process and setting;
 ONNX exports are cached under $SYNPUNKT_CACHE/onnx). The default backend is the one recorded in
@@ -73,20 +76,7 @@ def _graph_classes():
                                output_hidden_states=True).hidden_states
             return (torch.cat([states[layer] for layer in self.layers], dim=-1),)
 
-    class WordStates(torch.nn.Module):
-        """forward(input_ids, attention_mask) -> (states,): every token's hidden state after `layer` layers."""
-
-        def __init__(self, encoder, layer: int):
-            super().__init__()
-            from synpunkt.base_model import truncated_view
-
-            self.layer = int(layer)
-            self.body = truncated_view(encoder, self.layer)
-
-        def forward(self, input_ids, attention_mask):
-            return (self.body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state,)
-
-    return PooledLayers, WordStates, TokenLayers
+    return PooledLayers, TokenLayers
 
 
 def pooled_layers_graph(encoder, layers: Sequence[int]):
@@ -97,12 +87,7 @@ def pooled_layers_graph(encoder, layers: Sequence[int]):
 def token_layers_graph(encoder, layers: Sequence[int]):
     """The signal span features' graph over `encoder` (weights shared): output ``states``, the tokens' hidden
     states of `layers` (pooled by synpunkt.signals.spans)."""
-    return _graph_classes()[2](encoder, layers).eval()
-
-
-def word_states_graph(encoder, layer: int):
-    """The name model's graph: `encoder` cut after `layer` layers (weights shared): output ``states``."""
-    return _graph_classes()[1](encoder, layer).eval()
+    return _graph_classes()[1](encoder, layers).eval()
 
 
 def backend_file(directory: Path | None = None) -> Path:
@@ -162,15 +147,15 @@ _RUNNERS_LOCK = threading.Lock()
 
 
 def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int], backend: str | None = None):
-    """(runner, tokenizer, hidden size) for kind 'pooled' or 'tokens' (setting: the layers) or 'words' (setting: the
-    layer) on ingest_backend(backend); built once per process and setting (the encoder weights are shared_base's)."""
+    """(runner, tokenizer, hidden size) for kind 'pooled' or 'tokens' (setting: the layers) on
+    ingest_backend(backend); built once per process and setting (the encoder weights are shared_base's)."""
     from synpunkt.base_model import shared_base
     from synpunkt.inference import make_runner
     from synpunkt.runtime import release_memory
 
     base_model = base_model or DEFAULT_BASE_MODEL
     resolved = ingest_backend(backend, base_model)
-    key = (kind, base_model, tuple(setting) if kind in ("pooled", "tokens") else int(setting), resolved)
+    key = (kind, base_model, tuple(int(x) for x in setting), resolved)
     with _RUNNERS_LOCK:
         if key not in _RUNNERS:
             encoder, tokenizer = shared_base(base_model)
@@ -181,11 +166,8 @@ def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int
             elif kind == "tokens":
                 graph, names = token_layers_graph(encoder, key[2]), ("states",)
                 cache_key = f"signal-tokens-{slug}-l{'_'.join(map(str, key[2]))}"
-            elif kind == "words":
-                graph, names = word_states_graph(encoder, key[2]), ("states",)
-                cache_key = f"name-states-{slug}-l{key[2]}"
             else:
-                raise ValueError(f"kind must be 'pooled', 'tokens' or 'words', not {kind!r}")
+                raise ValueError(f"kind must be 'pooled' or 'tokens', not {kind!r}")
             # ONNX Runtime's arena keeps the largest call's activations for the next call (no fresh pages to
             # fault in per call: 20-40 % less CPU per token); encoder_batches bounds every call, and so the arena
             runner = make_runner(graph, resolved, cache_key=cache_key, output_names=names,
@@ -203,7 +185,6 @@ def forget_models() -> None:
     classifier does not come on top of them. The caches belong to their modules; this is the one place that
     empties them all."""
     from synpunkt import base_model, fast_tokenize
-    from synpunkt.redaction import name_model
     from synpunkt.redaction.redactor import Redactor
     from synpunkt.signals import detect
 
@@ -216,8 +197,6 @@ def forget_models() -> None:
         base_model._SHARED.clear()
     with fast_tokenize._FAST_LOCK:  # keyed by the tokenizer's id, which a new tokenizer may reuse
         fast_tokenize._FAST.clear()
-    with name_model._PIECES_LOCK:
-        name_model._PIECES.clear()
 
 
 SHARED_WEIGHTS = ("embeddings.word_embeddings.weight",)

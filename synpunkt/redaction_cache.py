@@ -45,6 +45,13 @@ class RedactionCache:
                 self._texts[raw] = (red.text, json.dumps(red.counts))
         return {v: self._texts[v] for v in wanted}
 
+    def remember(self, values: list[str], redactions: list) -> None:
+        """Keep redactions of `values` made elsewhere (ingest's shared encoder pass: synpunkt.ingest_compute)."""
+        if len(self._texts) + len(values) > self.max_entries:
+            self._texts.clear()
+        for raw, red in zip(values, redactions):
+            self._texts[raw] = (red.text, json.dumps(red.counts))
+
     def texts(self, values: list[str]) -> list[tuple[str, str]]:
         """(redacted text, counts per type as JSON) for each value."""
         found = self._lookup(values)

@@ -1,10 +1,11 @@
-"""The tokenizer's pieces for words split beforehand, cached per word: the encoder input of the name model.
+"""Where each word of a text sits in the encoder's tokens: the name model's input (synpunkt.redaction.name_model).
 
-With ``is_split_into_words`` the tokenizer reads each word alone (normalisation, metaspace, unigram), so a chunk's
-ids are the template's leading special tokens, each word's ids and the trailing ones. The converted tokenizer's
-normalisation (a long list of per-character rules) made tokenising cost more than the 6-layer encoder pass itself;
-words repeat, so each distinct word is tokenised once (with synpunkt.fast_tokenize's normalisation). The ids,
-word ids and truncation equal the tokenizer's (tests/test_ingest_encoders.py checks them).
+``first_tokens`` gives the ids of "query: " + text as the signal pass reads it (synpunkt.fast_tokenize, cut to
+512 tokens: the beginning is kept) and, for each word the name rules cut from the text (character offsets), the
+position of the first token that overlaps it, so the name model reads the words from the signal pass's token
+states. The tokens' characters come from the tokenizer's pre-tokenizer and model run on the fast normalisation,
+traced back to the text (tests/test_shared_name_pass.py checks the ids against the signal pass's). ``pad`` pads
+encoder inputs.
 """
 
 from __future__ import annotations
@@ -12,44 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-MAX_ENTRIES = 200_000
-"""Distinct words kept (about 100 bytes each); the cache is emptied when full."""
-
-
-class WordPieces:
-    """Token ids of single words, cached: ``encode(words)`` = ``tokenizer(words, is_split_into_words=True,
-    truncation=True, max_length=...)``'s input ids and word ids."""
-
-    def __init__(self, tokenizer, max_entries: int = MAX_ENTRIES):
-        self.tokenizer, self.max_entries = tokenizer, max_entries
-        self._ids: dict[str, list[int]] = {}
-        probe = tokenizer([["a"]], is_split_into_words=True)["input_ids"][0]
-        word = self._encode(["a"])[0]
-        at = next(i for i in range(len(probe)) if probe[i : i + len(word)] == word)
-        self.prefix, self.suffix = probe[:at], probe[at + len(word):]
-
-    def _encode(self, words: list[str]) -> list[list[int]]:
-        from synpunkt.fast_tokenize import fast_tokenizer
-
-        return fast_tokenizer(self.tokenizer).encode_words(words)
-
-    def encode(self, words: Sequence[str], max_tokens: int) -> tuple[list[int], list[int | None]]:
-        """(input ids, word index of each token or None for a special token), cut to `max_tokens` as the
-        tokenizer's truncation does (the end of the words goes)."""
-        new = [w for w in dict.fromkeys(words) if w not in self._ids]
-        if new:
-            if len(self._ids) + len(new) > self.max_entries:
-                self._ids.clear()
-                new = list(dict.fromkeys(words))
-            self._ids.update(zip(new, self._encode(new)))
-        room = max_tokens - len(self.prefix) - len(self.suffix)
-        ids, word_ids = list(self.prefix), [None] * len(self.prefix)
-        for i, w in enumerate(words):
-            piece = self._ids[w][: room - (len(ids) - len(self.prefix))]
-            ids += piece
-            word_ids += [i] * len(piece)
-        return ids + self.suffix, word_ids + [None] * len(self.suffix)
 
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,3 +24,79 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
         ids[j, : len(s)] = s
         mask[j, : len(s)] = 1
     return ids, mask
+
+
+NO_TOKEN = -1
+"""A word no token of the text covers (all its characters normalised away)."""
+PAST_END = -2
+"""A word whose first token lies past the encoder's truncation (max_length: the text's beginning is kept)."""
+
+
+def _normalized(fast, full: str) -> tuple[str, list[int] | None] | None:
+    """(the tokenizer's normalisation of `full`, the index in `full` of each of its characters; None for the
+    identity), or None where the characters cannot be traced back (a normaliser that is no translation)."""
+    norm = fast.normalize(full)
+    if norm == full:
+        return norm, None
+    if fast.table is None:
+        return None
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(full):  # the translation, then runs of spaces collapsed (synpunkt.fast_tokenize)
+        for c in fast.table.get(ord(ch), ch):
+            if c == " " and chars and chars[-1] == " ":
+                continue
+            chars.append(c)
+            origin.append(i)
+    return ("".join(chars), origin) if "".join(chars) == norm else None
+
+
+def _token_spans(fast, full: str) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(ids of `full` without special tokens, each token's start and end in `full`'s characters; -1 for a token of
+    the word-boundary mark alone): the tokenizer's pre-tokenizer and model on its normalisation."""
+    traced = _normalized(fast, full)
+    if traced is None:  # the tokenizer's own offsets (slow normalisation, but exact)
+        enc = fast.backend.encode(full, add_special_tokens=False)
+        spans = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        empty = spans[:, 0] >= spans[:, 1]
+        spans[empty] = -1
+        return list(enc.ids), spans[:, 0], spans[:, 1]
+    norm, origin = traced
+    ids, starts, ends = [], [], []
+    for piece, (a, b) in fast.backend.pre_tokenizer.pre_tokenize_str(norm):
+        shift = a - (len(piece) - (b - a))  # a prepended boundary mark has no character in the text
+        byte_char = np.repeat(np.arange(len(piece) + 1), [len(c.encode()) for c in piece] + [1])
+        for token in fast.backend.model.tokenize(piece):
+            s, e = int(byte_char[token.offsets[0]]), int(byte_char[token.offsets[1]])
+            while s < e and piece[s] == "\u2581":  # the boundary mark (a space, or nothing) is no word's
+                s += 1
+            ids.append(token.id)
+            if s < e:
+                first, last = shift + s, shift + e - 1
+                starts.append(origin[first] if origin else first)
+                ends.append((origin[last] if origin else last) + 1)
+            else:
+                starts.append(-1)
+                ends.append(-1)
+    return ids, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+
+
+def first_tokens(fast, text: str, offsets: Sequence[tuple[int, int]], text_prefix: str, max_length: int
+                 ) -> tuple[list[int], np.ndarray]:
+    """(ids of text_prefix + text as ``fast.encode`` gives them, cut to max_length; per word (its character
+    `offsets` in `text`) the position in those ids of the first token that overlaps it, NO_TOKEN or PAST_END).
+    `fast` is a synpunkt.fast_tokenize.FastTokenizer; the text is read whole, each word in its context."""
+    body, starts, ends = _token_spans(fast, text_prefix + text)
+    prefix, suffix = list(fast.prefix), list(fast.suffix)
+    room = max_length - len(prefix) - len(suffix)
+    ids = prefix + body[:room] + suffix
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2) + len(text_prefix)
+    if not len(spans):
+        return ids, np.zeros(0, dtype=np.intp)
+    kept = np.flatnonzero(starts >= 0)  # token ends rise with the tokens: the first one ending after a word's start
+    k = np.searchsorted(ends[kept], spans[:, 0], side="right")
+    found = k < len(kept)
+    token = kept[np.minimum(k, len(kept) - 1)] if len(kept) else np.zeros(len(spans), dtype=np.int64)
+    found &= starts[token] < spans[:, 1]
+    positions = np.where(token < room, len(prefix) + token, PAST_END)
+    return ids, np.where(found, positions, NO_TOKEN).astype(np.intp)

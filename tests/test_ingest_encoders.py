@@ -18,7 +18,6 @@ from synpunkt.base_model import shared_base
 from synpunkt.fast_tokenize import FastTokenizer
 from synpunkt.redaction import Redactor
 from synpunkt.redaction.names import for_names, is_wordlike, tokenize
-from synpunkt.word_pieces import WordPieces
 
 LONG = " ".join(["Överförmyndarnämndsförvaltningens handläggning tog tid"] * 60)
 TEXTS = [
@@ -64,17 +63,6 @@ def test_fast_ids_are_the_tokenizers(fast, tokenizer):
     assert fast.encode_words(words) == [e.ids for e in single]
 
 
-def test_cached_word_pieces_tokenise_as_the_tokenizer_does(tokenizer):
-    """The name model's input comes from a cache of each word's pieces: the same ids, word ids and truncation as the
-    tokenizer on pre-split words (shouting, emoji, no words, a chunk over 512 tokens)."""
-    words = [tokenize(for_names(t))[0] for t in TEXTS] + [["Överförmyndarnämndsförvaltningens"] * 90]
-    pieces = WordPieces(tokenizer)
-    got = [pieces.encode(w, 512) for w in words]
-    expected = tokenizer(words, is_split_into_words=True, truncation=True, max_length=512)
-    assert [ids for ids, _ in got] == expected["input_ids"] and max(len(ids) for ids, _ in got) == 512
-    assert [word_ids for _, word_ids in got] == [expected.word_ids(j) for j in range(len(words))]
-
-
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_signal_features_equal_the_training_features(backend):
     """encode() (the chosen layers pooled in the graph) equals select_layers(all_layers()) (torch, what the heads
@@ -97,21 +85,19 @@ def redactors() -> dict[str, Redactor]:
     return out
 
 
-def test_name_states_on_onnx_equal_torch_and_skipped_chunks_stay_zero(redactors):
-    words = [tokenize(for_names(t))[0] for t in TEXTS]
-    torch_states = redactors["torch"].name_model.encode(words)
-    onnx_states = redactors["onnx"].name_model.encode(words)
+def test_name_states_on_onnx_equal_torch_and_unneeded_texts_stay_zero(redactors):
+    texts = [for_names(t) for t in TEXTS]
+    offsets = [tokenize(t)[1] for t in texts]
+    torch_states = redactors["torch"].name_model.word_states(texts, offsets)
+    onnx_states = redactors["onnx"].name_model.word_states(texts, offsets)
     for a, b in zip(torch_states, onnx_states):
         np.testing.assert_allclose(b, a, atol=1e-4)
-    long_words = words[-1]
-    assert len(long_words) > 2 * 96
-    needed = np.zeros(len(long_words), dtype=bool)
-    needed[-3] = True  # a word in the last chunk only
-    part = redactors["torch"].name_model.encode([long_words], needed=[needed])[0]
-    last = (len(long_words) - 1) // 96 * 96
-    # chunks are encoded independently (up to float rounding: other batches, other padding)
-    np.testing.assert_allclose(part[last:], torch_states[-1][last:], atol=1e-5)
-    assert not part[:last].any()
+    needed = [np.zeros(len(o), dtype=bool) for o in offsets]
+    needed[-1][-3] = True  # a word of the last text only, past its first 512 tokens
+    part = redactors["torch"].name_model.word_states(texts, offsets, needed)
+    assert not any(p.any() for p in part[:-1])
+    # the same reads of the last text (up to float rounding: other batches, other padding)
+    np.testing.assert_allclose(part[-1], torch_states[-1], atol=1e-5)
 
 
 @pytest.fixture
@@ -142,9 +128,13 @@ def test_skipping_the_name_model_changes_no_redaction(redactors, every_text_enco
 
     redactor = redactors["onnx"]
     calls: list[int] = []
-    encode = redactor.name_model.encode
-    monkeypatch.setattr(redactor.name_model, "encode",
-                        lambda lists, *a, **k: calls.append(len(lists)) or encode(lists, *a, **k))
+    word_states = redactor.name_model.word_states
+
+    def counted(texts, offsets, needed=None, *args, **kwargs):
+        calls.append(len(texts) if needed is None else sum(bool(np.any(n)) for n in needed))
+        return word_states(texts, offsets, needed, *args, **kwargs)
+
+    monkeypatch.setattr(redactor.name_model, "word_states", counted)
     before = [r.text for r in redactor.redact_many(SKIP_TEXTS)]
     all_calls = sum(calls)
     monkeypatch.setattr(redactor_module, "model_may_add", model_may_add)

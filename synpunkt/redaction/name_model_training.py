@@ -16,6 +16,7 @@ import numpy as np
 
 from synpunkt.redaction.name_model import (
     HEAD_FILE,
+    INPUT,
     NER_CORPUS,
     SETTINGS_FILE,
     NameModel,
@@ -159,7 +160,9 @@ def train(data: Path | None = None, out_dir: Path | None = None, layer: int = 6,
         "layer": layer,
         "base_model": DEFAULT_BASE_MODEL,
         "feature_dim": int(coef.shape[0]),
-        "features": f"encoder layer {layer} (first subword of each word, {X.shape[1] - len(CHEAP_FEATURES)} dims) "
+        "input": INPUT,
+        "features": f"encoder layer {layer} of 'query: ' + the text (the first token of each word, "
+                    f"{X.shape[1] - len(CHEAP_FEATURES)} dims) "
                     f"+ {', '.join(CHEAP_FEATURES)}",
         "threshold": threshold,
         "lone_initial_threshold": LONE_INITIAL_THRESHOLD,

@@ -59,20 +59,25 @@ class Redactor:
                 cls._default = cls()
             return cls._default
 
-    def _find(self, texts: list[str], batch_size: int) -> list[list[Span]]:
-        """One pass: spans in each text (no overlaps, placeholders untouched)."""
+    def _find(self, texts: list[str], batch_size: int, name_logits: list[np.ndarray | None] | None = None
+              ) -> list[list[Span]]:
+        """One pass: spans in each text (no overlaps, placeholders untouched). `name_logits`: see
+        find_spans_many."""
         result = [pattern_spans(text) for text in texts]
         name_texts = [for_names(text) for text in texts]
         tokenised = [tokenize(text) for text in name_texts]
         names = [all_rule_names(w, ls) for w, _, ls in tokenised]
         if self.name_model is not None:
-            # the model only where it could add a name: a candidate word the rules left (whole texts and encoder
-            # chunks without one are skipped; the redaction is the same as with every text encoded)
+            # the model only where it could add a name: a candidate word the rules left (texts without one are
+            # skipped; the redaction is the same as with every text encoded)
             may_add = [model_may_add(w, names[k]) for k, (w, _, _) in enumerate(tokenised)]
             todo = [k for k, m in enumerate(may_add) if m.any()]
             if todo:
+                given = None if name_logits is None else [name_logits[k] for k in todo]
                 probs = self.name_model.probabilities([tokenised[k][0] for k in todo], [tokenised[k][2] for k in todo],
-                                                      batch_size, [may_add[k] for k in todo])
+                                                      batch_size, [may_add[k] for k in todo],
+                                                      [name_texts[k] for k in todo], [tokenised[k][1] for k in todo],
+                                                      given)
                 for k, p in zip(todo, probs):
                     names[k] = names[k] | self.name_model.decide(tokenised[k][0], tokenised[k][2], p)
         for k, (text, (words, offsets, line_start)) in enumerate(zip(name_texts, tokenised)):
@@ -86,16 +91,27 @@ class Redactor:
             result[k] = sorted(result[k] + name_spans(text, offsets, flags), key=lambda s: s.start)
         return result
 
-    def find_spans_many(self, texts: list[str], batch_size: int = 32) -> list[list[Span]]:
-        """Spans (in original-text offsets) that redaction replaces, re-running until nothing more is found."""
+    def name_logits(self, text: str, ids: list[int], states: np.ndarray) -> np.ndarray | None:
+        """The name model's encoder logits of `text`'s words (NameModel.shared_logits) from another encoder pass over
+        "query: " + text (its `ids` and their token `states` at the model's layer: ingest's signal pass); None
+        without a model, for a text the name rules read otherwise (in capitals) or tokens that differ."""
+        if self.name_model is None or for_names(text) != text:
+            return None
+        return self.name_model.shared_logits(text, tokenize(text)[1], ids, states)
+
+    def find_spans_many(self, texts: list[str], batch_size: int = 32,
+                        name_logits: list[np.ndarray | None] | None = None) -> list[list[Span]]:
+        """Spans (in original-text offsets) that redaction replaces, re-running until nothing more is found.
+        `name_logits` (per text, or None): name_logits() from another pass over the texts, for the first pass (the
+        later passes read the redacted texts)."""
         texts = list(texts)
         found: list[list[Span]] = [[] for _ in texts]
         current = list(texts)
         todo = list(range(len(texts)))
-        for _ in range(self.max_passes):
+        for n in range(self.max_passes):
             if not todo:
                 break
-            new = self._find([current[k] for k in todo], batch_size)
+            new = self._find([current[k] for k in todo], batch_size, name_logits if n == 0 else None)
             still = []
             for k, spans in zip(todo, new):
                 if not spans:
@@ -110,10 +126,12 @@ class Redactor:
     def find_spans(self, text: str) -> list[Span]:
         return self.find_spans_many([text])[0]
 
-    def redact_many(self, texts: list[str], batch_size: int = 32) -> list[Redaction]:
-        """Redact many texts; the encoder runs over them in batches of ``batch_size``."""
+    def redact_many(self, texts: list[str], batch_size: int = 32,
+                    name_logits: list[np.ndarray | None] | None = None) -> list[Redaction]:
+        """Redact many texts; the encoder runs over them in batches of ``batch_size`` (`name_logits`: see
+        find_spans_many)."""
         texts = ["" if t is None else str(t) for t in texts]
-        spans = self.find_spans_many(texts, batch_size)
+        spans = self.find_spans_many(texts, batch_size, name_logits)
         out = [apply_spans(t, s) for t, s in zip(texts, spans)]
         log.debug("redacted %d texts: %s", len(out),
                   {k: sum(r.counts[k] for r in out) for k in PLACEHOLDERS})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 FEATURE_LAYERS = (8, 12)
 """Hidden-state layers (0 = embeddings, 12 = last) whose token means are concatenated into the features."""
 MAX_LENGTH = 512
-"""Tokens per text; long formal letters keep their ending (where a disclosure often is)."""
+"""Tokens per text (special tokens included); a longer text is cut there and keeps its beginning (the tokenizer
+truncates on the right: synpunkt.fast_tokenize.FastTokenizer.encode)."""
 TEXT_PREFIX = "query: "
 
 
@@ -89,17 +90,24 @@ class FeatureEncoder:
         return out
 
 
-    def encode_spans(self, texts: Sequence[str], max_words: int = MAX_WINDOW_WORDS
+    def encode_spans(self, texts: Sequence[str], max_words: int = MAX_WINDOW_WORDS, extra_layer: int | None = None,
+                     on_states: Callable[[np.ndarray, list[list[int]], np.ndarray], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(whole (n, dim), spans (m, dim), rows (m,)): the chosen layers' token means of each whole text (as
         ``encode``) and of each of its sentence spans (synpunkt/signals/spans.py), all from ONE encoder pass over
-        the whole texts; rows[j] is the text span j belongs to. On ingest's backend (graph kind "tokens")."""
+        the whole texts; rows[j] is the text span j belongs to. On ingest's backend (graph kind "tokens").
+
+        `extra_layer` with `on_states`: the same pass also returns that layer's token states, handed per encoder call
+        to on_states(text indices, their ids, states (texts, tokens, hidden)) for another reader of the texts (the
+        name model: synpunkt.ingest_compute); the means are read from the chosen layers alone, the same values."""
         from synpunkt.fast_tokenize import fast_tokenizer
         from synpunkt.ingest_encoders import encoder_batches, ingest_runner
         from synpunkt.signals.spans import flatten, pool, token_spans
         from synpunkt.word_pieces import pad
 
-        runner, tokenizer, hidden = ingest_runner("tokens", self.base_model, self.layers, self.backend)
+        extra = extra_layer is not None and on_states is not None and extra_layer not in self.layers
+        graph_layers = (extra_layer, *self.layers) if extra else self.layers
+        runner, tokenizer, hidden = ingest_runner("tokens", self.base_model, graph_layers, self.backend)
         dim = hidden * len(self.layers)
         if not len(texts):
             return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32), np.zeros(0, dtype=int)
@@ -108,7 +116,13 @@ class FeatureEncoder:
         per_text: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(texts)
         for idx in encoder_batches([len(x) for x in ids], runner.backend, self.batch_size):
             batch_ids, mask = pad([ids[i] for i in idx], tokenizer.pad_token_id)
-            means, parts = pool(runner.run(batch_ids, mask)[0], mask, [spans[i] for i in idx])
+            states = runner.run(batch_ids, mask)[0]
+            if on_states is not None and extra_layer is not None:
+                at = graph_layers.index(extra_layer) * hidden
+                on_states(idx, [ids[i] for i in idx], states[:, :, at:at + hidden])
+            if extra:  # the chosen layers' columns, contiguous as the graph without the extra layer returns them
+                states = np.ascontiguousarray(states[:, :, hidden:])
+            means, parts = pool(states, mask, [spans[i] for i in idx])
             whole[idx] = means
             for i, part in zip(idx, parts):
                 per_text[i] = part
