@@ -1,5 +1,5 @@
-"""The model commands: classify, evaluate, compare-backends, fit-shares, recalibrate, train, train-signals,
-prepare-base."""
+"""The model commands: classify, evaluate, compare-backends, fit-shares, recalibrate, average-models, train,
+train-signals, prepare-base."""
 
 from __future__ import annotations
 
@@ -190,6 +190,42 @@ def recalibrate(
         typer.echo(f"  threshold {topic}: {before['topic_thresholds'].get(topic, float('nan')):.3f} -> {value:.3f}")
     typer.echo("the evaluation is now stale: rerun `synpunkt evaluate --standard --behaviour --update-card`, "
                "`synpunkt fit-shares` and `synpunkt compare-backends --write`")
+
+
+@app.command("average-models")
+def average_models(
+    model_dirs: Annotated[list[Path], typer.Argument(help="Two or more model folders trained on the same base with the same settings (e.g. other seeds)")],
+    output_dir: Annotated[Path, typer.Option(help="Where the averaged model is written")],
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (the validation split is fitted on)")] = IN_DOMAIN_DATA,
+    recalibrate: Annotated[bool, typer.Option(help="Refit the averaged model's calibration as `synpunkt recalibrate` does")] = True,
+    backend: BackendOpt = None,
+) -> None:
+    """Average the weights of several training runs into one model of the same inference cost (LoRA updates
+    averaged exactly, LayerNorms and heads averaged), then refit its calibration on the in-domain validation split."""
+    _setup_logging()
+    from synpunkt.evaluate import recalibrate as refit
+    from synpunkt.weight_averaging import average_models as average
+
+    for folder in model_dirs:
+        if not folder.is_dir():
+            _fail(f"{folder}: no such model folder")
+    if recalibrate:
+        _input_file(in_domain, "in-domain comments file")
+    try:
+        summary = average(model_dirs, output_dir)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    typer.echo(f"averaged {len(model_dirs)} models ({', '.join(summary['models'])}) -> {output_dir} "
+               f"(LoRA r={summary['lora_r']}, alpha={summary['lora_alpha']}; {summary['bytes'] / 1e6:.1f} MB of weights)")
+    if recalibrate:
+        try:
+            record = refit(output_dir, in_domain, backend=_backend(backend))
+        except ValueError as err:
+            _fail(str(err))
+        after = record["after"]
+        typer.echo(f"recalibrated on {record['validation_rows']} validation rows: sentiment T "
+                   f"{after['sentiment_temperature']:.4f}, topics T {after['topic_temperature']:.4f}")
+    typer.echo("evaluate it with `synpunkt evaluate --standard -m OUTPUT_DIR` (or --data FILE --split validation)")
 
 
 @app.command()
