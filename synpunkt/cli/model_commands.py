@@ -125,6 +125,16 @@ def evaluate(
         typer.echo(f"model card updated in {model or default_model_dir()}")
 
 
+def _model_folder(model: Path | None) -> Path:
+    """--model, or the default model folder; a clear error when it is not a folder."""
+    from synpunkt.config import model_dir as default_model_dir
+
+    folder = model or default_model_dir()
+    if not folder.is_dir():
+        _fail(f"--model {folder}: no such model folder")
+    return folder
+
+
 @app.command("compare-backends")
 def compare_backends(
     model: ModelOpt = None,
@@ -133,12 +143,9 @@ def compare_backends(
     """Run every inference backend this machine has on the in-domain and independent comments: comments/s,
     agreement with torch, macro-F1 with 95 % intervals, and the default (the fastest that agrees on >= 99.5 %)."""
     _setup_logging()
-    from synpunkt.config import model_dir as default_model_dir
     from synpunkt.inference.compare import compare_backends as compare, markdown_table, write_backends
 
-    folder = model or default_model_dir()
-    if not folder.is_dir():
-        _fail(f"--model {folder}: no such model folder")
+    folder = _model_folder(model)
     report = compare(folder)
     typer.echo(markdown_table(report))
     typer.echo(f"\ndefault: {report['default']} ({report['texts']} comments, model {report['model_version']})")
@@ -170,12 +177,9 @@ def recalibrate(
     retraining (synpunkt_model.json rewritten, weights untouched). The model version changes: rerun
     `synpunkt evaluate --standard --behaviour --update-card`, `synpunkt fit-shares` and `synpunkt compare-backends --write`."""
     _setup_logging()
-    from synpunkt.config import model_dir as default_model_dir
     from synpunkt.evaluate import recalibrate as refit
 
-    folder = model or default_model_dir()
-    if not folder.is_dir():
-        _fail(f"--model {folder}: no such model folder")
+    folder = _model_folder(model)
     _input_file(in_domain, "in-domain comments file")
     try:
         record = refit(folder, in_domain, backend=_backend(backend))

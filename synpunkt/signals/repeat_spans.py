@@ -125,17 +125,18 @@ def fit_scoring(scoring: str, x: np.ndarray, y: np.ndarray, xs: np.ndarray, rows
                 tune: np.ndarray, seed: int = 42) -> tuple[RepeatScoring, float]:
     """(candidate, its F1 on the tune rows) of one scoring: heads fitted on the `fit` rows (masks over texts;
     x/xs: the texts'/spans' repeat inputs, rows: each span's text), C and thresholds by best F1 on `tune`."""
-    from synpunkt.signals.training import C_GRID, best_f1_threshold
+    from synpunkt.signals.training import C_GRID, best_f1_threshold, fit_repeat_head
 
+    if scoring == "whole":  # today's head, fitted as train-signals fits it
+        head, c, threshold, f1 = fit_repeat_head(x, y, fit, tune, seed)
+        return RepeatScoring(scoring, head, None, c, threshold), f1
     fit_spans = fit[rows]
     best: tuple[float, RepeatScoring] | None = None
     whole_heads = {c: _head(x[fit], y[fit], c, seed) for c in C_GRID}
     for c in C_GRID:
         head = whole_heads[c]
         p_whole = head.probabilities(x)[:, 1]
-        if scoring == "whole":
-            cand = RepeatScoring(scoring, head, None, c, best_f1_threshold(p_whole[tune], y[tune]))
-        elif scoring == "max_span":
+        if scoring == "max_span":
             p = max_per_text(p_whole, head.probabilities(xs)[:, 1], rows)
             cand = RepeatScoring(scoring, head, None, c, best_f1_threshold(p[tune], y[tune]))
         elif scoring == "mil":
