@@ -7,7 +7,9 @@ code points, so the sequence is a per-code-point map: ``FastTokenizer`` composes
 table (a step's output can still be changed by a later step, as in the sequence), applies it and the space
 collapse in Python, then runs the tokenizer's own pre-tokenizer and model on the result (no copy of the tokenizer:
 a copy held ~0.3 GB more). A tokenizer whose normaliser is not of that form is used as it is.
-tests/test_ingest_encoders.py checks that the ids are the tokenizer's.
+The model's tokens of each pre-tokenized piece (a word with its boundary mark) are kept per piece (``piece_tokens``:
+words repeat, and a text is read by several encoders). tests/test_ingest_encoders.py checks that the ids are the
+tokenizer's.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ import json
 import re
 import threading
 from collections.abc import Sequence
+from typing import NamedTuple
 
 _COLLAPSE = " {2,}"
 _SPACES = re.compile(_COLLAPSE)
+BOUNDARY = "\u2581"
+"""The pre-tokenizer's word-boundary mark (Metaspace): a space, or nothing at the start of a text."""
+PIECE_CACHE = 100_000
+"""Pieces whose tokens are kept per FastTokenizer (about 30 MB at most; emptied when full)."""
 
 
 def _class_codepoints(pattern: str) -> list[int] | None:
@@ -78,6 +85,7 @@ class FastTokenizer:
         self.backend = tokenizer.backend_tokenizer
         normalizer = self.backend.normalizer
         self.table = translation_table(json.loads(normalizer.__getstate__())) if normalizer is not None else None
+        self._pieces: dict[str, PieceTokens] = {}
         probe = tokenizer(["a"])["input_ids"][0]
         self.prefix, self.suffix = [], []
         body = self._raw(["a"], add_special_tokens=False)[0]
@@ -96,18 +104,29 @@ class FastTokenizer:
             return normalizer.normalize_str(text) if normalizer is not None else text
         return _SPACES.sub(" ", text.translate(self.table))
 
+    def piece_tokens(self, piece: str) -> PieceTokens:
+        """The model's tokens of one pre-tokenized piece (kept per piece): their ids, and each token's characters
+        in the piece [start, end) without the boundary mark ((-1, -1) for a token of the mark alone)."""
+        found = self._pieces.get(piece)
+        if found is None:
+            found = _piece_tokens(self.backend.model.tokenize(piece), piece)
+            if len(self._pieces) >= PIECE_CACHE:
+                self._pieces.clear()
+            self._pieces[piece] = found
+        return found
+
     def _raw(self, texts: list[str], add_special_tokens: bool, pretokenized: bool = False) -> list[list[int]]:
         """Ids of each text (or each list of pre-split words), with or without the special tokens."""
         if self.table is None:
             encoded = self.backend.encode_batch(texts, is_pretokenized=pretokenized,
                                                 add_special_tokens=add_special_tokens)
             return [e.ids for e in encoded]
-        pre, model = self.backend.pre_tokenizer, self.backend.model
+        pre, tokens = self.backend.pre_tokenizer, self.piece_tokens
         out = []
         for text in texts:
             parts = text if pretokenized else [text]
-            ids = [t.id for part in parts for piece, _ in pre.pre_tokenize_str(self.normalize(part))
-                   for t in model.tokenize(piece)]
+            ids = [i for part in parts for piece, _ in pre.pre_tokenize_str(self.normalize(part))
+                   for i in tokens(piece).ids]
             out.append(self.prefix + ids + self.suffix if add_special_tokens else ids)
         return out
 
@@ -119,6 +138,31 @@ class FastTokenizer:
     def encode_words(self, words: Sequence[str]) -> list[list[int]]:
         """Each word's ids alone, as the tokenizer reads it with ``is_split_into_words`` (no special tokens)."""
         return self._raw([[w] for w in words], add_special_tokens=False, pretokenized=True)
+
+
+class PieceTokens(NamedTuple):
+    """A piece's tokens (FastTokenizer.piece_tokens)."""
+
+    ids: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
+def _piece_tokens(tokens, piece: str) -> PieceTokens:
+    """PieceTokens of the model's `tokens` of `piece` (their offsets count UTF-8 bytes; pure)."""
+    if piece.isascii():
+        char_of = range(len(piece) + 1)
+    else:  # the character each byte belongs to, and the end
+        char_of = [i for i, c in enumerate(piece) for _ in range(len(c.encode()))] + [len(piece)]
+    ids, starts, ends = [], [], []
+    for token in tokens:
+        s, e = char_of[token.offsets[0]], char_of[token.offsets[1]]
+        while s < e and piece[s] == BOUNDARY:  # the boundary mark (a space, or nothing) is no word's
+            s += 1
+        ids.append(token.id)
+        starts.append(s if s < e else -1)
+        ends.append(e if s < e else -1)
+    return PieceTokens(tuple(ids), tuple(starts), tuple(ends))
 
 
 _FAST: dict[int, FastTokenizer] = {}

@@ -227,9 +227,9 @@ def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFra
         return None
     logits: list = [None] * len(texts)
 
-    def name_logits(indices, ids, states) -> None:
-        for j, (i, text_ids) in enumerate(zip(indices, ids)):
-            logits[i] = redactor.name_logits(texts[i], text_ids, states[j, :len(text_ids)])
+    def name_logits(indices, tokens, states) -> None:  # the pass's tokens: the texts are not tokenised again
+        for j, (i, text_tokens) in enumerate(zip(indices, tokens)):
+            logits[i] = redactor.name_logits(texts[i], text_tokens, states[j, :len(text_tokens.ids)])
 
     whole, spans, rows = encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS),
                                               model.layer, name_logits)

@@ -19,7 +19,9 @@ from synpunkt.redaction.name_model import MAX_TOKENS, TEXT_PREFIX, joined
 from synpunkt.redaction.names import tokenize
 from synpunkt.redaction_cache import RedactionCache
 from synpunkt.signals.detect import default_detector
-from synpunkt.word_pieces import NO_TOKEN, PAST_END, first_tokens
+from synpunkt.signals.features import MAX_LENGTH
+from synpunkt.signals.spans import token_spans
+from synpunkt.word_pieces import NO_TOKEN, PAST_END, first_tokens, text_tokens, word_positions
 
 LONG = " ".join(["Överförmyndarnämndsförvaltningens handläggning tog tid."] * 60)
 TAIL = " Till sist pratade jag med Zainab Oyelaran som hjälpte mig."
@@ -55,6 +57,21 @@ def test_first_tokens_are_the_signal_pass_ids_and_cover_each_word(fast):
     assert len(ids) == MAX_TOKENS and (positions[-5:] == PAST_END).all() and (positions[:10] >= 0).all()
 
 
+def test_the_signal_pass_tokenises_each_text_once_for_both_readers(fast):
+    """text_tokens: the ids fast.encode gives (cut) and the whole body (not cut); token_spans reading them finds the
+    spans it finds by tokenising itself; word_positions on them are first_tokens' positions."""
+    tokens = [text_tokens(fast, text, TEXT_PREFIX, MAX_LENGTH) for text in TEXTS]
+    assert [t.ids for t in tokens] == fast.encode([TEXT_PREFIX + text for text in TEXTS], MAX_LENGTH)
+    assert tokens[-1].body == fast.encode([TEXT_PREFIX + TEXTS[-1]], 10**6)[0][len(fast.prefix):-len(fast.suffix)]
+    assert len(tokens[-1].body) > tokens[-1].room == MAX_LENGTH - len(fast.prefix) - len(fast.suffix)
+    assert token_spans(fast, TEXTS, TEXT_PREFIX, MAX_LENGTH, tokens=tokens) == token_spans(fast, TEXTS, TEXT_PREFIX,
+                                                                                            MAX_LENGTH)
+    for text, t in zip(TEXTS, tokens):
+        offsets = tokenize(text)[1]
+        np.testing.assert_array_equal(word_positions(t, offsets), first_tokens(fast, text, offsets, TEXT_PREFIX,
+                                                                               MAX_LENGTH)[1])
+
+
 def test_shared_pass_gives_the_same_signal_features_as_the_separate_pass():
     """encode_spans with layer 6 returned too: whole and span features bit for bit equal; the layer-6 states it
     hands on are the name model's own read of the text."""
@@ -62,17 +79,19 @@ def test_shared_pass_gives_the_same_signal_features_as_the_separate_pass():
     redactor = Redactor.default()
     texts = TEXTS + ["Jag blir slagen hemma. Min man hotar mig varje kväll. Hjälp mig."] * 2
     whole, spans, rows = detector.encoder.encode_spans(texts)
-    got: dict[int, tuple[list[int], np.ndarray]] = {}
+    got: dict[int, tuple] = {}
     shared = detector.encoder.encode_spans(
-        texts, extra_layer=6, on_states=lambda idx, ids, states: got.update(
-            {i: (x, states[j, :len(x)].copy()) for j, (i, x) in enumerate(zip(idx, ids))}))
+        texts, extra_layer=6, on_states=lambda idx, tokens, states: got.update(
+            {i: (x, states[j, :len(x.ids)].copy()) for j, (i, x) in enumerate(zip(idx, tokens))}))
     for a, b in zip((whole, spans, rows), shared):
         np.testing.assert_array_equal(b, a)
     assert sorted(got) == list(range(len(texts)))
     text = texts[1]
     words, offsets, _ = tokenize(text)
-    ids, states = got[1]
-    logits = redactor.name_model.shared_logits(text, offsets, ids, states)
+    tokens, states = got[1]
+    again = text_tokens(fast_tokenizer(shared_base()[1]), text, TEXT_PREFIX, MAX_TOKENS)
+    assert tokens.ids == again.ids and np.array_equal(tokens.starts, again.starts)
+    logits = redactor.name_model.shared_logits(offsets, tokens, states)
     own = redactor.name_model.word_states([text], [offsets])[0] @ redactor.name_model.coef[:384]
     np.testing.assert_allclose(logits, own, atol=1e-3)
 
@@ -83,11 +102,12 @@ def test_words_past_512_tokens_still_get_name_probabilities():
     model = Redactor.default().name_model
     text = LONG + TAIL
     words, offsets, line_starts = tokenize(text)
-    ids, positions = first_tokens(fast_tokenizer(shared_base()[1]), text, offsets, TEXT_PREFIX, MAX_TOKENS)
+    tokens = text_tokens(fast_tokenizer(shared_base()[1]), text, TEXT_PREFIX, MAX_TOKENS)
+    positions = word_positions(tokens, offsets)
     hidden = model.word_states([text], [offsets])[0]
     assert hidden[positions == PAST_END].any(axis=1).all()  # the rest of the text was read
-    fake_states = np.zeros((len(ids), hidden.shape[1]), dtype=np.float32)
-    logits = model.shared_logits(text, offsets, ids, fake_states)
+    fake_states = np.zeros((len(tokens.ids), hidden.shape[1]), dtype=np.float32)
+    logits = model.shared_logits(offsets, tokens, fake_states)
     assert np.isnan(logits[positions == PAST_END]).all() and not np.isnan(logits[positions >= 0]).any()
     probs = model.probabilities([words], [line_starts], texts=[text], offsets=[offsets], encoder_logits=[logits])[0]
     alone = model.probabilities([words], [line_starts], texts=[text], offsets=[offsets])[0]

@@ -38,6 +38,8 @@ def _frequencies() -> tuple[dict[str, float], dict[str, float]]:
     freqs = get_frequency_dict("sv", wordlist="best")
     folded: dict[str, float] = {}
     for w, f in freqs.items():
+        if w.isascii():  # no å, ä, ö, é to fold (three words in four: not translated)
+            continue
         a = w.translate(_ASCII)
         if a != w and f > folded.get(a, 0.0):
             folded[a] = f

@@ -54,16 +54,14 @@ def joined(words: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return " ".join(words), offsets
 
 
-def shared_word_states(fast, text: str, offsets: list[tuple[int, int]], ids: list[int], states: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
+def shared_word_states(tokens, offsets: Sequence[tuple[int, int]], states: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """(per word: its row of `states` (n_words, hidden), zero where none; whether the word was read) from token
-    `states` (tokens, hidden) of the encoder pass over `ids` = "query: " + text (the signal pass), or None when the
-    text's tokens are not those ids."""
-    from synpunkt.word_pieces import first_tokens
+    `states` (tokens, hidden) of the encoder pass over `tokens` (synpunkt.word_pieces.TextTokens of "query: " +
+    text: the signal pass's, not tokenised again); `offsets`: the words' characters in the text."""
+    from synpunkt.word_pieces import word_positions
 
-    mine, positions = first_tokens(fast, text, offsets, TEXT_PREFIX, MAX_TOKENS)
-    if mine != list(ids):
-        return None
+    positions = word_positions(tokens, offsets)
     read = positions >= 0
     out = np.zeros((len(offsets), states.shape[-1]), dtype=np.float32)
     out[read] = states[positions[read]]
@@ -154,19 +152,11 @@ class NameModel:
             pending = pending_next
         return out
 
-    def shared_logits(self, text: str, offsets: Sequence[tuple[int, int]], ids: Sequence[int], states: np.ndarray
-                      ) -> np.ndarray | None:
+    def shared_logits(self, offsets: Sequence[tuple[int, int]], tokens, states: np.ndarray) -> np.ndarray:
         """The encoder part of the head's logit per word (NaN where the pass did not reach the word) from another
-        encoder pass over "query: " + text: its `ids` and their layer-``layer`` token `states` (tokens, hidden); None
-        when the text's tokens are not those ids."""
-        from synpunkt.fast_tokenize import fast_tokenizer
-        from synpunkt.ingest_encoders import ingest_runner
-
-        _, tokenizer, _ = ingest_runner("tokens", self.base_model, (self.layer,), self.backend)
-        shared = shared_word_states(fast_tokenizer(tokenizer), text, list(offsets), list(ids), states)
-        if shared is None:
-            return None
-        words, read = shared
+        encoder pass over "query: " + text: its `tokens` (synpunkt.word_pieces.TextTokens) and their layer-``layer``
+        token `states` (tokens, hidden); `offsets`: the words' characters in the text."""
+        words, read = shared_word_states(tokens, list(offsets), states)
         return np.where(read, words @ self.coef[: self.encoder_dim], np.nan).astype(np.float32)
 
     def features(self, word_lists: list[list[str]], line_starts: list[list[bool]], batch_size: int = 32,

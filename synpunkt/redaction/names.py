@@ -11,6 +11,7 @@ placeholders), and ``name_spans`` merges name words that follow each other into 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,11 +48,17 @@ CHEAP_FEATURES = ("capitalised", "all_caps", "lowercase", "sentence_initial", "f
 """Hand-made per-word features fed to the name head next to the encoder features (this order)."""
 
 
+WORD_CACHE = 1 << 16
+"""Words whose answers the per-word tests below keep (they run for every word of every rule, many times)."""
+
+
+@lru_cache(maxsize=WORD_CACHE)
 def is_title(low: str) -> bool:
     """A (lowercased) word after which a capitalised word is a name: "handläggaren", "heter", "enhetschefen"."""
     return low in TITLE_WORDS or low.endswith(TITLE_SUFFIXES)
 
 
+@lru_cache(maxsize=WORD_CACHE)
 def is_surname(w: str, lists: NameLists = GAZETTEER) -> bool:
     """A listed surname or one ending in -sson/-sdotter, also in the genitive (Anderssons)."""
     return (w in lists.surnames or (w.endswith("s") and w[:-1] in lists.surnames)
@@ -63,23 +70,27 @@ def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]], list[bool]]:
     words, offsets, line_start = [], [], []
     prev_end = 0
     for m in _WORD_RE.finditer(text):
+        start, end = m.span()
+        line_start.append(not words or "\n" in text[prev_end:start])
         words.append(m.group())
-        offsets.append((m.start(), m.end()))
-        line_start.append(not words[:-1] or "\n" in text[prev_end : m.start()])
-        prev_end = m.end()
+        offsets.append((start, end))
+        prev_end = end
     return words, offsets, line_start
 
 
+@lru_cache(maxsize=WORD_CACHE)
 def is_cap(w: str) -> bool:
     """Capitalised, not all in capitals."""
     return w[:1].isupper() and any(c.isalpha() for c in w) and not (len(w) > 1 and w.isupper())
 
 
+@lru_cache(maxsize=WORD_CACHE)
 def is_wordlike(w: str) -> bool:
     """Has letters, no digits, and is no placeholder."""
     return any(c.isalpha() for c in w) and not any(c.isdigit() for c in w) and not PLACEHOLDER_RE.fullmatch(w)
 
 
+@lru_cache(maxsize=WORD_CACHE)
 def model_candidate(w: str) -> bool:
     """Words the name model may mark: not stopwords, numbers, placeholders or acronyms (VA, SYV:n)."""
     return is_wordlike(w) and w.lower() not in STOPWORDS and not _ACRONYM_RE.match(w)
@@ -97,6 +108,7 @@ def sentence_initial(words: list[str], line_start: list[bool]) -> list[bool]:
     return [line_start[i] or i == 0 or words[i - 1] in SENTENCE_END for i in range(len(words))]
 
 
+@lru_cache(maxsize=WORD_CACHE)
 def known_first(w: str, lists: NameLists = GAZETTEER) -> bool:
     """A listed first name, or a double name of listed parts ("Anna-Karin")."""
     if w in lists.first:
@@ -154,34 +166,31 @@ def rule_names(words: list[str], line_start: list[bool] | None = None, lists: Na
     return name
 
 
+@lru_cache(maxsize=WORD_CACHE)
+def _word_features(w: str) -> tuple:
+    """The CHEAP_FEATURES of a word that depend on the word alone (CORE_LISTS): capitalised, all in capitals,
+    lowercase, first name, ambiguous first name, surname, has a digit, punctuation, stopword."""
+    core = CORE_LISTS
+    return (is_cap(w), len(w) > 1 and w.isupper(), w[:1].islower(), known_first(w, core) or w.title() in core.first,
+            w in core.ambiguous, is_surname(w, core), any(c.isdigit() for c in w), not any(c.isalnum() for c in w),
+            w.lower() in STOPWORDS)
+
+
 def cheap_features(words: list[str], line_start: list[bool]) -> np.ndarray:
     """A few hand-made per-word features fed to the name head next to the encoder features (``CORE_LISTS``, as
     the head was trained)."""
     n = len(words)
     initial = sentence_initial(words, line_start)
     rules = rule_names(words, line_start, CORE_LISTS)
-    low = [w.lower() for w in words]
-    core = CORE_LISTS
-    f = np.zeros((n, len(CHEAP_FEATURES)), dtype=np.float32)
-    for i, w in enumerate(words):
-        cap = is_cap(w)
-        f[i] = (
-            cap,
-            len(w) > 1 and w.isupper(),
-            w[:1].islower(),
-            initial[i],
-            known_first(w, core) or w.title() in core.first,
-            w in core.ambiguous,
-            is_surname(w, core),
-            i > 0 and is_title(low[i - 1]),
-            i > 0 and is_cap(words[i - 1]) and not initial[i - 1],
-            i + 1 < n and is_cap(words[i + 1]),
-            any(c.isdigit() for c in w),
-            not any(c.isalnum() for c in w),
-            low[i] in STOPWORDS,
-            rules[i],
-        )
-    return f
+    alone = [_word_features(w) for w in words]
+    rows = []
+    for i, (cap, caps, lower, first, ambiguous, surname, digit, punctuation, stopword) in enumerate(alone):
+        rows.append((cap, caps, lower, initial[i], first, ambiguous, surname,
+                     i > 0 and is_title(words[i - 1].lower()),  # after a title
+                     i > 0 and alone[i - 1][0] and not initial[i - 1],  # after a capitalised word
+                     i + 1 < n and alone[i + 1][0],  # before a capitalised word
+                     digit, punctuation, stopword, rules[i]))
+    return np.array(rows, dtype=np.float32).reshape(n, len(CHEAP_FEATURES))
 
 
 def decide_names(words: list[str], line_start: list[bool], probs: np.ndarray, threshold: float,

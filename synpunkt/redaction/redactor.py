@@ -91,13 +91,14 @@ class Redactor:
             result[k] = sorted(result[k] + name_spans(text, offsets, flags), key=lambda s: s.start)
         return result
 
-    def name_logits(self, text: str, ids: list[int], states: np.ndarray) -> np.ndarray | None:
+    def name_logits(self, text: str, tokens, states: np.ndarray) -> np.ndarray | None:
         """The name model's encoder logits of `text`'s words (NameModel.shared_logits) from another encoder pass over
-        "query: " + text (its `ids` and their token `states` at the model's layer: ingest's signal pass); None
-        without a model, for a text the name rules read otherwise (in capitals) or tokens that differ."""
+        "query: " + text (its `tokens`, synpunkt.word_pieces.TextTokens, and their token `states` at the model's
+        layer: ingest's signal pass); None without a model, or for a text the name rules read otherwise (in
+        capitals)."""
         if self.name_model is None or for_names(text) != text:
             return None
-        return self.name_model.shared_logits(text, tokenize(text)[1], ids, states)
+        return self.name_model.shared_logits(tokenize(text)[1], tokens, states)
 
     def find_spans_many(self, texts: list[str], batch_size: int = 32,
                         name_logits: list[np.ndarray | None] | None = None) -> list[list[Span]]:

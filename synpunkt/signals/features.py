@@ -91,19 +91,21 @@ class FeatureEncoder:
 
 
     def encode_spans(self, texts: Sequence[str], max_words: int = MAX_WINDOW_WORDS, extra_layer: int | None = None,
-                     on_states: Callable[[np.ndarray, list[list[int]], np.ndarray], None] | None = None
+                     on_states: Callable[[np.ndarray, list, np.ndarray], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(whole (n, dim), spans (m, dim), rows (m,)): the chosen layers' token means of each whole text (as
         ``encode``) and of each of its sentence spans (synpunkt/signals/spans.py), all from ONE encoder pass over
         the whole texts; rows[j] is the text span j belongs to. On ingest's backend (graph kind "tokens").
 
         `extra_layer` with `on_states`: the same pass also returns that layer's token states, handed per encoder call
-        to on_states(text indices, their ids, states (texts, tokens, hidden)) for another reader of the texts (the
-        name model: synpunkt.ingest_compute); the means are read from the chosen layers alone, the same values."""
+        to on_states(text indices, their tokens (synpunkt.word_pieces.TextTokens: the ids and where each token lies
+        in the text, from the one tokenisation the pass reads), states (texts, tokens, hidden)) for another reader
+        of the texts (the name model: synpunkt.ingest_compute); the means are read from the chosen layers alone,
+        the same values."""
         from synpunkt.fast_tokenize import fast_tokenizer
         from synpunkt.ingest_encoders import encoder_batches, ingest_runner
         from synpunkt.signals.spans import flatten, pool, token_spans
-        from synpunkt.word_pieces import pad
+        from synpunkt.word_pieces import pad, text_tokens
 
         extra = extra_layer is not None and on_states is not None and extra_layer not in self.layers
         graph_layers = (extra_layer, *self.layers) if extra else self.layers
@@ -111,15 +113,19 @@ class FeatureEncoder:
         dim = hidden * len(self.layers)
         if not len(texts):
             return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32), np.zeros(0, dtype=int)
-        ids, spans = token_spans(fast_tokenizer(tokenizer), texts, TEXT_PREFIX, self.max_length, max_words)
+        fast = fast_tokenizer(tokenizer)
+        tokens = None  # each text tokenised once, with where its tokens lie when another reader takes the states
+        if on_states is not None and extra_layer is not None:
+            tokens = [text_tokens(fast, t or "", TEXT_PREFIX, self.max_length) for t in texts]
+        ids, spans = token_spans(fast, texts, TEXT_PREFIX, self.max_length, max_words, tokens)
         whole = np.zeros((len(texts), dim), dtype=np.float32)
         per_text: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(texts)
         for idx in encoder_batches([len(x) for x in ids], runner.backend, self.batch_size):
             batch_ids, mask = pad([ids[i] for i in idx], tokenizer.pad_token_id)
             states = runner.run(batch_ids, mask)[0]
-            if on_states is not None and extra_layer is not None:
+            if tokens is not None:
                 at = graph_layers.index(extra_layer) * hidden
-                on_states(idx, [ids[i] for i in idx], states[:, :, at:at + hidden])
+                on_states(idx, [tokens[i] for i in idx], states[:, :, at:at + hidden])
             if extra:  # the chosen layers' columns, contiguous as the graph without the extra layer returns them
                 states = np.ascontiguousarray(states[:, :, hidden:])
             means, parts = pool(states, mask, [spans[i] for i in idx])

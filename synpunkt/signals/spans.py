@@ -29,21 +29,27 @@ def _body(ids: list[int], prefix: list[int], suffix: list[int]) -> list[int]:
 
 
 def token_spans(fast, texts: Sequence[str], text_prefix: str, max_length: int,
-                max_words: int = MAX_WINDOW_WORDS) -> tuple[list[list[int]], list[list[Span]]]:
+                max_words: int = MAX_WINDOW_WORDS, tokens: Sequence | None = None
+                ) -> tuple[list[list[int]], list[list[Span]]]:
     """Per text: the ids of text_prefix + text (as fast.encode gives them, truncated to max_length) and the token
     spans of its sentences (clipped to the truncated text; empty for one sentence or when the pieces' ids do not
-    add up to the text's). `fast` is a synpunkt.fast_tokenize.FastTokenizer."""
-    ids = fast.encode([text_prefix + (t or "") for t in texts], max_length)
+    add up to the text's). `fast` is a synpunkt.fast_tokenize.FastTokenizer; `tokens`: the texts' already
+    tokenised (synpunkt.word_pieces.text_tokens, same prefix and max_length), not tokenised again."""
+    if tokens is None:
+        ids = fast.encode([text_prefix + (t or "") for t in texts], max_length)
+    else:
+        ids = [x.ids for x in tokens]
     prefix, suffix = list(fast.prefix), list(fast.suffix)
     end_of_room = max_length - len(suffix)
     spans: list[list[Span]] = []
-    for t, encoded in zip(texts, ids):
+    for k, t in enumerate(texts):
         parts = sentences(t or "", max_words)
         if len(parts) < 2:
             spans.append([])
             continue
         pieces = [_body(p, prefix, suffix) for p in fast.encode([text_prefix.rstrip(), *parts], _UNCUT)]
-        whole = _body(fast.encode([text_prefix + t], _UNCUT)[0], prefix, suffix)
+        whole = tokens[k].body if tokens is not None else _body(fast.encode([text_prefix + t], _UNCUT)[0], prefix,
+                                                                 suffix)
         if [i for p in pieces for i in p] != whole:
             spans.append([])
             continue
