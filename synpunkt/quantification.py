@@ -19,8 +19,9 @@ inverted with a matrix fitted on a bootstrap resample of the labelled fitting da
 uncertainty); and the batch's error rates are allowed to differ from the fitting set's as much as an independent
 labelled set of the same size would (a second, independent bootstrap matrix moves the batch's predicted shares:
 the correction's error under a change of comments). Each interval is then widened around the point estimate by a
-factor per batch size calibrated on cross-fitted validation batches (synpunkt.quantification_eval: each source of
-the validation rows held out in turn), so that 95 % of those batches' intervals contain the true share. Every
+factor per batch size calibrated on cross-fitted validation batches (synpunkt.quantification_eval; the calibration
+scheme, quantification_eval.WIDENING_SCHEME, chosen by synpunkt.quantification_select), so that 95 % of those
+batches' intervals contain the true share. Every
 function works on many groups at once (arrays with a leading group axis).
 """
 

@@ -27,9 +27,8 @@ classifier's errors. Pure numpy/scipy, vectorised over groups.
   of the maximum-likelihood q (I the observed information of l in q_1..q_{k-1}; each comment's Hessian is minus
   the outer product of its score, so this is also the sandwich estimate). Percentile intervals of the draws are
   widened by the factor per batch size calibrated on cross-fitted validation batches
-  (quantification_eval.calibrate_widening: source-grouped, each separately written pass of the validation split
-  held out in turn with BCTS refitted on the other passes; random halves when there are fewer than 3 passes), as
-  for the other methods.
+  (quantification_eval.calibrate_widening, with BCTS refitted on each fitting part; the scheme chosen by
+  synpunkt.quantification_select), as for the other methods.
   A shift term that instead adds the sampling error of a set of the fitting set's size was tried: on synthetic
   pools it over-covered (96-99 %), the calibration term covered 95-97 %.
 * **Cost**: about 15 passes over the cell rows (solve, Jacobian), each a sparse group-sum of six products; 850,000

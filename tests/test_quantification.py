@@ -214,7 +214,8 @@ def test_source_grouped_calibration_widens_for_a_source_calibrated_unlike_the_ot
     from synpunkt.quantification_fit import _calibration_text
 
     proba, y, source = sourced(20, {"a": 150, "b": 150, "c": 150, "d": 150}, odd="d")
-    cal = calibrate_widening("acc", proba, y, repeats=2, reps=2, sizes=(100, 1500), source=source)
+    cal = calibrate_widening("acc", proba, y, repeats=2, reps=2, sizes=(100, 1500), source=source,
+                             scheme="source_grouped")
     assert cal["scheme"] == "source_grouped" and set(cal["sources"]) == {"a", "b", "c", "d"}
     assert all(g > h for g, h in zip(cal["shares"], cal["random_halves"]["shares"])), cal
     stretch = {name: s["shares"]["1500"]["stretch_q95"] for name, s in cal["sources"].items()}
