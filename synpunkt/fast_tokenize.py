@@ -118,6 +118,8 @@ class FastTokenizer:
     def _raw(self, texts: list[str], add_special_tokens: bool, pretokenized: bool = False) -> list[list[int]]:
         """Ids of each text (or each list of pre-split words), with or without the special tokens."""
         if self.table is None:
+            self.backend.no_padding()  # transformers leaves a padded call's settings on the backend
+            self.backend.no_truncation()
             encoded = self.backend.encode_batch(texts, is_pretokenized=pretokenized,
                                                 add_special_tokens=add_special_tokens)
             return [e.ids for e in encoded]

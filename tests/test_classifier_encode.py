@@ -1,0 +1,83 @@
+"""Classifier._encode gives the tokenizer's own padded batches (the fast normalisation changes nothing it feeds
+the network), so the classify stage's predictions stay those of the tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synpunkt.classifier import Classifier, pad_right
+
+TEXTS = [
+    "Handläggaren var trevlig och hjälpsam",
+    "JAG VÄNTADE EN TIMME I TELEFONKÖN!!!",
+    "ÅÄÖ åäö ﬁ ½ ① Ｗｉｄｅ text",
+    "emoji 😀👍🏽 \t tabb\nny rad\r\nslut",
+    "hej <mask> </s> <s> <pad> <unk>",
+    "\u200b\u00a0hårt mellanslag, e\u0301 kombinerat",
+    "x",
+    "ord " * 400,  # past max_length: truncated like the tokenizer does
+    "Bygglovet  tog   tre     månader",
+]
+
+
+def tokenizer_batch(clf: Classifier, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    enc = clf.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+    return enc["input_ids"], enc["attention_mask"]
+
+
+def assert_same_batches(clf: Classifier, texts: list[str], max_length: int) -> None:
+    for start in range(0, len(texts), 4):
+        batch = texts[start : start + 4]
+        ids, mask = clf._encode(batch, max_length)
+        want_ids, want_mask = tokenizer_batch(clf, batch, max_length)
+        assert ids.dtype == want_ids.dtype and mask.dtype == want_mask.dtype
+        np.testing.assert_array_equal(ids, want_ids)
+        np.testing.assert_array_equal(mask, want_mask)
+
+
+def test_pad_right_pads_to_the_longest_with_a_mask():
+    ids, mask = pad_right([[5, 6, 7], [8], [9, 10]], pad_id=1)
+    np.testing.assert_array_equal(ids, [[5, 6, 7], [8, 1, 1], [9, 10, 1]])
+    np.testing.assert_array_equal(mask, [[1, 1, 1], [1, 0, 0], [1, 1, 0]])
+    assert ids.dtype == np.int64 and mask.dtype == np.int64
+
+
+@pytest.fixture(scope="module")
+def shipped(shipped_model_dir) -> Classifier:
+    return Classifier.load(shipped_model_dir, backend="torch")
+
+
+def test_shipped_tokenizer_batches_are_the_tokenizers(shipped):
+    texts = [shipped.settings.text_prefix + t for t in TEXTS]
+    limit = min(shipped.settings.max_length, shipped.tokenizer.model_max_length)
+    assert_same_batches(shipped, texts, limit)
+    assert shipped._fast and shipped._fast.fast  # the translation-table path was the one compared
+
+
+def test_tokenizer_without_a_translatable_normaliser_is_used_as_it_is(trained):
+    clf = Classifier.load(trained[0], backend="torch")
+    assert_same_batches(clf, TEXTS, 64)
+    assert clf._fast is False  # the tiny tokenizer has no normaliser: nothing to gain, the tokenizer's own path
+
+
+def test_left_padding_tokenizer_is_used_as_it_is(shipped):
+    texts = [shipped.settings.text_prefix + t for t in TEXTS]
+    shipped.tokenizer.padding_side, shipped._fast = "left", None
+    try:
+        assert_same_batches(shipped, texts, 128)
+        assert shipped._fast is False
+    finally:
+        shipped.tokenizer.padding_side, shipped._fast = "right", None
+
+
+def test_fast_tokenizer_fallback_ignores_an_earlier_padded_call(shipped):
+    """Without a translatable normaliser FastTokenizer asks the backend itself; a padded, truncating call made
+    before must not leave its padding or truncation on those ids."""
+    from synpunkt.fast_tokenize import FastTokenizer
+
+    fast = FastTokenizer(shipped.tokenizer)
+    fast.table = None  # the fallback path
+    shipped.tokenizer(["a b c d e f g", "x"], padding=True, truncation=True, max_length=4)
+    texts = ["Handläggaren var trevlig och hjälpsam", "x"]
+    assert fast.encode(texts, 512) == shipped.tokenizer(texts, truncation=True, max_length=512)["input_ids"]
