@@ -21,6 +21,7 @@ from synpunkt.inference.torch_runner import bf16_supported, resolve_precision  #
 from synpunkt.labels import prob_column
 from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
 from synpunkt.textnorm import unshout
+from synpunkt.word_pieces import pad
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +55,6 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def pad_right(ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input_ids, attention_mask) as int64 arrays: each sequence padded with `pad_id` on the right to the longest."""
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    real = np.arange(lengths.max(initial=0)) < lengths[:, None]
-    input_ids = np.full(real.shape, pad_id, dtype=np.int64)
-    input_ids[real] = np.fromiter((i for seq in ids for i in seq), dtype=np.int64, count=int(lengths.sum()))
-    return input_ids, real.astype(np.int64)
 
 
 def is_blank(text) -> bool:
@@ -139,12 +131,13 @@ class Classifier:
         for a right-padding tokenizer whose normaliser it can translate, through the tokenizer itself otherwise."""
         if self._fast is None:
             usable = hasattr(self.tokenizer, "backend_tokenizer") and self.tokenizer.padding_side == "right"
+            # its own, not fast_tokenize's shared cache: that would keep every loaded tokenizer alive
             fast = FastTokenizer(self.tokenizer) if usable else None
             self._fast = fast if fast is not None and fast.fast else False
         if not self._fast:
             enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
             return enc["input_ids"], enc["attention_mask"]
-        return pad_right(self._fast.encode(texts, max_length), self.tokenizer.pad_token_id)
+        return pad(self._fast.encode(texts, max_length), self.tokenizer.pad_token_id)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated probabilities from logits (temperature scaling fitted at training time)."""

@@ -240,16 +240,16 @@ def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFra
     return detected
 
 
-def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct: list[str] | None = None,
+def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct: list[str],
              detected: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """comment_signals and alerts rows for the chunk's stored comments, detected on their full, unredacted text
-    (held in memory only; synpunkt.signals); `detected`: detector.detect(distinct) when the shared pass ran."""
+    (held in memory only; synpunkt.signals). `distinct`: the stored comments' distinct texts (_signal_texts);
+    `detected`: detector.detect(distinct) when the shared pass ran."""
     from synpunkt.signals.store import signal_rows
 
     raw = dict(zip(accepted["row_number"].astype("int64"), accepted["text"]))
     texts = [raw[int(n)] for n in comments["row_number"]]
-    if detected is None or distinct is None:
-        distinct = list(dict.fromkeys(texts))  # each distinct text through the encoder once
+    if detected is None:
         detected = detector.detect(distinct)
     position = {t: i for i, t in enumerate(distinct)}
     detected = detected.iloc[[position[t] for t in texts]].reset_index(drop=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synpunkt.classifier import Classifier, pad_right
+from synpunkt.classifier import Classifier
+from synpunkt.word_pieces import pad as pad_right
 
 TEXTS = [
     "Handläggaren var trevlig och hjälpsam",
