@@ -24,7 +24,8 @@ FIRST_PASS_LAST_URGENT_ID = 1584
 mix the guide describes). Later rows are targeted training additions (train split only) that over-represent the
 hard cases on purpose (veiled and conditional threats, lawful pressure, past violence); the urgent head is fitted
 on them and their out-of-fold recall counts when its settings are chosen, but its threshold is calibrated on the
-first pass's held-out negative comments only, whose mix of kinds is the guide's."""
+first pass's held-out negative comments only, whose mix of kinds is the guide's (training.CALIBRATION_POOL; the
+"all_passes" pool was tried on 2026-11-29 and is stricter than the guide's mix)."""
 
 
 def read_jsonl(path: Path) -> pd.DataFrame:
