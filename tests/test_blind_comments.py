@@ -1,0 +1,95 @@
+"""The blind confirmatory validation set (data/comments_blind): schema, labels, and that no training code reads it."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from synpunkt import data as data_module
+from synpunkt import train as train_module
+from synpunkt.config import IN_DOMAIN_DATA, PROJECT_ROOT
+from synpunkt.data import load_in_domain
+from synpunkt.labels import SENTIMENTS, TOPICS
+
+BLIND_DIR = PROJECT_ROOT / "data" / "comments_blind"
+BLIND_DATA = BLIND_DIR / "comments.jsonl"
+FIELDS = ["id", "text", "sentiment", "topics", "topic_sentiment", "service", "register", "split", "form", "writer"]
+REGISTERS = {"formal", "colloquial", "misspelled", "dialect", "english"}
+BLIND_REFERENCE = re.compile(r"comments_blind|validation_blind")
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    lines = BLIND_DATA.read_text(encoding="utf-8").splitlines()
+    out = []
+    for number, line in enumerate(lines, start=1):
+        assert line.strip(), f"empty line {number}"
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            pytest.fail(f"line {number} is not valid JSON: {exc.msg}")
+    return out
+
+
+def test_at_least_300_rows_with_the_schema(rows):
+    assert len(rows) >= 300
+    for number, row in enumerate(rows, start=1):
+        assert list(row) == FIELDS, f"line {number}: fields {list(row)}"
+        assert isinstance(row["text"], str) and row["text"].strip(), f"line {number}: empty text"
+        assert row["register"] in REGISTERS, f"line {number}: register"
+        assert row["service"] and row["form"] and row["writer"], f"line {number}: empty service/form/writer"
+
+
+def test_labels_are_from_the_allowed_sets(rows):
+    for number, row in enumerate(rows, start=1):
+        assert row["sentiment"] in SENTIMENTS, f"line {number}: sentiment"
+        assert row["topics"], f"line {number}: no topic"
+        assert set(row["topics"]) <= set(TOPICS), f"line {number}: unknown topic"
+        assert len(set(row["topics"])) == len(row["topics"]), f"line {number}: repeated topic"
+        assert set(row["topic_sentiment"]) == set(row["topics"]), f"line {number}: topic_sentiment keys != topics"
+        assert set(row["topic_sentiment"].values()) <= set(SENTIMENTS), f"line {number}: topic sentiment"
+
+
+def test_ids_unique_and_split_is_validation_blind(rows):
+    ids = [row["id"] for row in rows]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"blind\d{4}", i) for i in ids)
+    assert {row["split"] for row in rows} == {"validation_blind"}
+
+
+def test_every_topic_and_sentiment_is_represented(rows):
+    for sentiment in SENTIMENTS:
+        assert sum(row["sentiment"] == sentiment for row in rows) >= 30, sentiment
+    for topic in TOPICS:
+        assert sum(row["topic_sentiment"].get(topic) == "positive" for row in rows) >= 40, topic
+
+
+def test_no_text_repeats_a_labelled_in_domain_text(rows):
+    def norm(text: str) -> str:
+        return " ".join(text.casefold().split())
+
+    blind = {norm(row["text"]) for row in rows}
+    assert len(blind) == len(rows), "duplicate texts inside the blind set"
+    in_domain = {norm(json.loads(line)["text"])
+                 for line in IN_DOMAIN_DATA.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not blind & in_domain, f"{len(blind & in_domain)} blind text(s) also in {IN_DOMAIN_DATA.name}"
+
+
+def test_the_in_domain_loader_reads_it_without_touching_the_default_path(rows):
+    df = load_in_domain(BLIND_DATA)
+    assert len(df) == len(rows)
+    assert Path(IN_DOMAIN_DATA).resolve() != BLIND_DATA.resolve()
+
+
+def test_no_training_code_reads_the_blind_set():
+    for module in (train_module, data_module):
+        source = Path(inspect.getsourcefile(module)).read_text(encoding="utf-8")
+        assert not BLIND_REFERENCE.search(source), f"{module.__name__} references the blind set"
+    for loader in (data_module.load_in_domain, data_module.training_frame, data_module.merge_parts,
+                   train_module.training_rows, train_module.run_training):
+        assert not BLIND_REFERENCE.search(inspect.getsource(loader)), loader.__name__
+    assert "comments_blind" not in str(IN_DOMAIN_DATA)
