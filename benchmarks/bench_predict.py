@@ -68,7 +68,8 @@ def main() -> None:
     classifiers = {REFERENCE: reference}
     for name in backends:  # built before timing: exports and sessions are not part of the figures
         model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
-        classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version, backend=name)
+        classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version, backend=name,
+                                       lexicon=reference.lexicon)
     engines = {"pipeline": pipeline_baseline(reference)}
     engines.update({name: (lambda clf: lambda texts: clf.predict(texts, progress=False)[SENTIMENT_COLUMNS]
                            .to_numpy())(clf) for name, clf in classifiers.items()})

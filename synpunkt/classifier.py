@@ -21,6 +21,7 @@ from synpunkt.inference.torch_runner import bf16_supported, resolve_precision  #
 from synpunkt.labels import prob_column
 from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
 from synpunkt.textnorm import unshout
+from synpunkt.topic_lexicon import LEXICON_KEY, TopicLexicon, blend
 from synpunkt.word_pieces import pad
 
 log = logging.getLogger(__name__)
@@ -73,10 +74,13 @@ class Classifier:
 
     ``backend`` says where the network runs (synpunkt.inference.BACKENDS). The constructor, which training uses on
     a model not saved yet, runs the torch reference unless told otherwise; ``load`` resolves the backend.
+
+    ``lexicon`` (the model directory's topic_lexicon.npz, synpunkt.topic_lexicon) is blended into the topic
+    probabilities with the weight ``settings.topic_lexicon_weight``; without one the topic head stands alone.
     """
 
     def __init__(self, model: CommentClassifier, tokenizer, settings: ModelSettings, version: str,
-                 precision: str | None = None, backend: str = "torch"):
+                 precision: str | None = None, backend: str = "torch", lexicon: TopicLexicon | None = None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.settings = settings
@@ -86,6 +90,7 @@ class Classifier:
         self.backend = self.runner.backend
         self.precision = getattr(self.runner, "precision", "fp32")  # torch: fp32 or bf16; onnx-int8: int8
         self._fast: FastTokenizer | bool | None = None  # built on first use (_encode)
+        self.lexicon = lexicon
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, encoder=None, tokenizer=None,
@@ -99,15 +104,18 @@ class Classifier:
         model_dir = Path(model_dir or default_model_dir())
         chosen = resolve_backend(backend, model_dir)  # before the slow part: a bad name fails at once
         model, tok, settings = load_model(model_dir, encoder=encoder, tokenizer=tokenizer)
-        return cls(model, tok, settings, model_version(model_dir), precision, backend=chosen)
+        return cls(model, tok, settings, model_version(model_dir), precision, backend=chosen,
+                   lexicon=TopicLexicon.load(model_dir))
 
     # -- raw scores -------------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], batch_size: int | None = None,
                progress: bool | None = None) -> dict[str, np.ndarray]:
-        """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3].
+        """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3]; with a
+        topic lexicon also its probabilities [n,5] under LEXICON_KEY (blended in by ``probabilities``).
 
         batch_size: comments per forward pass (default: BATCH_SIZES for the backend).
         """
+        lexical = self.lexicon.predict_proba(list(texts)) if self.lexicon is not None else None
         batch_size = batch_size or BATCH_SIZES[self.backend]
         norm = unshout if self.settings.unshout else str
         texts = [self.settings.text_prefix + norm(str(t)) for t in texts]
@@ -122,7 +130,8 @@ class Classifier:
                 outputs[key].append(value)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        return {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
+        out = {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
+        return out if lexical is None else {**out, LEXICON_KEY: lexical}
 
     def _encode(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
         """(input_ids, attention_mask) of one batch, as ``tokenizer(texts, padding=True, truncation=True,
@@ -140,11 +149,13 @@ class Classifier:
         return pad(self._fast.encode(texts, max_length), self.tokenizer.pad_token_id)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Calibrated probabilities from logits (temperature scaling fitted at training time)."""
+        """Calibrated probabilities from logits (temperature scaling fitted at training time); topics blended with
+        the lexicon's probabilities where ``logits`` hold them (synpunkt.topic_lexicon.blend)."""
         s = self.settings
+        topics = sigmoid(logits["topics"] / s.topic_temperature)
         return {
             "sentiment": softmax(logits["sentiment"] / s.sentiment_temperature),
-            "topics": sigmoid(logits["topics"] / s.topic_temperature),
+            "topics": blend(topics, logits[LEXICON_KEY], s.topic_lexicon_weight) if LEXICON_KEY in logits else topics,
             "topic_sentiment": softmax(logits["topic_sentiment"], axis=-1),
         }
 

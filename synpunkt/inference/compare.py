@@ -76,7 +76,7 @@ def compare_backends(model_dir: Path | None = None, backends: tuple[str, ...] | 
     for name in names:  # one network in memory, shared by the CPU backends; the GPU gets its own copy
         model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
         classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version,
-                                       backend=name)
+                                       backend=name, lexicon=reference.lexicon)
     load_start = _load_average()
     logits, seconds = _timed_logits(classifiers, texts)
     load_end = _load_average()
