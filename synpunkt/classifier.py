@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from synpunkt.config import model_dir as default_model_dir
-from synpunkt.fast_tokenize import FastTokenizer
+from synpunkt.fast_tokenize import FastTokenizer, fast_tokenizer
 from synpunkt.inference import GraphRunner, make_runner, resolve_backend
 from synpunkt.inference.torch_runner import bf16_supported, resolve_precision  # noqa: F401 (their old home)
 from synpunkt.labels import prob_column
@@ -140,8 +140,7 @@ class Classifier:
         for a right-padding tokenizer whose normaliser it can translate, through the tokenizer itself otherwise."""
         if self._fast is None:
             usable = hasattr(self.tokenizer, "backend_tokenizer") and self.tokenizer.padding_side == "right"
-            # its own, not fast_tokenize's shared cache: that would keep every loaded tokenizer alive
-            fast = FastTokenizer(self.tokenizer) if usable else None
+            fast = fast_tokenizer(self.tokenizer) if usable else None
             self._fast = fast if fast is not None and fast.fast else False
         if not self._fast:
             enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")

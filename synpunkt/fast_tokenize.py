@@ -167,13 +167,16 @@ def _piece_tokens(tokens, piece: str) -> PieceTokens:
     return PieceTokens(tuple(ids), tuple(starts), tuple(ends))
 
 
-_FAST: dict[int, FastTokenizer] = {}
+_FAST_ATTRIBUTE = "_synpunkt_fast_tokenizer"
 _FAST_LOCK = threading.Lock()
 
 
 def fast_tokenizer(tokenizer) -> FastTokenizer:
-    """The FastTokenizer of `tokenizer`, built once per process and tokenizer (the table takes ~0.2 s)."""
+    """The FastTokenizer of `tokenizer`, built once per tokenizer (the table takes ~0.2 s) and kept on the tokenizer
+    itself, so that it lives and dies with it."""
     with _FAST_LOCK:
-        if id(tokenizer) not in _FAST:
-            _FAST[id(tokenizer)] = FastTokenizer(tokenizer)
-        return _FAST[id(tokenizer)]
+        fast = getattr(tokenizer, _FAST_ATTRIBUTE, None)
+        if fast is None:
+            fast = FastTokenizer(tokenizer)
+            setattr(tokenizer, _FAST_ATTRIBUTE, fast)
+        return fast

@@ -179,12 +179,12 @@ def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int
 
 
 def forget_models() -> None:
-    """Drop this process's ingest models: the encoder runners, the shared base encoder and tokenizer and what is
-    cached per tokenizer, the default redactor and the default signal detector (about 0.9 GB; the next ingest
+    """Drop this process's ingest models: the encoder runners, the shared base encoder and tokenizer (and the
+    FastTokenizer kept on it), the default redactor and the default signal detector (about 0.9 GB; the next ingest
     loads them again in about 3 s). The pipeline calls it between ingest and classification, so that the
     classifier does not come on top of them. The caches belong to their modules; this is the one place that
     empties them all."""
-    from synpunkt import base_model, fast_tokenize
+    from synpunkt import base_model
     from synpunkt.redaction.redactor import Redactor
     from synpunkt.signals import detect
 
@@ -193,10 +193,8 @@ def forget_models() -> None:
     with Redactor._default_lock:
         Redactor._default = None
     detect._DEFAULT = None
-    with base_model._SHARED_LOCK:
+    with base_model._SHARED_LOCK:  # the tokenizers' FastTokenizers (fast_tokenize) go with them
         base_model._SHARED.clear()
-    with fast_tokenize._FAST_LOCK:  # keyed by the tokenizer's id, which a new tokenizer may reuse
-        fast_tokenize._FAST.clear()
 
 
 SHARED_WEIGHTS = ("embeddings.word_embeddings.weight",)

@@ -256,6 +256,13 @@ def _size_matched(groups: list[tuple[str, np.ndarray]], n: int, repeats: int, se
             yield name, ~held, held, 100 * g + r
 
 
+def _batch_scores(corr, proba, y, n: int, reps: int, rng) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(interval record, share stretches, net-score stretches) of `reps` batches per mix of `n` comments drawn from
+    these rows with the fitted correction `corr` (_simulate, _scores)."""
+    (ci,), truth, net = _simulate([corr], proba, y, n, reps, rng)
+    return ci, _scores(ci["share"], ci["lo"], ci["hi"], truth), _scores(ci["net"], ci["net_lo"], ci["net_hi"], net)
+
+
 def _stretches(method: str, proba, y, splits, reps: int, sizes, seed: int) -> dict:
     """{split name: {n: {"shares": stretches, "net_score": stretches}}} of batches drawn from each split's held-out
     rows (`reps` per mix and size) with the correction fitted on its fitting rows (splits: (name, fit rows,
@@ -266,9 +273,9 @@ def _stretches(method: str, proba, y, splits, reps: int, sizes, seed: int) -> di
         rng = np.random.default_rng(seed + 11 * r + int(fit[0]))
         part = out.setdefault(name, {n: {"shares": [], "net_score": []} for n in sizes})
         for n in sizes:
-            (ci,), truth, net = _simulate([corr], proba[held], y[held], n, reps, rng)
-            part[n]["shares"].append(_scores(ci["share"], ci["lo"], ci["hi"], truth).ravel())
-            part[n]["net_score"].append(_scores(ci["net"], ci["net_lo"], ci["net_hi"], net))
+            _, shares, net = _batch_scores(corr, proba[held], y[held], n, reps, rng)
+            part[n]["shares"].append(shares.ravel())
+            part[n]["net_score"].append(net)
     return {name: {n: {w: np.concatenate(v) for w, v in d.items()} for n, d in part.items()}
             for name, part in out.items()}
 

@@ -45,15 +45,15 @@ RULE = ("coverage per head and batch size = the mean of (mean over the random fo
 def outer_folds(source: np.ndarray, repeats: int = RANDOM_REPEATS, seed: int = 9000):
     """(name, fit rows, held-out rows): the largest source against the rest, both ways round, then `repeats`
     random 2-fold splits, both ways round."""
-    names, counts = np.unique(np.asarray(source, object).astype(str), return_counts=True)
-    largest = np.asarray(source, object).astype(str) == names[counts.argmax()]
+    source = np.asarray(source, object).astype(str)
+    names, counts = np.unique(source, return_counts=True)
+    top = names[counts.argmax()]
+    largest = source == top
     if 0 < largest.sum() < len(largest):
-        yield f"fit_{names[counts.argmax()]}_eval_rest", largest, ~largest
-        yield f"fit_rest_eval_{names[counts.argmax()]}", ~largest, largest
-    for r in range(repeats):
-        half = np.random.default_rng(seed + 100 * r).permutation(len(source)) % 2 == 0
-        yield f"random{r}a", half, ~half
-        yield f"random{r}b", ~half, half
+        yield f"fit_{top}_eval_rest", largest, ~largest
+        yield f"fit_rest_eval_{top}", ~largest, largest
+    for k, (r, fit, held) in enumerate(E._halves(len(source), repeats, seed)):
+        yield f"random{r}{'ab'[k % 2]}", fit, held
 
 
 def fold_stretches(method: str, proba, y, source, fit, held, inner_repeats: int = INNER_REPEATS,
@@ -64,16 +64,13 @@ def fold_stretches(method: str, proba, y, source, fit, held, inner_repeats: int 
     corr = Q.fit_correction(method, proba[fit], y[fit], list(SENTIMENTS), n_boot=E.N_BOOT, seed=seed)
     cal = E.calibrate_widening(method, proba[fit], y[fit], inner_repeats, sizes=sizes, seed=seed, source=source[fit],
                                matched_repeats=matched_repeats)
-    own = {"shares": cal["shares"], "net_score": cal["net_score"]}  # one source: every scheme is random halves
-    factors = {name: {w: list((cal[name] if name in cal else own)[w]) for w in ("shares", "net_score")}
-               for name in CANDIDATES}
+    # one source: no scheme's own factors, every scheme is the random halves' (cal's own)
+    factors = {name: {w: list(cal.get(name, cal)[w]) for w in ("shares", "net_score")} for name in CANDIDATES}
     rng = np.random.default_rng(batch_seed)
     stretch = {}
     for n in sizes:
-        (ci,), truth, net = E._simulate([corr], proba[held], y[held], n, reps, rng)
-        stretch[n] = {"shares": E._scores(ci["share"], ci["lo"], ci["hi"], truth),
-                      "net_score": E._scores(ci["net"], ci["net_lo"], ci["net_hi"], net),
-                      "width_pp": (ci["hi"] - ci["lo"]) * 100}
+        ci, shares, net = E._batch_scores(corr, proba[held], y[held], n, reps, rng)
+        stretch[n] = {"shares": shares, "net_score": net, "width_pp": (ci["hi"] - ci["lo"]) * 100}
     return {"factors": factors, "scheme": cal["scheme"], "stretch": stretch, "held_rows": int(held.sum())}
 
 

@@ -113,7 +113,7 @@ class TopicLexicon:
     intercept: np.ndarray  # [topics] float32
     topics: tuple[str, ...] = TOPICS
     info: dict = field(default_factory=dict)  # C, CV log-losses, train rows: for the record
-    _counters: list | None = field(default=None, repr=False, compare=False)
+    _vectorizers: list | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_pipeline(cls, vec, models, info: dict | None = None) -> "TopicLexicon":
@@ -133,22 +133,18 @@ class TopicLexicon:
 
     # -- scoring -------------------------------------------------------------------------------------------
     def features(self, texts: list[str]) -> sparse.csr_matrix:
-        """The TF-IDF matrix, as the fitted TfidfVectorizers compute it: counts over the fixed vocabularies,
-        1 + log(tf), times idf, l2-normalised per feature set, stacked."""
-        from sklearn.feature_extraction.text import CountVectorizer
-        from sklearn.preprocessing import normalize
+        """The TF-IDF matrix of the fitted pipeline: scikit-learn's TfidfVectorizers rebuilt from the stored
+        vocabularies and idf vectors, stacked."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-        if self._counters is None:
-            self._counters = [CountVectorizer(vocabulary={t: i for i, t in enumerate(vocab)},
-                                              **_vectorizer_options(a, n))
-                              for (a, n), vocab in zip(ANALYZERS, self.vocabularies)]
-        blocks = []
-        for counter, idf in zip(self._counters, self.idf):
-            X = counter.transform(texts).astype(np.float64)
-            np.log(X.data, X.data)
-            X.data += 1.0
-            blocks.append(normalize(X @ sparse.diags(idf.astype(np.float64)), norm="l2", copy=False))
-        return sparse.hstack(blocks, format="csr")
+        if self._vectorizers is None:
+            self._vectorizers = []
+            for (a, n), vocab, idf in zip(ANALYZERS, self.vocabularies, self.idf):
+                vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(vocab)}, sublinear_tf=True,
+                                             **_vectorizer_options(a, n))
+                vectorizer.idf_ = idf.astype(np.float64)
+                self._vectorizers.append(vectorizer)
+        return sparse.hstack([v.transform(texts) for v in self._vectorizers], format="csr")
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """[n, topics] probabilities, columns in ``topics`` order."""

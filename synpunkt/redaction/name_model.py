@@ -156,7 +156,7 @@ class NameModel:
         """The encoder part of the head's logit per word (NaN where the pass did not reach the word) from another
         encoder pass over "query: " + text: its `tokens` (synpunkt.word_pieces.TextTokens) and their layer-``layer``
         token `states` (tokens, hidden); `offsets`: the words' characters in the text."""
-        words, read = shared_word_states(tokens, list(offsets), states)
+        words, read = shared_word_states(tokens, offsets, states)
         return np.where(read, words @ self.coef[: self.encoder_dim], np.nan).astype(np.float32)
 
     def features(self, word_lists: list[list[str]], line_starts: list[list[bool]], batch_size: int = 32,

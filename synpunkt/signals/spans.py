@@ -35,11 +35,13 @@ def token_spans(fast, texts: Sequence[str], text_prefix: str, max_length: int,
     spans of its sentences (clipped to the truncated text; empty for one sentence or when the pieces' ids do not
     add up to the text's). `fast` is a synpunkt.fast_tokenize.FastTokenizer; `tokens`: the texts' already
     tokenised (synpunkt.word_pieces.text_tokens, same prefix and max_length), not tokenised again."""
-    if tokens is None:
-        ids = fast.encode([text_prefix + (t or "") for t in texts], max_length)
-    else:
-        ids = [x.ids for x in tokens]
     prefix, suffix = list(fast.prefix), list(fast.suffix)
+    if tokens is None:  # one tokenisation, uncut, then cut as fast.encode(texts, max_length) would
+        bodies = [_body(x, prefix, suffix) for x in fast.encode([text_prefix + (t or "") for t in texts], _UNCUT)]
+        room = max_length - len(prefix) - len(suffix)
+        ids = [prefix + b[:room] + suffix for b in bodies]
+    else:
+        bodies, ids = [x.body for x in tokens], [x.ids for x in tokens]
     end_of_room = max_length - len(suffix)
     spans: list[list[Span]] = []
     for k, t in enumerate(texts):
@@ -48,9 +50,7 @@ def token_spans(fast, texts: Sequence[str], text_prefix: str, max_length: int,
             spans.append([])
             continue
         pieces = [_body(p, prefix, suffix) for p in fast.encode([text_prefix.rstrip(), *parts], _UNCUT)]
-        whole = tokens[k].body if tokens is not None else _body(fast.encode([text_prefix + t], _UNCUT)[0], prefix,
-                                                                 suffix)
-        if [i for p in pieces for i in p] != whole:
+        if [i for p in pieces for i in p] != list(bodies[k]):
             spans.append([])
             continue
         out, at = [], len(prefix) + len(pieces[0])
