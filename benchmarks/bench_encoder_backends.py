@@ -86,7 +86,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="record the default in models/signals/backend.json")
     args = parser.parse_args()
 
-    from synpunkt.config import DEFAULT_BASE_MODEL, signals_dir
+    from synpunkt.classifier_encoder import relative_spec
+    from synpunkt.config import signals_dir
+    from synpunkt.ingest_compute import align_name_model
     from synpunkt.ingest_encoders import BACKEND_FILE
     from synpunkt.redaction import Redactor
     from synpunkt.signals.detect import Detector
@@ -103,7 +105,9 @@ def main() -> None:
     for b in backends:
         redactor = Redactor()
         redactor.name_model.backend = b
-        encoder = FeatureEncoder(layers=layers, max_length=max_length, backend=b)
+        align_name_model(redactor, detector)  # ingest's: the name model reads the heads' encoder where it can
+        encoder = FeatureEncoder(base_model=detector.heads.base_model, layers=layers, max_length=max_length,
+                                 backend=b)
         signal_features(encoder, ["Hej. Då."], detector)  # load (and export) before timing
         redactor.name_model.probabilities([["Hej", "Qwxz"]], [[True, False]])
         runs[b] = {"redactor": redactor, "encoder": encoder, "feature_s": 0.0, "redact_s": 0.0, "redacted": {}}
@@ -174,7 +178,7 @@ def main() -> None:
 
         record = {
             "default": default,
-            "base_model": DEFAULT_BASE_MODEL,
+            "base_model": relative_spec(detector.heads.base_model, signals_dir()),
             "rule": ("The fastest backend whose signal features stay within "
                      f"{FEATURE_TOLERANCE:g} of the torch fp32 reference's, with no alert (urgent category or none) "
                      "or repeat-contact decision changed on the signal heads' held-out texts and every redaction "

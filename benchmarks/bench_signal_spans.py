@@ -33,7 +33,8 @@ def main() -> None:
     for scoring in ("whole", "max_span"):
         setting = SignalHeads(heads.urgent, heads.repeat, {**heads.settings, "urgent_scoring": scoring},
                               heads.urgent_span or heads.urgent)
-        detectors[scoring] = Detector(setting, FeatureEncoder(layers=heads.encoded_layers, backend=args.backend))
+        detectors[scoring] = Detector(setting, FeatureEncoder(base_model=heads.base_model, layers=heads.encoded_layers,
+                                                                 backend=args.backend))
         detectors[scoring].detect(texts[:20])  # load and export before timing
     seconds = dict.fromkeys(detectors, 0.0)
     for round_ in range(args.rounds):

@@ -65,10 +65,11 @@ def pull_sources_task(con) -> int:
 
 
 @task(name="ingest-rows", task_run_name="ingest-{batch}-{rows}", cache_policy=NO_CACHE, persist_result=False)
-def ingest_rows_task(batch: str, rows: str, work: ChunkWork) -> ChunkOutput:
+def ingest_rows_task(batch: str, rows: str, work: ChunkWork, model_dir: str | None = None) -> ChunkOutput:
     """Redaction and signals of one piece of an ingest chunk where the task runner puts it (a Dask worker trusted
-    with raw text). `batch` and `rows` name it for the log; never text. Fails with a ChunkFailed (no text)."""
-    return scaleout.ingest_rows(work)
+    with raw text), and the predictions of the classifier in `model_dir` that its encoder pass gives. `batch` and
+    `rows` name it for the log; never text. Fails with a ChunkFailed (no text)."""
+    return scaleout.ingest_rows(work, model_dir)
 
 
 @task(name="redact-file-name", cache_policy=NO_CACHE, persist_result=False)
@@ -82,10 +83,10 @@ class OnTaskRunner:
     into pieces, about one per worker thread (ingest_compute.piece_count), each retried `retries` times; their
     outputs come back in row order for the flow to write. A piece that still fails fails its batch, by rows."""
 
-    def __init__(self, runner, retries: int, logger):
+    def __init__(self, runner, retries: int, logger, model_dir: str | None = None):
         self.parallelism = scaleout.parallelism(runner)  # connects: the cluster it found is checked again
         scaleout.check_runner_raw_text(runner)
-        self.retries, self.logger = retries, logger
+        self.retries, self.logger, self.model_dir = retries, logger, model_dir
         self.options = {"retries": retries, "retry_delay_seconds": 1}
 
     def file_name(self, name: str) -> str:
@@ -95,7 +96,7 @@ class OnTaskRunner:
     def run(self, work: ChunkWork) -> ChunkOutput:
         pieces = split_work(work, piece_count(work.row_count, self.parallelism))
         submit = ingest_rows_task.with_options(**self.options).submit
-        futures = [submit(p.batch_id, p.span, p) for p in pieces]
+        futures = [submit(p.batch_id, p.span, p, self.model_dir) for p in pieces]
         outputs, failure = [], None
         for piece, future in zip(pieces, futures):  # every piece waited for: none left running on a failure
             try:
@@ -116,7 +117,7 @@ class OnTaskRunner:
         raise ChunkFailed(failed.stage + note, failed.error_type, failed.detail, failed.where)
 
 
-def ingest_batches(con, retry_failed: bool = False) -> list[dict]:
+def ingest_batches(con, retry_failed: bool = False, model_dir: str | None = None) -> list[dict]:
     """Ingest every pending batch (new, interrupted and, with retry_failed, failed ones); one failing batch
     is recorded as failed and the others carry on. On a Dask task runner the redaction and signals run on its
     workers (OnTaskRunner) and this process loads neither model. Part of the flow's own body, not a task: the
@@ -135,7 +136,7 @@ def ingest_batches(con, retry_failed: bool = False) -> list[dict]:
     check_key(con, key)
     runner = FlowRunContext.get().task_runner
     if scaleout.is_dask(runner):
-        redactor, compute = None, OnTaskRunner(runner, config.chunk_retries("dask"), logger)
+        redactor, compute = None, OnTaskRunner(runner, config.chunk_retries("dask"), logger, model_dir)
         logger.info("redacting and detecting signals on %s", scaleout.describe(runner))
     else:
         from synpunkt.redact import Redactor
@@ -143,7 +144,7 @@ def ingest_batches(con, retry_failed: bool = False) -> list[dict]:
         redactor, compute = Redactor.default(), None
     results = []
     for receipt in tqdm(batches, desc="Ingesting", unit="batch", disable=len(batches) < 2):
-        result = ingest_batch(con, receipt, redactor, key=key, compute=compute)
+        result = ingest_batch(con, receipt, redactor, key=key, compute=compute, model_dir=model_dir)
         results.append(asdict(result))
         logger.info("batch %s (%s): %s, %d received = %d accepted + %d quarantined%s", result.batch_id,
                     result.municipality_code, result.status, result.rows_received, result.rows_accepted,
@@ -157,7 +158,7 @@ def ingest_batches(con, retry_failed: bool = False) -> list[dict]:
 
 
 @flow(name="ingest", task_runner=scaleout.local_task_runner())
-def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False) -> dict:
+def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False, model_dir: Path | None = None) -> dict:
     """Pull from all sources, land, validate, deduplicate, redact and store; purge expired raw copies.
 
     `retry_failed`: also ingest again the batches that failed earlier (while their raw copy exists). The
@@ -169,7 +170,7 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False) -> di
     con = connect(warehouse)
     try:
         landed = collect_inbox_task() + pull_sources_task(con)
-        results = ingest_batches(con, retry_failed)
+        results = ingest_batches(con, retry_failed, model_dir and str(model_dir))  # its predictions: model_dir's
         resync_statuses(con)
         purged = purge_expired_raw(con, config.raw_retention_days())
     finally:
@@ -316,7 +317,7 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     logger = get_run_logger()
     runner = scaleout.task_runner()  # a bad setting, or a cluster not trusted with raw text, fails before any work
     with pipeline_lock():
-        ingested = ingest_flow.with_options(task_runner=runner)(warehouse, retry_failed)
+        ingested = ingest_flow.with_options(task_runner=runner)(warehouse, retry_failed, model_dir)
         free_ingest_models()
         classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)
         trends = trends_flow(warehouse)

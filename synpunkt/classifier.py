@@ -148,15 +148,8 @@ class Classifier:
         return pad(self._fast.encode(texts, max_length), self.tokenizer.pad_token_id)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Calibrated probabilities from logits (temperature scaling fitted at training time); topics blended with
-        the lexicon's probabilities where ``logits`` hold them (synpunkt.topic_lexicon.blend)."""
-        s = self.settings
-        topics = sigmoid(logits["topics"] / s.topic_temperature)
-        return {
-            "sentiment": softmax(logits["sentiment"] / s.sentiment_temperature),
-            "topics": blend(topics, logits[LEXICON_KEY], s.topic_lexicon_weight) if LEXICON_KEY in logits else topics,
-            "topic_sentiment": softmax(logits["topic_sentiment"], axis=-1),
-        }
+        """Calibrated probabilities from logits (``calibrated`` with this model's settings)."""
+        return calibrated(logits, self.settings)
 
     # -- the interface ----------------------------------------------------------------------------------
     def predict(self, texts: Sequence[str], batch_size: int | None = None, progress: bool | None = None,
@@ -171,41 +164,59 @@ class Classifier:
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts; wrap a single text in a list")
         texts = list(texts)
-        s = self.settings
         keep = [i for i, t in enumerate(texts) if not is_blank(t)]
         if len(keep) < len(texts):
             log.info("%d blank text(s) get a null prediction", len(texts) - len(keep))
         probs = self.probabilities(self.logits([texts[i] for i in keep], batch_size, progress)) if keep else None
+        return prediction_table(probs, keep, len(texts), self.settings, self.version, topic_sentiment)
 
-        n = len(texts)
-        table: dict[str, object] = {"sentiment": np.full(n, None, dtype=object)}
-        p_sent = np.full((n, len(s.sentiments)), np.nan)
-        p_top = np.full((n, len(s.topics)), np.nan)
+
+def calibrated(logits: dict[str, np.ndarray], settings: ModelSettings) -> dict[str, np.ndarray]:
+    """Calibrated probabilities from a classifier's logits (pure): temperature scaling fitted at training time;
+    topics blended with the lexicon's probabilities where ``logits`` hold them under LEXICON_KEY
+    (synpunkt.topic_lexicon.blend)."""
+    s = settings
+    topics = sigmoid(logits["topics"] / s.topic_temperature)
+    return {
+        "sentiment": softmax(logits["sentiment"] / s.sentiment_temperature),
+        "topics": blend(topics, logits[LEXICON_KEY], s.topic_lexicon_weight) if LEXICON_KEY in logits else topics,
+        "topic_sentiment": softmax(logits["topic_sentiment"], axis=-1),
+    }
+
+
+def prediction_table(probs: dict[str, np.ndarray] | None, keep: Sequence[int], n: int, settings: ModelSettings,
+                     version: str, topic_sentiment: bool = False) -> pd.DataFrame:
+    """Classifier.predict's table for `n` texts (pure): `probs` (``calibrated``'s, one row per kept text, or None)
+    fill the rows `keep`; the other rows get the null result (sentiment None, probabilities NaN, no topics)."""
+    s, keep = settings, list(keep)
+    table: dict[str, object] = {"sentiment": np.full(n, None, dtype=object)}
+    p_sent = np.full((n, len(s.sentiments)), np.nan)
+    p_top = np.full((n, len(s.topics)), np.nan)
+    if probs is not None:
+        p_sent[keep] = probs["sentiment"]
+        p_top[keep] = probs["topics"]
+        table["sentiment"][keep] = np.asarray(s.sentiments, dtype=object)[probs["sentiment"].argmax(1)]
+    for j, label in enumerate(s.sentiments):
+        table[prob_column(label)] = p_sent[:, j]
+    thresholds = np.array([s.topic_thresholds.get(t, 0.5) for t in s.topics])
+    table["topics"] = [
+        [t for t, p, th in zip(s.topics, row, thresholds) if p >= th] if not np.isnan(row).any() else []
+        for row in p_top
+    ]
+    for j, label in enumerate(s.topics):
+        table[prob_column(label)] = p_top[:, j]
+    if topic_sentiment:
+        per_topic, per_topic_p = np.full(n, None, dtype=object), [[] for _ in range(n)]
         if probs is not None:
-            p_sent[keep] = probs["sentiment"]
-            p_top[keep] = probs["topics"]
-            table["sentiment"][keep] = np.asarray(s.sentiments, dtype=object)[probs["sentiment"].argmax(1)]
-        for j, label in enumerate(s.sentiments):
-            table[prob_column(label)] = p_sent[:, j]
-        thresholds = np.array([s.topic_thresholds.get(t, 0.5) for t in s.topics])
-        table["topics"] = [
-            [t for t, p, th in zip(s.topics, row, thresholds) if p >= th] if not np.isnan(row).any() else []
-            for row in p_top
-        ]
-        for j, label in enumerate(s.topics):
-            table[prob_column(label)] = p_top[:, j]
-        if topic_sentiment:
-            per_topic, per_topic_p = np.full(n, None, dtype=object), [[] for _ in range(n)]
-            if probs is not None:
-                best = probs["topic_sentiment"].argmax(-1)  # [kept, topics]
-                for row, k in enumerate(keep):
-                    columns = [s.topics.index(t) for t in table["topics"][k]]
-                    per_topic[k] = {s.topics[c]: s.sentiments[best[row, c]] for c in columns}
-                    per_topic_p[k] = probs["topic_sentiment"][row, columns].astype(float).tolist()
-            table["topic_sentiment"] = [d if d is not None else {} for d in per_topic]
-            table["topic_sentiment_p"] = per_topic_p
-        table["model_version"] = self.version
-        return pd.DataFrame(table)
+            best = probs["topic_sentiment"].argmax(-1)  # [kept, topics]
+            for row, k in enumerate(keep):
+                columns = [s.topics.index(t) for t in table["topics"][k]]
+                per_topic[k] = {s.topics[c]: s.sentiments[best[row, c]] for c in columns}
+                per_topic_p[k] = probs["topic_sentiment"][row, columns].astype(float).tolist()
+        table["topic_sentiment"] = [d if d is not None else {} for d in per_topic]
+        table["topic_sentiment_p"] = per_topic_p
+    table["model_version"] = version
+    return pd.DataFrame(table)
 
 
 def _progress(batches, show: bool, total: int, batch_size: int):

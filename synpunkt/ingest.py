@@ -12,6 +12,9 @@ synpunkt.dedupe), redacted and committed together with the batch's progress.
   --retry-failed`` ingests failed batches again while their raw copy exists.
 - **Signals**: each chunk's stored comments go through the urgent and repeat-contact detector (synpunkt.signals)
   on their full, unredacted text in memory; signals and alerts are committed with the chunk's comments.
+- **Predictions**: where the signal heads read the default classifier's encoder, the comments whose stored text is
+  the text as read get their predictions from the same encoder pass, committed with them
+  (synpunkt.ingest_classify); the classify stage scores the others.
 - **Compute apart from I/O**: reading, validation, duplicates and the writes happen here, in the caller's process
   (the single DuckDB writer); a chunk's redaction and signals are a ``ChunkWork`` for a ``ChunkCompute``
   (synpunkt.ingest_compute): in this process by default, or Prefect tasks on Dask workers (flows/pipeline.py).
@@ -30,8 +33,8 @@ from typing import Protocol
 from synpunkt import config
 from synpunkt.batch_status import read_status, write_status
 from synpunkt.dedupe import DedupeState, duplicates
-from synpunkt.ingest_compute import (QUARANTINE_COLUMNS, ChunkFailed, ChunkOutput, ChunkWork, compute_chunk,
-                                     redact_file_name, safe_detail)
+from synpunkt.ingest_compute import (QUARANTINE_COLUMNS, ChunkFailed, ChunkOutput, ChunkWork, align_name_model,
+                                     compute_chunk, redact_file_name, safe_detail)
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
 from synpunkt.redaction_cache import RedactionCache
 from synpunkt.runtime import release_memory
@@ -93,26 +96,30 @@ class ChunkCompute(Protocol):
 
 
 class InProcess:
-    """A batch's compute in this process, with one redaction cache for the whole batch."""
+    """A batch's compute in this process, with one redaction cache for the whole batch; `model_dir`: the classify
+    stage's classifier, whose predictions the encoder pass may give (default config.model_dir())."""
 
-    def __init__(self, redactor, detector):
+    def __init__(self, redactor, detector, model_dir: str | None = None):
         self.cache = RedactionCache(redactor)
         self.detector = detector
+        self.model_dir = model_dir
+        align_name_model(redactor, detector)  # the file name's redaction too reads the detector's encoder
 
     def file_name(self, name: str) -> str:
         return redact_file_name(name, self.cache)
 
     def run(self, work: ChunkWork) -> ChunkOutput:
-        return compute_chunk(work, self.cache, self.detector)
+        return compute_chunk(work, self.cache, self.detector, self.model_dir)
 
 
 def ingest_batch(con, receipt: Receipt, redactor=None, today: date | None = None, *, key: bytes | None = None,
                  chunk_rows: int | None = None, max_rows: int | None = None, detector=None,
-                 compute: ChunkCompute | None = None) -> BatchResult:
+                 compute: ChunkCompute | None = None, model_dir: str | None = None) -> BatchResult:
     """Ingest one landed batch into the warehouse, chunk by chunk; resumes an interrupted batch.
 
     `compute` runs the redaction and signals (default: InProcess with `redactor`, default Redactor.default(),
-    and `detector`, default the shipped heads); everything else, the writes included, happens here. Never
+    `detector`, default the shipped heads, and `model_dir`, the classifier the classify stage will use: default
+    config.model_dir()); everything else, the writes included, happens here. Never
     raises for a problem with the batch (it is recorded as failed); interruptions (KeyboardInterrupt, a kill)
     leave the batch ``ingesting``, to be resumed by the next run.
     """
@@ -126,7 +133,7 @@ def ingest_batch(con, receipt: Receipt, redactor=None, today: date | None = None
                 from synpunkt.redact import Redactor
 
                 redactor = Redactor.default()
-            compute = InProcess(redactor, detector or default_detector())
+            compute = InProcess(redactor, detector or default_detector(), model_dir)
     except Exception as err:  # noqa: BLE001 (batch isolation; the models are shipped: a broken install)
         reason = failure_reason(stage, err, receipt)
         log.warning("batch %s failed: %s", receipt.batch_id, reason)
@@ -237,7 +244,7 @@ def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: Dedup
         assert n_fresh == len(out.comments) + len(out.quarantine), f"{span}: row accounting broken"
         stage = f"storing {span}"
         write_chunk(con, receipt.batch_id, out.comments, out.quarantine, n_fresh, max(numbers), out.signals,
-                    out.alerts)
+                    out.alerts, out.predictions)
     except ChunkFailed:
         raise
     except Exception as err:

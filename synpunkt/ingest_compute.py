@@ -1,4 +1,6 @@
-"""A chunk's compute in ingest: redaction and urgent/repeat signals, with no warehouse access.
+"""A chunk's compute in ingest: redaction and urgent/repeat signals (and, where the signal heads read the default
+classifier's encoder, the classifier's predictions from the same pass: synpunkt.ingest_classify), with no warehouse
+access.
 
 The ingest flow reads, validates and deduplicates a chunk (synpunkt.ingest) and hands what it found to
 ``compute_chunk`` as a ``ChunkWork``; the ``ChunkOutput`` it gets back is written by the flow alone (DuckDB stays
@@ -20,6 +22,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from synpunkt.redaction_cache import RedactionCache
@@ -60,12 +63,14 @@ class ChunkWork:
 
 
 class ChunkOutput(NamedTuple):
-    """What a chunk writes: comments, quarantine, comment_signals and alerts rows."""
+    """What a chunk writes: comments, quarantine, comment_signals and alerts rows, and the predictions its encoder
+    pass gave (comment_id + Classifier.predict(topic_sentiment=True)'s columns: synpunkt.ingest_classify)."""
 
     comments: pd.DataFrame
     quarantine: pd.DataFrame
     signals: pd.DataFrame
     alerts: pd.DataFrame
+    predictions: pd.DataFrame | None = None
 
 
 class ChunkFailed(Exception):
@@ -107,10 +112,12 @@ def safe_detail(err: BaseException) -> str:
     return "unexpected error (please report this)"
 
 
-def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector=None) -> ChunkOutput:
+def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector=None,
+                  model_dir: str | None = None) -> ChunkOutput:
     """Redaction (texts, metadata keys and values, quarantined cells) and signals (on the full, unredacted
-    texts, in memory) of one chunk. Without `cache`/`detector`: a fresh cache over this process's
-    Redactor.default() and its default_detector(). Raises ChunkFailed."""
+    texts, in memory) of one chunk, and the predictions of the classifier in `model_dir` (the classify stage's;
+    default config.model_dir()) where the pass gives them (synpunkt.ingest_classify). Without `cache`/`detector`:
+    a fresh cache over this process's Redactor.default() and its default_detector(). Raises ChunkFailed."""
     stage = "loading the redaction and signal models"
     try:
         if cache is None:
@@ -121,17 +128,24 @@ def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector
             from synpunkt.signals.detect import default_detector
 
             detector = default_detector()
+        align_name_model(cache.redactor, detector)
+        from synpunkt.ingest_classify import classifier_for
+
+        classifier = classifier_for(detector, model_dir)
         stage = f"reading {work.span} for names, urgent comments and repeat contacts"
         distinct = _signal_texts(work)
-        detected = shared_pass(detector, cache, distinct)
+        passed = read_once(detector, cache, distinct)
         stage = f"redacting {work.span}"
         comments, quarantine = _prepare(work, cache)
         stage = f"detecting urgent comments and repeat contacts in {work.span}"
-        signals, alerts = _signals(detector, work.accepted, comments, distinct, detected)
+        signals, alerts = _signals(detector, work.accepted, comments, distinct,
+                                  None if passed is None else passed.detected)
+        stage = f"classifying {work.span} from the same encoder pass"
+        predictions = _predictions(classifier, detector, work.accepted, comments, distinct, passed)
     except Exception as err:  # noqa: BLE001 - any error, as a ChunkFailed that quotes no text
         failed = ChunkFailed.of(stage, err)
     else:
-        return ChunkOutput(comments, quarantine, signals, alerts)
+        return ChunkOutput(comments, quarantine, signals, alerts, predictions)
     raise failed  # outside the except block: the original error (and its message) is not chained to it
 
 
@@ -140,8 +154,10 @@ def redact_file_name(name: str, cache: RedactionCache | None = None) -> str:
     try:
         if cache is None:
             from synpunkt.redact import Redactor
+            from synpunkt.signals.detect import default_detector
 
             cache = RedactionCache(Redactor.default())
+            align_name_model(cache.redactor, default_detector())  # one encoder in memory (as compute_chunk's)
         redacted = cache.file_name(name)
     except Exception as err:  # noqa: BLE001
         failed = ChunkFailed.of("redacting the file name", err)
@@ -197,7 +213,10 @@ def merge_outputs(outputs: list[ChunkOutput]) -> ChunkOutput:
     return ChunkOutput(*(_concat([o[k] for o in outputs]) for k in range(len(ChunkOutput._fields))))
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _concat(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return None
     kept = [f for f in frames if not f.empty] or frames[:1]
     return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0].reset_index(drop=True)
 
@@ -210,7 +229,39 @@ def _signal_texts(work: ChunkWork) -> list[str]:
     return list(dict.fromkeys(t for t, k in zip(work.accepted["text"], keep) if k))
 
 
+def align_name_model(redactor, detector) -> None:
+    """Let the name model read the detector's encoder where both compute the name model's layer alike (a
+    classifier's encoder below its adapted layers is its base model, bit for bit: synpunkt.classifier_encoder):
+    then one encoder serves both, in one pass and one copy in memory. Redactions do not change."""
+    from synpunkt.classifier_encoder import shared_layers
+    from synpunkt.config import DEFAULT_BASE_MODEL
+
+    model = getattr(redactor, "name_model", None)
+    theirs = getattr(getattr(detector, "encoder", None), "base_model", None)
+    if model is None or theirs is None:
+        return
+    mine = model.base_model or DEFAULT_BASE_MODEL
+    if mine != theirs and model.layer <= shared_layers(mine, theirs):
+        model.base_model = theirs
+
+
+class PassOutput(NamedTuple):
+    """What ingest's one encoder pass gives (read_once): detector.detect(texts), the token means of the detector's
+    encoded layers for each whole text (n, layers x hidden, FeatureEncoder.encode_spans' `whole`) and each text's
+    token count in the pass (special tokens included)."""
+
+    detected: pd.DataFrame
+    whole: np.ndarray
+    tokens: list[int | None]
+
+
 def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFrame | None:
+    """read_once(...).detected, or None when the pass was not shared."""
+    passed = read_once(detector, cache, texts)
+    return None if passed is None else passed.detected
+
+
+def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput | None:
     """detector.detect(texts), and the redaction of `texts` (kept in `cache`), from ONE encoder pass: the signal
     pass (the spanned heads' tokens graph) also returns the name model's layer, and the name model reads its words
     there (Redactor.name_logits); words past the pass's tokens, later redaction passes and the other strings are
@@ -226,10 +277,12 @@ def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFra
             or not all(isinstance(t, str) for t in texts)):
         return None
     logits: list = [None] * len(texts)
+    counts: list[int | None] = [None] * len(texts)
 
     def name_logits(indices, tokens, states) -> None:  # the pass's tokens: the texts are not tokenised again
         for j, (i, text_tokens) in enumerate(zip(indices, tokens)):
             logits[i] = redactor.name_logits(texts[i], text_tokens, states[j, :len(text_tokens.ids)])
+            counts[i] = len(text_tokens.ids)
 
     whole, spans, rows = encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS),
                                               model.layer, name_logits)
@@ -237,7 +290,23 @@ def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFra
     for start in range(0, len(texts), cache.sub_batch):
         part = texts[start:start + cache.sub_batch]
         cache.remember(part, redactor.redact_many(part, name_logits=logits[start:start + cache.sub_batch]))
-    return detected
+    return PassOutput(detected, whole, counts)
+
+
+def _predictions(classifier, detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct: list[str],
+                 passed: PassOutput | None) -> pd.DataFrame:
+    """The predictions of the chunk's stored comments that the pass gives (IngestClassifier.pass_predictions; none
+    without a classifier sharing the pass)."""
+    from synpunkt.ingest_classify import empty_predictions
+
+    if classifier is None or passed is None:
+        return empty_predictions(classifier and classifier.settings)
+    raw = dict(zip(accepted["row_number"].astype("int64"), accepted["text"]))
+    texts = [raw[int(n)] for n in comments["row_number"]]
+    position = {t: i for i, t in enumerate(distinct)}
+    rows = [position[t] for t in texts]
+    return classifier.pass_predictions(detector, comments["comment_id"].tolist(), texts, comments["text"].tolist(),
+                                       passed.whole[rows], [passed.tokens[i] for i in rows])
 
 
 def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct: list[str],

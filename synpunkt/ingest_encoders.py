@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synpunkt.classifier_encoder import absolute_spec, identity
 from synpunkt.config import DEFAULT_BASE_MODEL
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,9 @@ def read_record(directory: Path | None = None, base_model: str = DEFAULT_BASE_MO
     except (OSError, ValueError) as err:
         log.warning("%s ignored: %s", path, type(err).__name__)
         return None
-    if record.get("base_model", DEFAULT_BASE_MODEL) != base_model:
-        log.warning("%s was measured on %s, not %s: ignored", path, record.get("base_model"), base_model)
+    recorded = absolute_spec(record.get("base_model", DEFAULT_BASE_MODEL), path.parent)
+    if recorded != base_model and identity(recorded) != identity(base_model):
+        log.warning("%s was measured on another encoder (%s): ignored", path, identity(recorded))
         return None
     return record
 
@@ -184,12 +186,13 @@ def forget_models() -> None:
     loads them again in about 3 s). The pipeline calls it between ingest and classification, so that the
     classifier does not come on top of them. The caches belong to their modules; this is the one place that
     empties them all."""
-    from synpunkt import base_model
+    from synpunkt import base_model, ingest_classify
     from synpunkt.redaction.redactor import Redactor
     from synpunkt.signals import detect
 
     with _RUNNERS_LOCK:
         _RUNNERS.clear()
+    ingest_classify.forget()  # the default classifier's heads and lexicon, read from ingest's pass
     with Redactor._default_lock:
         Redactor._default = None
     detect._DEFAULT = None

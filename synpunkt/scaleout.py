@@ -3,7 +3,7 @@
     task_runner()          the Prefect task runner the configuration asks for (synpunkt.config: SYNPUNKT_TASK_RUNNER,
                            SYNPUNKT_DASK_ADDRESS, SYNPUNKT_DASK_WORKERS); flows take it with flow.with_options
     classify_texts(...)    what one chunk task does on a worker: the process's cached classifier predicts the texts
-    ingest_rows(work)      what one ingest task does on a worker: redaction and signals of a piece of a chunk
+    ingest_rows(work)      what one ingest task does on a worker: redaction, signals (and predictions) of a piece
                            (synpunkt.ingest_compute.compute_chunk with the process's Redactor and signal heads)
     check_raw_text(...)    refuses a cluster that is not trusted with raw comment text (UntrustedCluster)
 
@@ -231,12 +231,14 @@ def classify_texts(texts: Sequence[str], model_dir: str | None = None, backend: 
 
 
 # -- a worker's ingest -----------------------------------------------------------------------------------------
-def ingest_rows(work: "ChunkWork") -> "ChunkOutput":
+def ingest_rows(work: "ChunkWork", model_dir: str | None = None) -> "ChunkOutput":
     """One piece of an ingest chunk on a worker: redaction and signals (compute_chunk) with this process's
-    Redactor.default() and default_detector(), loaded once per process. Raises ChunkFailed (rows, no text)."""
+    Redactor.default() and default_detector(), loaded once per process, and the predictions the pass gives where
+    the heads read the encoder of the classifier in `model_dir` (default config.model_dir(): the classify stage's;
+    synpunkt.ingest_classify). Raises ChunkFailed (rows, no text)."""
     from synpunkt.ingest_compute import compute_chunk
 
-    return compute_chunk(work)
+    return compute_chunk(work, model_dir=model_dir)
 
 
 def redact_file_name(name: str) -> str:

@@ -157,11 +157,16 @@ def _insert_batch(con, receipt, original_name: str | None) -> None:
 
 
 def write_chunk(con, batch_id: str, comments: pd.DataFrame, quarantine: pd.DataFrame, rows_received: int,
-                rows_done: int, signals: pd.DataFrame | None = None, alerts: pd.DataFrame | None = None) -> None:
-    """Commit one chunk of a batch: its comments, their signals and alerts (synpunkt.signals.store), its
-    quarantined rows and the batch's progress, atomically. An alert that exists already is kept as it is."""
+                rows_done: int, signals: pd.DataFrame | None = None, alerts: pd.DataFrame | None = None,
+                predictions: pd.DataFrame | None = None) -> None:
+    """Commit one chunk of a batch: its comments, their signals and alerts (synpunkt.signals.store), the
+    predictions ingest's encoder pass gave (comment_id + Classifier.predict's columns: synpunkt.ingest_classify),
+    its quarantined rows and the batch's progress, atomically. An alert that exists already is kept as it is."""
     with transaction(con):
         insert_frame(con, "comments", comments)
+        if predictions is not None and not predictions.empty:
+            insert_frame(con, "predictions", prediction_rows(predictions["comment_id"].tolist(),
+                                                             predictions.drop(columns="comment_id")))
         if signals is not None:
             insert_frame(con, "comment_signals", signals)
         if alerts is not None and not alerts.empty:
@@ -239,6 +244,14 @@ def count_unclassified(con, model_version: str) -> int:
 def insert_predictions(con, comment_ids: list[str], predictions: pd.DataFrame) -> None:
     """Store Classifier.predict output (with topic_sentiment, and topic_sentiment_p when given: the per-topic
     probabilities aligned with topics) for the given comments, in one transaction."""
+    df = prediction_rows(comment_ids, predictions)
+    with transaction(con):
+        insert_frame(con, "predictions", df)
+
+
+def prediction_rows(comment_ids: list[str], predictions: pd.DataFrame) -> pd.DataFrame:
+    """`predictions` (Classifier.predict's, with topic_sentiment) as rows of the predictions table: comment_id
+    first, topic_sentiment as JSON, topic_sentiment_p checked (topic_probabilities), classified_at now."""
     df = predictions.copy()
     df.insert(0, "comment_id", comment_ids)
     df["topic_sentiment"] = df["topic_sentiment"].map(lambda d: json.dumps(d, ensure_ascii=False))
@@ -246,8 +259,7 @@ def insert_predictions(con, comment_ids: list[str], predictions: pd.DataFrame) -
         df["topic_sentiment_p"] = [topic_probabilities(p, t, i) for i, (p, t) in
                                    enumerate(zip(df["topic_sentiment_p"], df["topics"]))]
     df["classified_at"] = now()
-    with transaction(con):
-        insert_frame(con, "predictions", df)
+    return df
 
 
 def topic_probabilities(p, topics, row: int) -> list[list[float]] | None:

@@ -274,7 +274,7 @@ def test_a_failing_ingest_piece_is_retried_then_fails_its_batch_by_rows(prefect_
 
     attempts: dict[tuple, int] = {}
 
-    def flaky(work):
+    def flaky(work, model_dir=None):
         k = (work.batch_id, work.span)
         attempts[k] = attempts.get(k, 0) + 1
         if attempts[k] == 1:

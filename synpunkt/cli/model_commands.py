@@ -301,15 +301,21 @@ def train_signals(
     shared_data: Annotated[Optional[Path], typer.Option(help="Shared datasets folder with aux/rtplx_sv_toxicity.parquet (default ../shared/datasets; skipped when absent)")] = None,
     rtplx: Annotated[bool, typer.Option(help="Add the RTP-LX development rows (../shared/datasets/aux) to the urgent head's training data; off for the shipped heads, which are reproducible from the repository alone")] = False,
     seed: int = 42,
+    encoder: Annotated[str, typer.Option(help="'base' (the shipped heads): the frozen base encoder; 'classifier': the classifier's merged encoder (copied beside the heads), so that ingest's one pass also gives every unredacted comment's classes and the classify stage has less to do, at the cost measured in the README (Throughput: more false alarms on 2026-11-29)")] = "base",
+    classifier: Annotated[Optional[Path], typer.Option(help="The classifier whose encoder --encoder classifier reads (default SYNPUNKT_MODEL, else the shipped model)")] = None,
 ) -> None:
-    """Train the urgent-comment and repeat-contact heads on the frozen encoder (seeded, CPU): thresholds on
+    """Train the urgent-comment and repeat-contact heads on a frozen encoder (seeded, CPU): thresholds on
     held-out predictions, figures on the test splits; writes the heads, evaluation.json and a model card."""
     _setup_logging()
-    from synpunkt.config import DEFAULT_SIGNALS_DIR
+    from synpunkt.config import DEFAULT_SIGNALS_DIR, model_dir
     from synpunkt.signals.training import SignalsConfig, train_signals as train_heads
 
+    if encoder not in ("classifier", "base"):
+        raise typer.BadParameter("must be 'classifier' or 'base'", param_hint="--encoder")
     out = output_dir or DEFAULT_SIGNALS_DIR
-    evaluation = train_heads(SignalsConfig(output_dir=out, seed=seed, data_dir=shared_data, use_rtplx=rtplx))
+    source = (classifier or model_dir()) if encoder == "classifier" else None
+    evaluation = train_heads(SignalsConfig(output_dir=out, seed=seed, data_dir=shared_data, use_rtplx=rtplx,
+                                           classifier=source))
     typer.echo(json.dumps(evaluation["summary"], indent=2))
     typer.echo(f"heads written to {out} (model card: {out / 'README.md'})")
 

@@ -72,13 +72,21 @@ def _scoring_lines(settings: dict, evaluation: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _encoder_text(settings: dict) -> str:
+    """Which encoder the heads read, in words."""
+    if str(settings.get("base_model", "")).startswith("classifier:"):
+        return ("the classifier's merged encoder, multilingual-E5-small with its top layers adapted, copied to "
+                "encoder/ beside the heads: ingest reads each comment once for names, these heads and the classes; "
+                "synpunkt/classifier_encoder.py")
+    return "the base model, multilingual-E5-small"
+
+
 def card_text(settings: dict, evaluation: dict) -> str:
     """Markdown: what the heads are, what they were trained on, and their validation and test figures."""
     t = settings["thresholds"]
     lines = [
         f"# Synpunkt signal heads ({settings['version']})", "",
-        ("Three" if "urgent_span" in t else "Two") + " logistic-regression heads on the frozen base encoder "
-        "(multilingual-E5-small; token means of chosen "
+        ("Three" if "urgent_span" in t else "Two") + f" logistic-regression heads on a frozen encoder ({_encoder_text(settings)}; token means of chosen "
         f"layers, concatenated: {_layer_text(settings)}): **urgent** (none, threat, self_harm, "
         "violence_close_relationship; see data/urgent/GUIDE.md)" + (", its **span head** for single sentences"
                                                                      if "urgent_span" in t else "")

@@ -62,7 +62,7 @@ class Detector:
 
     def __init__(self, heads: SignalHeads, encoder: FeatureEncoder | None = None):
         self.heads = heads
-        self.encoder = encoder or FeatureEncoder(layers=heads.encoded_layers,
+        self.encoder = encoder or FeatureEncoder(base_model=heads.base_model, layers=heads.encoded_layers,
                                                  max_length=heads.settings.get("max_length", 512))
 
     @classmethod

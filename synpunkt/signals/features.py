@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synpunkt.classifier_encoder import identity as encoder_identity
 from synpunkt.config import DEFAULT_BASE_MODEL, cache_dir
 from synpunkt.signals.windows import MAX_WINDOW_WORDS
 
@@ -171,7 +172,8 @@ def select_layers(all_layers: np.ndarray, layers: Sequence[int]) -> np.ndarray:
 
 def cached_all_layers(encoder: FeatureEncoder, texts: Sequence[str], name: str) -> np.ndarray:
     """all_layers() for training data, cached on disk (cache_dir()/signals, keyed by the texts and settings)."""
-    digest = hashlib.sha256("\x00".join([encoder.base_model, str(encoder.max_length), *texts]).encode()).hexdigest()
+    digest = hashlib.sha256("\x00".join([encoder_identity(encoder.base_model), str(encoder.max_length),
+                                          *texts]).encode()).hexdigest()
     path = Path(cache_dir()) / "signals" / f"{name}-{digest[:16]}.npy"
     if path.exists():
         return np.load(path).astype(np.float32)
@@ -185,7 +187,7 @@ def cached_all_layers(encoder: FeatureEncoder, texts: Sequence[str], name: str) 
 def cached_all_layer_spans(encoder: FeatureEncoder, texts: Sequence[str], name: str,
                            max_words: int = MAX_WINDOW_WORDS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """all_layer_spans() for training data, cached on disk like cached_all_layers (keyed by texts and settings)."""
-    key = "\x00".join([encoder.base_model, str(encoder.max_length), f"spans{max_words}", *texts])
+    key = "\x00".join([encoder_identity(encoder.base_model), str(encoder.max_length), f"spans{max_words}", *texts])
     path = Path(cache_dir()) / "signals" / f"{name}-spans-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     if path.exists():
         with np.load(path) as z:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synpunkt.classifier_encoder import absolute_spec
+from synpunkt.config import DEFAULT_BASE_MODEL
 from synpunkt.config import DEFAULT_SIGNALS_DIR as SIGNALS_DIR
 WEIGHTS, SETTINGS = "heads.npz", "heads.json"
 HEAD_NAMES = ("urgent", "repeat")
@@ -93,6 +95,12 @@ class SignalHeads:
     def thresholds(self) -> dict[str, float]:
         return self.settings["thresholds"]
 
+    @property
+    def base_model(self) -> str:
+        """The encoder the heads read (synpunkt.base_model; a classifier:DIR relative to the heads' folder is made
+        absolute by ``load``)."""
+        return self.settings.get("base_model", DEFAULT_BASE_MODEL)
+
     def save(self, directory: Path = SIGNALS_DIR) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {f"{name}_{part}": getattr(head, part) for name, head in self._heads().items()
@@ -114,6 +122,8 @@ class SignalHeads:
         if not (directory / SETTINGS).exists():
             raise FileNotFoundError(f"no signal heads in {directory}; train them with `synpunkt train-signals`")
         settings = json.loads((directory / SETTINGS).read_text(encoding="utf-8"))
+        if "base_model" in settings:  # classifier:encoder -> classifier:/…/models/signals/encoder
+            settings["base_model"] = absolute_spec(settings["base_model"], directory)
         with np.load(directory / WEIGHTS) as z:
             heads = {name: LinearHead(settings[f"{name}_classes"], *(z[f"{name}_{part}"].astype(np.float32)
                                       for part in ("mean", "scale", "coef", "intercept")))

@@ -136,8 +136,8 @@ def retrain(shipped_dir: Path = SIGNALS_DIR, seed: int = 42, read_test: bool = F
     shipped = SignalHeads.load(shipped_dir)
     frame = repeat_data()
     layers = shipped.head_layers["repeat"]
-    data = repeat_set(frame, select_layers(cached_all_layers(FeatureEncoder(), frame["text"].tolist(), "repeat"),
-                                           layers))
+    features = cached_all_layers(FeatureEncoder(base_model=shipped.base_model), frame["text"].tolist(), "repeat")
+    data = repeat_set(frame, select_layers(features, layers))
     head, c, t, _ = fit_repeat_head(data.x, data.y, data.split == "train", data.split == "validation", seed)
     splits = ("validation", "test") if read_test else ("validation",)
     old = {"C": shipped.settings.get("regularisation", {}).get("repeat_C"),

@@ -212,10 +212,10 @@ def compare(read_test: bool = False, dilution: bool = False, seed: int = 42) -> 
     from synpunkt.signals.features import FeatureEncoder, cached_all_layer_spans, cached_all_layers, select_layers
     from synpunkt.signals.heads import SignalHeads
 
-    encoder = FeatureEncoder()
+    shipped = SignalHeads.load()
+    encoder = FeatureEncoder(base_model=shipped.base_model)
     repeat = repeat_data()
     texts = repeat["text"].tolist()
-    shipped = SignalHeads.load()
     layers = shipped.head_layers["repeat"]
     x = repeat_inputs(select_layers(cached_all_layers(encoder, texts, "repeat"), layers), texts)
     _, spans, rows = cached_all_layer_spans(encoder, texts, "repeat", MAX_WINDOW_WORDS)

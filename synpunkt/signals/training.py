@@ -19,6 +19,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.preprocessing import StandardScaler
 
+from synpunkt.classifier_encoder import copy_encoder
+from synpunkt.classifier_encoder import spec as classifier_spec
+from synpunkt.config import DEFAULT_BASE_MODEL
 from synpunkt.signals.data import (ALERT_CATEGORIES, URGENT_CATEGORIES, is_added_urgent_row, repeat_data, rtplx_data,
                                    urgent_data)
 from synpunkt.signals.detect import Detector
@@ -272,9 +275,15 @@ def held_out_scores(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: floa
     return p_urgent
 
 
+ENCODER_DIR = "encoder"
+"""Where heads trained on a classifier's encoder keep its copy, beside heads.json."""
+
+
 @dataclass
 class SignalsConfig:
     output_dir: Path = SIGNALS_DIR
+    base_model: str = DEFAULT_BASE_MODEL  # the encoder the heads read (synpunkt.base_model)
+    classifier: Path | None = None  # read this classifier's encoder instead (copied to output_dir/encoder; one pass)
     layers: tuple[int, ...] = FEATURE_LAYERS
     seed: int = 42
     data_dir: Path | None = None  # shared datasets (RTP-LX); absent -> project data only
@@ -370,7 +379,12 @@ def repeat_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
 
 def train_signals(cfg: SignalsConfig) -> dict:
     """Train, tune, evaluate and save; returns the evaluation (also written as evaluation.json)."""
-    encoder = FeatureEncoder(layers=cfg.layers)
+    base_model, recorded = cfg.base_model, cfg.base_model
+    if cfg.classifier is not None:  # the heads keep their own copy: retraining the classifier never moves them
+        copy_encoder(cfg.classifier, Path(cfg.output_dir) / ENCODER_DIR)
+        base_model = classifier_spec((Path(cfg.output_dir) / ENCODER_DIR).resolve())
+        recorded = classifier_spec(ENCODER_DIR)
+    encoder = FeatureEncoder(base_model=base_model, layers=cfg.layers)
     urgent = urgent_data()
     repeat = repeat_data()
     all_u = cached_all_layers(encoder, urgent["text"].tolist(), "urgent")
@@ -442,7 +456,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
 
     version = "signals-" + datetime.now(timezone.utc).strftime("%Y%m%d")
     settings = {
-        "version": version, "base_model": encoder.base_model, "layers": list(encoded),
+        "version": version, "base_model": recorded, "layers": list(encoded),
         "head_layers": {"urgent": list(layers), "repeat": list(repeat_layers)}, "max_length": MAX_LENGTH,
         "pooling": "mean over tokens, per layer, concatenated", "text_prefix": "query: ", "seed": cfg.seed,
         "repeat_features": "encoder features + cue phrases (synpunkt/signals/repeat_cues.py)",
