@@ -19,18 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import TINY_CORPUS
 from synpunkt.ingest_classify import IngestClassifier, eligible, empty_predictions, fits
 
 PNR = "19850312-2395"  # Luhn-valid, made up
 ORDINARY = [
-    "Handläggaren var trevlig och hjälpsam",
-    "Jag väntade en timme i telefonkön, helt oacceptabelt",
-    "E-tjänsten för bygglov krånglade med BankID",
-    "Snöröjningen på vår gata fungerar inte",
-    "Tack för snabb hjälp med fakturan",
-    "Bemötandet var dåligt och ingen ringde tillbaka",
-    "Vi får väl se om det blir gjort",
-    "Förskolan är fantastisk men kön var lång",
+    *TINY_CORPUS,
     "Bra service.",
     "Biblioteket har bra öppettider och kunnig personal.",
     "Det tog tre veckor att få svar på ett enkelt mejl.",
