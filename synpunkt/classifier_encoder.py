@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from functools import lru_cache
 from pathlib import Path
 
 from synpunkt.config import cache_dir
@@ -70,10 +71,21 @@ def identity(base_model: str) -> str:
 
 def weights_digest(model_dir: str | Path) -> str:
     """What fixes a classifier's encoder and heads: its trained weights and the settings that shape the network
-    (base model, adapters, adapted layers); 16 hex digits. Calibration, thresholds and the lexicon do not count."""
+    (base model, adapters, adapted layers); 16 hex digits. Calibration, thresholds and the lexicon do not count.
+    Computed once per version of the two files (ingest asks for every chunk)."""
     from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE
 
-    model_dir = Path(model_dir)
+    model_dir = Path(model_dir).resolve()
+    stamps = tuple((f.stat().st_size, f.stat().st_mtime_ns)
+                   for f in (model_dir / SETTINGS_FILE, model_dir / WEIGHTS_FILE))
+    return _digest(model_dir, stamps)
+
+
+@lru_cache(maxsize=32)
+def _digest(model_dir: Path, stamps: tuple) -> str:
+    """weights_digest of `model_dir` whose files have these (size, mtime) `stamps` (the cache key)."""
+    from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE
+
     settings = json.loads((model_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
     shape = {k: settings.get(k) for k in ("base_model", "lora_r", "lora_alpha", "lora_targets", "trainable_layers",
                                           "sentiments", "topics")}

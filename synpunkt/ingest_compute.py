@@ -294,13 +294,11 @@ def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput |
 
 
 def _predictions(classifier, detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct: list[str],
-                 passed: PassOutput | None) -> pd.DataFrame:
-    """The predictions of the chunk's stored comments that the pass gives (IngestClassifier.pass_predictions; none
-    without a classifier sharing the pass)."""
-    from synpunkt.ingest_classify import empty_predictions
-
+                 passed: PassOutput | None) -> pd.DataFrame | None:
+    """The predictions of the chunk's stored comments that the pass gives (IngestClassifier.pass_predictions); None
+    without a classifier sharing the pass."""
     if classifier is None or passed is None:
-        return empty_predictions(classifier and classifier.settings)
+        return None
     raw = dict(zip(accepted["row_number"].astype("int64"), accepted["text"]))
     texts = [raw[int(n)] for n in comments["row_number"]]
     position = {t: i for i, t in enumerate(distinct)}

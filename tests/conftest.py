@@ -117,3 +117,21 @@ def home(tmp_path, monkeypatch):
                 "SYNPUNKT_ALERT_WEBHOOK", "SYNPUNKT_ALERT_BLOCK", "SYNPUNKT_SIGNALS_MODEL"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
+
+
+def heads_on_classifier_encoder(folder: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Path:
+    """The shipped signal heads copied into `folder` and recorded as reading the encoder of the classifier in
+    `model_dir` (copied to folder/encoder), laid out as `synpunkt train-signals --encoder classifier` writes them.
+    Their signals mean little there (fitted on the base model's states); the layout and the pass are the product's."""
+    import shutil
+
+    from synpunkt.classifier_encoder import copy_encoder
+    from synpunkt.config import signals_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("heads.json", "heads.npz"):
+        shutil.copyfile(signals_dir() / name, folder / name)
+    settings = json.loads((folder / "heads.json").read_text(encoding="utf-8"))
+    (folder / "heads.json").write_text(json.dumps({**settings, "base_model": "classifier:encoder"}), encoding="utf-8")
+    copy_encoder(model_dir, folder / "encoder")
+    return folder

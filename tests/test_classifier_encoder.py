@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from conftest import heads_on_classifier_encoder  # noqa: E402
 from synpunkt import classifier_encoder as ce  # noqa: E402
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR  # noqa: E402
 
@@ -113,11 +113,7 @@ def test_heads_resolve_their_encoder_folder(tmp_path):
     from synpunkt.config import signals_dir
     from synpunkt.signals.heads import SignalHeads
 
-    shutil.copytree(signals_dir(), tmp_path / "signals", ignore=shutil.ignore_patterns("encoder"))
-    path = tmp_path / "signals" / "heads.json"
-    settings = json.loads(path.read_text())
-    settings["base_model"] = "classifier:encoder"
-    path.write_text(json.dumps(settings))
-    heads = SignalHeads.load(tmp_path / "signals")
+    folder = heads_on_classifier_encoder(tmp_path / "signals")
+    heads = SignalHeads.load(folder)
     assert heads.base_model == f"classifier:{(tmp_path / 'signals' / 'encoder').resolve()}"
     np.testing.assert_array_equal(heads.urgent.coef, SignalHeads.load(signals_dir()).urgent.coef)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_CORPUS
+from conftest import TINY_CORPUS, heads_on_classifier_encoder
 from synpunkt.ingest_classify import IngestClassifier, eligible, empty_predictions, fits
 
 PNR = "19850312-2395"  # Luhn-valid, made up
@@ -144,19 +144,14 @@ def detector(shipped_model_dir, tmp_path_factory):
     read the base model) the same heads pointed at a copy of the shipped classifier's encoder, as `synpunkt
     train-signals --encoder classifier` lays them out. Their signals then mean little (they were fitted on the base
     model's states), but the pass, its predictions and what the classify stage leaves are the product's."""
-    from synpunkt.classifier_encoder import copy_encoder, is_spec
+    from synpunkt.classifier_encoder import is_spec
     from synpunkt.config import signals_dir
     from synpunkt.signals.detect import Detector
 
     detector = Detector.load(signals_dir())
     if is_spec(detector.encoder.base_model) and IngestClassifier.load(shipped_model_dir).shares_pass(detector):
         return detector
-    folder = tmp_path_factory.mktemp("signals")
-    for name in ("heads.json", "heads.npz"):
-        shutil.copyfile(signals_dir() / name, folder / name)
-    settings = json.loads((folder / "heads.json").read_text(encoding="utf-8"))
-    (folder / "heads.json").write_text(json.dumps({**settings, "base_model": "classifier:encoder"}), encoding="utf-8")
-    copy_encoder(shipped_model_dir, folder / "encoder")
+    folder = heads_on_classifier_encoder(tmp_path_factory.mktemp("signals"), shipped_model_dir)
     detector = Detector.load(folder)
     assert IngestClassifier.load(shipped_model_dir).shares_pass(detector)
     return detector
