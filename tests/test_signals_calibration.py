@@ -45,6 +45,8 @@ def test_calibration_pools_and_never_blind_or_test_rows():
         assert not pool[urgent["split"].isin(["validation_blind", "test"]).to_numpy()].any()
         assert pool[train_added].all() if pool_name == "all_passes" else not pool[train_added].any()
     assert (calibration_rows(urgent) == calibration_rows(urgent, "first_pass")).all(), "the shipped heads' pool"
+    # an encoder trained on the train split (train --signal-heads): held-out means the validation split only
+    assert (calibration_rows(urgent, "validation") == (urgent["split"] == "validation").to_numpy()).all()
     with pytest.raises(ValueError, match="unknown calibration pool"):
         calibration_rows(urgent, "everything")
 

@@ -273,6 +273,7 @@ def train(
     corrections: Annotated[bool, typer.Option("--corrections", help="Add the warehouse's reviewed corrections (synpunkt review import) to training")] = False,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: all cores); 1 is much faster on a machine shared with other work")] = None,
     topic_lexicon: Annotated[bool, typer.Option(help="Fit the lexical topic model (topic_lexicon.npz) on the train split and blend it into the topics")] = True,
+    signal_heads: Annotated[bool, typer.Option("--signal-heads", help="Also learn auxiliary urgent and repeat-contact heads (data/urgent, data/repeat_contact train rows) in the same run, so the encoder learns those signals too; then `synpunkt train-signals --encoder classifier --classifier OUTPUT_DIR` fits the signal heads on it")] = False,
 ) -> None:
     """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
     _setup_logging()
@@ -284,7 +285,8 @@ def train(
                       public_sources=tuple(public_source) if public_source else SHIPPABLE_PUBLIC_SOURCES,
                       data_dir=shared_data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       seed=seed, max_train_examples=max_train_examples, trainable_layers=trainable_layers,
-                      augment_probability=augment, threads=threads, topic_lexicon=topic_lexicon)
+                      augment_probability=augment, threads=threads, topic_lexicon=topic_lexicon,
+                      signal_heads=signal_heads)
     if corrections:
         from synpunkt.config import warehouse_path
 
@@ -303,6 +305,7 @@ def train_signals(
     seed: int = 42,
     encoder: Annotated[str, typer.Option(help="'base' (the shipped heads): the frozen base encoder; 'classifier': the classifier's merged encoder (copied beside the heads), so that ingest's one pass also gives every unredacted comment's classes and the classify stage has less to do, at the cost measured in the README (Throughput: more false alarms on 2026-11-29)")] = "base",
     classifier: Annotated[Optional[Path], typer.Option(help="The classifier whose encoder --encoder classifier reads (default SYNPUNKT_MODEL, else the shipped model)")] = None,
+    calibration_pool: Annotated[Optional[str], typer.Option(help="Held-out rows that calibrate the urgent thresholds: first_pass, all_passes or validation (default: validation for a classifier trained with --signal-heads, whose encoder has seen the train rows; else first_pass)")] = None,
 ) -> None:
     """Train the urgent-comment and repeat-contact heads on a frozen encoder (seeded, CPU): thresholds on
     held-out predictions, figures on the test splits; writes the heads, evaluation.json and a model card."""
@@ -315,7 +318,7 @@ def train_signals(
     out = output_dir or DEFAULT_SIGNALS_DIR
     source = (classifier or model_dir()) if encoder == "classifier" else None
     evaluation = train_heads(SignalsConfig(output_dir=out, seed=seed, data_dir=shared_data, use_rtplx=rtplx,
-                                           classifier=source))
+                                           classifier=source, calibration_pool=calibration_pool))
     typer.echo(json.dumps(evaluation["summary"], indent=2))
     typer.echo(f"heads written to {out} (model card: {out / 'README.md'})")
 

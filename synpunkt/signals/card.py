@@ -23,9 +23,12 @@ def missed_targets(summary: dict) -> list[str]:
 def _calibration_pool_text(settings: dict) -> str:
     """Which train rows' out-of-fold scores calibrated the thresholds (heads.json `calibration_pool`; older heads
     have none and calibrated on the first labelling pass only; pure)."""
+    if settings.get("calibration_pool") == "validation":
+        return "the validation split only (the encoder was trained on the train split)"
+    lead = "the validation split and out-of-fold predictions for the train split, "
     if settings.get("calibration_pool") == "all_passes":
-        return "every row, targeted additions and their hard negatives included (the span threshold too)"
-    return "first labelling pass only"
+        return lead + "every row, targeted additions and their hard negatives included (the span threshold too)"
+    return lead + "first labelling pass only"
 
 
 def _pct(x: float | None) -> str:
@@ -100,8 +103,7 @@ def card_text(settings: dict, evaluation: dict) -> str:
         f"Seed {settings['seed']}; regularisation {settings['regularisation']}. A comment is urgent when "
         f"1 - p(none) >= {t['urgent']:.2f} (the lowest threshold flagging at most "
         f"{_pct(settings.get('calibration_flag_rate', 0.05))} of the held-out non-urgent negative comments, a margin "
-        "under the issue's 5 %: the validation split and out-of-fold predictions for the train split, "
-        + _calibration_pool_text(settings) + "; layers and C chosen for recall on every held-out urgent row, "
+        "under the issue's 5 %: " + _calibration_pool_text(settings) + "; layers and C chosen for recall on every held-out urgent row, "
         "targeted additions included) or a rule fires; a repeat contact when p >= "
         f"{t['repeat_contact']:.2f} (best F1 on the validation splits; the head also sees cue phrases, "
         "synpunkt/signals/repeat_cues.py).", "",

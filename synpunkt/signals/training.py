@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from synpunkt.classifier_encoder import copy_encoder
 from synpunkt.classifier_encoder import spec as classifier_spec
 from synpunkt.config import DEFAULT_BASE_MODEL
+from synpunkt.model import ModelSettings
 from synpunkt.signals.data import (ALERT_CATEGORIES, URGENT_CATEGORIES, is_added_urgent_row, repeat_data, rtplx_data,
                                    urgent_data)
 from synpunkt.signals.detect import Detector
@@ -47,7 +48,10 @@ shipped heads: the validation split and out-of-fold scores of the train split's 
 negative kinds is the guide's) or "all_passes" (the targeted additions' hard negatives too). "all_passes" was tried
 on 2026-11-29 with the threat-variety rows u4001-u4478: they over-represent hard negatives, so 4 % of that pool is
 stricter than 4 % of the guide's mix (whole-text threshold 0.89, blind threat recall 0.74, no span threshold kept
-the rate): not shipped, see models/signals/README.md."""
+the rate): not shipped, see models/signals/README.md. "validation" (the validation split only) is what heads on an
+encoder trained with the classifier's auxiliary signal heads (`synpunkt train --signal-heads`) take by default: that
+encoder has seen the train rows, so their out-of-fold scores would look easier than new comments'."""
+CALIBRATION_POOLS = ("first_pass", "all_passes", "validation")
 ORDINARY_WEIGHT = 0.5
 """Sample weight of ordinary (non-urgent) in-domain comments, added to the urgent head's training as `none`."""
 RTPLX_WEIGHT = 0.5
@@ -153,19 +157,21 @@ def _selector(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, see
 
 
 def _tune_urgent(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, seed: int,
-                 windows: Windows | None = None, layers=None, spans: SpanTraining | None = None
-                 ) -> tuple[float, float]:
+                 windows: Windows | None = None, layers=None, spans: SpanTraining | None = None,
+                 pool: str = CALIBRATION_POOL) -> tuple[float, float]:
     """(threshold, recall) of one setting (held_out_scores, then the threshold and recall on them)."""
     p_urgent = held_out_scores(urgent, x, x_extra, extra, c, seed, windows, layers, spans)
-    return held_out_threshold(urgent, p_urgent)
+    return held_out_threshold(urgent, p_urgent, pool)
 
 
 def calibration_rows(urgent: pd.DataFrame, pool: str = CALIBRATION_POOL) -> np.ndarray:
     """The rows whose held-out scores calibrate the urgent and span thresholds (mask; pure): the validation split
     and the train rows (scored out of fold) of `pool` (CALIBRATION_POOL); never validation_blind or test."""
-    if pool not in ("first_pass", "all_passes"):
-        raise ValueError(f"unknown calibration pool {pool!r}: expected 'first_pass' or 'all_passes'")
+    if pool not in CALIBRATION_POOLS:
+        raise ValueError(f"unknown calibration pool {pool!r}: expected one of {CALIBRATION_POOLS}")
     held = urgent["split"].isin(["train", "validation"]).to_numpy()
+    if pool == "validation":
+        return (urgent["split"] == "validation").to_numpy()
     if pool == "first_pass":
         return held & ~is_added_urgent_row(urgent["id"]).to_numpy()
     return held
@@ -212,7 +218,8 @@ def _span_head_rows(urgent: pd.DataFrame, fit_rows: np.ndarray, spans: SpanTrain
 
 
 def fit_span_head(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float, threshold: float, seed: int,
-                  spans: SpanTraining, layers, selector: LinearHead) -> tuple[LinearHead | None, float | None, dict]:
+                  spans: SpanTraining, layers, selector: LinearHead, pool: str = CALIBRATION_POOL
+                  ) -> tuple[LinearHead | None, float | None, dict]:
     """(span head, span threshold, held-out figures) next to the whole-text urgent head (C `c`, `threshold`,
     `selector` = that head): the span head is fitted on window-level examples (span_head.py) for every held-out
     split, the span threshold calibrated on the held-out negative comments of calibration_rows with the whole-text
@@ -229,7 +236,7 @@ def fit_span_head(urgent: pd.DataFrame, x: np.ndarray, x_extra, extra, c: float,
         xs, rs = spans.urgent.subset(score_rows, layers)
         p_span[score_rows] = max_span_urgency(head, xs, rs, len(score_rows))
     held = urgent["split"].isin(["train", "validation"]).to_numpy()
-    calibration = calibration_rows(urgent)
+    calibration = calibration_rows(urgent, pool)
     rules = np.array([rule_category(t) is not None for t in urgent["text"]])
     negative = ((urgent["category"] == "none") & (urgent["negative_tone"] == True)).to_numpy()  # noqa: E712
     t_span = span_threshold(p_whole[calibration], p_span[calibration], threshold, negative[calibration],
@@ -293,6 +300,17 @@ class SignalsConfig:
     mil_all_spans_upto: int = 0  # mil: urgent texts with at most this many spans give all of them
     search_layers: bool = True  # False: the urgent head's C is searched on `layers` only (quicker)
     repeat_layers: tuple[int, ...] = FEATURE_LAYERS  # the repeat head's own layers (not the urgent head's choice)
+    calibration_pool: str | None = None  # CALIBRATION_POOLS; None: "validation" for an encoder trained with the
+    # classifier's auxiliary signal heads (it has seen the train rows), else CALIBRATION_POOL
+
+
+def calibration_pool(cfg: SignalsConfig) -> str:
+    """The calibration pool of a training run (see SignalsConfig.calibration_pool)."""
+    if cfg.calibration_pool is not None:
+        return cfg.calibration_pool
+    if cfg.classifier is not None and ModelSettings.load(cfg.classifier).signal_heads:
+        return "validation"
+    return CALIBRATION_POOL
 
 
 def recorded_scoring(scoring: str, training: str, has_span_head: bool) -> str:
@@ -385,6 +403,8 @@ def train_signals(cfg: SignalsConfig) -> dict:
         base_model = classifier_spec((Path(cfg.output_dir) / ENCODER_DIR).resolve())
         recorded = classifier_spec(ENCODER_DIR)
     encoder = FeatureEncoder(base_model=base_model, layers=cfg.layers)
+    pool = calibration_pool(cfg)
+    log.info("thresholds calibrated on the %r pool", pool)
     urgent = urgent_data()
     repeat = repeat_data()
     all_u = cached_all_layers(encoder, urgent["text"].tolist(), "urgent")
@@ -422,7 +442,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
         x = select_layers(all_u, layers)
         x_extra = select_layers(extra_all, layers) if extra_all is not None else None
         for c in URGENT_C_GRID:
-            t, recall = _tune_urgent(urgent, x, x_extra, extra, c, cfg.seed, search_windows, layers, spans)
+            t, recall = _tune_urgent(urgent, x, x_extra, extra, c, cfg.seed, search_windows, layers, spans, pool)
             log.info("urgent head layers=%s C=%s: threshold %.2f, held-out recall %.3f", layers, c, t, recall)
             if best is None or recall > best[0] + 1e-9:
                 best = (recall, layers, c, t)
@@ -436,7 +456,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
     span_head, t_span, span_figures = None, None, None
     if span_data is not None and spans is None:
         span_head, t_span, span_figures = fit_span_head(urgent, x_u, x_extra, extra, c_urgent, t_urgent, cfg.seed,
-                                                        span_data, layers, urgent_head)
+                                                        span_data, layers, urgent_head, pool)
         log.info("urgent span head: %s", span_figures)
     scoring = recorded_scoring(cfg.urgent_scoring, cfg.urgent_training, span_head is not None)
     if scoring != cfg.urgent_scoring:
@@ -466,7 +486,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
         **({"mil_all_spans_upto": cfg.mil_all_spans_upto} if cfg.urgent_training == "mil" else {}),
         "window_sentences": list(WINDOW_SENTENCES),
         "max_window_words": MAX_WINDOW_WORDS,
-        "calibration_flag_rate": CALIBRATION_FLAG_RATE, "calibration_pool": CALIBRATION_POOL,
+        "calibration_flag_rate": CALIBRATION_FLAG_RATE, "calibration_pool": pool,
         "regularisation": {"urgent_C": c_urgent, "repeat_C": c_repeat,
                            **({"urgent_span_C": SPAN_C} if span_head is not None else {})},
         **({"urgent_span_held_out": span_figures} if span_figures is not None else {}),
@@ -474,7 +494,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
             "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written; "
                       f"{int((tr & is_added_urgent_row(urgent['id'])).sum())} of them targeted additions that "
                       "over-represent hard cases, fitted on"
-                      + (" and, out of fold, in the calibration pool) + " if CALIBRATION_POOL == "all_passes"
+                      + (" and, out of fold, in the calibration pool) + " if pool == "all_passes"
                          else " but not used for calibration) + ")
                       + f"{int(ordinary.sum())} ordinary comments of data/comments (train split) as none, weight "
                       f"{ORDINARY_WEIGHT}"
@@ -485,8 +505,10 @@ def train_signals(cfg: SignalsConfig) -> dict:
                               "comments_labels.jsonl joined to data/comments)",
             "thresholds": "held-out predictions only (validation splits; for the urgent head also out-of-fold "
                           "predictions on its train split, "
-                          + ("targeted additions included" if CALIBRATION_POOL == "all_passes"
-                             else "the threshold on the first labelling pass only")
+                          + {"all_passes": "targeted additions included",
+                             "first_pass": "the threshold on the first labelling pass only",
+                             "validation": "the threshold on the validation split only, as the encoder was trained "
+                                           "on the train split"}[pool]
                           + "; validation_blind is never read); test splits only for the evaluation"},
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
