@@ -112,3 +112,20 @@ def test_heads_on_a_jointly_trained_encoder_calibrate_on_validation_only(joint, 
     assert calibration_pool(SignalsConfig(output_dir=tmp_path)) == CALIBRATION_POOL
     assert calibration_pool(SignalsConfig(output_dir=tmp_path, classifier=joint, calibration_pool="first_pass")) \
         == "first_pass"
+
+
+def test_the_joint_models_encoder_is_exported_for_signal_heads_as_trained(joint, home):
+    """train-signals --encoder classifier copies the joint model's weights beside the heads and reads the merged
+    encoder exported from them: the same hidden states as the trained model's own encoder."""
+    from synpunkt.base_model import load_base
+    from synpunkt.classifier_encoder import copy_encoder, resolve, spec
+
+    encoder_dir = copy_encoder(joint, home / "heads" / "encoder")
+    exported, tokenizer, _ = load_base(resolve(spec(encoder_dir)))
+    model, _, _ = load_model(joint)
+    enc = tokenizer(["Handläggaren var trevlig", "Jag väntade en timme i telefonkön"], padding=True,
+                    return_tensors="pt")
+    with torch.no_grad():
+        a = exported(**enc).last_hidden_state
+        b = model.encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+    assert torch.allclose(a, b, atol=1e-5)
