@@ -85,23 +85,25 @@ def encode_labels(df: pd.DataFrame) -> pd.DataFrame:
     urgent = df["urgent"] if "urgent" in df else pd.Series([None] * len(df), index=df.index)
     out["urgent_id"] = [URGENT_CATEGORIES.index(u) if u in URGENT_CATEGORIES else IGNORE for u in urgent]
     repeat = df["repeat_contact"] if "repeat_contact" in df else pd.Series([None] * len(df), index=df.index)
-    out["repeat_mask"] = [1.0 if isinstance(r, (bool, np.bool_)) else 0.0 for r in repeat]
-    out["repeat_target"] = [1.0 if r is True or r is np.True_ else 0.0 for r in repeat]
+    labelled = [isinstance(r, (bool, np.bool_)) for r in repeat]
+    out["repeat_mask"] = [float(k) for k in labelled]
+    out["repeat_target"] = [float(r) if k else 0.0 for r, k in zip(repeat, labelled)]
     return out
 
 
 def signal_rows(in_domain: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For ``--signal-heads``: the in-domain rows with ``urgent`` = "none" (ordinary comments, as the signal heads'
     training treats them) and their repeat-contact labels where data/repeat_contact labels them, plus the train
-    rows of data/urgent and the written rows of data/repeat_contact (no sentiment or topics). Pure apart from
-    reading those two files."""
-    from synpunkt.signals.data import REPEAT_COMMENT_LABELS, REPEAT_DATA, read_jsonl, urgent_data
+    rows of data/urgent and the written rows of data/repeat_contact (no sentiment or topics), as
+    synpunkt.signals.data reads them."""
+    from synpunkt.signals.data import repeat_data, urgent_data
 
-    labels = read_jsonl(REPEAT_COMMENT_LABELS).set_index("id")["repeat_contact"]
+    repeat = repeat_data()
+    labels = repeat[repeat["source"] == "comments"].set_index("id")["repeat_contact"]
     in_domain = in_domain.assign(urgent="none",
                                  repeat_contact=in_domain["id"].map(lambda i: bool(labels[i]) if i in labels else None))
     urgent = urgent_data()
-    written = read_jsonl(REPEAT_DATA)
+    written = repeat[repeat["source"] == "written"]
     extra = pd.concat([
         pd.DataFrame({"text": urgent["text"], "urgent": urgent["category"], "split": urgent["split"],
                       "source": "urgent"}),

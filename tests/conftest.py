@@ -73,19 +73,24 @@ ROWS = [
 ]
 
 
+def labelled_comments(path: Path, n: int, prefix: str = "t") -> Path:
+    """A tiny in-domain JSONL of `n` labelled comments cycling through ROWS (splits train, train, validation, test)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            text, sent, ts = ROWS[i % len(ROWS)]
+            split = ["train", "train", "validation", "test"][i % 4]
+            f.write(json.dumps({"id": f"{prefix}{i}", "text": f"{text} ({i})", "sentiment": sent, "topics": list(ts),
+                                "topic_sentiment": ts, "split": split}, ensure_ascii=False) + "\n")
+    return path
+
+
 @pytest.fixture(scope="session")
 def trained(tiny_base, tmp_path_factory):
     """A tiny classifier trained end to end (tiny base, a few labelled rows): (model_dir, report)."""
     from synpunkt.train import TrainConfig, run_training
 
     tmp = tmp_path_factory.mktemp("train")
-    data = tmp / "comments.jsonl"
-    with open(data, "w", encoding="utf-8") as f:
-        for i in range(36):
-            text, sent, ts = ROWS[i % len(ROWS)]
-            split = ["train", "train", "validation", "test"][i % 4]
-            f.write(json.dumps({"id": f"t{i}", "text": f"{text} ({i})", "sentiment": sent, "topics": list(ts),
-                                "topic_sentiment": ts, "split": split}, ensure_ascii=False) + "\n")
+    data = labelled_comments(tmp / "comments.jsonl", 36)
     cfg = TrainConfig(output_dir=tmp / "model", base_model=str(tiny_base), in_domain=data, public_sources=(),
                       epochs=2, batch_size=4, evaluate_public=False, name="tiny-test")
     report = run_training(cfg)

@@ -3,8 +3,6 @@ repeat-contact heads, each loss only where its label exists; the heads' encoder 
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 import torch
@@ -14,7 +12,7 @@ from synpunkt.model import URGENT_CLASSES, ModelSettings, build_model, load_mode
 from synpunkt.signals.data import URGENT_CATEGORIES
 from synpunkt.train import IGNORE, collate, encode_labels, multitask_loss, signal_rows
 
-from conftest import ROWS
+from conftest import labelled_comments
 
 
 def test_auxiliary_head_size_matches_the_urgent_categories():
@@ -78,13 +76,7 @@ def joint(tiny_base, tmp_path_factory):
     from synpunkt.train import TrainConfig, run_training
 
     tmp = tmp_path_factory.mktemp("joint")
-    data = tmp / "comments.jsonl"
-    with open(data, "w", encoding="utf-8") as f:
-        for i in range(24):
-            text, sent, ts = ROWS[i % len(ROWS)]
-            f.write(json.dumps({"id": f"j{i}", "text": f"{text} ({i})", "sentiment": sent, "topics": list(ts),
-                                "topic_sentiment": ts, "split": ["train", "train", "validation", "test"][i % 4]},
-                               ensure_ascii=False) + "\n")
+    data = labelled_comments(tmp / "comments.jsonl", 24, prefix="j")
     cfg = TrainConfig(output_dir=tmp / "model", base_model=str(tiny_base), in_domain=data, public_sources=(),
                       epochs=1, batch_size=8, evaluate_public=False, name="tiny-joint", max_train_examples=48,
                       signal_heads=True, max_length=60, train_max_length=60)  # the tiny base reads 64 tokens

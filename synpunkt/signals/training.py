@@ -169,9 +169,9 @@ def calibration_rows(urgent: pd.DataFrame, pool: str = CALIBRATION_POOL) -> np.n
     and the train rows (scored out of fold) of `pool` (CALIBRATION_POOL); never validation_blind or test."""
     if pool not in CALIBRATION_POOLS:
         raise ValueError(f"unknown calibration pool {pool!r}: expected one of {CALIBRATION_POOLS}")
-    held = urgent["split"].isin(["train", "validation"]).to_numpy()
     if pool == "validation":
         return (urgent["split"] == "validation").to_numpy()
+    held = urgent["split"].isin(["train", "validation"]).to_numpy()
     if pool == "first_pass":
         return held & ~is_added_urgent_row(urgent["id"]).to_numpy()
     return held
