@@ -7,6 +7,9 @@ GPU is present). The engines take turns chunk by chunk, so that each sees the sa
 comments/s, the ratio to the pipeline and to torch, and the share of sentiments equal to torch's.
 
     python benchmarks/bench_predict.py [--n 1000] [--model DIR] [--backend onnx --backend onnx-int8] [--chunk 200]
+
+With --throughput-only the pipeline and the torch reference are left out: only the named backends run, for throughput
+at a size where the batch-1 pipeline would take minutes (a GPU: --backend cuda --n 100000 --chunk 20000 --throughput-only).
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ def pipeline_baseline(clf: Classifier):
     return run
 
 
+def engine(clf: Classifier, batch_size: int | None):
+    """Classifier.predict as a function from texts to sentiment probabilities."""
+    return lambda texts: clf.predict(texts, progress=False, batch_size=batch_size)[SENTIMENT_COLUMNS].to_numpy()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="number of comments")
@@ -60,6 +68,10 @@ def main() -> None:
     parser.add_argument("--backend", action="append", default=None,
                         help="a backend to measure (repeatable; default: every one this machine has)")
     parser.add_argument("--chunk", type=int, default=200, help="comments per turn")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="run only the --backend engines (no pipeline, no torch reference, so no ratios)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="comments per forward pass (default: the backend's, classifier.BATCH_SIZES)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -70,19 +82,25 @@ def main() -> None:
         model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
         classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version, backend=name,
                                        lexicon=reference.lexicon)
-    engines = {"pipeline": pipeline_baseline(reference)}
-    engines.update({name: (lambda clf: lambda texts: clf.predict(texts, progress=False)[SENTIMENT_COLUMNS]
-                           .to_numpy())(clf) for name, clf in classifiers.items()})
+    if args.throughput_only:
+        classifiers = {name: clf for name, clf in classifiers.items() if name in (args.backend or [])}
+    engines = {} if args.throughput_only else {"pipeline": pipeline_baseline(reference)}
+    engines.update({name: engine(clf, args.batch_size) for name, clf in classifiers.items()})
     texts = comments(args.n)
     print(f"model {reference.version}, {len(texts)} comments, torch threads {torch.get_num_threads()}, "
           f"torch precision {reference.precision}; engines in turns, {args.chunk} comments a turn")
     results, seconds = interleaved_runs(engines, texts, chunk=args.chunk)
     probs = {name: np.concatenate(parts) for name, parts in results.items()}
     rate = {name: len(texts) / s for name, s in seconds.items()}
+    if args.throughput_only:
+        print("\n| engine | batch | comments/s |\n|---|---|---|")
+        for name, clf in classifiers.items():
+            print(f"| {name} ({clf.precision}) | {args.batch_size or BATCH_SIZES[name]} | {rate[name]:.1f} |")
+        return
     print("\n| engine | batch | comments/s | x pipeline | x torch | same sentiment as torch |")
     print("|---|---|---|---|---|---|")
     for name in engines:
-        batch = 1 if name == "pipeline" else BATCH_SIZES[name]
+        batch = 1 if name == "pipeline" else args.batch_size or BATCH_SIZES[name]
         label = "transformers pipeline" if name == "pipeline" else f"{name} ({classifiers[name].precision})"
         same = float((probs[name].argmax(1) == probs[REFERENCE].argmax(1)).mean())
         print(f"| {label} | {batch} | {rate[name]:.1f} | {rate[name] / rate['pipeline']:.2f} | "

@@ -98,6 +98,20 @@ def test_onnx_reads_shared_weights_from_the_given_arrays(encoder_graph):
             table.copy_(original)
 
 
+def test_a_runner_on_another_device_leaves_the_callers_graph_where_it_was(encoder_graph):
+    """A device runner works on a copy: ingest's base encoder is shared by several graphs and by ONNX sessions that
+    read its CPU weights as numpy views (moving it in place broke ingest on a GPU machine). The meta device stands
+    in for a GPU here; a graph already on the runner's device is used as it is."""
+    from synpunkt.inference.torch_runner import TorchRunner
+
+    graph, _ = encoder_graph
+    runner = TorchRunner(graph, ("states", "pooled"), device="meta")
+    assert {p.device.type for p in runner.graph.parameters()} == {"meta"}
+    assert {p.device.type for p in graph.parameters()} == {"cpu"}
+    graph.encoder.embeddings.word_embeddings.weight.detach().numpy()  # still readable as numpy
+    assert TorchRunner(graph, ("states", "pooled"), device="cpu").graph is graph
+
+
 def test_onnx_int8_runs_and_mostly_agrees(encoder_graph):
     graph, tok = encoder_graph
     ids, mask = _batch(tok)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 
@@ -32,6 +33,16 @@ def cuda_dtype() -> torch.dtype:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+def _on_device(graph: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """`graph` itself when its weights are already on `device`, else a copy there: moving a module moves its
+    parameters in place, and the caller's graph often shares them with other users (ingest's base encoder serves
+    several graphs and ONNX sessions that read its CPU weights as numpy views)."""
+    params = list(graph.parameters()) + list(graph.buffers())
+    if all(p.device == device or (p.device.type == device.type and device.index is None) for p in params):
+        return graph
+    return copy.deepcopy(graph).to(device)
+
+
 class TorchRunner:
     """Runs a graph with torch: on the CPU (backend 'torch', the reference) or on a CUDA GPU (backend 'cuda').
 
@@ -49,7 +60,7 @@ class TorchRunner:
         else:
             self.precision = resolve_precision(precision)
             self.dtype = torch.bfloat16 if self.precision == "bf16" else None
-        self.graph = graph.eval().to(self.device)
+        self.graph = _on_device(graph, self.device).eval()
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
         ids = torch.from_numpy(np.ascontiguousarray(input_ids, dtype=np.int64)).to(self.device, non_blocking=True)
