@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,72 @@ def choose_c(texts: list[str], Y: np.ndarray, grid: tuple[float, ...] = C_GRID) 
     return best, {str(c): v for c, v in scores.items()}
 
 
+class StoredTfidf:
+    """scikit-learn's ``TfidfVectorizer(lowercase=True, sublinear_tf=True)`` with a fixed vocabulary and idf, for
+    one of ANALYZERS, computed without its per-document Python counting: each text's vocabulary columns are listed,
+    then counted, weighted and l2-normalised for all texts at once. The same matrix as scikit-learn's, number for
+    number (columns sorted per row, the same arithmetic in the same order; tests/test_topic_lexicon.py), several
+    times faster (``benchmarks/bench_topic_lexicon.py``). char_wb: n-grams never cross a space, so a text's n-grams
+    are its words' n-grams, and a word seen before costs one dictionary lookup."""
+
+    CACHE_WORDS = 200_000
+    """Words whose char n-gram columns are kept (beyond them, computed each time)."""
+    TOKEN = re.compile(r"(?u)\b\w\w+\b")
+    """scikit-learn's default token_pattern (the word analyzer's tokens)."""
+
+    def __init__(self, analyzer: str, vocabulary: np.ndarray, idf: np.ndarray, ngram_range: tuple[int, int]):
+        if analyzer not in ("word", "char_wb") or (analyzer == "word" and ngram_range[0] != 1):
+            raise ValueError(f"StoredTfidf computes word 1-n-grams and char_wb n-grams, not {analyzer} {ngram_range}")
+        self.analyzer, self.ngram_range = analyzer, ngram_range
+        self.index = {str(term): i for i, term in enumerate(vocabulary)}
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self._words: dict[str, list[int]] = {}
+
+    def word_columns(self, word: str) -> list[int]:
+        """The vocabulary columns of `word`'s char n-grams, one per occurrence (scikit-learn's _char_wb_ngrams)."""
+        columns = self._words.get(word)
+        if columns is None:
+            padded, index, columns = f" {word} ", self.index, []
+            low, high = self.ngram_range
+            for n in range(low, high + 1):
+                for start in range(max(1, len(padded) - n + 1)):
+                    column = index.get(padded[start : start + n])
+                    if column is not None:
+                        columns.append(column)
+                if len(padded) <= n:  # a word no longer than n gives one n-gram (itself), and no longer ones
+                    break
+            if len(self._words) < self.CACHE_WORDS:
+                self._words[word] = columns
+        return columns
+
+    def columns(self, text: str) -> list[int]:
+        """The vocabulary columns of one text's terms, one per occurrence."""
+        text = text.lower()
+        if self.analyzer == "char_wb":
+            return [c for word in text.split() for c in self.word_columns(word)]
+        tokens, index = self.TOKEN.findall(text), self.index
+        grams = list(tokens)
+        for n in range(2, min(self.ngram_range[1], len(tokens)) + 1):
+            grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+        return [index[g] for g in grams if g in index]
+
+    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+        """[texts, vocabulary] TF-IDF rows: 1 + log(count), times idf, l2-normalised (all texts at once)."""
+        columns, lengths = [], []
+        for text in texts:
+            found = self.columns(text)
+            columns += found
+            lengths.append(len(found))
+        width = len(self.idf)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        keys, counts = np.unique(rows * width + np.asarray(columns, dtype=np.int64), return_counts=True)
+        rows, cols = np.divmod(keys, width)
+        values = (np.log(counts.astype(np.float64)) + 1.0) * self.idf[cols]
+        values /= np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))[rows]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(texts)))])
+        return sparse.csr_matrix((values, cols, indptr), shape=(len(texts), width))
+
+
 @dataclass
 class TopicLexicon:
     """The fitted lexical topic model as arrays: ``predict_proba(texts)`` -> [n, topics] probabilities."""
@@ -133,17 +200,11 @@ class TopicLexicon:
 
     # -- scoring -------------------------------------------------------------------------------------------
     def features(self, texts: list[str]) -> sparse.csr_matrix:
-        """The TF-IDF matrix of the fitted pipeline: scikit-learn's TfidfVectorizers rebuilt from the stored
-        vocabularies and idf vectors, stacked."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
+        """The TF-IDF matrix of the fitted pipeline (its TfidfVectorizers' numbers, by StoredTfidf), rebuilt from the
+        stored vocabularies and idf vectors, stacked."""
         if self._vectorizers is None:
-            self._vectorizers = []
-            for (a, n), vocab, idf in zip(ANALYZERS, self.vocabularies, self.idf):
-                vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(vocab)}, sublinear_tf=True,
-                                             **_vectorizer_options(a, n))
-                vectorizer.idf_ = idf.astype(np.float64)
-                self._vectorizers.append(vectorizer)
+            self._vectorizers = [StoredTfidf(a, vocab, idf, n)
+                                 for (a, n), vocab, idf in zip(ANALYZERS, self.vocabularies, self.idf)]
         return sparse.hstack([v.transform(texts) for v in self._vectorizers], format="csr")
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

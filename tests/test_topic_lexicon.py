@@ -196,3 +196,37 @@ def test_every_backend_blends_the_same_lexicon(model_copy, comments):
         expected = 0.7 * sigmoid(logits["topics"] / settings.topic_temperature) + 0.3 * clf.lexicon.predict_proba(PROBES)
         got = clf.predict(PROBES, progress=False)[[prob_column(t) for t in TOPICS]].to_numpy()
         assert got == pytest.approx(expected, abs=1e-12)
+
+
+EDGE_TEXTS = ["", "   ", "a", "Å ä Ö", "ok\tbra\n\nmycket  bra!!!", "😀 emoji 😡😡", "ab cd ef", "HANDLÄGGAREN VAR OTREVLIG!!!",
+              "e-tjänsten www.kommun.se/x?y=1", "väntade väntade väntade", "[NAMN] ringde 08-123 45 67", "x y"]
+
+
+@pytest.mark.slow
+def test_stored_tfidf_gives_scikit_learns_matrix_number_for_number():
+    """The shipped model's lexicon: StoredTfidf's matrices equal scikit-learn's TfidfVectorizer with the same stored
+    vocabulary and idf, exactly, on the in-domain comments and on edge cases (empty, whitespace runs, short words,
+    capitals, emoji, repeats), for both feature sets; a second call (words cached) gives the same again."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from synpunkt.config import DEFAULT_MODEL_DIR
+    from synpunkt.data import load_in_domain
+    from synpunkt.topic_lexicon import ANALYZERS, StoredTfidf
+
+    lexicon = TopicLexicon.load(DEFAULT_MODEL_DIR)
+    texts = load_in_domain()["text"].tolist()[:1500] + EDGE_TEXTS
+    for (analyzer, ngrams), vocabulary, idf in zip(ANALYZERS, lexicon.vocabularies, lexicon.idf):
+        reference = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)}, sublinear_tf=True,
+                                    analyzer=analyzer, ngram_range=ngrams, lowercase=True)
+        reference.idf_ = idf.astype(np.float64)
+        expected = reference.transform(texts)
+        expected.sort_indices()
+        stored = StoredTfidf(analyzer, vocabulary, idf, ngrams)
+        for _ in range(2):
+            got = stored.transform(texts)
+            assert got.shape == expected.shape and expected.nnz > 0
+            assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+            assert np.array_equal(got.data, expected.data)
+    assert stored.transform([]).shape == (0, len(lexicon.idf[-1]))
+    with pytest.raises(ValueError, match="char_wb"):
+        StoredTfidf("char", lexicon.vocabularies[1], lexicon.idf[1], (3, 5))
