@@ -15,7 +15,6 @@ at a size where the batch-1 pipeline would take minutes (a GPU: --backend cuda -
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 
 import numpy as np
@@ -79,9 +78,8 @@ def main() -> None:
     backends = [b for b in (args.backend or available_backends()) if b != REFERENCE]
     classifiers = {REFERENCE: reference}
     for name in backends:  # built before timing: exports and sessions are not part of the figures
-        model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
-        classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version, backend=name,
-                                       lexicon=reference.lexicon)
+        classifiers[name] = Classifier(reference.model, reference.tokenizer, reference.settings, reference.version,
+                                       backend=name, lexicon=reference.lexicon)  # the cuda runner copies the network
     if args.throughput_only:
         classifiers = {name: clf for name, clf in classifiers.items() if name in (args.backend or [])}
     engines = {} if args.throughput_only else {"pipeline": pipeline_baseline(reference)}

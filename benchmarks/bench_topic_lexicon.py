@@ -17,24 +17,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_comments import generate_submissions, texts as submission_texts  # noqa: E402
 
 from synpunkt.config import model_dir  # noqa: E402
-from synpunkt.topic_lexicon import ANALYZERS, StoredTfidf, TopicLexicon  # noqa: E402
-
-
-def sklearn_vectorizer(analyzer: str, ngram_range: tuple[int, int], vocabulary, idf):
-    """scikit-learn's TfidfVectorizer with a stored vocabulary and idf, as TopicLexicon built it before."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)}, sublinear_tf=True,
-                                 analyzer=analyzer, ngram_range=ngram_range, lowercase=True)
-    vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
-    return vectorizer
+from synpunkt.topic_lexicon import ANALYZERS, StoredTfidf, TopicLexicon, sklearn_tfidf  # noqa: E402
 
 
 def timed(fn, *args):
@@ -58,7 +47,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     reference = []
     for (analyzer, ngrams), vocabulary, idf in zip(ANALYZERS, lexicon.vocabularies, lexicon.idf):
-        sk = sklearn_vectorizer(analyzer, ngrams, vocabulary, idf)
+        sk = sklearn_tfidf(analyzer, ngrams, vocabulary, idf)
         fast = StoredTfidf(analyzer, vocabulary, idf, ngrams)
         a, t_sk1 = timed(sk.transform, first)
         _, t_sk2 = timed(sk.transform, second)
@@ -71,8 +60,7 @@ def main() -> None:
         reference.append(sk)
 
     now, t_now = timed(lexicon.predict_proba, second)
-    features = lambda texts: sparse.hstack([v.transform(texts) for v in reference], format="csr")  # noqa: E731
-    lexicon.features = features  # the lexicon as it scored before StoredTfidf
+    lexicon._vectorizers = reference  # the lexicon as it scored before StoredTfidf
     before, t_before = timed(lexicon.predict_proba, second)
     print(f"\npredict_proba on pass 2: before {n / t_before:,.0f} comments/s, now {n / t_now:,.0f} "
           f"({t_before / t_now:.2f}x); largest difference in the probabilities {float(np.abs(now - before).max()):.1e}")

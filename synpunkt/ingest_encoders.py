@@ -173,8 +173,7 @@ def ingest_runner(kind: str, base_model: str | None, setting: int | Sequence[int
             # ONNX Runtime's arena keeps the largest call's activations for the next call (no fresh pages to
             # fault in per call: 20-40 % less CPU per token); encoder_batches bounds every call, and so the arena
             runner = make_runner(graph, resolved, cache_key=cache_key, output_names=names,
-                                 precision=REFERENCE_PRECISION,
-                                 shared_weights=shared_embeddings(encoder) if resolved == "onnx" else None,
+                                 precision=REFERENCE_PRECISION, shared_weights=shared_embeddings(encoder),
                                  memory_arena=True)
             _RUNNERS[key] = (runner, tokenizer, int(encoder.config.hidden_size))
             release_memory()  # what building the session read and freed: not kept in the heap

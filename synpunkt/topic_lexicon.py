@@ -104,6 +104,17 @@ def choose_c(texts: list[str], Y: np.ndarray, grid: tuple[float, ...] = C_GRID) 
     return best, {str(c): v for c, v in scores.items()}
 
 
+def sklearn_tfidf(analyzer: str, ngram_range: tuple[int, int], vocabulary: np.ndarray, idf: np.ndarray):
+    """scikit-learn's TfidfVectorizer with a stored vocabulary and idf: the matrix StoredTfidf computes (the
+    reference its test and benchmark compare with)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(vocabulary={str(t): i for i, t in enumerate(vocabulary)}, sublinear_tf=True,
+                                 **_vectorizer_options(analyzer, ngram_range))
+    vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+    return vectorizer
+
+
 class StoredTfidf:
     """scikit-learn's ``TfidfVectorizer(lowercase=True, sublinear_tf=True)`` with a fixed vocabulary and idf, for
     one of ANALYZERS, computed without its per-document Python counting: each text's vocabulary columns are listed,

@@ -12,7 +12,6 @@ bootstrap intervals (synpunkt.evaluate). The default is the fastest backend that
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import platform
@@ -73,9 +72,8 @@ def compare_backends(model_dir: Path | None = None, backends: tuple[str, ...] | 
     names = [b for b in (backends or available_backends()) if b != REFERENCE]
     reference = Classifier.load(model_dir, backend=REFERENCE)
     classifiers = {REFERENCE: reference}
-    for name in names:  # one network in memory, shared by the CPU backends; the GPU gets its own copy
-        model = copy.deepcopy(reference.model) if name == "cuda" else reference.model
-        classifiers[name] = Classifier(model, reference.tokenizer, reference.settings, reference.version,
+    for name in names:  # one network, shared by every backend (the cuda runner copies it to the GPU)
+        classifiers[name] = Classifier(reference.model, reference.tokenizer, reference.settings, reference.version,
                                        backend=name, lexicon=reference.lexicon)
     load_start = _load_average()
     logits, seconds = _timed_logits(classifiers, texts)

@@ -37,8 +37,8 @@ def _on_device(graph: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """`graph` itself when its weights are already on `device`, else a copy there: moving a module moves its
     parameters in place, and the caller's graph often shares them with other users (ingest's base encoder serves
     several graphs and ONNX sessions that read its CPU weights as numpy views)."""
-    params = list(graph.parameters()) + list(graph.buffers())
-    if all(p.device == device or (p.device.type == device.type and device.index is None) for p in params):
+    tensors = [*graph.parameters(), *graph.buffers()]
+    if all(t.device.type == device.type and device.index in (None, t.device.index) for t in tensors):
         return graph
     return copy.deepcopy(graph).to(device)
 
