@@ -112,7 +112,7 @@ def device_line() -> str:
     """The machine in words: CPU model and cores, and the GPU when torch sees one."""
     import torch
 
-    from synpunkt.inference.compare import cpu_name
+    from synpunkt.inference.backends import cpu_name
 
     line = f"{cpu_name()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, torch threads " \
            f"{torch.get_num_threads()}"

@@ -199,6 +199,44 @@ def test_resolve_backend_precedence(trained, monkeypatch):
         (model_dir / BACKENDS_FILE).unlink()
 
 
+def test_auto_takes_the_default_measured_on_this_cpu(monkeypatch):
+    """backends.json keeps a default per CPU; auto reads this CPU's entry, else one with its model name, else the
+    latest measurement's; a new measurement replaces its own CPU's entry and keeps the others'."""
+    import synpunkt.inference.backends as backends
+    from synpunkt.inference.compare import machines_table, with_machines
+
+    monkeypatch.setattr(backends, "cuda_available", lambda: False)
+
+    def report(cpu, flags, default, day):
+        key = backends.cpu_key(cpu, tuple(flags))
+        return {"date": day, "machine": {"cpu": cpu, "key": key}, "default": default, "cpu_default": default,
+                "backends": [{"backend": "torch", "comments_per_s": 50.0, "qualifies": True},
+                             {"backend": default, "comments_per_s": 80.0, "qualifies": True}]}
+
+    legacy = report("AMD EPYC", [], "torch", "2026-11-29")  # a file from before per-CPU entries
+    del legacy["machine"]["key"]
+    xeon = with_machines(report("Intel Xeon", ["avx512f", "avx512_bf16"], "onnx", "2026-11-30"), legacy)
+    assert list(xeon["machines"]) == ["AMD EPYC", "Intel Xeon [avx512f avx512_bf16]"]
+    assert "**onnx 80**" in machines_table(xeon)
+    remeasured = with_machines(report("Intel Xeon", ["avx512f", "avx512_bf16"], "onnx-int8", "2026-12-01"), xeon)
+    assert len(remeasured["machines"]) == 2
+    assert remeasured["machines"]["Intel Xeon [avx512f avx512_bf16]"]["cpu_default"] == "onnx-int8"
+
+    def on(cpu, flags):
+        monkeypatch.setattr(backends, "cpu_name", lambda: cpu)
+        monkeypatch.setattr(backends, "cpu_flags", lambda: tuple(flags))
+        monkeypatch.setattr(backends, "read_backends", lambda model_dir: xeon)
+        return backends.recorded_default(None)
+
+    assert on("Intel Xeon", ["avx512f", "avx512_bf16"]) == "onnx"  # its own entry
+    assert on("AMD EPYC", ["avx2"]) == "torch"  # the entry of the same model name
+    assert on("Intel Xeon", ["avx2"]) == "onnx"  # the same name: flags differ, still the nearest measurement
+    assert on("Ampere Altra", []) == "onnx"  # never measured: the latest measurement's default (xeon's report)
+    legacy_only = with_machines(legacy, None)
+    monkeypatch.setattr(backends, "read_backends", lambda model_dir: legacy_only)
+    assert backends.recorded_default(None) == "torch"
+
+
 def test_resolve_backend_errors(monkeypatch):
     with pytest.raises(ValueError) as err:
         resolve_backend("tensorrt")

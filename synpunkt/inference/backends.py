@@ -6,12 +6,19 @@ A model directory's ``backends.json`` (written by ``synpunkt compare-backends --
 backends on that model and the default chosen from it: the fastest backend whose answers agree with the torch
 reference on at least MIN_AGREEMENT of the sentiments and whose evaluation figures stay within the reference's
 95 % intervals. A file written for another model version is ignored (a retrained model has not been compared).
+
+Which backend is fastest depends on the CPU (measured: torch bf16 on an AMD EPYC, ONNX Runtime on an Intel Xeon with
+AVX-512 BF16), so the file keeps one entry per CPU under ``machines``, keyed by ``cpu_key()`` (the model name and the
+instruction-set extensions inference uses). ``auto`` takes the entry of the CPU it runs on; on a CPU nobody has
+measured, the entry with the same model name, else the latest measurement's default.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import platform
+from functools import cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -75,20 +82,84 @@ def read_backends(model_dir: Path | None) -> dict | None:
     return recorded
 
 
+INFERENCE_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+"""The CPU features that change which backend is fastest (bf16 matrix units for torch, int8 dot products for the
+quantised backend, AVX-512 for every kernel): part of a CPU's key in backends.json."""
+
+
+@cache
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+@cache
+def cpu_flags() -> tuple[str, ...]:
+    """The INFERENCE_FLAGS this CPU has (empty where /proc/cpuinfo cannot say)."""
+    try:
+        line = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return ()
+    present = set(line.split(":", 1)[1].split())
+    return tuple(f for f in INFERENCE_FLAGS if f in present)
+
+
+def cpu_key(name: str | None = None, flags: tuple[str, ...] | None = None) -> str:
+    """The key of a CPU's entry in backends.json: "<model name> [<inference flags>]" (this CPU's by default)."""
+    name = cpu_name() if name is None else name
+    flags = cpu_flags() if flags is None else flags
+    return f"{name} [{' '.join(flags)}]" if flags else name
+
+
+def machine_entry(recorded: dict, key: str | None = None) -> tuple[str, dict]:
+    """The CPU's key and its backends.json entry for the report of one compare-backends run."""
+    m = recorded.get("machine", {})
+    entry = {"cpu": m.get("cpu", "unknown"), "date": recorded.get("date"),
+             "default": recorded.get("default", REFERENCE), "cpu_default": recorded.get("cpu_default", REFERENCE),
+             "comments_per_s": {r["backend"]: r["comments_per_s"] for r in recorded.get("backends", [])},
+             "qualifying": [r["backend"] for r in recorded.get("backends", []) if r.get("qualifies")]}
+    return key or m.get("key") or entry["cpu"], entry
+
+
+def machine_defaults(recorded: dict) -> dict[str, dict]:
+    """Every CPU's entry in a backends.json (a file from before per-CPU entries: its one measurement)."""
+    if "machines" in recorded:
+        return dict(recorded["machines"])
+    return dict([machine_entry(recorded)]) if recorded.get("backends") is not None else {}
+
+
+def this_cpus_entry(recorded: dict) -> dict | None:
+    """The entry measured on this CPU: the same key, else the same model name (latest first), else None."""
+    machines = machine_defaults(recorded)
+    if cpu_key() in machines:
+        return machines[cpu_key()]
+    same_name = [e for e in machines.values() if e.get("cpu") == cpu_name()]
+    return max(same_name, key=lambda e: e.get("date") or "") if same_name else None
+
+
 def recorded_default(model_dir: Path | None) -> str:
     """The default for a model on this machine.
 
     With a GPU: cuda, unless the model's comparison measured cuda and found it wanting (cuda is the torch reference
-    in reduced precision, orders of magnitude faster than any CPU backend). Without one: the default recorded in
-    backends.json (the CPU default when that was cuda), else the torch reference.
+    in reduced precision, orders of magnitude faster than any CPU backend). Without one: the CPU default recorded in
+    backends.json for this CPU (``this_cpus_entry``), else the latest measurement's, else the torch reference.
     """
     recorded = read_backends(model_dir) or {}
     rows = {row["backend"]: row for row in recorded.get("backends", [])}
     if cuda_available() and rows.get("cuda", {}).get("qualifies", True):
         return "cuda"
-    choice = recorded.get("default", REFERENCE)
+    here = this_cpus_entry(recorded)
+    if here is None and recorded:
+        log.info("backends.json has no measurement on this CPU (%s): the latest measurement's default is used; "
+                 "`synpunkt compare-backends --write` measures this one", cpu_key())
+    source = here or recorded
+    choice = source.get("default", REFERENCE)
     if choice == "cuda" or choice not in CPU_BACKENDS:
-        choice = recorded.get("cpu_default", REFERENCE)
+        choice = source.get("cpu_default", REFERENCE)
     return choice if choice in CPU_BACKENDS else REFERENCE
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from collections.abc import Callable
 from datetime import date
@@ -25,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from synpunkt.inference.backends import (BACKENDS_FILE, CPU_BACKENDS, MIN_AGREEMENT, REFERENCE, available_backends,
-                                         choose_default)
+                                         choose_default, cpu_flags, cpu_key, cpu_name, machine_defaults,
+                                         machine_entry, read_backends)
 
 log = logging.getLogger(__name__)
 
@@ -187,23 +187,14 @@ def _load_average() -> float | None:
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def machine() -> dict:
     """What the figures were measured on."""
     import torch
 
     from synpunkt.config import inference_threads
 
-    return {"cpu": cpu_name(), "threads": inference_threads(), "torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {"cpu": cpu_name(), "flags": list(cpu_flags()), "key": cpu_key(), "threads": inference_threads(),
+            "torch_threads": torch.get_num_threads(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 # -- the record ------------------------------------------------------------------------------------------------
@@ -212,9 +203,30 @@ def write_backends(model_dir: Path, report: dict) -> Path:
     from synpunkt.model_card import write_card_section
 
     path = Path(model_dir) / BACKENDS_FILE
+    report = with_machines(report, read_backends(model_dir))
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_card_section(model_dir, "backends", card_section(report))
     return path
+
+
+def with_machines(report: dict, previous: dict | None) -> dict:
+    """`report` with ``machines``: the entries of `previous` (backends.json for the same model version, or None)
+    for other CPUs, and this report's for its own CPU (replacing an older one)."""
+    machines = machine_defaults(previous) if previous else {}
+    key, entry = machine_entry(report)
+    machines.pop(key, None)
+    return {**report, "machines": {**machines, key: entry}}
+
+
+def machines_table(report: dict) -> str:
+    """One row per CPU measured: its default and each backend's comments/s there."""
+    lines = ["| CPU (inference features) | measured | default | comments/s by backend (qualifying in bold) |",
+             "|---|---|---|---|"]
+    for key, e in report.get("machines", {}).items():
+        speeds = ", ".join(f"**{b} {v:.0f}**" if b in e.get("qualifying", []) else f"{b} {v:.0f}"
+                           for b, v in e.get("comments_per_s", {}).items())
+        lines.append(f"| {key} | {e.get('date')} | {e.get('cpu_default')} | {speeds} |")
+    return "\n".join(lines)
 
 
 def markdown_table(report: dict) -> str:
@@ -277,7 +289,11 @@ def card_section(report: dict) -> str:
              "bootstrap intervals; the default is the fastest that does. Other machines differ: run the command "
              f"there to choose for them.{busy}"), "",
         markdown_table(report), "",
-        wrap(f"Default: **{report['default']}** (`SYNPUNKT_BACKEND` or `--backend` override it; on a machine with a "
-             "GPU, cuda). onnx-int8: ONNX Runtime's dynamic int8 quantisation of the MatMul weights "
+        wrap(f"Default on this CPU: **{report['default']}** (`SYNPUNKT_BACKEND` or `--backend` override it; on a "
+             "machine with a GPU, cuda). The fastest backend depends on the CPU, so backends.json keeps a default "
+             "per CPU, and `auto` takes the one measured on the CPU it runs on (on a CPU not yet measured, the latest "
+             "measurement's):"), "",
+        machines_table(report) if report.get("machines") else "", "",
+        wrap("onnx-int8: ONNX Runtime's dynamic int8 quantisation of the MatMul weights "
              f"(`{json.dumps(report.get('int8_settings', {}))}`); the embedding table and the heads stay float32."),
     ])
