@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from datetime import date
@@ -176,6 +175,9 @@ def main() -> None:
     if args.write:
         import os
 
+        from synpunkt.inference.backends import cpu_key, cpu_name, with_machines
+        from synpunkt.ingest_encoders import read_record
+
         record = {
             "default": default,
             "base_model": relative_spec(detector.heads.base_model, signals_dir()),
@@ -188,10 +190,13 @@ def main() -> None:
             "measured": measured,
             "command": "python benchmarks/bench_encoder_backends.py " + " ".join(sys.argv[1:]),
             "date": date.today().isoformat(),
-            "machine": {"cpu": _cpu(), "threads": len(os.sched_getaffinity(0)),
+            "machine": {"cpu": cpu_name(), "key": cpu_key(), "threads": len(os.sched_getaffinity(0)),
                         "load_average": {"start": load_start, "end": load_end}},
             "signals_version": detector.version,
         }
+        entry = {"cpu": cpu_name(), "date": record["date"], "default": default, "cpu_default": default,
+                 "speed_vs_torch": {b: measured[b]["speed_vs_torch"] for b in backends}, "qualifying": qualifying}
+        record = with_machines(record, read_record(signals_dir(), detector.heads.base_model), (cpu_key(), entry))
         path = Path(signals_dir()) / BACKEND_FILE
         path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"recorded in {path}")
@@ -221,15 +226,6 @@ def _load() -> float:
     import os
 
     return round(os.getloadavg()[0], 1)
-
-
-def _cpu() -> str:
-    try:
-        from synpunkt.inference.compare import machine
-
-        return machine()["cpu"]
-    except Exception:  # noqa: BLE001 (a description only)
-        return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

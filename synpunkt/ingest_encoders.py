@@ -17,7 +17,8 @@ outside ingest, with the same input ("query: " + text) and the encoder cut after
 ``ingest_runner`` runs either graph on the backend ``ingest_backend`` resolves (one runner per process and setting;
 ONNX exports are cached under $SYNPUNKT_CACHE/onnx). The default backend is the one recorded in
 models/signals/backend.json by ``python benchmarks/bench_encoder_backends.py --write``: the fastest whose features
-stay within tolerance of the torch fp32 reference and whose redactions and alerts are identical to its.
+stay within tolerance of the torch fp32 reference and whose redactions and alerts are identical to its, one entry
+per CPU as for the classifier (synpunkt.inference.backends: this CPU's entry, else the latest measurement's).
 Nothing here logs or stores text.
 """
 
@@ -115,18 +116,13 @@ def read_record(directory: Path | None = None, base_model: str = DEFAULT_BASE_MO
     return record
 
 
-def recorded_backend(directory: Path | None = None, base_model: str = DEFAULT_BASE_MODEL) -> str | None:
-    """The default recorded in backend.json for `base_model`; None without a file, or for another base model."""
-    return (read_record(directory, base_model) or {}).get("default")
-
-
 def ingest_backend(requested: str | None = None, base_model: str = DEFAULT_BASE_MODEL) -> str:
     """The backend of ingest's encoders: `requested` > SYNPUNKT_BACKEND (config.backend) > "auto": on a machine
     with a GPU cuda (as for the classifier: unless backend.json measured cuda and found it wanting), else the
     default in backend.json, else torch. Unknown names, or cuda without a GPU, raise BackendError."""
     from synpunkt.config import backend as configured
     from synpunkt.inference import AUTO, REFERENCE, cuda_available
-    from synpunkt.inference.backends import check_backend
+    from synpunkt.inference.backends import check_backend, this_cpus_entry
 
     name = (requested or configured() or AUTO).strip().lower()
     if name != AUTO:
@@ -134,7 +130,7 @@ def ingest_backend(requested: str | None = None, base_model: str = DEFAULT_BASE_
     record = read_record(base_model=base_model) or {}
     if cuda_available() and (record.get("measured") or {}).get("cuda", {}).get("qualifies", True):
         return "cuda"
-    recorded = record.get("default")
+    recorded = (this_cpus_entry(record) or record).get("default")  # as for the classifier: per CPU
     if recorded in (None, "cuda"):
         return REFERENCE
     try:

@@ -203,7 +203,8 @@ def test_auto_takes_the_default_measured_on_this_cpu(monkeypatch):
     """backends.json keeps a default per CPU; auto reads this CPU's entry, else one with its model name, else the
     latest measurement's; a new measurement replaces its own CPU's entry and keeps the others'."""
     import synpunkt.inference.backends as backends
-    from synpunkt.inference.compare import machines_table, with_machines
+    from synpunkt.inference.backends import with_machines
+    from synpunkt.inference.compare import machines_table
 
     monkeypatch.setattr(backends, "cuda_available", lambda: False)
 

@@ -156,6 +156,16 @@ def test_the_backend_is_the_recorded_one_unless_set(tmp_path, monkeypatch):
     assert ingest_backend() == ("cuda" if gpu else "torch")  # nothing recorded: the reference
     (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": DEFAULT_BASE_MODEL}))
     assert ingest_backend() == ("cuda" if gpu else "onnx")
+    from synpunkt.inference.backends import cpu_key, cpu_name
+
+    here = {"cpu": cpu_name(), "default": "onnx-int8"}
+    elsewhere = {"cpu": "Another CPU", "default": "torch"}
+    (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": DEFAULT_BASE_MODEL,
+                                                     "machines": {cpu_key(): here, "Another CPU": elsewhere}}))
+    assert ingest_backend() == ("cuda" if gpu else "onnx-int8")  # this CPU's entry, not the latest measurement's
+    (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": DEFAULT_BASE_MODEL,
+                                                     "machines": {"Another CPU": elsewhere}}))
+    assert ingest_backend() == ("cuda" if gpu else "onnx")  # this CPU never measured: the latest measurement's
     (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": "another/model"}))
     assert ingest_backend() == ("cuda" if gpu else "torch")  # measured on another encoder: ignored
     monkeypatch.setenv("SYNPUNKT_BACKEND", "onnx-int8")

@@ -132,6 +132,15 @@ def machine_defaults(recorded: dict) -> dict[str, dict]:
     return dict([machine_entry(recorded)]) if recorded.get("backends") is not None else {}
 
 
+def with_machines(record: dict, previous: dict | None, entry: tuple[str, dict] | None = None) -> dict:
+    """`record` with ``machines``: the entries of `previous` (the file it replaces, or None) for other CPUs, and
+    `entry` (key, entry; default ``machine_entry(record)``) for its own CPU, replacing an older one."""
+    machines = machine_defaults(previous) if previous else {}
+    key, this = entry or machine_entry(record)
+    machines.pop(key, None)
+    return {**record, "machines": {**machines, key: this}}
+
+
 def this_cpus_entry(recorded: dict) -> dict | None:
     """The entry measured on this CPU: the same key, else the same model name (latest first), else None."""
     machines = machine_defaults(recorded)

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from synpunkt.inference.backends import (BACKENDS_FILE, CPU_BACKENDS, MIN_AGREEMENT, REFERENCE, available_backends,
-                                         choose_default, cpu_flags, cpu_key, cpu_name, machine_defaults,
-                                         machine_entry, read_backends)
+                                         choose_default, cpu_flags, cpu_key, cpu_name, read_backends,
+                                         with_machines)
 
 log = logging.getLogger(__name__)
 
@@ -207,15 +207,6 @@ def write_backends(model_dir: Path, report: dict) -> Path:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_card_section(model_dir, "backends", card_section(report))
     return path
-
-
-def with_machines(report: dict, previous: dict | None) -> dict:
-    """`report` with ``machines``: the entries of `previous` (backends.json for the same model version, or None)
-    for other CPUs, and this report's for its own CPU (replacing an older one)."""
-    machines = machine_defaults(previous) if previous else {}
-    key, entry = machine_entry(report)
-    machines.pop(key, None)
-    return {**report, "machines": {**machines, key: entry}}
 
 
 def machines_table(report: dict) -> str:
