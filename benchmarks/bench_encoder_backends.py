@@ -194,9 +194,7 @@ def main() -> None:
                         "load_average": {"start": load_start, "end": load_end}},
             "signals_version": detector.version,
         }
-        entry = {"cpu": cpu_name(), "date": record["date"], "default": default, "cpu_default": default,
-                 "speed_vs_torch": {b: measured[b]["speed_vs_torch"] for b in backends}, "qualifying": qualifying}
-        record = with_machines(record, read_record(signals_dir(), detector.heads.base_model), (cpu_key(), entry))
+        record = with_machines(record, read_record(signals_dir(), detector.heads.base_model))  # other CPUs stay
         path = Path(signals_dir()) / BACKEND_FILE
         path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"recorded in {path}")

@@ -156,7 +156,7 @@ def test_the_backend_is_the_recorded_one_unless_set(tmp_path, monkeypatch):
     assert ingest_backend() == ("cuda" if gpu else "torch")  # nothing recorded: the reference
     (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": DEFAULT_BASE_MODEL}))
     assert ingest_backend() == ("cuda" if gpu else "onnx")
-    from synpunkt.inference.backends import cpu_key, cpu_name
+    from synpunkt.inference.backends import cpu_key, cpu_name, with_machines
 
     here = {"cpu": cpu_name(), "default": "onnx-int8"}
     elsewhere = {"cpu": "Another CPU", "default": "torch"}
@@ -166,6 +166,13 @@ def test_the_backend_is_the_recorded_one_unless_set(tmp_path, monkeypatch):
     (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": DEFAULT_BASE_MODEL,
                                                      "machines": {"Another CPU": elsewhere}}))
     assert ingest_backend() == ("cuda" if gpu else "onnx")  # this CPU never measured: the latest measurement's
+    legacy = {"default": "onnx", "machine": {"cpu": "AMD EPYC"}, "date": "2026-11-29",
+              "measured": {"torch": {"qualifies": True, "speed_vs_torch": 1.0},
+                           "onnx": {"qualifies": True, "speed_vs_torch": 6.2}}}
+    mine = {**legacy, "default": "torch", "machine": {"cpu": "Mine", "key": "Mine [avx2]"}, "date": "2026-11-30"}
+    merged = with_machines(mine, legacy)["machines"]  # a file from before per-CPU entries keeps its measurement
+    assert merged["AMD EPYC"]["default"] == "onnx" and merged["AMD EPYC"]["speed_vs_torch"]["onnx"] == 6.2
+    assert merged["Mine [avx2]"]["default"] == "torch"
     (tmp_path / BACKEND_FILE).write_text(json.dumps({"default": "onnx", "base_model": "another/model"}))
     assert ingest_backend() == ("cuda" if gpu else "torch")  # measured on another encoder: ignored
     monkeypatch.setenv("SYNPUNKT_BACKEND", "onnx-int8")

@@ -116,27 +116,35 @@ def cpu_key(name: str | None = None, flags: tuple[str, ...] | None = None) -> st
 
 
 def machine_entry(recorded: dict, key: str | None = None) -> tuple[str, dict]:
-    """The CPU's key and its backends.json entry for the report of one compare-backends run."""
+    """The CPU's key and its entry for one measurement: the classifier's (compare-backends: a "backends" table in
+    comments/s) or ingest's encoders' (bench_encoder_backends.py: "measured", speed relative to torch)."""
     m = recorded.get("machine", {})
-    entry = {"cpu": m.get("cpu", "unknown"), "date": recorded.get("date"),
-             "default": recorded.get("default", REFERENCE), "cpu_default": recorded.get("cpu_default", REFERENCE),
-             "comments_per_s": {r["backend"]: r["comments_per_s"] for r in recorded.get("backends", [])},
-             "qualifying": [r["backend"] for r in recorded.get("backends", []) if r.get("qualifies")]}
+    if "measured" in recorded:
+        speeds = {"speed_vs_torch": {b: r.get("speed_vs_torch") for b, r in recorded["measured"].items()}}
+        qualifying = [b for b, r in recorded["measured"].items() if r.get("qualifies")]
+    else:
+        rows = recorded.get("backends", [])
+        speeds = {"comments_per_s": {r["backend"]: r["comments_per_s"] for r in rows}}
+        qualifying = [r["backend"] for r in rows if r.get("qualifies")]
+    default = recorded.get("default", REFERENCE)
+    entry = {"cpu": m.get("cpu", "unknown"), "date": recorded.get("date"), "default": default,
+             "cpu_default": recorded.get("cpu_default", default), **speeds, "qualifying": qualifying}
     return key or m.get("key") or entry["cpu"], entry
 
 
 def machine_defaults(recorded: dict) -> dict[str, dict]:
-    """Every CPU's entry in a backends.json (a file from before per-CPU entries: its one measurement)."""
+    """Every CPU's entry in a record (a file from before per-CPU entries: its one measurement)."""
     if "machines" in recorded:
         return dict(recorded["machines"])
-    return dict([machine_entry(recorded)]) if recorded.get("backends") is not None else {}
+    measured = "backends" in recorded or "measured" in recorded
+    return dict([machine_entry(recorded)]) if measured else {}
 
 
-def with_machines(record: dict, previous: dict | None, entry: tuple[str, dict] | None = None) -> dict:
+def with_machines(record: dict, previous: dict | None) -> dict:
     """`record` with ``machines``: the entries of `previous` (the file it replaces, or None) for other CPUs, and
-    `entry` (key, entry; default ``machine_entry(record)``) for its own CPU, replacing an older one."""
+    its own (``machine_entry``) for its CPU, replacing an older one."""
     machines = machine_defaults(previous) if previous else {}
-    key, this = entry or machine_entry(record)
+    key, this = machine_entry(record)
     machines.pop(key, None)
     return {**record, "machines": {**machines, key: this}}
 
