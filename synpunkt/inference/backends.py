@@ -115,7 +115,7 @@ def cpu_key(name: str | None = None, flags: tuple[str, ...] | None = None) -> st
     return f"{name} [{' '.join(flags)}]" if flags else name
 
 
-def machine_entry(recorded: dict, key: str | None = None) -> tuple[str, dict]:
+def machine_entry(recorded: dict) -> tuple[str, dict]:
     """The CPU's key and its entry for one measurement: the classifier's (compare-backends: a "backends" table in
     comments/s) or ingest's encoders' (bench_encoder_backends.py: "measured", speed relative to torch)."""
     m = recorded.get("machine", {})
@@ -129,7 +129,7 @@ def machine_entry(recorded: dict, key: str | None = None) -> tuple[str, dict]:
     default = recorded.get("default", REFERENCE)
     entry = {"cpu": m.get("cpu", "unknown"), "date": recorded.get("date"), "default": default,
              "cpu_default": recorded.get("cpu_default", default), **speeds, "qualifying": qualifying}
-    return key or m.get("key") or entry["cpu"], entry
+    return m.get("key") or entry["cpu"], entry  # a record from before keys: its CPU name
 
 
 def machine_defaults(recorded: dict) -> dict[str, dict]:
