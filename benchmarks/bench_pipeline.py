@@ -212,12 +212,15 @@ def measure(sizes: list[int], seed: int, warmup: int, backend: str | None, **sha
     if backend:
         os.environ["SYNPUNKT_BACKEND"] = backend
     from synpunkt.config import backend as configured_backend
+    from synpunkt.config import model_dir
     from synpunkt.inference.backends import resolve_backend
+    from synpunkt.ingest_encoders import ingest_backend
     from synpunkt.runtime import quiet_defaults, start_prefect
 
     quiet_defaults()
     device = device_line()
-    label = resolve_backend(configured_backend())
+    classifier, ingest = resolve_backend(configured_backend(), model_dir()), ingest_backend()  # what the stages run
+    label = classifier if classifier == ingest else f"{classifier} (classifier), {ingest} (ingest's encoders)"
     print(f"backend {label} (SYNPUNKT_BACKEND={configured_backend()}) on {device}")
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         os.environ.setdefault("PREFECT_HOME", str(Path(tmp) / "prefect"))  # a private Prefect database
