@@ -122,7 +122,7 @@ def ingest_backend(requested: str | None = None, base_model: str = DEFAULT_BASE_
     default in backend.json, else torch. Unknown names, or cuda without a GPU, raise BackendError."""
     from synpunkt.config import backend as configured
     from synpunkt.inference import AUTO, REFERENCE, cuda_available
-    from synpunkt.inference.backends import check_backend, this_cpus_entry
+    from synpunkt.inference.backends import check_backend, for_this_cpu
 
     name = (requested or configured() or AUTO).strip().lower()
     if name != AUTO:
@@ -130,7 +130,7 @@ def ingest_backend(requested: str | None = None, base_model: str = DEFAULT_BASE_
     record = read_record(base_model=base_model) or {}
     if cuda_available() and (record.get("measured") or {}).get("cuda", {}).get("qualifies", True):
         return "cuda"
-    recorded = (this_cpus_entry(record) or record).get("default")  # as for the classifier: per CPU
+    recorded = for_this_cpu(record).get("default")  # as for the classifier: per CPU
     if recorded in (None, "cuda"):
         return REFERENCE
     try:

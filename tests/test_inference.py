@@ -326,13 +326,13 @@ def test_shipped_model_default_backend_agrees_with_torch(shipped_model_dir, monk
     (the export is cached in the user's cache folder, so only the first run pays for it)."""
     from synpunkt.classifier import Classifier
     from synpunkt.inference import read_backends
-    from synpunkt.inference.backends import this_cpus_entry
+    from synpunkt.inference.backends import for_this_cpu
 
     monkeypatch.setenv("SYNPUNKT_CACHE", str(USER_CACHE))
     recorded = read_backends(shipped_model_dir)
     assert recorded is not None, "models/synpunkt-sv-e5small/backends.json is missing or stale"
     default = Classifier.load(shipped_model_dir)
-    measured_here = this_cpus_entry(recorded) or recorded  # this CPU's entry, else the latest measurement
+    measured_here = for_this_cpu(recorded)  # this CPU's entry, else the latest measurement
     assert default.backend == measured_here["cpu_default"] or torch.cuda.is_available()
     reference = Classifier(default.model, default.tokenizer, default.settings, default.version, backend="torch")
     texts = TEXTS + ["Det var ok, inget speciellt", "Ingen har hört av sig på tre veckor trots löfte",

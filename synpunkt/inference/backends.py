@@ -88,23 +88,23 @@ quantised backend, AVX-512 for every kernel): part of a CPU's key in backends.js
 
 
 @cache
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+def _cpuinfo(field: str) -> str | None:
+    """The first value of `field` in /proc/cpuinfo (None where there is no such file or field)."""
     try:
         return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
+                    if line.startswith(field))
     except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+        return None
 
 
-@cache
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
 def cpu_flags() -> tuple[str, ...]:
     """The INFERENCE_FLAGS this CPU has (empty where /proc/cpuinfo cannot say)."""
-    try:
-        line = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return ()
-    present = set(line.split(":", 1)[1].split())
+    present = set((_cpuinfo("flags") or "").split())
     return tuple(f for f in INFERENCE_FLAGS if f in present)
 
 
@@ -152,10 +152,21 @@ def with_machines(record: dict, previous: dict | None) -> dict:
 def this_cpus_entry(recorded: dict) -> dict | None:
     """The entry measured on this CPU: the same key, else the same model name (latest first), else None."""
     machines = machine_defaults(recorded)
-    if cpu_key() in machines:
-        return machines[cpu_key()]
+    if (key := cpu_key()) in machines:
+        return machines[key]
     same_name = [e for e in machines.values() if e.get("cpu") == cpu_name()]
     return max(same_name, key=lambda e: e.get("date") or "") if same_name else None
+
+
+def for_this_cpu(recorded: dict) -> dict:
+    """What a record (backends.json, models/signals/backend.json) says for this CPU: its entry, else the latest
+    measurement (the record itself; {} for none), whose "default" and "cpu_default" the caller reads."""
+    here = this_cpus_entry(recorded)
+    if here is None and recorded:
+        log.info("no measurement of the backends on this CPU (%s): the latest measurement's default is used; "
+                 "`synpunkt compare-backends --write` (or bench_encoder_backends.py --write) measures this one",
+                 cpu_key())
+    return here or recorded
 
 
 def recorded_default(model_dir: Path | None) -> str:
@@ -163,17 +174,13 @@ def recorded_default(model_dir: Path | None) -> str:
 
     With a GPU: cuda, unless the model's comparison measured cuda and found it wanting (cuda is the torch reference
     in reduced precision, orders of magnitude faster than any CPU backend). Without one: the CPU default recorded in
-    backends.json for this CPU (``this_cpus_entry``), else the latest measurement's, else the torch reference.
+    backends.json for this CPU (``for_this_cpu``), else the latest measurement's, else the torch reference.
     """
     recorded = read_backends(model_dir) or {}
     rows = {row["backend"]: row for row in recorded.get("backends", [])}
     if cuda_available() and rows.get("cuda", {}).get("qualifies", True):
         return "cuda"
-    here = this_cpus_entry(recorded)
-    if here is None and recorded:
-        log.info("backends.json has no measurement on this CPU (%s): the latest measurement's default is used; "
-                 "`synpunkt compare-backends --write` measures this one", cpu_key())
-    source = here or recorded
+    source = for_this_cpu(recorded)
     choice = source.get("default", REFERENCE)
     if choice == "cuda" or choice not in CPU_BACKENDS:
         choice = source.get("cpu_default", REFERENCE)

@@ -194,7 +194,8 @@ def machine() -> dict:
     from synpunkt.config import inference_threads
 
     return {"cpu": cpu_name(), "flags": list(cpu_flags()), "key": cpu_key(), "threads": inference_threads(),
-            "torch_threads": torch.get_num_threads(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 # -- the record ------------------------------------------------------------------------------------------------
