@@ -20,7 +20,7 @@ from synpunkt.inference import GraphRunner, make_runner, resolve_backend
 from synpunkt.inference.torch_runner import bf16_supported, resolve_precision  # noqa: F401 (their old home)
 from synpunkt.labels import prob_column
 from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
-from synpunkt.textnorm import unshout
+from synpunkt.textnorm import load_word_lists, normalise
 from synpunkt.topic_lexicon import LEXICON_KEY, TopicLexicon, blend
 from synpunkt.word_pieces import pad
 
@@ -104,6 +104,8 @@ class Classifier:
         model_dir = Path(model_dir or default_model_dir())
         chosen = resolve_backend(backend, model_dir)  # before the slow part: a bad name fails at once
         model, tok, settings = load_model(model_dir, encoder=encoder, tokenizer=tokenizer)
+        if settings.respell:
+            load_word_lists()  # here rather than in the first batch (about a second)
         return cls(model, tok, settings, model_version(model_dir), precision, backend=chosen,
                    lexicon=TopicLexicon.load(model_dir))
 
@@ -115,10 +117,10 @@ class Classifier:
 
         batch_size: comments per forward pass (default: BATCH_SIZES for the backend).
         """
-        lexical = self.lexicon.predict_proba(list(texts)) if self.lexicon is not None else None
+        texts = [normalise(str(t), self.settings.unshout, self.settings.respell) for t in texts]
+        lexical = self.lexicon.predict_proba(texts) if self.lexicon is not None else None
         batch_size = batch_size or BATCH_SIZES[self.backend]
-        norm = unshout if self.settings.unshout else str
-        texts = [self.settings.text_prefix + norm(str(t)) for t in texts]
+        texts = [self.settings.text_prefix + t for t in texts]
         order = np.argsort([len(t) for t in texts], kind="stable")  # length-sorted: little padding
         outputs: dict[str, list[np.ndarray]] = {key: [] for key in OUTPUTS}
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress

@@ -8,8 +8,8 @@ so ingest stores the comment's prediction with the classifier's model_version an
 (``count_unclassified``/``unclassified`` look for a prediction of the current version).
 
 A comment gets its prediction at ingest only when the classifier would read exactly what the pass read
-(``eligible``): its stored (redacted) text is the text as read, it is not blank, unshouting leaves it unchanged
-(where the model unshouts) and the pass's tokens fit the classifier's length limit (256 tokens against the pass's
+(``eligible``): its stored (redacted) text is the text as read, it is not blank, the model's input normalisation
+(unshouting, respelling) leaves it unchanged and the pass's tokens fit the classifier's length limit (256 tokens against the pass's
 512). Every other comment is classified by the classify stage, as before.
 
 ``IngestClassifier`` holds what that takes and no network: the settings, the heads' weights (numpy), the topic
@@ -30,7 +30,7 @@ import pandas as pd
 
 from synpunkt.classifier import calibrated, is_blank, prediction_table
 from synpunkt.model import WEIGHTS_FILE, ModelSettings, model_version
-from synpunkt.textnorm import unshout
+from synpunkt.textnorm import normalise
 from synpunkt.topic_lexicon import LEXICON_KEY, TopicLexicon
 
 log = logging.getLogger(__name__)
@@ -46,13 +46,15 @@ def fits(tokens: int, limit: int, pass_limit: int) -> bool:
     return tokens <= limit and (tokens < pass_limit or pass_limit == limit)
 
 
-def eligible(text, stored, tokens: int | None, unshouts: bool, limit: int, pass_limit: int) -> bool:
+def eligible(text, stored, tokens: int | None, unshouts: bool, limit: int, pass_limit: int,
+             respells: bool = False) -> bool:
     """Whether a comment's prediction can come from the pass (pure): `text` as read (what the pass encoded), the
-    `stored` text (what the classify stage would read) equal to it, not blank, unchanged by unshout where the model
-    `unshouts`, and its pass's token count `tokens` (None: not read by the pass) ``fits`` the limits."""
+    `stored` text (what the classify stage would read) equal to it, not blank, unchanged by the model's input
+    normalisation (unshout where it `unshouts`, respell where it `respells`), and its pass's token count `tokens`
+    (None: not read by the pass) ``fits`` the limits."""
     if tokens is None or not isinstance(text, str) or not isinstance(stored, str) or stored != text:
         return False
-    if is_blank(text) or (unshouts and unshout(text) != text):
+    if is_blank(text) or normalise(text, unshouts, respells) != text:
         return False
     return fits(int(tokens), limit, pass_limit)
 
@@ -141,7 +143,8 @@ class IngestClassifier:
             return empty_predictions(self.settings)
         limit, pass_limit = self.token_limit(detector), int(detector.encoder.max_length)
         keep = [j for j in range(len(comment_ids))
-                if eligible(texts[j], stored[j], tokens[j], self.settings.unshout, limit, pass_limit)]
+                if eligible(texts[j], stored[j], tokens[j], self.settings.unshout, limit, pass_limit,
+                         self.settings.respell)]
         if not keep:
             return empty_predictions(self.settings)
         layers = tuple(detector.encoder.layers)

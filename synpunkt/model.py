@@ -49,6 +49,7 @@ class ModelSettings:
     trainable_layers: int = 6  # adapters and LayerNorms in the top N encoder layers (0 = all layers)
     head_dropout: float = 0.1
     unshout: bool = False  # rewrite all-capitals comments in sentence case before the encoder (synpunkt.textnorm)
+    respell: bool = False  # write typos and å/ä/ö-less words back as ordinary Swedish first (synpunkt.textnorm)
     sentiments: tuple[str, ...] = SENTIMENTS
     topics: tuple[str, ...] = TOPICS
     sentiment_temperature: float = 1.0

@@ -247,7 +247,7 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     started = time.time()
     settings = ModelSettings(name=cfg.name, base_model=cfg.base_model, max_length=cfg.max_length, lora_r=cfg.lora_r,
                              lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers, unshout=True,
-                             signal_heads=cfg.signal_heads)
+                             respell=True, signal_heads=cfg.signal_heads)
     model, base_tok = build_model(settings, encoder)
     tokenizer = tokenizer or base_tok
     if encoder is None:  # the base records its own prompt prefix (E5: "query: ")

@@ -27,7 +27,7 @@ from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE, ModelSettings, model_ver
 
 LORA_A, LORA_B = ".lora_A.", ".lora_B."
 ARCHITECTURE_FIELDS = ("base_model", "text_prefix", "max_length", "lora_r", "lora_alpha", "lora_targets",
-                       "trainable_layers", "unshout", "sentiments", "topics")
+                       "trainable_layers", "unshout", "respell", "sentiments", "topics")
 """Settings that must agree between averaged runs (same base, input, adapters and heads)."""
 EVAL_FILE = "evaluation.json"
 

@@ -219,6 +219,10 @@ def test_auto_takes_the_default_measured_on_this_cpu(monkeypatch):
     xeon = with_machines(report("Intel Xeon", ["avx512f", "avx512_bf16"], "onnx", "2026-11-30"), legacy)
     assert list(xeon["machines"]) == ["AMD EPYC", "Intel Xeon [avx512f avx512_bf16]"]
     assert "**onnx 80**" in machines_table(xeon)
+    kept = {**xeon, "model_version": "m@new", "machines": {**xeon["machines"], "AMD EPYC": {
+        **xeon["machines"]["AMD EPYC"], "model_version": "m@old"}}}  # kept across a settings-only change
+    assert "| AMD EPYC | 2026-11-29 (for `m@old`) |" in machines_table(kept)
+    assert "| Intel Xeon [avx512f avx512_bf16] | 2026-11-30 |" in machines_table(kept)
     remeasured = with_machines(report("Intel Xeon", ["avx512f", "avx512_bf16"], "onnx-int8", "2026-12-01"), xeon)
     assert len(remeasured["machines"]) == 2
     assert remeasured["machines"]["Intel Xeon [avx512f avx512_bf16]"]["cpu_default"] == "onnx-int8"

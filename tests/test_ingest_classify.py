@@ -59,7 +59,7 @@ def test_fits_only_when_the_classifier_reads_the_pass_s_tokens(tokens, limit, pa
     assert fits(tokens, limit, pass_limit) is expected
 
 
-def test_eligible_needs_the_stored_text_as_read_not_blank_not_shouted_and_within_the_limit():
+def test_eligible_needs_the_stored_text_as_read_not_blank_not_normalised_and_within_the_limit():
     text = "Handläggaren var trevlig"
     assert eligible(text, text, 8, True, 256, 512)
     assert not eligible(text, "Handläggaren [NAMN] var trevlig", 8, True, 256, 512)  # redacted
@@ -70,6 +70,10 @@ def test_eligible_needs_the_stored_text_as_read_not_blank_not_shouted_and_within
     shouted = "INGEN HAR SVARAT PÅ MITT ÄRENDE"
     assert not eligible(shouted, shouted, 12, True, 256, 512)  # the classifier reads it unshouted
     assert eligible(shouted, shouted, 12, False, 256, 512)  # a model that does not unshout reads it as it is
+    typo = "Handläggaern var trevlig"
+    assert not eligible(typo, typo, 8, True, 256, 512, respells=True)  # the classifier reads it respelled
+    assert eligible(typo, typo, 8, True, 256, 512, respells=False)
+    assert eligible(text, text, 8, True, 256, 512, respells=True)  # nothing to respell
 
 
 # -- the heads without the encoder -------------------------------------------------------------------------------

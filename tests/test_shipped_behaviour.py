@@ -24,21 +24,21 @@ MFT_TARGET = 0.85  # issue 7: accuracy of every minimum-functionality test
 # otherwise the MEASURED rate of synpunkt-sv-e5small (issue-7 model) on this subset plus one case, and the
 # target is NOT met (the model card lists these as still failing, with the full-suite rates).
 MAX_FAILURE_RATE = {
-    # invariance with an issue target (<= 3 %): met on the subset (all 0 of 40)
+    # invariance with an issue target (<= 3 %): met on the subset (at most 1 of 40)
     "inv_upper": INVARIANCE_TARGET,
     "inv_lower": INVARIANCE_TARGET,
     "inv_emoji_neutral": INVARIANCE_TARGET,
+    # typos: met since respelling (2026-11-30): 1 of 40 here, 1.2 % on the full suite (2 of 40 and 5.6 % before)
+    "inv_typos": INVARIANCE_TARGET,
     # TARGET MISSED on the subset for the seed-43 model (2026-11-29): "!!!" changes 2 of 40 here (1.9 %, 3 of 160,
     # on the full suite, target met there); emoji matching the mood 2 of 40 here (6.2 % on the full suite, missed
     # there too); limits 3 of 40
     "inv_exclamations": 3 / 40,
     "inv_emoji_mood": 3 / 40,
-    # TARGET MISSED: typos change the sentiment of 2 of 40 here (5.6 % on the full suite); limit 3 of 40
-    "inv_typos": 3 / 40,
-    # invariance without an issue target: measured plus one case. Diacritics: 4 of 40 here for the model retrained
-    # on the e/f/g rows (9.5 % on the full suite, 10.8 % before; 2 of 40 and 8.2 % for seed 43); punctuation: 1 of
-    # 40; names swapped: 0 of 40 for seed 42, 2 of 40 for seed 43 (5 % on the full suite)
-    "inv_ascii_diacritics": 5 / 40,
+    # invariance without an issue target: measured plus one case. Diacritics: 1 of 40 here since respelling
+    # (4.4 % on the full suite; 2 of 40 and 8.2 % before it); punctuation: 1 of 40; names swapped: 0 of 40 for
+    # seed 42, 2 of 40 for seed 43 (5 % on the full suite)
+    "inv_ascii_diacritics": 2 / 40,
     "inv_no_punctuation": 2 / 40,
     "inv_name_swap": 3 / 40,
     # directional, no issue target: measured 0 of 40, plus one case

@@ -47,6 +47,14 @@ def test_clear_cases_come_out_right(shipped):
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
 
 
+def test_the_shipped_model_reads_typos_and_missing_swedish_letters_as_the_word_meant(shipped):
+    meant = ["Handläggaren var otrevlig och jag fick vänta länge.", "Jag fick ingen hjälp med ansökan om bygglov."]
+    written = ["Handläggaern var otrevilg och jag fick vänta länge.", "Jag fick ingen hjalp med ansokan om bygglov."]
+    assert shipped.settings.respell
+    probs = [prob_column(s) for s in SENTIMENTS] + [f"p_{t}" for t in TOPICS]
+    assert np.allclose(shipped.predict(written)[probs].to_numpy(), shipped.predict(meant)[probs].to_numpy(), atol=1e-5)
+
+
 def test_topics_of_clear_cases(shipped):
     out = shipped.predict(["Jag väntade i telefonkön i över en timme.",
                            "Handläggaren var kunnig och hade ett fint bemötande.",

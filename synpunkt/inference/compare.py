@@ -211,13 +211,16 @@ def write_backends(model_dir: Path, report: dict) -> Path:
 
 
 def machines_table(report: dict) -> str:
-    """One row per CPU measured: its default and each backend's comments/s there."""
+    """One row per CPU measured: its default and each backend's comments/s there (and the model version measured,
+    where an entry was kept from an earlier version with the same network)."""
     lines = ["| CPU (inference features) | measured | default | comments/s by backend (qualifying in bold) |",
              "|---|---|---|---|"]
     for key, e in report.get("machines", {}).items():
         speeds = ", ".join(f"**{b} {v:.0f}**" if b in e.get("qualifying", []) else f"{b} {v:.0f}"
                            for b, v in e.get("comments_per_s", {}).items())
-        lines.append(f"| {key} | {e.get('date')} | {e.get('cpu_default')} | {speeds} |")
+        other = e.get("model_version") not in (None, report.get("model_version"))  # kept across a settings change
+        when = f"{e.get('date')} (for `{e['model_version']}`)" if other else e.get("date")
+        lines.append(f"| {key} | {when} | {e.get('cpu_default')} | {speeds} |")
     return "\n".join(lines)
 
 

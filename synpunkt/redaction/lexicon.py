@@ -129,3 +129,30 @@ def rare_word(word: str) -> bool:
     """Letters only, three or more, and no common word (see ``common_word``): a name when the context says so."""
     core = word.replace("-", "")
     return len(core) >= 3 and core.isalpha() and not common_word(word)
+
+
+@lru_cache(maxsize=65536)
+def known_word(word: str) -> bool:
+    """A lowercase word that is Swedish as written: frequent, an inflection of a frequent stem or a compound of
+    two (``common_word`` without its typo and å/ä/ö-less readings, and without the name test)."""
+    return _inflected(word) or _compound(word)
+
+
+def listed_name(word: str) -> bool:
+    """Whether the lowercase word is a listed first name or surname that is no common word."""
+    return word in _names()
+
+
+@lru_cache(maxsize=1)
+def diacritic_forms() -> dict[str, tuple[str, float]]:
+    """For each word written without å, ä, ö ("hjalp"), the most frequent word it stands for and its Zipf
+    frequency (("hjälp", 5.5))."""
+    freqs, _ = _frequencies()
+    best: dict[str, tuple[str, float]] = {}
+    for w, f in freqs.items():
+        if w.isascii():
+            continue
+        a = w.translate(_ASCII)
+        if a != w and a.isascii() and f > best.get(a, ("", 0.0))[1]:
+            best[a] = (w, f)
+    return {a: (w, math.log10(f * 1e9)) for a, (w, f) in best.items()}
