@@ -9,8 +9,8 @@ so ingest stores the comment's prediction with the classifier's model_version an
 
 A comment gets its prediction at ingest only when the classifier would read exactly what the pass read
 (``eligible``): its stored (redacted) text is the text as read, it is not blank, the model's input normalisation
-(unshouting, respelling) leaves it unchanged and the pass's tokens fit the classifier's length limit (256 tokens against the pass's
-512). Every other comment is classified by the classify stage, as before.
+(unshouting, respelling) leaves it unchanged and the pass's tokens fit the classifier's length limit (256 tokens
+against the pass's 512). Every other comment is classified by the classify stage, as before.
 
 ``IngestClassifier`` holds what that takes and no network: the settings, the heads' weights (numpy), the topic
 lexicon, the model_version and the weights' digest; the pass's fp32 states give the torch fp32 reference's answers

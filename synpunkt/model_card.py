@@ -25,12 +25,18 @@ def _lexicon_line(settings) -> str:
             f"train split): p = {1 - w:.1f} p_head + {w:.1f} p_lexical.")
 
 
-def _normalisation_text(settings) -> str:
-    """What the model does to a comment before reading it (synpunkt.textnorm), as the card's input line ends."""
-    steps = (["a typo respelled as the frequent Swedish word one edit away, and words written without å/ä/ö given "
-              "them back (`respell`)"] if getattr(settings, "respell", False) else []) + (
-        ["a comment written in capitals put in sentence case (`unshout`)"] if getattr(settings, "unshout", False) else [])
-    return f"; first {' and '.join(steps)}" if steps else ""
+def _input_line(settings) -> str:
+    """The card's line on what the encoder reads: prefix, length limit and the input normalisation
+    (synpunkt.textnorm) the settings ask for."""
+    steps = []
+    if getattr(settings, "respell", False):
+        steps.append("a typo respelled as the frequent Swedish word one edit away, and words written without å/ä/ö "
+                     "given them back (`respell`)")
+    if getattr(settings, "unshout", False):
+        steps.append("a comment written in capitals put in sentence case (`unshout`)")
+    first = f"; first {' and '.join(steps)}" if steps else ""
+    return (f"- Input: the comment text with the prefix `{settings.text_prefix}`, truncated to "
+            f"{settings.max_length} tokens{first}.")
 
 
 def render_model_card(report: dict, settings, notes: str = "") -> str:
@@ -54,7 +60,7 @@ municipal_services, experience) classifier for Swedish citizen comments to munic
 - Stored here: LoRA adapters (r={settings.lora_r}, alpha={settings.lora_alpha}, on
   {', '.join(settings.lora_targets)}), LayerNorm weights and the three heads (`trained_weights.safetensors`),
   plus settings and calibration (`synpunkt_model.json`) and the full evaluation (`evaluation.json`).{_lexicon_line(settings)}
-- Input: the comment text with the prefix `{settings.text_prefix}`, truncated to {settings.max_length} tokens{_normalisation_text(settings)}.
+{_input_line(settings)}
 
 ## Training data and licences
 

@@ -4,6 +4,12 @@
 (LABELLING.md: emphasis never changes a judgement's direction), but the encoder's SentencePiece vocabulary
 splits upper-case Swedish into unfamiliar pieces ("HANDLÄGGAREN" -> HAND/L/Ä/GG/AREN), and the model read
 shouting as anger. Single upper-case words ("ALDRIG fått svar") are kept: only whole-text shouting changes.
+
+``respell``: typos and words written without å, ä, ö are written back as the Swedish word they stand for
+("handläggaern" -> "handläggaren", "hjalp" -> "hjälp"), so that a typo does not change what the model reads. It
+reads the Swedish word frequencies the name rules use (synpunkt.redaction.lexicon, ``wordfreq``).
+
+``normalise`` applies what a model's settings ask for (``respell``, ``unshout``).
 """
 
 from __future__ import annotations
@@ -82,12 +88,8 @@ def _replacement(word: str, restore_diacritics: bool) -> str | None:
     if len(word) < 4 or own >= RARE_ZIPF or known_word(word):
         return None
     floor = max(own + MARGIN, NEIGHBOUR_ZIPF[max(n for n in NEIGHBOUR_ZIPF if len(word) >= n)])
-    best, best_zipf = None, floor
-    for candidate in _edits(word):
-        z = zipf(candidate)
-        if z >= best_zipf and not listed_name(candidate):
-            best, best_zipf = candidate, z
-    return best
+    frequent = [(-z, c) for c in _edits(word) if (z := zipf(c)) >= floor and not listed_name(c)]
+    return min(frequent)[1] if frequent else None  # the most frequent; a tie goes to the first alphabetically
 
 
 def load_word_lists() -> None:
