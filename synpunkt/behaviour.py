@@ -37,7 +37,7 @@ DEFAULT_TOLERANCE = 0.05
 
 REQUIRED_FIELDS = ("id", "test", "type", "capability", "text", "expected")
 PREDICTION_COLUMNS = ("sentiment",) + tuple(prob_column(s) for s in SENTIMENTS)
-TABLE_COLUMNS = ["test", "type", "capability", "n", "failures", "failure_rate"]
+TABLE_COLUMNS = ["test", "type", "capability", "n", "failures", "failure_rate", "seed_misread"]
 
 _DIRECTION = re.compile(r"^p_(?P<label>[a-z_]+?)_not_(?P<way>up|down)$")
 _PLACEHOLDER = re.compile(r"\[[A-ZÅÄÖ-]+\]")
@@ -249,10 +249,18 @@ def score_cases(suite: pd.DataFrame, predictions: pd.DataFrame, tolerance: float
 
 
 def failure_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Failure rate per test: MFT error rate, INV share whose sentiment changes, DIR share moving the wrong way."""
-    grouped = scored.groupby(["test", "type", "capability"], sort=False)["failed"]
-    table = grouped.agg(n="size", failures="sum").reset_index()
-    table["failures"] = table["failures"].astype(int)
+    """Failure rate per test: MFT error rate, INV share whose sentiment changes, DIR share moving the wrong way;
+    ``seed_misread``: of an INV/DIR test's failures, how many start from a seed whose own prediction is not its
+    label (a perturbation that agrees with the label can only "fail" by correcting such a seed; 0 for MFT)."""
+    misread = pd.Series(False, index=scored.index)
+    if "original_sentiment" in scored:
+        known = (scored["type"] != "MFT") & scored["original_sentiment"].notna()
+        misread = known & (scored["predicted_original"] != scored["original_sentiment"])
+    scored = scored.assign(seed_misread=scored["failed"] & misread)
+    grouped = scored.groupby(["test", "type", "capability"], sort=False)
+    table = grouped.agg(n=("failed", "size"), failures=("failed", "sum"),
+                        seed_misread=("seed_misread", "sum")).reset_index()
+    table[["failures", "seed_misread"]] = table[["failures", "seed_misread"]].astype(int)
     table["failure_rate"] = table["failures"] / table["n"]
     order = {t: i for i, t in enumerate(TEST_TYPES)}
     table = table.sort_values(["type", "test"], key=lambda c: c.map(order) if c.name == "type" else c)
@@ -283,7 +291,10 @@ def run_suite(predict: Predictor, suite: pd.DataFrame | None = None, tolerance: 
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The failure table as Markdown (for the model card)."""
-    lines = ["| test | type | capability | cases | failures | failure rate |", "|---|---|---|---:|---:|---:|"]
+    lines = ["| test | type | capability | cases | failures | failure rate | of the failures, seed misread |",
+             "|---|---|---|---:|---:|---:|---:|"]
     for r in table.itertuples(index=False):
-        lines.append(f"| {r.test} | {r.type} | {r.capability} | {r.n} | {r.failures} | {r.failure_rate:.1%} |")
+        seed = getattr(r, "seed_misread", None)
+        seed = "-" if r.type == "MFT" or seed is None or pd.isna(seed) else int(seed)
+        lines.append(f"| {r.test} | {r.type} | {r.capability} | {r.n} | {r.failures} | {r.failure_rate:.1%} | {seed} |")
     return "\n".join(lines)

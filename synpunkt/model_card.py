@@ -156,18 +156,24 @@ def behaviour_section(table: list[dict] | None) -> str:
             limit, verdict = INVARIANCE_TARGET, "the sentiment changes"
         else:
             limit, verdict = None, "fails"
+        seeds = r.get("seed_misread") or 0
+        misread = (f" ({seeds} of the {r['failures']} from seeds the model gets wrong without the change)"
+                   if r["type"] != "MFT" and seeds else "")
         if limit is not None and rate > limit:
             failing.append(f"- **{r['test']}** ({r['capability']}): {verdict} on {rate:.0%} of {r['n']} cases "
-                           f"(target: at most {limit:.0%}): **target missed**.")
+                           f"(target: at most {limit:.0%}): **target missed**{misread}.")
         elif rate > 0.05:
             note = "within its target" if limit is not None else "no issue target"
-            failing.append(f"- `{r['test']}` ({r['capability']}, {note}): {verdict} on {rate:.0%} of {r['n']} cases.")
+            failing.append(f"- `{r['test']}` ({r['capability']}, {note}): {verdict} on {rate:.0%} of {r['n']} "
+                           f"cases{misread}.")
     words = "\n".join(failing) if failing else "Every test meets its target."
     return f"""## Behavioural tests
 
 CheckList-style suite (`data/behaviour/suite.jsonl`; reproduce with `synpunkt evaluate --behaviour`). MFT: share
 of cases with the wrong sentiment; INV: share whose sentiment changes under a label-preserving perturbation; DIR:
-share where adding a complaint (praise) raises p_positive (p_negative) by more than 0.05.
+share where adding a complaint (praise) raises p_positive (p_negative) by more than 0.05. The last column counts the
+INV/DIR failures whose seed the model already gets wrong without the change (a change that agrees with the seed's
+label can only "fail" there by correcting it).
 
 {markdown_table(pd.DataFrame(table))}
 

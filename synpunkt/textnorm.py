@@ -78,14 +78,14 @@ def _replacement(word: str, restore_diacritics: bool) -> str | None:
     changed or two swapped) that is frequent enough."""
     from synpunkt.redaction.lexicon import diacritic_forms, known_word, listed_name, zipf
 
-    if listed_name(word) or word in _english():
+    if listed_name(word):
         return None
     own = zipf(word)
-    if restore_diacritics and word.isascii():
+    if restore_diacritics and word.isascii():  # a Swedish text typed without å/ä/ö: "pa" is "på", not English
         form = diacritic_forms().get(word)
         if form is not None and form[1] >= max(3.0, own + MARGIN):
             return form[0]
-    if len(word) < 4 or own >= RARE_ZIPF or known_word(word):
+    if len(word) < 4 or own >= RARE_ZIPF or word in _english() or known_word(word):
         return None
     floor = max(own + MARGIN, NEIGHBOUR_ZIPF[max(n for n in NEIGHBOUR_ZIPF if len(word) >= n)])
     frequent = [(-z, c) for c in _edits(word) if (z := zipf(c)) >= floor and not listed_name(c)]

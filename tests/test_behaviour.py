@@ -169,6 +169,21 @@ def test_failure_rates_per_test_with_a_rule_predictor():
     d2 = scored.set_index("id").loc["d2"]
     assert d2["delta"] > 0.05 and bool(d2["failed"])
     assert list(table["type"]) == ["MFT", "INV", "DIR"]
+    assert table["seed_misread"].tolist() == [0, 0, 0]  # no seed labels in this suite: nothing counted
+
+
+def test_failures_on_seeds_the_model_misreads_are_counted():
+    """A perturbation can only 'fail' by correcting a seed the model gets wrong: the table says how often."""
+    suite = small_suite()
+    suite["original_sentiment"] = suite["id"].map({"i1": "positive", "i2": "negative", "d1": "positive",
+                                                   "d2": "negative"})
+    table, _ = run_suite(rule_predictor, suite)
+    misread = table.set_index("test")["seed_misread"].to_dict()
+    # i1 fails from a seed read right ("Det var bra." positive); i2's seed "Nja." is misread but i2 does not fail;
+    # d2 fails from "Nja." (read skeptical, labelled negative here)
+    assert misread == {"mft_a": 0, "inv_upper": 0, "dir_c": 1}
+    assert "| dir_c | DIR | complaint_added | 2 | 1 | 50.0% | 1 |" in markdown_table(table)
+    assert "| mft_a | MFT | a | 2 | 1 | 50.0% | - |" in markdown_table(table)
 
 
 def test_tolerance_decides_small_moves():

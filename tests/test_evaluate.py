@@ -9,7 +9,8 @@ TABLE = [
     {"test": "mft_irony", "type": "MFT", "capability": "irony", "n": 30, "failures": 9, "failure_rate": 0.3},
     {"test": "mft_sms", "type": "MFT", "capability": "sms", "n": 30, "failures": 0, "failure_rate": 0.0},
     {"test": "inv_upper", "type": "INV", "capability": "casing", "n": 100, "failures": 2, "failure_rate": 0.02},
-    {"test": "inv_typos", "type": "INV", "capability": "typos", "n": 100, "failures": 8, "failure_rate": 0.08},
+    {"test": "inv_typos", "type": "INV", "capability": "typos", "n": 100, "failures": 8, "failure_rate": 0.08,
+     "seed_misread": 6},
     {"test": "inv_ascii_diacritics", "type": "INV", "capability": "diacritics", "n": 100, "failures": 9,
      "failure_rate": 0.09},
 ]
@@ -39,9 +40,11 @@ def test_behaviour_targets_only_where_the_issue_sets_one():
 
 def test_card_says_plainly_what_still_fails():
     text = behaviour_section(TABLE)
-    assert "| inv_upper | INV | casing | 100 | 2 | 2.0% |" in text
+    assert "| inv_upper | INV | casing | 100 | 2 | 2.0% | - |" in text  # a table from before the seed column
+    assert "| inv_typos | INV | typos | 100 | 8 | 8.0% | 6 |" in text
     assert "**mft_irony** (irony): wrong on 30% of 30 cases" in text and "target missed" in text
     assert "**inv_typos** (typos): the sentiment changes on 8% of 100 cases" in text
+    assert "(6 of the 8 from seeds the model gets wrong without the change)" in text
     assert "`inv_ascii_diacritics` (diacritics, no issue target): fails on 9%" in text
     assert "mft_sms" not in text.split("What still fails")[1]
     assert behaviour_section(None) == ""

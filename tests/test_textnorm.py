@@ -19,8 +19,7 @@ def test_a_rare_word_one_edit_from_a_frequent_one_is_written_back(typo, fixed):
 
 
 def test_a_text_without_any_swedish_letters_gets_them_back():
-    # ("pa" for "på" would stay: a common English word is never replaced, the diacritic reading included)
-    original = "Jag fick ingen hjälp med ansökan och väntade i två veckor innan någon svarade."
+    original = "Jag fick ingen hjälp med ansökan och väntade i två veckor på svar för att ingen läste den."
     assert ascii_diacritics(original) != original
     assert respell(ascii_diacritics(original)) == original
 
@@ -38,6 +37,7 @@ def test_a_writer_who_uses_swedish_letters_is_taken_at_their_word():
     "The service was terrible and nobody called back.",  # not Swedish: left as it is
     "Kiitos paljon, hyvä palvelu ja ystävällinen henkilökunta.",
     "fick ngn svar tbx efter 3ggr",  # short sms words and words with digits are not guessed at
+    "Supporten var helt useless och chatten likaså.",  # an English word in a Swedish comment is not "corrected"
     "",
 ])
 def test_ordinary_text_other_languages_and_personal_data_are_left_alone(text):
