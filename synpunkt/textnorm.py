@@ -76,37 +76,27 @@ def _replacement(word: str, restore_diacritics: bool) -> str | None:
     """The word a lowercase `word` stands for, or None to keep it: its å/ä/ö form (when `restore_diacritics`),
     else for a rare word of four letters or more the most frequent word one edit away (a letter dropped, added,
     changed or two swapped) that is frequent enough."""
-    from synpunkt.redaction.lexicon import diacritic_forms, known_word, listed_name, zipf
+    from synpunkt.redaction.lexicon import diacritic_form, known_word, listed_name, one_edit, zipf
 
     if listed_name(word):
         return None
     own = zipf(word)
     if restore_diacritics and word.isascii():  # a Swedish text typed without å/ä/ö: "pa" is "på", not English
-        form = diacritic_forms().get(word)
+        form = diacritic_form(word)
         if form is not None and form[1] >= max(3.0, own + MARGIN):
             return form[0]
     if len(word) < 4 or own >= RARE_ZIPF or word in _english() or known_word(word):
         return None
     floor = max(own + MARGIN, NEIGHBOUR_ZIPF[max(n for n in NEIGHBOUR_ZIPF if len(word) >= n)])
-    frequent = [(-z, c) for c in _edits(word) if (z := zipf(c)) >= floor and not listed_name(c)]
+    frequent = [(-z, c) for c in one_edit(word) if (z := zipf(c)) >= floor and not listed_name(c)]
     return min(frequent)[1] if frequent else None  # the most frequent; a tie goes to the first alphabetically
 
 
 def load_word_lists() -> None:
     """Load the word frequencies respell reads (about a second, once per process)."""
-    from synpunkt.redaction.lexicon import diacritic_forms, known_word
+    from synpunkt.redaction.lexicon import known_word
 
-    diacritic_forms(), _english(), known_word("hej")
-
-
-def _edits(word: str) -> set[str]:
-    """Every string one edit from `word`: a letter deleted, two adjacent letters swapped, changed or inserted."""
-    letters = "abcdefghijklmnopqrstuvwxyzåäöé"
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return ({a + b[1:] for a, b in splits if b}
-            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-            | {a + c + b[1:] for a, b in splits if b for c in letters}
-            | {a + c + b for a, b in splits for c in letters}) - {word}
+    _english(), known_word("hej")  # known_word reads the Swedish frequencies and the name lists
 
 
 def _cased(replacement: str, word: str) -> str:

@@ -31,18 +31,19 @@ _ASCII = str.maketrans("åäöé", "aaoe")
 
 
 @lru_cache(maxsize=1)
-def _frequencies() -> tuple[dict[str, float], dict[str, float]]:
-    """Swedish word frequencies, and those of words with å, ä, ö written without them ("stangt" for "stängt")."""
+def _frequencies() -> tuple[dict[str, float], dict[str, tuple[str, float]]]:
+    """Swedish word frequencies, and for each word written without å, ä, ö ("stangt") the most frequent word it
+    stands for and that word's frequency (("stängt", f))."""
     from wordfreq import get_frequency_dict
 
     freqs = get_frequency_dict("sv", wordlist="best")
-    folded: dict[str, float] = {}
+    folded: dict[str, tuple[str, float]] = {}
     for w, f in freqs.items():
         if w.isascii():  # no å, ä, ö, é to fold (three words in four: not translated)
             continue
         a = w.translate(_ASCII)
-        if a != w and f > folded.get(a, 0.0):
-            folded[a] = f
+        if a != w and a.isascii() and f > folded.get(a, ("", 0.0))[1]:
+            folded[a] = (w, f)
     return freqs, folded
 
 
@@ -62,7 +63,7 @@ def zipf(word: str) -> float:
 
 def _zipf(word: str, fold: bool = False) -> float:
     freqs, folded = _frequencies()
-    f = max(freqs.get(word, 0.0), folded.get(word, 0.0) if fold else 0.0)
+    f = max(freqs.get(word, 0.0), folded.get(word, ("", 0.0))[1] if fold else 0.0)
     return math.log10(f * 1e9) if f > 0 else 0.0
 
 
@@ -143,16 +144,17 @@ def listed_name(word: str) -> bool:
     return word in _names()
 
 
-@lru_cache(maxsize=1)
-def diacritic_forms() -> dict[str, tuple[str, float]]:
-    """For each word written without å, ä, ö ("hjalp"), the most frequent word it stands for and its Zipf
-    frequency (("hjälp", 5.5))."""
-    freqs, _ = _frequencies()
-    best: dict[str, tuple[str, float]] = {}
-    for w, f in freqs.items():
-        if w.isascii():
-            continue
-        a = w.translate(_ASCII)
-        if a != w and a.isascii() and f > best.get(a, ("", 0.0))[1]:
-            best[a] = (w, f)
-    return {a: (w, math.log10(f * 1e9)) for a, (w, f) in best.items()}
+def diacritic_form(word: str) -> tuple[str, float] | None:
+    """For a lowercase word written without å, ä, ö ("hjalp"), the most frequent word it stands for and its Zipf
+    frequency (("hjälp", 5.5)); None when no word folds to it."""
+    form = _frequencies()[1].get(word)
+    return None if form is None else (form[0], math.log10(form[1] * 1e9))
+
+
+def one_edit(word: str) -> set[str]:
+    """Every string one edit from `word`: a letter deleted, two adjacent letters swapped, changed or inserted."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+            | {a + c + b for a, b in splits for c in _LETTERS}) - {word}
