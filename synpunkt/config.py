@@ -31,6 +31,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SYNPUNKT_CACHE", Path.home() / ".cache" / "synpunkt"))
 
 
+def onnx_cache_limit_gb() -> float:
+    """The most the ONNX exports under cache_dir()/onnx may take (SYNPUNKT_ONNX_CACHE_GB, default 5; a retrained or
+    recalibrated model exports again, so the least recently used files beyond it are removed after an export)."""
+    return float(os.environ.get("SYNPUNKT_ONNX_CACHE_GB", "5"))
+
+
 def model_dir() -> Path:
     """The classifier used by default (SYNPUNKT_MODEL, default: the shipped model)."""
     return Path(os.environ.get("SYNPUNKT_MODEL", DEFAULT_MODEL_DIR))

@@ -173,14 +173,35 @@ def load_model(model_dir: Path, encoder: nn.Module | None = None, tokenizer=None
     return model, tokenizer or base_tokenizer, settings
 
 
+NETWORK_FIELDS = ("base_model", "text_prefix", "max_length", "lora_r", "lora_alpha", "lora_targets",
+                  "trainable_layers", "sentiments", "topics", "signal_heads")
+"""The settings that shape the network itself; the others (calibration, thresholds, the lexicon's weight, input
+normalisation) act before or after it, the same whichever backend runs it."""
+
+
 def model_version(model_dir: Path) -> str:
-    """A version string that changes whenever the trained weights or settings change: NAME@HASH."""
+    """A version string that changes whenever the trained weights, the settings, the topic lexicon or (for a model
+    that normalises its input) the normalisation code's version change: NAME@HASH."""
+    from synpunkt.textnorm import NORMALISATION_VERSION
+    from synpunkt.topic_lexicon import LEXICON_FILE
+
     model_dir = Path(model_dir)
     digest = hashlib.sha256()
     for name in (SETTINGS_FILE, WEIGHTS_FILE):
         digest.update((model_dir / name).read_bytes())
-    from synpunkt.topic_lexicon import LEXICON_FILE
-
     if (model_dir / LEXICON_FILE).exists():  # the lexical topic model changes topic predictions
         digest.update((model_dir / LEXICON_FILE).read_bytes())
-    return f"{ModelSettings.load(model_dir).name}@{digest.hexdigest()[:10]}"
+    settings = ModelSettings.load(model_dir)
+    if settings.unshout or settings.respell:  # the same settings read differently after a normalisation change
+        digest.update(f"normalisation {NORMALISATION_VERSION}".encode())
+    return f"{settings.name}@{digest.hexdigest()[:10]}"
+
+
+def network_digest(model_dir: Path) -> str:
+    """A digest of the network alone (weights and NETWORK_FIELDS): equal across changes of calibration, thresholds
+    or input normalisation, which is what a backend comparison measured (synpunkt.inference.backends)."""
+    model_dir = Path(model_dir)
+    settings = asdict(ModelSettings.load(model_dir))
+    digest = hashlib.sha256((model_dir / WEIGHTS_FILE).read_bytes())
+    digest.update(json.dumps({k: settings[k] for k in NETWORK_FIELDS}, sort_keys=True, default=list).encode())
+    return digest.hexdigest()[:16]

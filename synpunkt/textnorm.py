@@ -17,6 +17,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+NORMALISATION_VERSION = "1"
+"""Part of the model version of every model that normalises its input (synpunkt.model.model_version): bump it when
+``unshout`` or ``respell`` answer differently, so that predictions made before and after never share a version.
+tests/test_textnorm.py pins the output on a fixed set of texts and fails until it is bumped."""
 _PLACEHOLDER = re.compile(r"\[[A-ZÅÄÖ-]+\]")
 SHOUTING_SHARE = 0.7  # share of cased letters (outside placeholders) that must be capitals
 MIN_LETTERS = 4

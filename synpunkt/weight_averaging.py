@@ -23,11 +23,10 @@ from pathlib import Path
 
 import torch
 
-from synpunkt.model import SETTINGS_FILE, WEIGHTS_FILE, ModelSettings, model_version
+from synpunkt.model import NETWORK_FIELDS, SETTINGS_FILE, WEIGHTS_FILE, ModelSettings, model_version
 
 LORA_A, LORA_B = ".lora_A.", ".lora_B."
-ARCHITECTURE_FIELDS = ("base_model", "text_prefix", "max_length", "lora_r", "lora_alpha", "lora_targets",
-                       "trainable_layers", "unshout", "respell", "sentiments", "topics")
+ARCHITECTURE_FIELDS = (*NETWORK_FIELDS, "unshout", "respell")
 """Settings that must agree between averaged runs (same base, input, adapters and heads)."""
 EVAL_FILE = "evaluation.json"
 

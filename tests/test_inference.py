@@ -128,9 +128,9 @@ def test_onnx_int8_runs_and_mostly_agrees(encoder_graph):
 def test_export_is_cached_and_reused(encoder_graph, cache):
     graph, _ = encoder_graph
     first = make_runner(graph, "onnx", cache_key="enc-v1", output_names=["hidden", "pooled"])
-    stamp = first.path.stat().st_mtime_ns
+    stamp = first.path.stat().st_ino
     second = make_runner(graph, "onnx", cache_key="enc-v1", output_names=["hidden", "pooled"])
-    assert second.path == first.path and second.path.stat().st_mtime_ns == stamp  # not exported again
+    assert second.path == first.path and second.path.stat().st_ino == stamp  # not exported again (a new file)
     assert first.path.parent == cache / "onnx" and first.path.name.startswith("enc-v1-")
     assert not [p for p in first.path.parent.iterdir() if ".tmp" in p.name]  # no temporary file left behind
 
@@ -172,6 +172,27 @@ def test_one_export_at_a_time(tmp_path):
     assert len(builds) == 1 and target.read_bytes() == b"model"
 
 
+def test_the_cache_keeps_the_recently_used_exports_within_its_limit(tmp_path, monkeypatch):
+    """Every retrained or recalibrated model exports again (hundreds of MB each): after an export, the least recently
+    used files beyond SYNPUNKT_ONNX_CACHE_GB go; a file used since is kept, and so is the one just built."""
+    import os
+
+    from synpunkt.inference.onnx_export import _cached
+
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    for age, name in enumerate(["new.onnx", "used.onnx", "old.onnx", "older.int8.onnx"]):
+        (folder / name).write_bytes(b"x" * 400)
+        os.utime(folder / name, (1e9 - age * 100, 1e9 - age * 100))
+    assert _cached(folder / "used.onnx", lambda out: pytest.fail("a cached file is not built again")).is_file()
+    monkeypatch.setenv("SYNPUNKT_ONNX_CACHE_GB", str(1300 / 1e9))  # room for three files of 400 bytes
+    _cached(folder / "built.onnx", lambda out: out.write_bytes(b"y" * 400))
+    assert sorted(p.name for p in folder.glob("*.onnx")) == ["built.onnx", "new.onnx", "used.onnx"]
+    monkeypatch.setenv("SYNPUNKT_ONNX_CACHE_GB", str(100 / 1e9))  # smaller than one file: the new one still stays
+    _cached(folder / "big.onnx", lambda out: out.write_bytes(b"z" * 400))
+    assert [p.name for p in folder.glob("*.onnx")] == ["big.onnx"]
+
+
 def test_resolve_backend_precedence(trained, monkeypatch):
     from synpunkt.inference import BACKENDS_FILE
     from synpunkt.model import model_version
@@ -197,6 +218,43 @@ def test_resolve_backend_precedence(trained, monkeypatch):
         assert resolve_backend(None, model_dir) == "torch"  # recorded for another model version: ignored
     finally:
         (model_dir / BACKENDS_FILE).unlink()
+
+
+def test_a_backend_record_outlives_a_change_of_calibration_but_not_of_the_network(trained, tmp_path, monkeypatch):
+    """Recalibration or a new input normalisation makes a new model version on the same network: backends.json still
+    holds (what it measured runs unchanged), and a re-measurement keeps other CPUs' entries with the version they
+    were measured for. New weights make it stale."""
+    import shutil
+
+    import synpunkt.inference.backends as backends
+    from synpunkt.inference import BACKENDS_FILE, read_backends
+    from synpunkt.inference.backends import with_machines
+    from synpunkt.model import WEIGHTS_FILE, ModelSettings, model_version, network_digest
+
+    monkeypatch.setattr(backends, "cuda_available", lambda: False)
+    model_dir = shutil.copytree(trained[0], tmp_path / "model")
+    before, network = model_version(model_dir), network_digest(model_dir)
+    record = {"model_version": before, "network": network, "default": "onnx", "cpu_default": "onnx",
+              "date": "2026-11-29", "machine": {"cpu": "AMD EPYC", "key": "AMD EPYC"},
+              "backends": [{"backend": "onnx", "comments_per_s": 80.0, "qualifies": True}]}
+    (model_dir / BACKENDS_FILE).write_text(json.dumps(with_machines(record, None)))
+
+    settings = ModelSettings.load(model_dir)
+    settings.sentiment_temperature, settings.respell = 1.7, not settings.respell  # a settings-only change
+    settings.save(model_dir)
+    assert model_version(model_dir) != before and network_digest(model_dir) == network
+    assert read_backends(model_dir)["default"] == "onnx" and resolve_backend(None, model_dir) == "onnx"
+
+    xeon = {**record, "model_version": model_version(model_dir), "date": "2026-11-30",
+            "machine": {"cpu": "Intel Xeon", "key": "Intel Xeon"}}
+    merged = with_machines(xeon, read_backends(model_dir))["machines"]
+    assert merged["AMD EPYC"]["model_version"] == before  # kept, with the version it was measured for
+    assert "model_version" not in merged["Intel Xeon"]
+
+    weights = model_dir / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")  # other weights: another network
+    assert network_digest(model_dir) != network and read_backends(model_dir) is None
+    assert resolve_backend(None, model_dir) == "torch"
 
 
 def test_auto_takes_the_default_measured_on_this_cpu(monkeypatch):

@@ -48,3 +48,30 @@ def test_normalise_respells_before_unshouting():
     assert normalise("HANDLÄGGAERN VAR OTREVLIG!!!", unshouts=True, respells=True) == "Handläggaren var otrevlig!!!"
     assert normalise("HANDLÄGGAERN VAR OTREVLIG!!!", unshouts=True, respells=False) == "Handläggaern var otrevlig!!!"
     assert normalise("Handläggaern", unshouts=False, respells=False) == "Handläggaern"
+
+
+PINNED_TEXTS = [
+    "Handläggaern var tervlig men jag väntade en timme.", "Jag fick aldri något svar från kommunen.",
+    "BEMÖTANDET VAR OTREVILGT.", "HANDLÄGGAREN VAR OTREVLIG!!!", "ALDRIG fått svar!!!",
+    "Jag fick ingen hjalp med ansokan och vantade i tva veckor pa svar.", "Hon sa att det är klart, men inget hände.",
+    "Tack Sagal för hjälpen, du var jättebra!", "[NAMN] var otrevlig mot mig i receptionen.",
+    "The service was terrible and nobody called back.", "fick ngn svar tbx efter 3ggr",
+    "Supporten var helt useless och chatten likaså.", "Bygglovsansökan för friggeboden handlades snabbt.",
+    "Väntetiden i telfonkön var alldeles för lång, over en timme.", "e-tjansten loggar ut mig hela tiden",
+]
+PINNED_OUTPUT = {"1": "1678d688b321b24416f46016ee594d9de38ab0e6e0eeb54cc01fb8e027f7fa9d"}
+"""The sha256 of normalise(text, True, True) over PINNED_TEXTS for each NORMALISATION_VERSION."""
+
+
+def test_a_change_in_what_normalisation_writes_comes_with_a_new_version():
+    """Predictions made before and after a normalisation change must not share a model version
+    (synpunkt.model.model_version hashes NORMALISATION_VERSION): a changed output without a bump fails here."""
+    import hashlib
+
+    from synpunkt.textnorm import NORMALISATION_VERSION
+
+    output = "\n".join(normalise(t, unshouts=True, respells=True) for t in PINNED_TEXTS)
+    digest = hashlib.sha256(output.encode()).hexdigest()
+    assert PINNED_OUTPUT.get(NORMALISATION_VERSION) == digest, (
+        "synpunkt.textnorm now writes these texts differently: bump NORMALISATION_VERSION and record "
+        f"{NORMALISATION_VERSION!r}'s successor's digest {digest} in PINNED_OUTPUT")

@@ -180,7 +180,7 @@ def test_training_fits_the_lexicon_and_chooses_its_weight(tiny_base, comments, t
     assert ("`topic_lexicon.npz`" in card) == (settings["topic_lexicon_weight"] > 0)
 
 
-def test_every_backend_blends_the_same_lexicon(model_copy, comments):
+def test_every_backend_blends_the_same_lexicon(model_copy, comments, tmp_path, monkeypatch):
     from synpunkt.classifier import Classifier, sigmoid
     from synpunkt.model import ModelSettings
     from synpunkt.topic_lexicon import fit_topic_lexicon
@@ -189,6 +189,7 @@ def test_every_backend_blends_the_same_lexicon(model_copy, comments):
     settings = ModelSettings.load(model_copy)
     settings.topic_lexicon_weight = 0.3
     settings.save(model_copy)
+    monkeypatch.setenv("SYNPUNKT_CACHE", str(tmp_path / "cache"))  # the tiny model's export stays out of the user's
     for backend in ("torch", "onnx"):
         clf = Classifier.load(model_copy, backend=backend)
         assert clf.backend == backend and clf.lexicon is not None

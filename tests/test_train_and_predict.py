@@ -108,3 +108,24 @@ def test_a_temperature_that_cannot_be_fitted_means_no_scaling():
 
     logits = np.array([[np.nan, 1.0], [0.5, np.nan]])
     assert fit_binary_temperature(logits, np.array([[1.0, 0.0], [0.0, 1.0]])) == 1.0
+
+
+def test_the_model_version_covers_the_normalisation_code(trained, tmp_path, monkeypatch):
+    """A model that respells or unshouts gets a new version when synpunkt.textnorm's NORMALISATION_VERSION changes
+    (its predictions may change with the same weights); one that does not normalise keeps its version."""
+    import shutil
+
+    import synpunkt.textnorm as textnorm
+    from synpunkt.model import ModelSettings, model_version
+
+    plain = shutil.copytree(trained[0], tmp_path / "plain")
+    settings = ModelSettings.load(plain)
+    settings.unshout = settings.respell = False
+    settings.save(plain)
+    normalising = shutil.copytree(plain, tmp_path / "normalising")
+    settings.respell = True
+    settings.save(normalising)
+    versions = model_version(plain), model_version(normalising)
+    monkeypatch.setattr(textnorm, "NORMALISATION_VERSION", textnorm.NORMALISATION_VERSION + "-next")
+    assert model_version(plain) == versions[0]
+    assert model_version(normalising) != versions[1]

@@ -5,7 +5,9 @@
 A model directory's ``backends.json`` (written by ``synpunkt compare-backends --write``) holds the comparison of the
 backends on that model and the default chosen from it: the fastest backend whose answers agree with the torch
 reference on at least MIN_AGREEMENT of the sentiments and whose evaluation figures stay within the reference's
-95 % intervals. A file written for another model version is ignored (a retrained model has not been compared).
+95 % intervals. A file written for another model version is ignored (a retrained model has not been compared),
+unless it records the same network (synpunkt.model.network_digest: a change of calibration or input normalisation
+only).
 
 Which backend is fastest depends on the CPU (measured: torch bf16 on an AMD EPYC, ONNX Runtime on an Intel Xeon with
 AVX-512 BF16), so the file keeps one entry per CPU under ``machines``, keyed by ``cpu_key()`` (the model name and the
@@ -63,23 +65,31 @@ def check_backend(name: str) -> str:
 
 
 def read_backends(model_dir: Path | None) -> dict | None:
-    """The model directory's backends.json when it exists and was written for this model version, else None."""
+    """The model directory's backends.json when it exists and was measured on this model's network, else None.
+
+    A file written for another model version still holds when its ``network`` digest is this model's
+    (synpunkt.model.network_digest): the weights and the network's settings are the same, and only what runs before
+    or after the network changed (calibration, thresholds, input normalisation), the same on every backend."""
     if model_dir is None or not (Path(model_dir) / BACKENDS_FILE).is_file():
         return None
-    from synpunkt.model import model_version
+    from synpunkt.model import model_version, network_digest
 
     path = Path(model_dir) / BACKENDS_FILE
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))
         current = model_version(model_dir)
+        if recorded.get("model_version") == current:
+            return recorded
+        network = network_digest(model_dir)
     except (OSError, ValueError) as err:
         log.warning("%s ignored: %s", path, type(err).__name__)
         return None
-    if recorded.get("model_version") != current:
-        log.warning("%s was written for %s, not %s: ignored (run `synpunkt compare-backends --write`)",
-                    path, recorded.get("model_version"), current)
-        return None
-    return recorded
+    if recorded.get("network") == network:
+        log.info("%s was measured for %s, the same network as %s: used", path, recorded.get("model_version"), current)
+        return recorded
+    log.warning("%s was written for %s, not %s, on another network: ignored (run `synpunkt compare-backends "
+                "--write`)", path, recorded.get("model_version"), current)
+    return None
 
 
 INFERENCE_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
@@ -142,8 +152,12 @@ def machine_defaults(recorded: dict) -> dict[str, dict]:
 
 def with_machines(record: dict, previous: dict | None) -> dict:
     """`record` with ``machines``: the entries of `previous` (the file it replaces, or None) for other CPUs, and
-    its own (``machine_entry``) for its CPU, replacing an older one."""
+    its own (``machine_entry``) for its CPU, replacing an older one. An entry kept from a file written for another
+    model version (the same network: ``read_backends``) says which version it was measured for."""
     machines = machine_defaults(previous) if previous else {}
+    if previous and previous.get("model_version") != record.get("model_version"):
+        machines = {k: {**e, "model_version": e.get("model_version", previous.get("model_version"))}
+                    for k, e in machines.items()}
     key, this = machine_entry(record)
     machines.pop(key, None)
     return {**record, "machines": {**machines, key: this}}

@@ -101,7 +101,10 @@ def compare_backends(model_dir: Path | None = None, backends: tuple[str, ...] | 
         row["qualifies"] = bool(row["sentiment_agreement"] >= MIN_AGREEMENT and row["within_intervals"])
     from synpunkt.inference.onnx_export import INT8_SETTINGS
 
-    return {"model_version": reference.version, "date": date.today().isoformat(), "machine": machine(),
+    from synpunkt.model import network_digest
+
+    return {"model_version": reference.version, "network": network_digest(model_dir),
+            "date": date.today().isoformat(), "machine": machine(),
             "load_average": {"start": load_start, "end": load_end},
             "reference": REFERENCE, "reference_precision": reference.precision, "texts": len(texts),
             "min_agreement": MIN_AGREEMENT, "int8_settings": INT8_SETTINGS, "backends": rows,

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from synpunkt.config import cache_dir
+from synpunkt.config import cache_dir, onnx_cache_limit_gb
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,10 @@ def graph_digest(graph: torch.nn.Module, cache_key: str, output_names: Sequence[
 
 def _cached(path: Path, build: Callable[[Path], None]) -> Path:
     """`path`, built by `build(tmp)` and renamed into place unless it exists; one build at a time per cache folder
-    (a file lock, so across processes too)."""
+    (a file lock, so across processes too). Using a file marks it recently used; after a build, the least recently
+    used files beyond onnx_cache_limit_gb() are removed (``prune_cache``)."""
     if path.is_file():
+        _mark_used(path)
         return path
     from filelock import FileLock
 
@@ -104,7 +106,35 @@ def _cached(path: Path, build: Callable[[Path], None]) -> Path:
         finally:
             tmp.unlink(missing_ok=True)
         log.info("wrote %s in %.1f s (once; later loads reuse it)", path.name, time.perf_counter() - started)
+        prune_cache(path.parent, int(onnx_cache_limit_gb() * 1e9), keep=path)
     return path
+
+
+def _mark_used(path: Path) -> None:
+    """Set the file's modification time to now (the cache's record of use; access times are often not kept)."""
+    try:
+        os.utime(path)
+    except OSError:  # a read-only cache still serves its files
+        pass
+
+
+def prune_cache(folder: Path, limit_bytes: int, keep: Path) -> list[Path]:
+    """Remove the least recently used exports in `folder` until the rest fit in `limit_bytes` (`keep`, the file
+    just built, always stays); the files removed. A removed file is exported again when it is next needed."""
+    files = sorted(folder.glob("*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)
+    total, removed = 0, []
+    for f in files:
+        total += f.stat().st_size
+        if total > limit_bytes and f != keep:
+            try:
+                f.unlink()
+            except OSError:  # in use elsewhere (Windows) or already gone: try again after the next export
+                continue
+            removed.append(f)
+    if removed:
+        log.info("ONNX cache over %.1f GB: removed %d least recently used export(s), %s", limit_bytes / 1e9,
+                 len(removed), ", ".join(f.name for f in removed))
+    return removed
 
 
 def export_fp32(graph: torch.nn.Module, out: Path, output_names: Sequence[str]) -> None:
