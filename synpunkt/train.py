@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
 from synpunkt.labels import SENTIMENTS, TOPICS, sentiment_index, topic_vector
 from synpunkt.model import CommentClassifier, ModelSettings, build_model, save_model
+from synpunkt.reproduce import code_revision
 from synpunkt.signals.data import URGENT_CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -305,6 +306,7 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
         "seconds": round(time.time() - started, 1),
         "torch_threads": torch.get_num_threads(),
         "device": "cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu",
+        "code": code_revision(),  # the commit its code and data came from (scripts/reproduce_weights.py)
     }
     write_model_card(cfg.output_dir, report, settings)
     return report

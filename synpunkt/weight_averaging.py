@@ -23,12 +23,12 @@ from pathlib import Path
 
 import torch
 
+from synpunkt.evaluate import EVAL_FILE
 from synpunkt.model import NETWORK_FIELDS, SETTINGS_FILE, WEIGHTS_FILE, ModelSettings, model_version
 
 LORA_A, LORA_B = ".lora_A.", ".lora_B."
 ARCHITECTURE_FIELDS = (*NETWORK_FIELDS, "unshout", "respell")
 """Settings that must agree between averaged runs (same base, input, adapters and heads)."""
-EVAL_FILE = "evaluation.json"
 
 
 class IncompatibleModels(ValueError):

@@ -197,7 +197,8 @@ def recalibrate(
 ) -> None:
     """Refit a model's temperatures and topic thresholds on the current in-domain validation split, without
     retraining (synpunkt_model.json rewritten, weights untouched). The model version changes: rerun
-    `synpunkt evaluate --standard --behaviour --update-card`, `synpunkt fit-shares` and `synpunkt compare-backends --write`."""
+    `synpunkt evaluate --standard --behaviour --update-card` and `synpunkt fit-shares` (backends.json still holds: the
+    network is the same)."""
     _setup_logging()
     from synpunkt.evaluate import recalibrate as refit
 
@@ -216,8 +217,8 @@ def recalibrate(
         typer.echo(f"  threshold {topic}: {before['topic_thresholds'].get(topic, float('nan')):.3f} -> {value:.3f}")
     if "topic_lexicon_weight" in after:
         typer.echo(f"  topic lexicon weight: {before['topic_lexicon_weight']:.1f} -> {after['topic_lexicon_weight']:.1f}")
-    typer.echo("the evaluation is now stale: rerun `synpunkt evaluate --standard --behaviour --update-card`, "
-               "`synpunkt fit-shares` and `synpunkt compare-backends --write`")
+    typer.echo("the evaluation is now stale: rerun `synpunkt evaluate --standard --behaviour --update-card` and "
+               "`synpunkt fit-shares` (the backend measurements still hold: the network is the same)")
 
 
 @app.command("average-models")

@@ -23,6 +23,7 @@ from synpunkt.classifier_encoder import copy_encoder
 from synpunkt.classifier_encoder import spec as classifier_spec
 from synpunkt.config import DEFAULT_BASE_MODEL
 from synpunkt.model import ModelSettings
+from synpunkt.reproduce import code_revision
 from synpunkt.signals.data import (ALERT_CATEGORIES, URGENT_CATEGORIES, is_added_urgent_row, repeat_data, rtplx_data,
                                    urgent_data)
 from synpunkt.signals.detect import Detector
@@ -511,6 +512,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
                                            "on the train split"}[pool]
                           + "; validation_blind is never read); test splits only for the evaluation"},
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code": code_revision(),  # the commit its code and data came from
     }
     heads = SignalHeads(urgent_head, repeat_head, settings, span_head)
     evaluation = evaluate(heads, urgent, feats_u, repeat, feats_r, win_u, win_c)
