@@ -246,6 +246,11 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     started = time.time()
+    code = code_revision()  # at the start: the tree may change during a long run
+    if code and not code["clean"]:
+        log.warning("the project has uncommitted changes: the training record names commit %s, which this run's "
+                    "code and data differ from (commit first for a run that scripts/reproduce_weights.py can "
+                    "repeat)", code["commit"][:12])
     settings = ModelSettings(name=cfg.name, base_model=cfg.base_model, max_length=cfg.max_length, lora_r=cfg.lora_r,
                              lora_alpha=2 * cfg.lora_r, trainable_layers=cfg.trainable_layers, unshout=True,
                              respell=True, signal_heads=cfg.signal_heads)
@@ -306,7 +311,7 @@ def run_training(cfg: TrainConfig, encoder=None, tokenizer=None) -> dict:
         "seconds": round(time.time() - started, 1),
         "torch_threads": torch.get_num_threads(),
         "device": "cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu",
-        "code": code_revision(),  # the commit its code and data came from (scripts/reproduce_weights.py)
+        "code": code,  # the commit its code and data came from (scripts/reproduce_weights.py)
     }
     write_model_card(cfg.output_dir, report, settings)
     return report
