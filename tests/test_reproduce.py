@@ -71,6 +71,8 @@ def test_a_tiny_model_trained_again_at_a_commit_has_the_same_weights(trained, tm
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "bit-identical: " in result.stdout and (tmp_path / "again" / "evaluation.json").is_file()
+    trained_with = next(line for line in result.stdout.splitlines() if line.startswith("training with"))
+    assert "synpunkt-reproduce-" in trained_with  # the worktree's code trained, not this checkout's
     again = json.loads((tmp_path / "again" / "evaluation.json").read_text())["training"]
     assert again["config"]["seed"] == json.loads((model_dir / "evaluation.json").read_text())["training"]["config"]["seed"]
     worktrees = subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "list"], capture_output=True, text=True)
