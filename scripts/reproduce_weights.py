@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from synpunkt.config import PROJECT_ROOT, model_dir, shared_datasets
-from synpunkt.reproduce import retraining_config, training_record, weights_difference
+from synpunkt.reproduce import PATH_FIELDS, retraining_config, training_record, weights_difference
 
 TRAIN = """
 import dataclasses, json, sys
@@ -32,12 +32,12 @@ from pathlib import Path
 import synpunkt
 from synpunkt.train import TrainConfig, run_training
 print("training with", synpunkt.__file__, flush=True)
-config = json.loads(sys.argv[1])
-paths = {"output_dir", "in_domain", "data_dir", "corrections"}
+config, paths = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
 known = {f.name for f in dataclasses.fields(TrainConfig)}
 run_training(TrainConfig(**{k: Path(v) if k in paths and v else v for k, v in config.items() if k in known}))
 """
-"""Run in the worktree's Python path, so that the recorded commit's code trains (not this checkout's)."""
+"""Run in the worktree's Python path, so that the recorded commit's code trains (not this checkout's); its arguments
+are the config and PATH_FIELDS (passed in: an older commit has no synpunkt.reproduce)."""
 
 
 def main() -> int:
@@ -64,7 +64,8 @@ def main() -> int:
                   f"{config.get('epochs')} epochs, {config.get('threads')} thread(s) -> {output}", flush=True)
             started = time.perf_counter()
             env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1"}
-            subprocess.run([sys.executable, "-c", TRAIN, json.dumps(config)], check=True, env=env, cwd=checkout)
+            subprocess.run([sys.executable, "-c", TRAIN, json.dumps(config), json.dumps(PATH_FIELDS)], check=True,
+                           env=env, cwd=checkout)
             seconds = time.perf_counter() - started
         finally:
             subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "remove", "--force", str(checkout)],

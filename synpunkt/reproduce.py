@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 from synpunkt.config import PROJECT_ROOT
-from synpunkt.evaluate import EVAL_FILE
 from synpunkt.model import WEIGHTS_FILE
 
 PATH_FIELDS = ("output_dir", "in_domain", "data_dir", "corrections")
@@ -39,6 +38,8 @@ def code_revision(root: Path = PROJECT_ROOT) -> dict | None:
 
 def training_record(model_dir: Path) -> dict:
     """The model's training record (evaluation.json's "training": config, rows, losses, code revision)."""
+    from synpunkt.evaluate import EVAL_FILE  # here: train and train-signals import this module for code_revision
+
     path = Path(model_dir) / EVAL_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no evaluation.json, so no record of how the model was trained")
