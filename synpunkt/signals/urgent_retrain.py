@@ -1,0 +1,371 @@
+"""Judge retrained signal heads against the shipped ones on a fresh blind batch of urgent data (issue 9).
+
+A candidate is a folder written by ``synpunkt train-signals``. On the base encoder only its urgent head, span head
+and their thresholds can replace the shipped ones; the repeat-contact head, its threshold and layers stay the
+shipped ones (``replace_urgent_heads``). Heads on another encoder (``--encoder classifier``) are judged whole, their
+repeat head too (rule (e)). Two versions of a candidate are judged: as trained ("1"), and with its whole-text and
+span thresholds recalibrated on the held-out splits that earlier decisions have already read ("2",
+``recalibrate``). The rule, fixed before the blind batch existed (``rule_verdict``), compares each with the shipped
+heads on the blind split only. The test split is read only with ``--test``, after that decision.
+
+    python -m synpunkt.signals.urgent_retrain --candidate DIR --blind validation_blind5   # figures and verdict
+    python -m synpunkt.signals.urgent_retrain --candidate DIR --blind ... --write DIR      # + write if it passes
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synpunkt.signals.data import ALERT_CATEGORIES
+from synpunkt.signals.heads import SIGNALS_DIR, SignalHeads, union_layers
+
+BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "validation_blind4", "validation_blind5")
+"""The fresh batches in the order they were written (data/urgent/GUIDE.md); read by no training step. Each judges
+one decision; the batches before it (and `validation`) are worn: they may calibrate thresholds, never decide."""
+CALIBRATION_RATE = 0.04
+"""Recalibrated thresholds flag at most this share of the worn splits' non-urgent negative comments (train-signals' margin)."""
+THRESHOLD_GRID = np.round(np.arange(0.30, 0.99501, 0.005), 3)
+THREAT_GAIN = 0.05
+"""(a) the candidate's threat recall on the blind batch must reach the shipped heads' + this (3 of 60)..."""
+OTHER_LOSS = 0.034
+"""(b) ...self_harm and violence recall may fall at most this (one of 30)..."""
+NEGATIVE_SLACK = 0.02
+"""(c) ...non-urgent negative comments flagged at most max(ISSUE_NEGATIVE_RATE, the shipped heads') + this..."""
+ISSUE_NEGATIVE_RATE = 0.05
+COMMENTS_SLACK = 0.01
+"""(d) ...and in-domain validation comments flagged at most the shipped heads' share + this..."""
+REPEAT_LOSS = {"comments": 0.01, "written": 0.02}
+"""(e) ...and, for heads with a repeat head of their own, repeat F1 on each validation source at most this lower."""
+COMMAND = "python -m synpunkt.signals.urgent_retrain --candidate DIR --blind SPLIT --write models/signals"
+
+
+@dataclass
+class UrgentScores:
+    """Per text: the whole text's p(urgent), its most urgent sentence span's by the span head (0 without one), and
+    whether a rule decided it."""
+
+    whole: np.ndarray
+    span: np.ndarray
+    rules: np.ndarray
+    repeat: np.ndarray  # the repeat-contact decision
+
+    def subset(self, mask: np.ndarray) -> "UrgentScores":
+        return UrgentScores(self.whole[mask], self.span[mask], self.rules[mask], self.repeat[mask])
+
+
+def urgent_scores(heads: SignalHeads, texts: Sequence[str]) -> UrgentScores:
+    """UrgentScores of texts under heads (one encoder pass; texts are never stored or logged)."""
+    from synpunkt.signals.detect import Detector
+    from synpunkt.signals.repeat_cues import cue_features
+    from synpunkt.signals.rules import rule_category
+    from synpunkt.signals.windows import MAX_WINDOW_WORDS
+
+    texts = list(texts)
+    detector = Detector(heads)
+    none = heads.urgent.classes.index("none")
+    whole, spans, rows = detector.encoder.encode_spans(list(texts),
+                                                       heads.settings.get("max_window_words", MAX_WINDOW_WORDS))
+    p_whole = 1 - detector.urgent_probabilities(whole)[:, none]
+    p_span = (1 - detector.span_probabilities(len(texts), spans, rows)[:, none]
+              if heads.urgent_span is not None and detector.spanned else np.zeros(len(texts)))
+    repeat_p = heads.repeat.probabilities(np.hstack([heads.head_features(whole, "repeat"), cue_features(texts)]))[:, 1]
+    return UrgentScores(p_whole, p_span, np.array([rule_category(t) is not None for t in texts]),
+                        repeat_p >= heads.thresholds["repeat_contact"])
+
+
+def flagged(scores: UrgentScores, threshold: float, span_threshold: float | None) -> np.ndarray:
+    """Whether each text is flagged: a rule, the whole text at its threshold, or a span at the span threshold
+    (Detector's decision; pure)."""
+    out = scores.rules | (scores.whole >= threshold)
+    return out | (scores.span >= span_threshold) if span_threshold is not None else out
+
+
+def recalibrate(scores: UrgentScores, urgent: np.ndarray, negative: np.ndarray, has_span: bool,
+                rate: float = CALIBRATION_RATE, grid: np.ndarray = THRESHOLD_GRID) -> dict:
+    """Recalibrated thresholds (pure): over the grid, the (whole, span) pair flagging at most `rate` of the `negative` rows
+    with the highest recall on the `urgent` rows; ties: the lower flag rate, then the higher thresholds."""
+    best = None
+    for t in grid:
+        for ts in (grid if has_span else [None]):
+            f = flagged(scores, t, ts)
+            neg_rate = float(f[negative].mean())
+            if neg_rate > rate + 1e-12:
+                continue
+            key = (float(f[urgent].mean()), -neg_rate, t, -1 if ts is None else ts)
+            if best is None or key > best[0]:
+                best = (key, t, ts)
+    if best is None:
+        raise ValueError("no threshold pair keeps the calibration rate")
+    (recall, neg, _, _), t, ts = best
+    return {"urgent": float(t), **({"urgent_span": float(ts)} if ts is not None else {}),
+            "held_out_recall": round(recall, 4), "held_out_negative_flag_rate": round(-neg, 4),
+            "n_urgent": int(urgent.sum()), "n_negative": int(negative.sum())}
+
+
+def blind_figures(frame: pd.DataFrame, flags: np.ndarray) -> dict:
+    """Recall per category (flagged at all), the share of non-urgent negative and of all non-urgent rows flagged
+    (pure)."""
+    cat = frame["category"].to_numpy()
+    none = cat == "none"
+    negative = none & (frame["negative_tone"] == True).to_numpy()  # noqa: E712
+    from synpunkt.signals.training import _share
+
+    out = {c: {"n": int((cat == c).sum()), "recall": _share(flags[cat == c])} for c in ALERT_CATEGORIES}
+    out["negative"] = {"n": int(negative.sum()), "flag_rate": _share(flags[negative])}
+    out["none"] = {"n": int(none.sum()), "flag_rate": _share(flags[none])}
+    out["urgent_recall"] = _share(flags[~none])
+    return out
+
+
+def qualifies(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
+    """(passes?, reasons) of one candidate against the shipped heads by the fixed rule (pure); each dict holds
+    "blind" (blind_figures), "comments_flag_rate" and, where the candidate has a repeat head of its own,
+    "repeat_f1" ({"comments": F1, "written": F1} on the validation splits)."""
+    cb, sb = candidate["blind"], shipped["blind"]
+    checks = [
+        ("threat recall", cb["threat"]["recall"], ">=", round(sb["threat"]["recall"] + THREAT_GAIN, 4)),
+        ("self_harm recall", cb["self_harm"]["recall"], ">=", round(sb["self_harm"]["recall"] - OTHER_LOSS, 4)),
+        ("violence recall", cb["violence_close_relationship"]["recall"], ">=",
+         round(sb["violence_close_relationship"]["recall"] - OTHER_LOSS, 4)),
+        ("negative comments flagged", cb["negative"]["flag_rate"], "<=",
+         round(max(ISSUE_NEGATIVE_RATE, sb["negative"]["flag_rate"]) + NEGATIVE_SLACK, 4)),
+        ("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
+         round(shipped["comments_flag_rate"] + COMMENTS_SLACK, 4)),
+    ]
+    if "repeat_f1" in candidate:
+        checks += [(f"repeat F1, validation {source}", candidate["repeat_f1"][source], ">=",
+                    round(shipped["repeat_f1"][source] - loss, 4)) for source, loss in REPEAT_LOSS.items()]
+    reasons, ok = [], True
+    for name, value, op, bar in checks:
+        met = value >= bar if op == ">=" else value <= bar
+        ok &= met
+        reasons.append(f"{name} {value:.4f} {op if met else ('<' if op == '>=' else '>')} {bar}")
+    return ok, reasons
+
+
+def rule_verdict(candidates: dict[str, dict], shipped: dict) -> tuple[str | None, dict[str, list[str]]]:
+    """(the winning candidate's name or None, reasons per candidate) (pure): of those that qualify, the higher total
+    urgent recall on the blind batch, then the lower negative flag rate."""
+    reasons, passing = {}, []
+    for name, figures in candidates.items():
+        ok, reasons[name] = qualifies(figures, shipped)
+        if ok:
+            passing.append((figures["blind"]["urgent_recall"], -figures["blind"]["negative"]["flag_rate"], name))
+    return (max(passing)[2] if passing else None), reasons
+
+
+def replace_urgent_heads(shipped: SignalHeads, candidate: SignalHeads, thresholds: dict, note: dict) -> SignalHeads:
+    """The shipped heads with the candidate's urgent head, span head, their layers, C and `thresholds` (pure); the
+    repeat head, its threshold, C and layers and every other shipped setting stay."""
+    settings = copy.deepcopy(shipped.settings)
+    cand = candidate.settings
+    urgent_layers = tuple(candidate.head_layers["urgent"])
+    repeat_layers = tuple(shipped.head_layers["repeat"])
+    settings["layers"] = list(union_layers(urgent_layers, repeat_layers))
+    settings["head_layers"] = {"urgent": list(urgent_layers), "repeat": list(repeat_layers)}
+    settings["version"] = f"{shipped.version.split('+')[0]}+urgent-{note['date'].replace('-', '')}"
+    settings["thresholds"] = {"urgent": thresholds["urgent"], "repeat_contact": shipped.thresholds["repeat_contact"],
+                              **({"urgent_span": thresholds["urgent_span"]} if "urgent_span" in thresholds else {})}
+    for key in ("urgent_scoring", "urgent_training", "calibration_pool", "calibration_flag_rate",
+                "urgent_span_held_out", "window_sentences", "max_window_words"):
+        if key in cand:
+            settings[key] = cand[key]
+        else:
+            settings.pop(key, None)
+    settings["regularisation"] = {**{k: v for k, v in settings.get("regularisation", {}).items()
+                                     if not k.startswith("urgent")},
+                                  **{k: v for k, v in cand.get("regularisation", {}).items() if k.startswith("urgent")}}
+    settings.setdefault("training_data", {})["urgent"] = cand.get("training_data", {}).get("urgent")
+    settings["urgent_retrain"] = note
+    return SignalHeads(candidate.urgent, shipped.repeat, settings, candidate.urgent_span)
+
+
+def worn_splits(blind_split: str) -> tuple[str, ...]:
+    """The held-out splits read before `blind_split` was written: `validation` and the earlier blind batches."""
+    if blind_split not in BLIND_SPLITS:
+        raise ValueError(f"unknown blind split {blind_split!r}: expected one of {BLIND_SPLITS}")
+    return ("validation", *BLIND_SPLITS[:BLIND_SPLITS.index(blind_split)])
+
+
+def same_encoder(a: SignalHeads, b: SignalHeads) -> bool:
+    """Whether both heads read the same encoder (then only the urgent heads are swapped)."""
+    from synpunkt.classifier_encoder import identity
+
+    return identity(a.base_model) == identity(b.base_model)
+
+
+def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str) -> dict:
+    """Figures of the shipped heads and the candidate as trained ("1") and recalibrated on the worn splits ("2") on
+    the blind batch, the in-domain validation comments and (for whole-head candidates) the validation repeat rows;
+    the verdict (nothing written)."""
+    from sklearn.metrics import f1_score
+
+    from synpunkt.signals.data import repeat_data, urgent_data
+
+    urgent, repeat = urgent_data(), repeat_data()
+    blind = (urgent["split"] == blind_split).to_numpy()
+    if not blind.any():
+        raise ValueError(f"no {blind_split} rows in data/urgent/urgent.jsonl")
+    worn = urgent["split"].isin(worn_splits(blind_split)).to_numpy()
+    shipped, candidate = SignalHeads.load(shipped_dir), SignalHeads.load(candidate_dir)
+    whole_heads = not same_encoder(shipped, candidate)
+    held = (repeat["split"] == "validation").to_numpy()
+    frame, rep = urgent[blind | worn].reset_index(drop=True), repeat[held].reset_index(drop=True)
+    texts = frame["text"].tolist() + rep["text"].tolist()
+    n = len(frame)
+    in_blind = (frame["split"] == blind_split).to_numpy()
+    comments = (rep["source"] == "comments").to_numpy()
+    y_repeat = rep["repeat_contact"].astype(bool).to_numpy()
+
+    def figures(scores: UrgentScores, t: float, ts: float | None, own_repeat: bool) -> dict:
+        f = flagged(scores, t, ts)
+        out = {"thresholds": {"urgent": t, "urgent_span": ts},
+               "blind": blind_figures(frame[in_blind], f[:n][in_blind]),
+               "comments_flag_rate": round(float(f[n:][comments].mean()), 4)}
+        if own_repeat:
+            out["repeat_f1"] = {source: round(float(f1_score(y_repeat[m], scores.repeat[n:][m], zero_division=0)), 4)
+                                for source, m in (("comments", comments), ("written", ~comments))}
+        return out
+
+    name = "J" if whole_heads else "K"
+    s_scores, c_scores = urgent_scores(shipped, texts), urgent_scores(candidate, texts)
+    out = {"blind_split": blind_split, "worn_splits": list(worn_splits(blind_split)), "whole_heads": whole_heads,
+           "shipped": figures(s_scores, shipped.thresholds["urgent"], shipped.thresholds.get("urgent_span"),
+                              whole_heads),
+           f"{name}1": figures(c_scores, candidate.thresholds["urgent"], candidate.thresholds.get("urgent_span"),
+                               whole_heads)}
+    cat = frame["category"].to_numpy()
+    negative = (cat == "none") & (frame["negative_tone"] == True).to_numpy()  # noqa: E712
+    on_worn = np.r_[~in_blind, np.zeros(len(rep), bool)]
+    recalibrated = recalibrate(c_scores.subset(on_worn), (cat != "none")[~in_blind], negative[~in_blind],
+                               candidate.urgent_span is not None)
+    out[f"{name}2"] = figures(c_scores, recalibrated["urgent"], recalibrated.get("urgent_span"), whole_heads)
+    out[f"{name}2"]["calibration"] = recalibrated
+    winner, reasons = rule_verdict({k: out[k] for k in (f"{name}1", f"{name}2")}, out["shipped"])
+    out["verdict"], out["reasons"] = winner, reasons
+    return out
+
+
+def test_figures(heads: SignalHeads) -> dict:
+    """urgent_metrics of heads on the test split (read only after the decision)."""
+    from synpunkt.signals.data import urgent_data
+    from synpunkt.signals.detect import Detector
+    from synpunkt.signals.training import urgent_metrics
+
+    urgent = urgent_data()
+    test = urgent[urgent["split"] == "test"].reset_index(drop=True)
+    return urgent_metrics(test, Detector(heads).detect(test["text"].tolist()))
+
+
+def chosen_heads(result: dict, name: str, shipped: SignalHeads, candidate: SignalHeads, note: dict) -> SignalHeads:
+    """The heads candidate `name` of a judge() result stands for (pure): the candidate's urgent heads swapped into
+    the shipped ones, or, for whole-head candidates, the candidate itself; with that version's thresholds."""
+    t = result[name]["thresholds"]
+    thresholds = {"urgent": t["urgent"], **({"urgent_span": t["urgent_span"]} if t["urgent_span"] is not None else {})}
+    if not result["whole_heads"]:
+        return replace_urgent_heads(shipped, candidate, thresholds, note)
+    settings = copy.deepcopy(candidate.settings)
+    settings["thresholds"] = {**settings["thresholds"], **thresholds}
+    settings["urgent_retrain"] = note
+    return SignalHeads(candidate.urgent, candidate.repeat, settings, candidate.urgent_span)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--candidate", type=Path, required=True, help="a folder written by synpunkt train-signals")
+    parser.add_argument("--blind", required=True, choices=BLIND_SPLITS, help="the fresh batch that decides")
+    parser.add_argument("--shipped-dir", type=Path, default=SIGNALS_DIR)
+    parser.add_argument("--test", action="store_true", help="also the test split (only after the decision)")
+    parser.add_argument("--write", type=Path, default=None, metavar="DIR",
+                        help="write the winner's heads into DIR when the rule passes")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    result = judge(args.shipped_dir, args.candidate, args.blind)
+    if args.test or args.write:
+        shipped, candidate = SignalHeads.load(args.shipped_dir), SignalHeads.load(args.candidate)
+        result["test"] = {"shipped": test_figures(shipped)}
+        for name in [k for k in result if k[0] in "JK" and k[1:] in ("1", "2")]:
+            note = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+            result["test"][name] = test_figures(chosen_heads(result, name, shipped, candidate, note))
+    if args.write and result["verdict"]:
+        write(result, args.shipped_dir, args.candidate, args.write)
+    print(json.dumps(result, indent=1))
+
+
+def full_evaluation(heads: SignalHeads, seed: int = 42) -> dict:
+    """training.evaluate's validation and test figures and the dilution diagnostic of any heads, from the cached
+    encoder features train-signals uses (the figures evaluation.json holds)."""
+    from synpunkt.signals.data import repeat_data, urgent_data
+    from synpunkt.signals.features import FeatureEncoder, cached_all_layers, select_layers
+    from synpunkt.signals.training import Windows, _windows, dilution, evaluate
+
+    encoder = FeatureEncoder(base_model=heads.base_model)
+    urgent, repeat = urgent_data(), repeat_data()
+    scoring = heads.settings.get("urgent_scoring", "whole")
+    layers = heads.encoded_layers
+    all_u = cached_all_layers(encoder, urgent["text"].tolist(), "urgent")
+    all_r = cached_all_layers(encoder, repeat["text"].tolist(), "repeat")
+    win_u = _windows(encoder, urgent["text"].tolist(), "urgent_windows", scoring)
+    if scoring == "max_span":
+        win_c = _windows(encoder, repeat["text"].tolist(), "repeat", scoring)
+    else:
+        held = ((repeat["source"] == "comments") & repeat["split"].isin(["validation", "test"])).to_numpy()
+        win_c = _windows(encoder, repeat.loc[held, "text"].tolist(), "comments_windows", scoring)
+        win_c = Windows(win_c.features, np.flatnonzero(held)[win_c.rows]) if win_c is not None else None
+    out = evaluate(heads, urgent, select_layers(all_u, layers), repeat, select_layers(all_r, layers), win_u, win_c)
+    out["dilution_validation"] = dilution(heads, encoder, urgent, seed)
+    return out
+
+
+def write(result: dict, shipped_dir: Path, candidate_dir: Path, output_dir: Path) -> Path:
+    """Write the winner's urgent heads with the shipped repeat head into output_dir: heads.json, heads.npz,
+    evaluation.json (every figure measured again on the swapped heads) and the card (hand-written sections kept)."""
+    from synpunkt.signals.card import write_card
+
+    import shutil
+
+    from synpunkt.signals.training import ENCODER_DIR
+
+    winner = result["verdict"]
+    shipped, candidate = SignalHeads.load(shipped_dir), SignalHeads.load(candidate_dir)
+    note = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "candidate": winner,
+            "candidate_version": candidate.version, "candidate_code": candidate.settings.get("code"),
+            "replaced": {"version": shipped.version, "thresholds": dict(shipped.thresholds)},
+            "blind_split": result["blind_split"], "worn_splits": result["worn_splits"], "blind": result[winner]["blind"], "replaced_blind": result["shipped"]["blind"],
+            "comments_flag_rate": result[winner]["comments_flag_rate"],
+            "replaced_comments_flag_rate": result["shipped"]["comments_flag_rate"],
+            "rule": result["reasons"][winner], "command": COMMAND,
+            **({"calibration": result[winner]["calibration"]} if "calibration" in result[winner] else {}),
+            **({"repeat_f1": result[winner]["repeat_f1"], "replaced_repeat_f1": result["shipped"]["repeat_f1"]}
+               if result["whole_heads"] else {})}
+    heads = chosen_heads(result, winner, shipped, candidate, note)
+    if result["whole_heads"]:  # the heads keep their own copy of the encoder, as train-signals writes it
+        shutil.copytree(Path(candidate_dir) / ENCODER_DIR, Path(output_dir) / ENCODER_DIR, dirs_exist_ok=True)
+    evaluation = full_evaluation(heads)  # on the candidate folder's encoder (load made its spec absolute)
+    heads.settings["test_summary"] = evaluation["summary"]
+    if result["whole_heads"]:
+        from synpunkt.classifier_encoder import spec as classifier_spec
+
+        heads.settings["base_model"] = classifier_spec(ENCODER_DIR)  # relative to the heads' folder again
+    evaluation["urgent_retrain"] = note
+    heads.save(Path(output_dir))
+    (Path(output_dir) / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+    old_card = Path(shipped_dir) / "README.md"
+    write_card(Path(output_dir), heads.settings, evaluation,
+               keep_from=old_card.read_text(encoding="utf-8") if old_card.exists() else None)
+    return Path(output_dir)
+
+
+if __name__ == "__main__":
+    main()

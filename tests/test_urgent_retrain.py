@@ -1,0 +1,126 @@
+"""Replacing the urgent heads by a retrained candidate's (synpunkt/signals/urgent_retrain.py): the recalibrated
+thresholds keep the calibration rate, the fixed rule decides on the blind figures, and the shipped repeat head
+survives the swap array for array, reading its own layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synpunkt.signals.detect import Detector
+from synpunkt.signals.heads import LinearHead, SignalHeads
+from synpunkt.signals.urgent_retrain import (UrgentScores, blind_figures, flagged, qualifies, recalibrate,
+                                             replace_urgent_heads, rule_verdict)
+
+URGENT_CLASSES = ["none", "self_harm", "threat", "violence_close_relationship"]
+HIDDEN = 4
+
+
+def _head(classes: list[str], dim: int, seed: int) -> LinearHead:
+    rng = np.random.default_rng(seed)
+    k = 1 if len(classes) == 2 else len(classes)
+    return LinearHead(classes, rng.normal(size=dim).astype(np.float32), np.ones(dim, dtype=np.float32),
+                      rng.normal(size=(k, dim)).astype(np.float32), rng.normal(size=k).astype(np.float32))
+
+
+def _heads(urgent_layers: tuple[int, ...], repeat_layers: tuple[int, ...], seed: int, version: str) -> SignalHeads:
+    layers = sorted(set(urgent_layers) | set(repeat_layers))
+    settings = {"version": version, "layers": layers,
+                "head_layers": {"urgent": list(urgent_layers), "repeat": list(repeat_layers)},
+                "thresholds": {"urgent": 0.6, "repeat_contact": 0.7, "urgent_span": 0.95},
+                "regularisation": {"urgent_C": 0.1, "repeat_C": 0.01, "urgent_span_C": 0.03},
+                "urgent_scoring": "max_span", "training_data": {"urgent": f"urgent rows of {version}"}}
+    from synpunkt.signals.repeat_cues import cue_features
+
+    n_cues = cue_features(["x"]).shape[1]
+    return SignalHeads(_head(URGENT_CLASSES, HIDDEN * len(urgent_layers), seed),
+                       _head(["no", "yes"], HIDDEN * len(repeat_layers) + n_cues, seed + 1), settings,
+                       _head(URGENT_CLASSES, HIDDEN * len(urgent_layers), seed + 2))
+
+
+def test_recalibrated_thresholds_keep_the_rate_and_take_the_most_recall():
+    # 10 urgent rows scored 0.5..0.95 whole / 0.99 span for half; 50 negative rows at 0.1..0.59 whole, 0.9 span
+    whole = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.1, 0.59, 50)]
+    span = np.r_[np.where(np.arange(10) % 2 == 0, 0.99, 0.0), np.full(50, 0.9)]
+    scores = UrgentScores(whole, span, np.zeros(60, dtype=bool), np.zeros(60, dtype=bool))
+    urgent, negative = np.r_[np.ones(10, bool), np.zeros(50, bool)], np.r_[np.zeros(10, bool), np.ones(50, bool)]
+    out = recalibrate(scores, urgent, negative, has_span=True, rate=0.04)
+    f = flagged(scores, out["urgent"], out["urgent_span"])
+    assert f[negative].mean() <= 0.04 and out["urgent_span"] > 0.9, "the span threshold must pass the negatives"
+    assert f[urgent].mean() == out["held_out_recall"] == 0.9, "all but the 0.55 row without a span"
+    assert out["urgent"] == 0.65 and out["held_out_negative_flag_rate"] == 0.0, (
+        "ties: no negative flagged beats two, then the highest threshold that keeps the recall")
+    assert out["held_out_negative_flag_rate"] == pytest.approx(f[negative].mean())
+    rules = np.r_[np.zeros(10, bool), np.ones(50, bool)]  # rules flag every negative: no pair keeps the rate
+    with pytest.raises(ValueError, match="no threshold pair"):
+        recalibrate(UrgentScores(whole, span, rules, rules), urgent, negative, has_span=True)
+
+
+def _figures(threat: float, self_harm: float, violence: float, negative: float, comments: float) -> dict:
+    blind = {"threat": {"recall": threat}, "self_harm": {"recall": self_harm},
+             "violence_close_relationship": {"recall": violence}, "negative": {"flag_rate": negative},
+             "urgent_recall": round((threat * 60 + self_harm * 30 + violence * 30) / 120, 4)}
+    return {"blind": blind, "comments_flag_rate": comments}
+
+
+def test_the_rule_wants_more_threats_found_at_a_bounded_cost():
+    shipped = _figures(0.85, 0.9, 0.9, 0.08, 0.02)
+    assert qualifies(_figures(0.90, 0.867, 0.9, 0.10, 0.03), shipped)[0], "3 more threats, one self_harm fewer, +2 pt"
+    assert not qualifies(_figures(0.883, 0.9, 0.9, 0.08, 0.02), shipped)[0], "two more threats are not enough"
+    assert not qualifies(_figures(0.95, 0.833, 0.9, 0.08, 0.02), shipped)[0], "two fewer self_harm"
+    assert not qualifies(_figures(0.95, 0.9, 0.9, 0.11, 0.02), shipped)[0], "three more points of negatives"
+    assert not qualifies(_figures(0.95, 0.9, 0.9, 0.08, 0.031), shipped)[0], "ordinary comments flagged"
+    ok, reasons = qualifies(_figures(0.95, 0.9, 0.9, 0.04, 0.02), _figures(0.85, 0.9, 0.9, 0.01, 0.02))
+    assert ok and any("<= 0.07" in r for r in reasons), "the issue's 5 % is the floor of the negative bar"
+    winner, _ = rule_verdict({"K1": _figures(0.95, 0.9, 0.9, 0.10, 0.02), "K2": _figures(0.95, 0.9, 0.9, 0.09, 0.02)},
+                             shipped)
+    assert winner == "K2", "same recall: the lower negative flag rate"
+    assert rule_verdict({"K1": _figures(0.86, 0.9, 0.9, 0.08, 0.02)}, shipped)[0] is None
+
+
+def test_blind_figures_count_flags_per_category():
+    frame = pd.DataFrame({"category": ["threat", "threat", "self_harm", "none", "none", "none"],
+                          "negative_tone": [None, None, None, True, True, False]})
+    out = blind_figures(frame, np.array([True, False, True, True, False, False]))
+    assert out["threat"] == {"n": 2, "recall": 0.5} and out["self_harm"]["recall"] == 1.0
+    assert out["negative"] == {"n": 2, "flag_rate": 0.5} and out["none"]["flag_rate"] == pytest.approx(0.3333, abs=1e-4)
+    assert out["urgent_recall"] == pytest.approx(0.6667, abs=1e-4)
+
+
+def test_the_swap_keeps_the_shipped_repeat_head_reading_its_own_layers(tmp_path):
+    shipped = _heads((8, 12), (8, 12), seed=1, version="signals-20261129")
+    candidate = _heads((6, 9, 12), (6, 9, 12), seed=10, version="signals-20261130")
+    hybrid = replace_urgent_heads(shipped, candidate, {"urgent": 0.7, "urgent_span": 0.97}, {"date": "2026-11-30"})
+    hybrid.save(tmp_path)
+    loaded = SignalHeads.load(tmp_path)
+    assert loaded.encoded_layers == (6, 8, 9, 12)
+    assert loaded.head_layers == {"urgent": (6, 9, 12), "repeat": (8, 12)}
+    assert loaded.thresholds == {"urgent": 0.7, "urgent_span": 0.97, "repeat_contact": 0.7}
+    assert loaded.version == "signals-20261129+urgent-20261130"
+    assert loaded.settings["regularisation"] == {"urgent_C": 0.1, "repeat_C": 0.01, "urgent_span_C": 0.03}
+    for part in ("mean", "scale", "coef", "intercept"):
+        assert np.allclose(getattr(loaded.repeat, part), getattr(shipped.repeat, part), atol=1e-3)
+        assert np.allclose(getattr(loaded.urgent, part), getattr(candidate.urgent, part), atol=1e-3)
+    rng = np.random.default_rng(0)
+    per_layer = {layer: rng.normal(size=(3, HIDDEN)).astype(np.float32) for layer in (6, 8, 9, 12)}
+    texts = ["Ringt tre gånger.", "Tack för hjälpen.", "Ingen svarar."]
+    both = Detector(loaded, encoder=None).detect_features(np.hstack([per_layer[k] for k in (6, 8, 9, 12)]), texts)
+    alone = Detector(shipped, encoder=None).detect_features(np.hstack([per_layer[k] for k in (8, 12)]), texts)
+    assert np.allclose(both["repeat_p"], alone["repeat_p"], atol=1e-2), "the repeat head reads layers 8 and 12"
+
+
+def test_heads_with_their_own_repeat_head_must_keep_its_f1_and_each_batch_is_judged_after_the_earlier_ones():
+    from synpunkt.signals.urgent_retrain import worn_splits
+
+    shipped = {**_figures(0.85, 0.9, 0.9, 0.08, 0.02), "repeat_f1": {"comments": 0.73, "written": 0.91}}
+    better = _figures(0.95, 0.9, 0.9, 0.08, 0.02)
+    assert qualifies({**better, "repeat_f1": {"comments": 0.72, "written": 0.89}}, shipped)[0]
+    ok, reasons = qualifies({**better, "repeat_f1": {"comments": 0.70, "written": 0.97}}, shipped)
+    assert not ok and "repeat F1, validation comments 0.7000 < 0.72" in reasons
+    assert qualifies(better, shipped)[0], "heads that keep the shipped repeat head are not judged on it"
+    assert worn_splits("validation_blind4") == ("validation", "validation_blind", "validation_blind2",
+                                                 "validation_blind3")
+    assert worn_splits("validation_blind") == ("validation",)
+    with pytest.raises(ValueError, match="unknown blind split"):
+        worn_splits("test")
