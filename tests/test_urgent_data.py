@@ -28,7 +28,8 @@ URGENT_SPLITS = (*SPLITS, "validation_blind",  # u3xxx: judges retrains, never r
                  "validation_blind2",  # u5xxx: fresh blind batch, never read by training
                  "validation_blind3",  # u6xxx: third fresh blind batch, never read by training
                  "validation_blind4",  # u7xxx: fourth fresh blind batch, never read by training
-                 "validation_blind5")  # u8xxx: fifth fresh blind batch, never read by training
+                 "validation_blind5",  # u8xxx: fifth fresh blind batch, never read by training
+                 "validation_blind6")  # u9xxx: sixth fresh blind batch, never read by training
 NONE_KINDS = ("insult_or_complaint", "figurative", "topic_mention", "decision_complaint", "past_resolved",
               "lawful_pressure", "other_harm", "ordinary")
 URGENT_MINIMUM = {

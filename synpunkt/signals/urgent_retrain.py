@@ -28,7 +28,8 @@ import pandas as pd
 from synpunkt.signals.data import ALERT_CATEGORIES
 from synpunkt.signals.heads import SIGNALS_DIR, SignalHeads, union_layers
 
-BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "validation_blind4", "validation_blind5")
+BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "validation_blind4", "validation_blind5",
+                "validation_blind6")
 """The fresh batches in the order they were written (data/urgent/GUIDE.md); read by no training step. Each judges
 one decision; the batches before it (and `validation`) are worn: they may calibrate thresholds, never decide."""
 CALIBRATION_RATE = 0.04
