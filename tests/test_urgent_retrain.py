@@ -124,3 +124,18 @@ def test_heads_with_their_own_repeat_head_must_keep_its_f1_and_each_batch_is_jud
     assert worn_splits("validation_blind") == ("validation",)
     with pytest.raises(ValueError, match="unknown blind split"):
         worn_splits("test")
+
+
+def test_the_confirmatory_rule_wants_as_many_threats_and_fewer_false_alarms():
+    from synpunkt.signals.urgent_retrain import confirms
+
+    shipped = {**_figures(0.90, 0.9, 1.0, 0.077, 0.022), "repeat_f1": {"comments": 0.73, "written": 0.91}}
+    repeat = {"repeat_f1": {"comments": 0.729, "written": 0.97}}
+    assert confirms({**_figures(0.90, 0.967, 0.967, 0.044, 0.003), **repeat}, shipped)[0]
+    assert not confirms({**_figures(0.883, 0.967, 0.967, 0.044, 0.003), **repeat}, shipped)[0], "one threat fewer"
+    assert not confirms({**_figures(0.90, 0.967, 0.967, 0.066, 0.003), **repeat}, shipped)[0], \
+        "one point fewer alarms, still over 5 %"
+    assert confirms({**_figures(0.95, 0.9, 1.0, 0.05, 0.02), **repeat}, _figures(0.90, 0.9, 1.0, 0.055, 0.02)
+                    | {"repeat_f1": {"comments": 0.73, "written": 0.91}})[0], "within the issue's 5 %"
+    assert not confirms({**_figures(0.95, 0.9, 1.0, 0.04, 0.02), **repeat}, _figures(0.90, 0.9, 1.0, 0.03, 0.02)
+                        | {"repeat_f1": {"comments": 0.73, "written": 0.91}})[0], "more alarms than the shipped heads"

@@ -46,7 +46,7 @@ COMMENTS_SLACK = 0.01
 """(d) ...and in-domain validation comments flagged at most the shipped heads' share + this..."""
 REPEAT_LOSS = {"comments": 0.01, "written": 0.02}
 """(e) ...and, for heads with a repeat head of their own, repeat F1 on each validation source at most this lower."""
-COMMAND = "python -m synpunkt.signals.urgent_retrain --candidate DIR --blind SPLIT --write models/signals"
+COMMAND = "python -m synpunkt.signals.urgent_retrain --candidate DIR --blind SPLIT --rule RULE --write models/signals"
 
 
 @dataclass
@@ -127,38 +127,66 @@ def blind_figures(frame: pd.DataFrame, flags: np.ndarray) -> dict:
     return out
 
 
+def _check(name: str, value: float, op: str, bar: float) -> tuple[bool, str]:
+    """(met?, reason) of one comparison (pure)."""
+    met = value >= bar if op == ">=" else value <= bar
+    return met, f"{name} {value:.4f} {op if met else ('<' if op == '>=' else '>')} {bar}"
+
+
+def _shared_checks(candidate: dict, shipped: dict) -> list[tuple[bool, str]]:
+    """Rules (b), (d) and (e), common to both rules (pure)."""
+    cb, sb = candidate["blind"], shipped["blind"]
+    checks = [_check("self_harm recall", cb["self_harm"]["recall"], ">=", round(sb["self_harm"]["recall"] - OTHER_LOSS, 4)),
+              _check("violence recall", cb["violence_close_relationship"]["recall"], ">=",
+                     round(sb["violence_close_relationship"]["recall"] - OTHER_LOSS, 4)),
+              _check("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
+                     round(shipped["comments_flag_rate"] + COMMENTS_SLACK, 4))]
+    if "repeat_f1" in candidate:
+        checks += [_check(f"repeat F1, validation {source}", candidate["repeat_f1"][source], ">=",
+                          round(shipped["repeat_f1"][source] - loss, 4)) for source, loss in REPEAT_LOSS.items()]
+    return checks
+
+
 def qualifies(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
-    """(passes?, reasons) of one candidate against the shipped heads by the fixed rule (pure); each dict holds
-    "blind" (blind_figures), "comments_flag_rate" and, where the candidate has a repeat head of its own,
+    """(passes?, reasons) of one candidate against the shipped heads by the rule fixed before validation_blind4
+    (pure): more threats found (a), at most one of 30 self_harm or violence rows fewer (b), at most NEGATIVE_SLACK
+    more negative comments flagged than max(ISSUE_NEGATIVE_RATE, the shipped heads') (c), (d) and, for heads with a
+    repeat head of their own, (e). Each dict holds "blind" (blind_figures), "comments_flag_rate" and, for such heads,
     "repeat_f1" ({"comments": F1, "written": F1} on the validation splits)."""
     cb, sb = candidate["blind"], shipped["blind"]
-    checks = [
-        ("threat recall", cb["threat"]["recall"], ">=", round(sb["threat"]["recall"] + THREAT_GAIN, 4)),
-        ("self_harm recall", cb["self_harm"]["recall"], ">=", round(sb["self_harm"]["recall"] - OTHER_LOSS, 4)),
-        ("violence recall", cb["violence_close_relationship"]["recall"], ">=",
-         round(sb["violence_close_relationship"]["recall"] - OTHER_LOSS, 4)),
-        ("negative comments flagged", cb["negative"]["flag_rate"], "<=",
-         round(max(ISSUE_NEGATIVE_RATE, sb["negative"]["flag_rate"]) + NEGATIVE_SLACK, 4)),
-        ("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
-         round(shipped["comments_flag_rate"] + COMMENTS_SLACK, 4)),
-    ]
-    if "repeat_f1" in candidate:
-        checks += [(f"repeat F1, validation {source}", candidate["repeat_f1"][source], ">=",
-                    round(shipped["repeat_f1"][source] - loss, 4)) for source, loss in REPEAT_LOSS.items()]
-    reasons, ok = [], True
-    for name, value, op, bar in checks:
-        met = value >= bar if op == ">=" else value <= bar
-        ok &= met
-        reasons.append(f"{name} {value:.4f} {op if met else ('<' if op == '>=' else '>')} {bar}")
-    return ok, reasons
+    checks = [_check("threat recall", cb["threat"]["recall"], ">=", round(sb["threat"]["recall"] + THREAT_GAIN, 4)),
+              _check("negative comments flagged", cb["negative"]["flag_rate"], "<=",
+                     round(max(ISSUE_NEGATIVE_RATE, sb["negative"]["flag_rate"]) + NEGATIVE_SLACK, 4)),
+              *_shared_checks(candidate, shipped)]
+    return all(met for met, _ in checks), [reason for _, reason in checks]
 
 
-def rule_verdict(candidates: dict[str, dict], shipped: dict) -> tuple[str | None, dict[str, list[str]]]:
-    """(the winning candidate's name or None, reasons per candidate) (pure): of those that qualify, the higher total
-    urgent recall on the blind batch, then the lower negative flag rate."""
+def confirms(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
+    """(passes?, reasons) by the confirmatory rule fixed before validation_blind6 (pure): as many threats found as
+    the shipped heads (a'), fewer false alarms: negative comments flagged no more than the shipped heads' and either
+    within ISSUE_NEGATIVE_RATE or NEGATIVE_SLACK below theirs (c'), and (b), (d), (e) as `qualifies`."""
+    cb, sb = candidate["blind"], shipped["blind"]
+    neg, s_neg = cb["negative"]["flag_rate"], sb["negative"]["flag_rate"]
+    fewer = neg <= s_neg and (neg <= ISSUE_NEGATIVE_RATE or neg <= round(s_neg - NEGATIVE_SLACK, 4))
+    checks = [_check("threat recall", cb["threat"]["recall"], ">=", sb["threat"]["recall"]),
+              (fewer, f"negative comments flagged {neg:.4f} {'meets' if fewer else 'misses'} <= {s_neg} and "
+                      f"(<= {ISSUE_NEGATIVE_RATE} or <= {round(s_neg - NEGATIVE_SLACK, 4)})"),
+              *_shared_checks(candidate, shipped)]
+    return all(met for met, _ in checks), [reason for _, reason in checks]
+
+
+RULES = {"blind4": qualifies, "confirm": confirms}
+"""The rules by name: "blind4" (fixed before validation_blind4, judged it and validation_blind5), "confirm" (fixed
+before validation_blind6, for the procedure "2" on heads with their own encoder)."""
+
+
+def rule_verdict(candidates: dict[str, dict], shipped: dict, rule: str = "blind4"
+                 ) -> tuple[str | None, dict[str, list[str]]]:
+    """(the winning candidate's name or None, reasons per candidate) (pure): of those that pass `rule` (RULES), the
+    higher total urgent recall on the blind batch, then the lower negative flag rate."""
     reasons, passing = {}, []
     for name, figures in candidates.items():
-        ok, reasons[name] = qualifies(figures, shipped)
+        ok, reasons[name] = RULES[rule](figures, shipped)
         if ok:
             passing.append((figures["blind"]["urgent_recall"], -figures["blind"]["negative"]["flag_rate"], name))
     return (max(passing)[2] if passing else None), reasons
@@ -204,10 +232,10 @@ def same_encoder(a: SignalHeads, b: SignalHeads) -> bool:
     return identity(a.base_model) == identity(b.base_model)
 
 
-def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str) -> dict:
+def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str, rule: str = "blind4") -> dict:
     """Figures of the shipped heads and the candidate as trained ("1") and recalibrated on the worn splits ("2") on
     the blind batch, the in-domain validation comments and (for whole-head candidates) the validation repeat rows;
-    the verdict (nothing written)."""
+    the verdict by `rule` (RULES; "confirm" judges the recalibrated version alone; nothing written)."""
     from sklearn.metrics import f1_score
 
     from synpunkt.signals.data import repeat_data, urgent_data
@@ -251,8 +279,9 @@ def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str) -> dict:
                                candidate.urgent_span is not None)
     out[f"{name}2"] = figures(c_scores, recalibrated["urgent"], recalibrated.get("urgent_span"), whole_heads)
     out[f"{name}2"]["calibration"] = recalibrated
-    winner, reasons = rule_verdict({k: out[k] for k in (f"{name}1", f"{name}2")}, out["shipped"])
-    out["verdict"], out["reasons"] = winner, reasons
+    judged = (f"{name}2",) if rule == "confirm" else (f"{name}1", f"{name}2")
+    winner, reasons = rule_verdict({k: out[k] for k in judged}, out["shipped"], rule)
+    out["rule"], out["verdict"], out["reasons"] = rule, winner, reasons
     return out
 
 
@@ -284,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidate", type=Path, required=True, help="a folder written by synpunkt train-signals")
     parser.add_argument("--blind", required=True, choices=BLIND_SPLITS, help="the fresh batch that decides")
+    parser.add_argument("--rule", choices=tuple(RULES), default="blind4", help="the fixed rule that decides")
     parser.add_argument("--shipped-dir", type=Path, default=SIGNALS_DIR)
     parser.add_argument("--test", action="store_true", help="also the test split (only after the decision)")
     parser.add_argument("--write", type=Path, default=None, metavar="DIR",
@@ -292,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    result = judge(args.shipped_dir, args.candidate, args.blind)
+    result = judge(args.shipped_dir, args.candidate, args.blind, args.rule)
     if args.test or args.write:
         shipped, candidate = SignalHeads.load(args.shipped_dir), SignalHeads.load(args.candidate)
         result["test"] = {"shipped": test_figures(shipped)}
