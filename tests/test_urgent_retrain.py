@@ -139,3 +139,17 @@ def test_the_confirmatory_rule_wants_as_many_threats_and_fewer_false_alarms():
                     | {"repeat_f1": {"comments": 0.73, "written": 0.91}})[0], "within the issue's 5 %"
     assert not confirms({**_figures(0.95, 0.9, 1.0, 0.04, 0.02), **repeat}, _figures(0.90, 0.9, 1.0, 0.03, 0.02)
                         | {"repeat_f1": {"comments": 0.73, "written": 0.91}})[0], "more alarms than the shipped heads"
+
+
+def test_a_judged_version_is_the_candidate_with_that_versions_thresholds():
+    from synpunkt.signals.urgent_retrain import chosen_heads
+
+    shipped = _heads((8, 12), (8, 12), seed=1, version="signals-20261129")
+    candidate = _heads((8, 12), (8, 12), seed=10, version="signals-joint")
+    result = {"whole_heads": True, "J2": {"thresholds": {"urgent": 0.96, "urgent_span": 0.94}}}
+    heads = chosen_heads(result, "J2", shipped, candidate, {"date": "2026-11-30"})
+    assert heads.repeat is candidate.repeat and heads.urgent is candidate.urgent, "whole heads keep their repeat head"
+    assert heads.thresholds == {"urgent": 0.96, "urgent_span": 0.94, "repeat_contact": 0.7}
+    assert candidate.thresholds["urgent"] == 0.6, "the candidate itself is not changed"
+    swapped = chosen_heads({**result, "whole_heads": False}, "J2", shipped, candidate, {"date": "2026-11-30"})
+    assert swapped.repeat is shipped.repeat and swapped.urgent is candidate.urgent

@@ -6,10 +6,10 @@ shipped ones (``replace_urgent_heads``). Heads on another encoder (``--encoder c
 repeat head too (rule (e)). Two versions of a candidate are judged: as trained ("1"), and with its whole-text and
 span thresholds recalibrated on the held-out splits that earlier decisions have already read ("2",
 ``recalibrate``). The rule, fixed before the blind batch existed (``rule_verdict``), compares each with the shipped
-heads on the blind split only. The test split is read only with ``--test``, after that decision.
+heads on the blind split only. The test split is read only with ``--test``, after that decision. Nothing is
+written: a winner is installed with ``chosen_heads`` (and, for heads on another encoder, their encoder copy).
 
-    python -m synpunkt.signals.urgent_retrain --candidate DIR --blind validation_blind5   # figures and verdict
-    python -m synpunkt.signals.urgent_retrain --candidate DIR --blind ... --write DIR      # + write if it passes
+    python -m synpunkt.signals.urgent_retrain --candidate DIR --blind validation_blind5 [--rule confirm] [--test]
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ COMMENTS_SLACK = 0.01
 """(d) ...and in-domain validation comments flagged at most the shipped heads' share + this..."""
 REPEAT_LOSS = {"comments": 0.01, "written": 0.02}
 """(e) ...and, for heads with a repeat head of their own, repeat F1 on each validation source at most this lower."""
-COMMAND = "python -m synpunkt.signals.urgent_retrain --candidate DIR --blind SPLIT --rule RULE --write models/signals"
 
 
 @dataclass
@@ -316,86 +315,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rule", choices=tuple(RULES), default="blind4", help="the fixed rule that decides")
     parser.add_argument("--shipped-dir", type=Path, default=SIGNALS_DIR)
     parser.add_argument("--test", action="store_true", help="also the test split (only after the decision)")
-    parser.add_argument("--write", type=Path, default=None, metavar="DIR",
-                        help="write the winner's heads into DIR when the rule passes")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     result = judge(args.shipped_dir, args.candidate, args.blind, args.rule)
-    if args.test or args.write:
+    if args.test:
         shipped, candidate = SignalHeads.load(args.shipped_dir), SignalHeads.load(args.candidate)
         result["test"] = {"shipped": test_figures(shipped)}
         for name in [k for k in result if k[0] in "JK" and k[1:] in ("1", "2")]:
             note = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
             result["test"][name] = test_figures(chosen_heads(result, name, shipped, candidate, note))
-    if args.write and result["verdict"]:
-        write(result, args.shipped_dir, args.candidate, args.write)
     print(json.dumps(result, indent=1))
-
-
-def full_evaluation(heads: SignalHeads, seed: int = 42) -> dict:
-    """training.evaluate's validation and test figures and the dilution diagnostic of any heads, from the cached
-    encoder features train-signals uses (the figures evaluation.json holds)."""
-    from synpunkt.signals.data import repeat_data, urgent_data
-    from synpunkt.signals.features import FeatureEncoder, cached_all_layers, select_layers
-    from synpunkt.signals.training import Windows, _windows, dilution, evaluate
-
-    encoder = FeatureEncoder(base_model=heads.base_model)
-    urgent, repeat = urgent_data(), repeat_data()
-    scoring = heads.settings.get("urgent_scoring", "whole")
-    layers = heads.encoded_layers
-    all_u = cached_all_layers(encoder, urgent["text"].tolist(), "urgent")
-    all_r = cached_all_layers(encoder, repeat["text"].tolist(), "repeat")
-    win_u = _windows(encoder, urgent["text"].tolist(), "urgent_windows", scoring)
-    if scoring == "max_span":
-        win_c = _windows(encoder, repeat["text"].tolist(), "repeat", scoring)
-    else:
-        held = ((repeat["source"] == "comments") & repeat["split"].isin(["validation", "test"])).to_numpy()
-        win_c = _windows(encoder, repeat.loc[held, "text"].tolist(), "comments_windows", scoring)
-        win_c = Windows(win_c.features, np.flatnonzero(held)[win_c.rows]) if win_c is not None else None
-    out = evaluate(heads, urgent, select_layers(all_u, layers), repeat, select_layers(all_r, layers), win_u, win_c)
-    out["dilution_validation"] = dilution(heads, encoder, urgent, seed)
-    return out
-
-
-def write(result: dict, shipped_dir: Path, candidate_dir: Path, output_dir: Path) -> Path:
-    """Write the winner's urgent heads with the shipped repeat head into output_dir: heads.json, heads.npz,
-    evaluation.json (every figure measured again on the swapped heads) and the card (hand-written sections kept)."""
-    from synpunkt.signals.card import write_card
-
-    import shutil
-
-    from synpunkt.signals.training import ENCODER_DIR
-
-    winner = result["verdict"]
-    shipped, candidate = SignalHeads.load(shipped_dir), SignalHeads.load(candidate_dir)
-    note = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "candidate": winner,
-            "candidate_version": candidate.version, "candidate_code": candidate.settings.get("code"),
-            "replaced": {"version": shipped.version, "thresholds": dict(shipped.thresholds)},
-            "blind_split": result["blind_split"], "worn_splits": result["worn_splits"], "blind": result[winner]["blind"], "replaced_blind": result["shipped"]["blind"],
-            "comments_flag_rate": result[winner]["comments_flag_rate"],
-            "replaced_comments_flag_rate": result["shipped"]["comments_flag_rate"],
-            "rule": result["reasons"][winner], "command": COMMAND,
-            **({"calibration": result[winner]["calibration"]} if "calibration" in result[winner] else {}),
-            **({"repeat_f1": result[winner]["repeat_f1"], "replaced_repeat_f1": result["shipped"]["repeat_f1"]}
-               if result["whole_heads"] else {})}
-    heads = chosen_heads(result, winner, shipped, candidate, note)
-    if result["whole_heads"]:  # the heads keep their own copy of the encoder, as train-signals writes it
-        shutil.copytree(Path(candidate_dir) / ENCODER_DIR, Path(output_dir) / ENCODER_DIR, dirs_exist_ok=True)
-    evaluation = full_evaluation(heads)  # on the candidate folder's encoder (load made its spec absolute)
-    heads.settings["test_summary"] = evaluation["summary"]
-    if result["whole_heads"]:
-        from synpunkt.classifier_encoder import spec as classifier_spec
-
-        heads.settings["base_model"] = classifier_spec(ENCODER_DIR)  # relative to the heads' folder again
-    evaluation["urgent_retrain"] = note
-    heads.save(Path(output_dir))
-    (Path(output_dir) / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
-    old_card = Path(shipped_dir) / "README.md"
-    write_card(Path(output_dir), heads.settings, evaluation,
-               keep_from=old_card.read_text(encoding="utf-8") if old_card.exists() else None)
-    return Path(output_dir)
 
 
 if __name__ == "__main__":
