@@ -33,7 +33,8 @@ BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "v
 """The fresh batches in the order they were written (data/urgent/GUIDE.md); read by no training step. Each judges
 one decision; the batches before it (and `validation`) are worn: they may calibrate thresholds, never decide."""
 CALIBRATION_RATE = 0.04
-"""Recalibrated thresholds flag at most this share of the worn splits' non-urgent negative comments (train-signals' margin)."""
+"""Recalibrated thresholds flag at most this share of the worn splits' non-urgent negative comments (train-signals'
+margin)."""
 THRESHOLD_GRID = np.round(np.arange(0.30, 0.99501, 0.005), 3)
 THREAT_GAIN = 0.05
 """(a) the candidate's threat recall on the blind batch must reach the shipped heads' + this (3 of 60)..."""
@@ -72,8 +73,7 @@ def urgent_scores(heads: SignalHeads, texts: Sequence[str]) -> UrgentScores:
     texts = list(texts)
     detector = Detector(heads)
     none = heads.urgent.classes.index("none")
-    whole, spans, rows = detector.encoder.encode_spans(list(texts),
-                                                       heads.settings.get("max_window_words", MAX_WINDOW_WORDS))
+    whole, spans, rows = detector.encoder.encode_spans(texts, heads.settings.get("max_window_words", MAX_WINDOW_WORDS))
     p_whole = 1 - detector.urgent_probabilities(whole)[:, none]
     p_span = (1 - detector.span_probabilities(len(texts), spans, rows)[:, none]
               if heads.urgent_span is not None and detector.spanned else np.zeros(len(texts)))
@@ -91,8 +91,9 @@ def flagged(scores: UrgentScores, threshold: float, span_threshold: float | None
 
 def recalibrate(scores: UrgentScores, urgent: np.ndarray, negative: np.ndarray, has_span: bool,
                 rate: float = CALIBRATION_RATE, grid: np.ndarray = THRESHOLD_GRID) -> dict:
-    """Recalibrated thresholds (pure): over the grid, the (whole, span) pair flagging at most `rate` of the `negative` rows
-    with the highest recall on the `urgent` rows; ties: the lower flag rate, then the higher thresholds."""
+    """Recalibrated thresholds (pure): over the grid, the (whole, span) pair flagging at most `rate` of the
+    `negative` rows with the highest recall on the `urgent` rows; ties: the lower flag rate, then the higher
+    thresholds."""
     best = None
     for t in grid:
         for ts in (grid if has_span else [None]):
@@ -114,11 +115,11 @@ def recalibrate(scores: UrgentScores, urgent: np.ndarray, negative: np.ndarray, 
 def blind_figures(frame: pd.DataFrame, flags: np.ndarray) -> dict:
     """Recall per category (flagged at all), the share of non-urgent negative and of all non-urgent rows flagged
     (pure)."""
+    from synpunkt.signals.training import _share
+
     cat = frame["category"].to_numpy()
     none = cat == "none"
     negative = none & (frame["negative_tone"] == True).to_numpy()  # noqa: E712
-    from synpunkt.signals.training import _share
-
     out = {c: {"n": int((cat == c).sum()), "recall": _share(flags[cat == c])} for c in ALERT_CATEGORIES}
     out["negative"] = {"n": int(negative.sum()), "flag_rate": _share(flags[negative])}
     out["none"] = {"n": int(none.sum()), "flag_rate": _share(flags[none])}
@@ -135,7 +136,8 @@ def _check(name: str, value: float, op: str, bar: float) -> tuple[bool, str]:
 def _shared_checks(candidate: dict, shipped: dict) -> list[tuple[bool, str]]:
     """Rules (b), (d) and (e), common to both rules (pure)."""
     cb, sb = candidate["blind"], shipped["blind"]
-    checks = [_check("self_harm recall", cb["self_harm"]["recall"], ">=", round(sb["self_harm"]["recall"] - OTHER_LOSS, 4)),
+    checks = [_check("self_harm recall", cb["self_harm"]["recall"], ">=",
+                     round(sb["self_harm"]["recall"] - OTHER_LOSS, 4)),
               _check("violence recall", cb["violence_close_relationship"]["recall"], ">=",
                      round(sb["violence_close_relationship"]["recall"] - OTHER_LOSS, 4)),
               _check("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
