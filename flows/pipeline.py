@@ -27,7 +27,8 @@ from prefect.context import FlowRunContext
 from synpunkt import config, scaleout
 from synpunkt.run_summary import publish_run_artifact
 from synpunkt.ingest import ingest_batch, pending_batches, purge_expired_raw, resync_statuses
-from synpunkt.ingest_compute import ChunkFailed, ChunkOutput, ChunkWork, merge_outputs, piece_count, split_work
+from synpunkt.ingest_compute import (ChunkFailed, ChunkOutput, ChunkWork, describe_inbox_problems, merge_outputs,
+                                     piece_count, split_work)
 from synpunkt.landing import collect_inbox
 from synpunkt.runtime import release_memory
 from synpunkt.warehouse import (connect, count_unclassified, insert_predictions, pipeline_lock, refresh_trends,
@@ -37,12 +38,14 @@ CLASSIFY_CHUNK = 256
 
 
 @task(name="collect-inbox", cache_policy=NO_CACHE)
-def collect_inbox_task() -> int:
+def collect_inbox_task() -> tuple[int, list[str]]:
+    """(batches newly landed, one line per inbox file not landed, its folder and file name redacted)."""
     logger = get_run_logger()
     receipts, problems = collect_inbox()
-    for problem in problems:
-        logger.warning("inbox file not landed: %s", problem)
-    return sum(not r.duplicate for r in receipts)
+    lines = describe_inbox_problems(problems)
+    for line in lines:
+        logger.warning("inbox file not landed (it stays in the inbox): %s", line)
+    return sum(not r.duplicate for r in receipts), lines
 
 
 @task(name="pull-sources", cache_policy=NO_CACHE)
@@ -169,7 +172,8 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False, model
     scaleout.check_runner_raw_text(FlowRunContext.get().task_runner)
     con = connect(warehouse)
     try:
-        landed = collect_inbox_task() + pull_sources_task(con)
+        landed, not_landed = collect_inbox_task()
+        landed += pull_sources_task(con)
         results = ingest_batches(con, retry_failed, model_dir and str(model_dir))  # its predictions: model_dir's
         resync_statuses(con)
         purged = purge_expired_raw(con, config.raw_retention_days())
@@ -177,7 +181,7 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False, model
         con.close()
         release_memory(collect=True)  # the last batch's buffers, before the next stage
     failed = [{k: b[k] for k in ("batch_id", "municipality_code", "error")} for b in results if b["status"] == "failed"]
-    return {"landed": landed, "batches": results, "failed": failed, "raw_purged": purged}
+    return {"landed": landed, "not_landed": not_landed, "batches": results, "failed": failed, "raw_purged": purged}
 
 
 def free_ingest_models() -> None:
@@ -326,6 +330,6 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     for failed in ingested["failed"]:
         logger.warning("batch %s (%s) failed: %s", failed["batch_id"], failed["municipality_code"], failed["error"])
     result = {"ingest": ingested, "classify": classified, "trends": trends, "published": path,
-              "failed_batches": ingested["failed"]}
+              "failed_batches": ingested["failed"], "inbox_not_landed": ingested["not_landed"]}
     publish_run_artifact(result)
     return result

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple
@@ -149,21 +150,39 @@ def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector
     raise failed  # outside the except block: the original error (and its message) is not chained to it
 
 
+def _default_cache() -> RedactionCache:
+    """The default redactor with the signal heads' encoder as its name model (one encoder in memory, as
+    compute_chunk's)."""
+    from synpunkt.redact import Redactor
+    from synpunkt.signals.detect import default_detector
+
+    cache = RedactionCache(Redactor.default())
+    align_name_model(cache.redactor, default_detector())
+    return cache
+
+
 def redact_file_name(name: str, cache: RedactionCache | None = None) -> str:
     """The submitter's file name with personal data replaced (RedactionCache.file_name); raises ChunkFailed."""
     try:
-        if cache is None:
-            from synpunkt.redact import Redactor
-            from synpunkt.signals.detect import default_detector
-
-            cache = RedactionCache(Redactor.default())
-            align_name_model(cache.redactor, default_detector())  # one encoder in memory (as compute_chunk's)
-        redacted = cache.file_name(name)
+        redacted = (cache or _default_cache()).file_name(name)
     except Exception as err:  # noqa: BLE001
         failed = ChunkFailed.of("redacting the file name", err)
     else:
         return redacted
     raise failed
+
+
+def describe_inbox_problems(problems: Sequence) -> list[str]:
+    """landing.InboxProblem lines for the log and the run's result, folder and file names redacted with one
+    redactor; where redaction fails, the names are withheld."""
+    if not problems:
+        return []
+    try:
+        cache = _default_cache()
+        redact = lambda name: redact_file_name(name, cache)  # noqa: E731
+        return [p.describe(redact) for p in problems]
+    except Exception:  # noqa: BLE001 - a ChunkFailed or a failed load: never log a name not redacted
+        return [p.describe(lambda name: "(name withheld)") for p in problems]
 
 
 # -- pieces ----------------------------------------------------------------------------------------------------

@@ -148,26 +148,54 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class InboxProblem:
+    """An inbox file that was not landed and stays where it is. `folder` and `name` are as found and may hold
+    personal data (a citizen's name in a file name): log them only through `describe` with a redactor."""
+
+    folder: str
+    name: str
+    reason: str  # never quotes the folder or the file name
+
+    def describe(self, redact) -> str:
+        """The line inbox/<folder>/<name>: <reason>, with `redact` (str -> str) applied to the folder and name."""
+        where = f"{redact(self.folder)}/" if self.folder else ""
+        return f"inbox/{where}{redact(self.name)}: {self.reason}"
+
+
+def _reason(err: Exception, *names: str) -> str:
+    """An error's message with the given names replaced, so that a problem never quotes them (pure)."""
+    if isinstance(err, OSError):
+        return err.strerror or type(err).__name__
+    text = str(err)
+    for name in names:
+        text = text.replace(name, "…") if name else text
+    return text
+
+
 def collect_inbox(inbox: Path | None = None, root: Path | None = None,
-                  settle_seconds: float | None = None) -> tuple[list[Receipt], list[str]]:
+                  settle_seconds: float | None = None) -> tuple[list[Receipt], list[InboxProblem]]:
     """Land every complete file in inbox/<code>/, then delete it there (the landing copy is the only raw copy kept).
 
     Returns (receipts, problems).
     A file is complete once it has not changed for `settle_seconds` (default SYNPUNKT_INBOX_SETTLE_SECONDS) and
     did not change while it was read; one still being written is left for the next run (an info line, no name).
     Names of uploads in progress (.part, .tmp, hidden, ~$ lock files) are never collected. A file in a folder that
-    is not a municipality code, of an unsupported type, or a symbolic link stays where it is and is reported as a
-    problem (by file name), so nothing is silently ignored.
+    is not a municipality code, of an unsupported type, empty or a symbolic link stays where it is and is reported
+    as an InboxProblem, and so is a file directly in inbox/ (not in a municipality's folder): nothing is silently
+    ignored.
     """
     inbox = inbox or inbox_dir()
     settle = inbox_settle_seconds() if settle_seconds is None else settle_seconds
     receipts, problems = [], []
     if not inbox.exists():
         return receipts, problems
+    for path in sorted(p for p in inbox.iterdir() if not p.is_dir() and not in_progress(p.name)):
+        problems.append(InboxProblem("", path.name, "not in a municipality's folder (inbox/<kod>/), not collected"))
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(p for p in folder.iterdir() if not in_progress(p.name)):
             if path.is_symlink():  # could point at any file the pipeline can read, another municipality's too
-                problems.append(f"{folder.name}/{path.name}: a symbolic link, not collected")
+                problems.append(InboxProblem(folder.name, path.name, "a symbolic link, not collected"))
                 continue
             if not path.is_file():
                 continue
@@ -180,7 +208,7 @@ def collect_inbox(inbox: Path | None = None, root: Path | None = None,
                     continue
                 receipts.append(land_bytes(data, folder.name, path.name, "inbox", root))
             except (ValueError, OSError) as err:
-                problems.append(f"{folder.name}/{path.name}: {err}")
+                problems.append(InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name)))
                 continue
             path.unlink()
     return receipts, problems

@@ -110,6 +110,10 @@ def run_summary_markdown(result: Mapping[str, Any], quarantine_reasons: Mapping[
                  f"{quarantined} quarantined; **{len(failed)} failed**")
     if "landed" in ingest:
         lines.append(f"- {_int(ingest['landed'])} new batch(es) landed from the inbox and the sources")
+    not_landed = ingest.get("not_landed") or []
+    if not_landed:
+        lines.append(f"- **{len(not_landed)} inbox file(s) not landed** (they stay in the inbox; names redacted):")
+        lines += [f"  - {line}" for line in not_landed]
     if classify:
         model = f" with {classify['model_version']}" if classify.get("model_version") else ""
         lines.append(f"- {_int(classify.get('classified'))} comment(s) classified{model}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synpunkt import config
-from synpunkt.landing import collect_inbox, in_progress, land_bytes, landed_batches, read_settled
+from synpunkt.landing import InboxProblem, collect_inbox, in_progress, land_bytes, landed_batches, read_settled
 
 HEADER = b"id,datum,kommentar\n"
 
@@ -121,8 +121,31 @@ def test_a_symbolic_link_in_the_inbox_is_reported_not_followed(home, tmp_path):
     secret.write_bytes(HEADER + _row(1))
     (inbox / "link.csv").symlink_to(secret)
     receipts, problems = collect_inbox(settle_seconds=0)
-    assert receipts == [] and problems == ["0180/link.csv: a symbolic link, not collected"]
+    assert receipts == [] and problems == [InboxProblem("0180", "link.csv", "a symbolic link, not collected")]
     assert (inbox / "link.csv").is_symlink() and secret.exists()
+
+
+def test_files_that_cannot_land_are_reported_with_their_names_redacted_and_stay(home):
+    """An empty file whose name holds a citizen's name and a personnummer, an unsupported type, a file outside any
+    municipality's folder: each stays and is reported; the reason never quotes the name, and the line the run logs
+    has it redacted (the default redactor, as for landed batches' names)."""
+    from synpunkt.ingest_compute import describe_inbox_problems
+
+    inbox = home / "inbox"
+    (inbox / "0180").mkdir(parents=True)
+    (inbox / "0180" / "Karin Lundqvist 19850312-2398.csv").write_bytes(b"")
+    (inbox / "0180" / "klagomal_Karin_Lundqvist_070-1740605.dat").write_bytes(HEADER + _row(1))
+    (inbox / "export.csv").write_bytes(HEADER + _row(1))
+    receipts, problems = collect_inbox(settle_seconds=0)
+    assert receipts == [] and len(problems) == 3
+    assert all("Karin" not in p.reason and "2398" not in p.reason and "1740605" not in p.reason for p in problems)
+    assert [p.folder for p in problems] == ["", "0180", "0180"]
+    lines = describe_inbox_problems(problems)
+    assert lines[0].startswith("inbox/export.csv: not in a municipality's folder")
+    assert all("Karin" not in line and "Lundqvist" not in line and "2398" not in line and "1740605" not in line
+               for line in lines), "a file name's personal data reached the log line"
+    assert any("unsupported file type '.dat'" in line for line in lines)
+    assert len(list((inbox / "0180").iterdir())) == 2 and (inbox / "export.csv").exists(), "nothing is removed"
 
 
 def test_settle_time_setting(monkeypatch):

@@ -91,8 +91,12 @@ def test_every_format_and_encoding_is_ingested_with_full_accounting(home, traine
             df.loc[8] = df.loc[0].to_dict()
         drop_in_inbox(home, "0180", *encoded(df, fmt))
     drop_in_inbox(home, "1480", "broken.xlsx", b"PK\x03\x04 definitely not a workbook")
+    drop_in_inbox(home, "1480", "Karin Lundqvist.csv", b"")  # cannot land: reported, name redacted, kept
 
     result = run(model_dir)
+    assert len(result["inbox_not_landed"]) == 1 and "Lundqvist" not in result["inbox_not_landed"][0]
+    assert result["inbox_not_landed"][0].endswith("the file is empty")
+    assert (home / "inbox" / "1480" / "Karin Lundqvist.csv").exists()
 
     batches = query(home, "SELECT original_name, status, rows_received, rows_accepted, rows_quarantined, error "
                           "FROM batch_overview ORDER BY original_name")

@@ -66,6 +66,12 @@ def test_tolerates_missing_keys():
     md = run_summary_markdown(only_failed)
     assert "**1 failed**" in md and "| 0180-x | 0180 | failed |  |  |  | unreadable |" in md
     assert "## Quarantine reasons" not in md and "## Alerts" not in md and "classified" not in md
+    assert "not landed" not in md
+
+
+def test_inbox_files_not_landed_are_listed():
+    md = run_summary_markdown({"ingest": {"landed": 0, "not_landed": ["inbox/0180/[NAMN].csv: the file is empty"]}})
+    assert "**1 inbox file(s) not landed**" in md and "  - inbox/0180/[NAMN].csv: the file is empty" in md
 
 
 @pytest.mark.parametrize("alerts, expected", [

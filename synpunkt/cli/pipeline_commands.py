@@ -79,7 +79,8 @@ def run(
     task_runner: TaskRunnerOpt = None,
     dask_address: DaskAddressOpt = None,
 ) -> None:
-    """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed."""
+    """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed or an inbox file
+    could not be landed."""
     _setup_logging()
     _task_runner_settings(task_runner, dask_address)
     if backend:  # as the setting, so that the flows and any worker processes they start use it too
@@ -97,9 +98,16 @@ def run(
                f"{result['classify']['classified']} classified with {result['classify']['model_version']}")
     for b in failed:
         typer.secho(f"  failed: batch {b['batch_id']}: {b['error']}", fg=typer.colors.RED, err=True)
+    not_landed = result.get("inbox_not_landed") or []
+    for line in not_landed:
+        typer.secho(f"  not landed: {line}", fg=typer.colors.RED, err=True)
     typer.echo(f"analysts' copy: {result['published']}")
     if failed:
         typer.echo("fix the cause, then `synpunkt run --retry-failed` ingests the failed batches again", err=True)
+    if not_landed:
+        typer.echo(f"{len(not_landed)} inbox file(s) not landed: fix or remove them; the next run collects them "
+                   "again", err=True)
+    if failed or not_landed:
         raise typer.Exit(code=RUN_FAILED_BATCHES_EXIT)
 
 
