@@ -10,12 +10,14 @@ Label Studio import file beside it. ``import_review`` reads a filled XLSX/CSV or
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from synpunkt.decoding import decode_text
 from synpunkt.labels import SENTIMENTS, TOPICS
 
 COLUMNS = ["comment_id", "sample_kind", "text", "model_sentiment", "model_topics", "corrected_sentiment",
@@ -72,6 +74,10 @@ def export_review(con, municipality_code: str, year: int, n: int, out: Path, see
     import file beside it; returns (the Label Studio file, rows)."""
     out = Path(out)
     sample = review_sample(con, municipality_code, year, n, seed)
+    if sample.empty:
+        raise ValueError(f"no classified comments from municipality {municipality_code} in {year}: nothing to "
+                         "review (is the year right, and has `synpunkt run` classified its batches?)")
+    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".xlsx":
         sample.to_excel(out, index=False, sheet_name="granskning")
     elif out.suffix.lower() == ".csv":
@@ -88,10 +94,16 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
     """A filled XLSX/CSV as strings, and the spreadsheet row number of its first data row."""
     if path.suffix.lower() == ".xlsx":
         df = pd.read_excel(path, dtype=str, keep_default_na=False)
-    else:
-        text = path.read_text(encoding="utf-8-sig")
-        sep = ";" if text.split("\n", 1)[0].count(";") >= text.split("\n", 1)[0].count(",") else ","
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    else:  # UTF-8 (with or without BOM) or what Swedish Excel saves: Windows-1252, semicolons, CRLF
+        try:
+            text, _ = decode_text(path.read_bytes())
+        except UnicodeError as err:
+            raise ReviewImportError(f"{path.name}: {err}") from None
+        if not text.strip():
+            raise ReviewImportError(f"{path.name}: the file is empty")
+        first = text.lstrip("\ufeff").split("\n", 1)[0]
+        sep = ";" if first.count(";") >= first.count(",") else ","
+        df = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=sep, dtype=str, keep_default_na=False)
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in ("comment_id", "sample_kind", "corrected_sentiment", "corrected_topics", "reviewer")
                if c not in df.columns]

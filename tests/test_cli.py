@@ -227,6 +227,13 @@ def test_classify_folder_given_as_a_file_is_one_line(tmp_path, no_model_loading)
     assert missing_model.exit_code == 2 and _one_line_error(missing_model) and "--model" in missing_model.output
 
 
+def test_run_with_a_wrong_model_folder_fails_before_any_work(home, tmp_path):
+    for folder, says in ((tmp_path / "no-model", "no such model folder"), (tmp_path, "not a Synpunkt model folder")):
+        result = runner.invoke(app, ["run", "--model", str(folder)])
+        assert result.exit_code == 2 and _one_line_error(result) and says in result.output
+    assert not (home / "warehouse").exists(), "nothing ran"
+
+
 def test_submit_accepts_names_and_refuses_folders(home, tmp_path):
     src = tmp_path / "export.csv"
     write_table(COMMENTS.assign(datum="2025-01-01"), src)

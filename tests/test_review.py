@@ -17,8 +17,10 @@ def _fill(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
-def test_export_fill_import_round_trip(con, tmp_path, suffix):
+@pytest.mark.parametrize("suffix, saved_as", [(".xlsx", None), (".csv", "utf-8-sig"), (".csv", "cp1252")])
+def test_export_fill_import_round_trip(con, tmp_path, suffix, saved_as):
+    """Filled in and saved as Excel does: XLSX, or CSV with semicolons in UTF-8 with a BOM or, Swedish Excel's
+    "CSV (semikolonavgränsad)", Windows-1252 with CRLF."""
     out = tmp_path / f"granskning{suffix}"
     ls, rows = export_review(con, "0180", 2025, 20, out)
     assert rows == 20 and ls.exists()
@@ -30,7 +32,10 @@ def test_export_fill_import_round_trip(con, tmp_path, suffix):
         df = pd.read_excel(out, dtype=str, keep_default_na=False)
     assert set(df["sample_kind"]) == {"uncertain", "random"} and "Västerås" in df["text"].iloc[0]
     filled = _fill(df)
-    filled.to_csv(out, sep=";", index=False, encoding="utf-8-sig") if suffix == ".csv" else filled.to_excel(out, index=False)
+    if suffix == ".csv":
+        filled.to_csv(out, sep=";", index=False, encoding=saved_as, errors="replace", lineterminator="\r\n")
+    else:
+        filled.to_excel(out, index=False)
     assert import_review(con, out) == {"rows_reviewed": 2, "imported": 2, "already_imported": 0}
     assert import_review(con, out)["imported"] == 0  # idempotent
     got = con.execute("SELECT reviewer, sentiment, topics FROM corrections ORDER BY source_row").fetchall()
@@ -68,6 +73,9 @@ def test_malformed_rows_are_rejected_by_row_and_column(con, tmp_path):
     assert "row 4, column corrected_topics" in msg
     assert "jättebra" not in msg and "väder" not in msg  # never cell values
     assert con.execute("SELECT count(*) FROM corrections").fetchall()[0][0] == 0
+    out.write_bytes(b"")
+    with pytest.raises(ReviewImportError, match="g.csv: the file is empty"):
+        import_review(con, out)
 
 
 def test_random_sample_reviews_give_the_reports_accuracy_figure(con, tmp_path):
@@ -91,3 +99,11 @@ def test_random_sample_reviews_give_the_reports_accuracy_figure(con, tmp_path):
     assert got["n_reviewed"] == n and got["accuracy"] == pytest.approx((n - 1) / n)
     assert got["accuracy_lo"] < got["accuracy"] < got["accuracy_hi"]
     assert review_accuracy(con, "1480", VERSION)["n_reviewed"] == 0
+
+
+def test_export_refuses_an_empty_selection_and_makes_the_folder(con, tmp_path):
+    with pytest.raises(ValueError, match="no classified comments from municipality 0180 in 1990"):
+        export_review(con, "0180", 1990, 20, tmp_path / "g.xlsx")
+    assert not (tmp_path / "g.xlsx").exists(), "no empty review file"
+    ls, rows = export_review(con, "0180", 2025, 4, tmp_path / "ny mapp" / "g.csv")
+    assert rows == 4 and ls.parent == tmp_path / "ny mapp"

@@ -306,7 +306,9 @@ def test_cli_acknowledges_an_alert_and_refuses_an_unknown_one(home, prefect_harn
     assert runner.invoke(cli, ["alerts", "--ack", alert]).exit_code == 2  # --by is required
     result = runner.invoke(cli, ["alerts", "--ack", alert, "--by", "Operatör Kim"])
     assert result.exit_code == 0, result.output
-    assert "acknowledged" in result.output
+    assert result.output.startswith(f"acknowledged {alert} by Operatör Kim")
+    again = runner.invoke(cli, ["alerts", "--ack", alert, "--by", "Someone Else"])
+    assert again.exit_code == 0 and again.output.startswith(f"already acknowledged {alert} by Operatör Kim")
     assert runner.invoke(cli, ["alerts", "--ack", alert, "--by", "X", "--municipality", GBG]).exit_code == 2
     con = duckdb.connect(str(home / "warehouse" / "synpunkt.duckdb"), read_only=True)
     assert con.execute("SELECT acknowledged_by FROM alerts").fetchall() == [("Operatör Kim",)]

@@ -86,7 +86,7 @@ def review_export(
     municipality: Annotated[str, typer.Option(help="Municipality code or name")],
     year: Annotated[int, typer.Option(help="Year of the comments")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Review file (.xlsx or .csv)")],
-    n: Annotated[int, typer.Option("-n", help="Comments: half the least certain, half a random sample")] = 200,
+    n: Annotated[int, typer.Option("-n", min=1, help="Comments: half the least certain, half a random sample")] = 200,
     seed: int = 0,
 ) -> None:
     """Write the comments most worth a human look (plus a random sample) and a Label Studio import file."""
@@ -98,6 +98,8 @@ def review_export(
     con = connect()
     try:
         ls, rows = export_review(con, code, year, n, output, seed)
+    except ValueError as err:
+        _fail(str(err))
     finally:
         con.close()
     typer.echo(f"{rows} comments written to {output}; Label Studio import file: {ls}")

@@ -66,6 +66,19 @@ def _output_file(path: Path, suffixes: tuple[str, ...], option: str) -> None:
         _fail(f"{option} {path}: {parent} is a file, not a folder")
 
 
+def _model_folder(model: Path | None) -> Path:
+    """--model, or the default model folder; a clear one-line error, before any work, when it is not a model."""
+    from synpunkt.config import model_dir as default_model_dir
+    from synpunkt.model import SETTINGS_FILE
+
+    folder = model or default_model_dir()
+    if not folder.is_dir():
+        _fail(f"--model {folder}: no such model folder")
+    if not (folder / SETTINGS_FILE).is_file():
+        _fail(f"--model {folder}: not a Synpunkt model folder (no {SETTINGS_FILE}; `synpunkt train` writes one)")
+    return folder
+
+
 def _municipality(value: str) -> str:
     """A municipality code from a code or a name ("Göteborg", "goteborg"); one-line error with close matches."""
     from synpunkt.municipalities import UnknownMunicipality, resolve_municipality

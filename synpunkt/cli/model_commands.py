@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _output_file, _setup_logging,
-                                  _start_prefect, app)
+from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _model_folder, _output_file,
+                                  _setup_logging, _start_prefect, app)
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
 
 
@@ -123,16 +123,6 @@ def evaluate(
 
         update_model_card(model or default_model_dir(), report)
         typer.echo(f"model card updated in {model or default_model_dir()}")
-
-
-def _model_folder(model: Path | None) -> Path:
-    """--model, or the default model folder; a clear error when it is not a folder."""
-    from synpunkt.config import model_dir as default_model_dir
-
-    folder = model or default_model_dir()
-    if not folder.is_dir():
-        _fail(f"--model {folder}: no such model folder")
-    return folder
 
 
 @app.command("compare-backends")

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _municipality, _setup_logging,
-                                  _start_prefect, app)
+from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _model_folder, _municipality,
+                                  _setup_logging, _start_prefect, app)
 
 RUN_FAILED_BATCHES_EXIT = 3
 """`synpunkt run` exits with this status when a batch failed (after every stage has run)."""
@@ -82,6 +82,8 @@ def run(
     """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed or an inbox file
     could not be landed."""
     _setup_logging()
+    if model is not None:
+        _model_folder(model)  # before any work: not after ingest, when classify would load it
     _task_runner_settings(task_runner, dask_address)
     if backend:  # as the setting, so that the flows and any worker processes they start use it too
         import os
@@ -112,7 +114,7 @@ def run(
 
 
 @app.command()
-def status(limit: Annotated[int, typer.Option(help="How many recent batches")] = 20) -> None:
+def status(limit: Annotated[int, typer.Option(min=1, help="How many recent batches")] = 20) -> None:
     """Recent batches with their accepted, quarantined and failed counts (and those waiting to be ingested)."""
     from synpunkt.config import published_path, warehouse_path
     from synpunkt.landing import landed_batches
@@ -251,8 +253,8 @@ def alerts(
         try:
             if ack:
                 done = acknowledge(con, ack, " ".join(by.split()), code)
-                typer.echo(f"acknowledged {done['alert_id']} by {done['acknowledged_by']} at "
-                           f"{done['acknowledged_at']}")
+                state = "already acknowledged" if done["already_acknowledged"] else "acknowledged"
+                typer.echo(f"{state} {done['alert_id']} by {done['acknowledged_by']} at {done['acknowledged_at']}")
                 return
             frame = list_alerts(con, code, include_acknowledged=all)
         finally:

@@ -69,18 +69,21 @@ class UnknownAlert(LookupError):
 
 def acknowledge(con, alert: str, by: str, municipality: str | None = None) -> dict:
     """Acknowledge an alert (idempotent: the first acknowledgement is kept). Restricted to `municipality` when
-    given; raises UnknownAlert otherwise. Returns the alert's acknowledged_at and acknowledged_by."""
+    given; raises UnknownAlert otherwise. Returns the alert's acknowledged_at and acknowledged_by, and whether it had
+    been acknowledged before this call."""
     params = [alert] + ([municipality] if municipality else [])
     row = con.execute("SELECT acknowledged_at, acknowledged_by FROM alerts WHERE alert_id = ?"
                       + (" AND municipality_code = ?" if municipality else ""), params).fetchall()
     if not row:
         raise UnknownAlert(alert)
-    if row[0][0] is None:
+    already = row[0][0] is not None
+    if not already:
         con.execute("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE alert_id = ?",
                     [_now(), by, alert])
         row = con.execute("SELECT acknowledged_at, acknowledged_by FROM alerts WHERE alert_id = ?",
                           [alert]).fetchall()
-    return {"alert_id": alert, "acknowledged_at": row[0][0].isoformat(), "acknowledged_by": row[0][1]}
+    return {"alert_id": alert, "acknowledged_at": row[0][0].isoformat(), "acknowledged_by": row[0][1],
+            "already_acknowledged": already}
 
 
 def mark_notified(con, alert_ids: list[str]) -> None:
