@@ -16,6 +16,7 @@ QUARANTINE_REASONS: dict[str, dict[str, str]] = {
     "undecodable_text": {"sv": "oläsbara tecken", "en": "undecodable characters"},
     # validation: the row breaks a rule
     "empty_text": {"sv": "tom kommentar", "en": "empty comment"},
+    "not_text": {"sv": "kommentaren är inte text", "en": "comment is not text"},
     "text_too_long": {"sv": "för lång kommentar", "en": "comment too long"},
     "missing_date": {"sv": "datum saknas", "en": "missing date"},
     "invalid_date": {"sv": "ogiltigt datum", "en": "invalid date"},

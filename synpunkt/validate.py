@@ -229,6 +229,9 @@ def _shown(column: object) -> str:
 
 def _check(row: dict, cols: ColumnMap, municipality_code: str, today: date) -> tuple[str, str] | DateParse:
     """The row's problem (code, reason), or its parsed date when it passes every check."""
+    if isinstance(row.get(cols.text), (dict, list, tuple, bool)):  # a JSON object, list or true/false
+        return "not_text", (f"the value in column '{_shown(cols.text)}' is not text (a JSON object, list or "
+                            "true/false)")
     text = _clean(row.get(cols.text))
     if text is None or not text.strip():
         return "empty_text", f"the comment in column '{_shown(cols.text)}' is empty"

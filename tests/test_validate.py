@@ -201,6 +201,16 @@ def test_every_row_is_accepted_or_quarantined_with_a_specific_reason():
     assert by_row[8] == "row 8: the comment in column 'kommentar' is empty"
 
 
+def test_json_values_that_are_not_text_are_quarantined_not_stored_as_python_text():
+    df = pd.DataFrame({"datum": ["2025-01-10"] * 4,
+                       "kommentar": [{"a": "Ett objekt"}, ["en", "lista"], True, "Riktig text"]})
+    v = validate_rows(df, "0180", today=TODAY)
+    assert dict(zip(v.rejected.row_number, v.rejected.reason_code)) == {1: "not_text", 2: "not_text", 3: "not_text"}
+    assert v.rejected.reason.iloc[0] == "row 1: the value in column 'kommentar' is not text (a JSON object, list or " \
+        "true/false)"
+    assert list(v.accepted.row_number) == [4]
+
+
 def test_duplicates_are_not_judged_here():
     """In-batch duplicates are synpunkt.dedupe's job: identical rows all pass validation."""
     df = frame(["2025-01-01"] * 3, ["Bra service.", "Bra service.", "Bra  service."], id=["1", "1", ""])
