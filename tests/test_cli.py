@@ -298,3 +298,16 @@ def test_report_kernels_run_without_kernel_warnings(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "IPKernelApp" not in done.stderr and "WARNING" not in done.stderr, done.stderr
     assert nbformat.read(tmp_path / "o.ipynb", as_version=4).cells[0].outputs[0]["text"] == "2\n"
+
+
+def test_alerts_options_that_do_nothing_are_refused_and_long_texts_are_cut(home):
+    from synpunkt.cli.pipeline_commands import _shortened
+
+    for args, says in ((["alerts", "--by", "Kim"], "--by goes with --ack"),
+                       (["alerts", "--ack", " ", "--by", "Kim"], "--ack needs an alert id")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and _one_line_error(result) and says in result.output
+    text = "Ett ord " * 200
+    short = _shortened(text)
+    assert short.startswith("Ett ord") and len(short) < 480 and "more characters" in short
+    assert _shortened("Kort text.") == "Kort text."

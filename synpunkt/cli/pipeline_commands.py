@@ -239,8 +239,12 @@ def alerts(
     from synpunkt.warehouse import connect, pipeline_lock
 
     code = _municipality(municipality) if municipality else None
+    if ack is not None and not ack.strip():
+        _fail("--ack needs an alert id (the first column of `synpunkt alerts`)")
     if ack and not (by or "").strip():
         _fail("--ack needs --by NAME (who acknowledges the alert)")
+    if by is not None and not ack:
+        _fail("--by goes with --ack ID (who acknowledges that alert); without --ack nothing is acknowledged")
     if not warehouse_path().exists():
         _fail(f"no warehouse at {warehouse_path()}; run `synpunkt run` first")
     lock = pipeline_lock(timeout=60)  # the pipeline is the warehouse's one writer: wait for a running one
@@ -271,4 +275,16 @@ def alerts(
             else "OPEN"
         typer.echo(f"{a.alert_id}  {a.municipality_code}  {a.category:<28} p={a.probability:.2f}  batch "
                    f"{a.batch_id} row {a.row_number}  case {a.external_id or '-'}  {state}")
-        typer.echo(f"    {a.text if isinstance(a.text, str) else '(text unavailable: batch failed)'}")
+        typer.echo(f"    {_shortened(a.text) if isinstance(a.text, str) else '(text unavailable: batch failed)'}")
+
+
+ALERT_TEXT_CHARS = 400
+"""`synpunkt alerts` shows this much of each (redacted) comment; the view urgent_comments holds all of it."""
+
+
+def _shortened(text: str, limit: int = ALERT_TEXT_CHARS) -> str:
+    """The text cut at a word boundary before `limit` characters, with how much was left out (pure)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return f"{cut} … ({len(text) - len(cut)} more characters: see the view urgent_comments)"
