@@ -162,6 +162,11 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
     elif codec := _utf16_without_bom(head):
         return TextEncoding(codec, codec=codec)
     elif looks_binary(head):
+        if head.startswith(b"PK\x03\x04"):  # a zip archive: what an .xlsx workbook is
+            raise NotText("binary content: a zip archive, as an Excel workbook is; if it is one, give it the "
+                          "name suffix .xlsx")
+        if head.startswith(b"PAR1"):
+            raise NotText("binary content: a Parquet file; if it is one, give it the name suffix .parquet")
         raise NotText("binary content (control bytes), not text")
     else:
         base = TextEncoding("utf-8")

@@ -203,6 +203,8 @@ def test_report_paths_of_the_wrong_kind_are_one_line(published, tmp_path):
     out_file.write_text("")
     out = runner.invoke(app, ["report", "--out", str(out_file), "--warehouse", str(published)])
     assert out.exit_code == 2 and _one_line_error(out) and "give a folder" in out.output
+    under_a_file = runner.invoke(app, ["report", "--out", str(out_file / "2025"), "--warehouse", str(published)])
+    assert under_a_file.exit_code == 2 and _one_line_error(under_a_file) and "cannot make" in under_a_file.output
 
 
 def test_classify_unsupported_output_suffix_is_refused_before_classifying(tmp_path, no_model_loading):

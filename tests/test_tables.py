@@ -825,6 +825,18 @@ def test_error_binary_file(tmp_path: Path) -> None:
     assert "not a text file" in error_for(write_bytes(tmp_path, "bild.jsonl", data))
 
 
+
+def test_a_workbook_saved_under_a_csv_name_gets_a_hint(tmp_path: Path) -> None:
+    import io
+
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"kommentar": ["Bra"], "datum": ["2025-03-14"]}).to_excel(buffer, index=False)
+    message = error_for(write_bytes(tmp_path, "svar.csv", buffer.getvalue()))
+    assert "not a text file" in message and "Excel workbook" in message and ".xlsx" in message
+
+
 def test_nul_padding_is_ignored_and_a_nul_in_a_cell_quarantines_the_row(tmp_path: Path) -> None:
     df = read_table(write_bytes(tmp_path, "pad.csv", b"id,text\n1,Bra\n2,Ok\n" + b"\x00" * 40))
     assert df["text"].tolist() == ["Bra", "Ok"] and df.attrs["bad_rows"] == []

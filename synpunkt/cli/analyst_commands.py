@@ -36,6 +36,11 @@ def report(
         _fail(f"--warehouse {warehouse} is a folder; give the published DuckDB file")
     if out is not None and out.exists() and not out.is_dir():
         _fail(f"--out {out} is a file; give a folder for the reports")
+    if out is not None:
+        try:  # before any work: a folder that cannot be made fails here, not after the notebooks ran
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            _fail(f"--out {out}: cannot make the folder ({err.strerror or type(err).__name__})")
     code = _municipality(municipality) if municipality is not None else None
     try:  # the year, the municipality's data and the language, before any work
         rep = R.open_report(year, code, lang, warehouse, model)
