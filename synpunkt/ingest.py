@@ -40,7 +40,7 @@ from synpunkt.redaction_cache import RedactionCache
 from synpunkt.runtime import release_memory
 from synpunkt.signals.detect import default_detector
 from synpunkt.tables import TableReadError, iter_table
-from synpunkt.validate import MissingColumn, validate_rows
+from synpunkt.validate import MissingColumn, shown_column, validate_rows
 from synpunkt.warehouse import (batch_states, begin_batch, existing_comments, fail_batch, finish_batch, now,
                                 stored_counts, write_chunk)
 
@@ -224,6 +224,10 @@ def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: Dedup
     stage = f"validating {span}"
     try:
         validated = validate_rows(chunk.frame, code, today)
+        if validated.columns.other_comment_columns and min(numbers) == 1:  # once per batch, names only
+            log.warning("batch %s: comments read from column '%s'; %s also named like a comment column, kept as "
+                        "metadata", receipt.batch_id, shown_column(validated.columns.text),
+                        ", ".join(f"'{shown_column(c)}'" for c in validated.columns.other_comment_columns))
         stage = f"checking duplicates in {span}"
         accepted = validated.accepted
         done = accepted["row_number"] <= rows_done

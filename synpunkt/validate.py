@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from numbers import Integral, Real
 
@@ -55,6 +55,7 @@ class ColumnMap:
     channel: str | None
     municipality: str | None
     metadata: list[str]
+    other_comment_columns: list[str] = field(default_factory=list)  # also named like a comment column: metadata
 
 
 @dataclass
@@ -122,8 +123,10 @@ def map_columns(df: pd.DataFrame) -> ColumnMap:
     positions = _column_positions(df)
     label = [None if p is None else columns[p] for p in positions]
     used = {p for p in positions if p is not None}
-    return ColumnMap(label[0], label[1], label[2], label[3], label[4],
-                     [c for i, c in enumerate(columns) if i not in used])
+    metadata = [c for i, c in enumerate(columns) if i not in used]
+    wanted = {header_key(c) for c in TEXT_COLUMN_CANDIDATES}
+    return ColumnMap(label[0], label[1], label[2], label[3], label[4], metadata,
+                     [c for c in metadata if _matches(header_key(c), wanted)])
 
 
 def normalise_channel(value) -> tuple[str | None, str | None]:
@@ -222,7 +225,7 @@ def _municipality_problem(value, column: str, municipality_code: str) -> tuple[s
     return None
 
 
-def _shown(column: object) -> str:
+def shown_column(column: object) -> str:
     """A matched column's name as reasons show it (it matched a known header, so it holds no personal data)."""
     return str(column).translate(_INVISIBLE).strip()
 
@@ -230,18 +233,18 @@ def _shown(column: object) -> str:
 def _check(row: dict, cols: ColumnMap, municipality_code: str, today: date) -> tuple[str, str] | DateParse:
     """The row's problem (code, reason), or its parsed date when it passes every check."""
     if isinstance(row.get(cols.text), (dict, list, tuple, bool)):  # a JSON object, list or true/false
-        return "not_text", (f"the value in column '{_shown(cols.text)}' is not text (a JSON object, list or "
+        return "not_text", (f"the value in column '{shown_column(cols.text)}' is not text (a JSON object, list or "
                             "true/false)")
     text = _clean(row.get(cols.text))
     if text is None or not text.strip():
-        return "empty_text", f"the comment in column '{_shown(cols.text)}' is empty"
+        return "empty_text", f"the comment in column '{shown_column(cols.text)}' is empty"
     if len(text) > MAX_TEXT_CHARS:
-        return ("text_too_long", f"the comment in column '{_shown(cols.text)}' is longer than {MAX_TEXT_CHARS} "
+        return ("text_too_long", f"the comment in column '{shown_column(cols.text)}' is longer than {MAX_TEXT_CHARS} "
                                  "characters")
     parsed = parse_date(row.get(cols.date))
-    problem = _date_problem(parsed, _shown(cols.date), today)
+    problem = _date_problem(parsed, shown_column(cols.date), today)
     if problem is None and cols.municipality is not None:
-        problem = _municipality_problem(row.get(cols.municipality), _shown(cols.municipality), municipality_code)
+        problem = _municipality_problem(row.get(cols.municipality), shown_column(cols.municipality), municipality_code)
     return problem or parsed
 
 

@@ -303,3 +303,16 @@ def test_a_chunk_computed_in_pieces_stores_exactly_what_one_piece_stores(home, t
     ingest_all(Redactor(use_model=False), chunk_rows=10)
     assert content() == in_pieces and table(signals) == in_pieces_signals
     assert table("SELECT original_name FROM batches") == name == [("export_[PERSONNUMMER].csv",)]
+
+
+def test_a_second_comment_column_is_kept_and_named_in_a_warning(home, caplog):
+    df = comments_frame(3).assign(Synpunkt=["Andra kolumnen"] * 3)
+    land(df)
+    with caplog.at_level("WARNING", logger="synpunkt.ingest"):
+        (result,) = ingest_all(CountingRedactor())
+    assert result.rows_accepted == 3
+    warnings = [r.getMessage() for r in caplog.records if "named like a comment column" in r.getMessage()]
+    assert len(warnings) == 1 and "'kommentar'" in warnings[0] and "'Synpunkt'" in warnings[0]
+    assert "Andra kolumnen" not in warnings[0]
+    (metadata,) = table("SELECT metadata FROM comments LIMIT 1")[0]
+    assert "Andra kolumnen" in metadata

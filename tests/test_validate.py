@@ -52,6 +52,7 @@ def test_header_key_folds_case_space_bom_and_hyphens():
 def test_first_matching_comment_column_wins_and_the_other_is_kept_as_metadata(columns, text, kept):
     cols = map_columns(pd.DataFrame(columns=columns))
     assert cols.text == text and cols.metadata == kept
+    assert cols.other_comment_columns == kept, "ingest warns about the second comment column"
 
 
 def test_second_comment_column_is_stored_as_metadata_not_lost():
