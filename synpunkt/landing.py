@@ -188,30 +188,58 @@ def collect_inbox(inbox: Path | None = None, root: Path | None = None,
     inbox = inbox or inbox_dir()
     settle = inbox_settle_seconds() if settle_seconds is None else settle_seconds
     receipts, problems = [], []
+    for folder, path, problem in _inbox_files(inbox):
+        if problem is not None:
+            problems.append(problem)
+            continue
+        try:
+            data = read_settled(path, settle)
+            if data is None:
+                log.info("a file in inbox/%s is still being written; left for the next run", folder.name)
+                continue
+            receipts.append(land_bytes(data, folder.name, path.name, "inbox", root))
+        except (ValueError, OSError) as err:
+            problems.append(InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name)))
+            continue
+        path.unlink()
+    return receipts, problems
+
+
+def _inbox_files(inbox: Path):
+    """(folder, path, problem) for each file the inbox holds (uploads in progress skipped): the problem that keeps
+    it from landing whatever its content (outside a municipality's folder, a symbolic link, a folder that is not a
+    municipality code, an unsupported type), else None. Reads no file."""
     if not inbox.exists():
-        return receipts, problems
+        return
     for path in sorted(p for p in inbox.iterdir() if not p.is_dir() and not in_progress(p.name)):
-        problems.append(InboxProblem("", path.name, "not in a municipality's folder (inbox/<kod>/), not collected"))
+        yield inbox, path, InboxProblem("", path.name, "not in a municipality's folder (inbox/<kod>/), not collected")
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(p for p in folder.iterdir() if not in_progress(p.name)):
             if path.is_symlink():  # could point at any file the pipeline can read, another municipality's too
-                problems.append(InboxProblem(folder.name, path.name, "a symbolic link, not collected"))
-                continue
-            if not path.is_file():
-                continue
-            try:
-                validate_code(folder.name)  # checked before reading a file that could not land anyway
-                safe_suffix(path.name)
-                data = read_settled(path, settle)
-                if data is None:
-                    log.info("a file in inbox/%s is still being written; left for the next run", folder.name)
-                    continue
-                receipts.append(land_bytes(data, folder.name, path.name, "inbox", root))
-            except (ValueError, OSError) as err:
-                problems.append(InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name)))
-                continue
-            path.unlink()
-    return receipts, problems
+                yield folder, path, InboxProblem(folder.name, path.name, "a symbolic link, not collected")
+            elif path.is_file():
+                try:
+                    validate_code(folder.name)  # checked before reading a file that could not land anyway
+                    safe_suffix(path.name)
+                except ValueError as err:
+                    yield folder, path, InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name))
+                else:
+                    yield folder, path, None
+
+
+def stuck_inbox_files(inbox: Path | None = None, settle_seconds: float | None = None) -> list[InboxProblem]:
+    """The inbox files the next run will report instead of landing (collect_inbox's problems, without landing
+    anything): those _inbox_files finds a problem with, and settled empty files."""
+    settle = inbox_settle_seconds() if settle_seconds is None else settle_seconds
+    stuck = []
+    for folder, path, problem in _inbox_files(inbox or inbox_dir()):
+        if problem is None:
+            st = os.stat(path)
+            if st.st_size == 0 and time.time() - _last_change(st, time.time()) >= settle:
+                problem = InboxProblem(folder.name, path.name, "the file is empty")
+        if problem is not None:
+            stuck.append(problem)
+    return stuck
 
 
 def in_progress(name: str) -> bool:

@@ -138,9 +138,16 @@ def test_submit_lands_a_file_and_status_lists_it(tmp_path, monkeypatch):
     again = runner.invoke(app, ["submit", str(src), "--municipality", "0180"])
     assert "already received" in again.output
     status = runner.invoke(app, ["status"])
-    assert status.exit_code == 0 and "waiting for the next run" in status.output
+    assert status.exit_code == 0 and "waiting for the next run" in status.output and "Stockholm" in status.output
     bad = runner.invoke(app, ["submit", str(src), "--municipality", "9999"])
     assert bad.exit_code == 2 and "unknown municipality code" in bad.output
+    stuck = tmp_path / "home" / "inbox" / "0180"
+    stuck.mkdir(parents=True)
+    (stuck / "Karin Lundqvist.dat").write_text("x")
+    (stuck / "tom.csv").write_bytes(b"")
+    monkeypatch.setenv("SYNPUNKT_INBOX_SETTLE_SECONDS", "0")  # the empty file has settled
+    status = runner.invoke(app, ["status"])
+    assert "inbox: 2 file(s) cannot be landed" in status.output and "Lundqvist" not in status.output
 
 
 # -- operator errors ---------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from synpunkt import config
-from synpunkt.landing import InboxProblem, collect_inbox, in_progress, land_bytes, landed_batches, read_settled
+from synpunkt.landing import (InboxProblem, collect_inbox, in_progress, land_bytes, landed_batches, read_settled,
+                              stuck_inbox_files)
 
 HEADER = b"id,datum,kommentar\n"
 
@@ -136,8 +137,10 @@ def test_files_that_cannot_land_are_reported_with_their_names_redacted_and_stay(
     (inbox / "0180" / "Karin Lundqvist 19850312-2398.csv").write_bytes(b"")
     (inbox / "0180" / "klagomal_Karin_Lundqvist_070-1740605.dat").write_bytes(HEADER + _row(1))
     (inbox / "export.csv").write_bytes(HEADER + _row(1))
+    stuck = stuck_inbox_files(settle_seconds=0)  # what `synpunkt status` counts, landing nothing
     receipts, problems = collect_inbox(settle_seconds=0)
     assert receipts == [] and len(problems) == 3
+    assert sorted((p.folder, p.name) for p in stuck) == sorted((p.folder, p.name) for p in problems)
     assert all("Karin" not in p.reason and "2398" not in p.reason and "1740605" not in p.reason for p in problems)
     assert [p.folder for p in problems] == ["", "0180", "0180"]
     lines = describe_inbox_problems(problems)

@@ -117,7 +117,8 @@ def run(
 def status(limit: Annotated[int, typer.Option(min=1, help="How many recent batches")] = 20) -> None:
     """Recent batches with their accepted, quarantined and failed counts (and those waiting to be ingested)."""
     from synpunkt.config import published_path, warehouse_path
-    from synpunkt.landing import landed_batches
+    from synpunkt.landing import landed_batches, stuck_inbox_files
+    from synpunkt.municipalities import municipality_name
     from synpunkt.publish import open_published
 
     rows, known = [], set()
@@ -136,15 +137,19 @@ def status(limit: Annotated[int, typer.Option(min=1, help="How many recent batch
     typer.echo(f"{'batch':<22} {'municipality':<16} {'status':<9} {'received':>8} {'accepted':>8} "
                f"{'quarant.':>8}  note")
     for r in waiting:
-        typer.echo(f"{r.batch_id:<22} {r.municipality_code:<16} {'landed':<9} {'':>8} {'':>8} {'':>8}  "
-                   f"waiting for the next run")
+        typer.echo(f"{r.batch_id:<22} {municipality_name(r.municipality_code)[:16]:<16} {'landed':<9} {'':>8} "
+                   f"{'':>8} {'':>8}  waiting for the next run")
     for batch_id, name, st, received, accepted, quarantined, error, _ in rows:
         note = "interrupted: resumes at the next run" if st == "ingesting" else error[:100]
         typer.echo(f"{batch_id:<22} {str(name)[:16]:<16} {st:<9} {received:>8} {accepted:>8} {quarantined:>8}  "
                    f"{note}")
     if any(r[2] == "failed" for r in rows):
         typer.echo("failed batches: `synpunkt run --retry-failed` ingests them again once the cause is fixed")
-    if not rows and not waiting:
+    stuck = stuck_inbox_files()
+    if stuck:  # by count: their names are only shown redacted, by `synpunkt run`
+        typer.echo(f"inbox: {len(stuck)} file(s) cannot be landed and stay in the inbox; `synpunkt run` lists them "
+                   "(names redacted) and exits 3 until they are fixed or removed")
+    if not rows and not waiting and not stuck:
         typer.echo("no batches yet: submit one with `synpunkt submit FILE --municipality CODE`")
 
 
