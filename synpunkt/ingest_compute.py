@@ -178,10 +178,9 @@ def describe_inbox_problems(problems: Sequence) -> list[str]:
     if not problems:
         return []
     try:
-        cache = _default_cache()
-        redact = lambda name: redact_file_name(name, cache)  # noqa: E731
+        redact = _default_cache().file_name  # one redactor for every line
         return [p.describe(redact) for p in problems]
-    except Exception:  # noqa: BLE001 - a ChunkFailed or a failed load: never log a name not redacted
+    except Exception:  # noqa: BLE001 - a failed load or redaction: never log a name not redacted
         return [p.describe(lambda name: "(name withheld)") for p in problems]
 
 

@@ -168,8 +168,8 @@ def _reason(err: Exception, *names: str) -> str:
     if isinstance(err, OSError):
         return err.strerror or type(err).__name__
     text = str(err)
-    for name in names:
-        text = text.replace(name, "…") if name else text
+    for name in filter(None, names):
+        text = text.replace(name, "…")
     return text
 
 
@@ -235,7 +235,7 @@ def stuck_inbox_files(inbox: Path | None = None, settle_seconds: float | None = 
     for folder, path, problem in _inbox_files(inbox or inbox_dir()):
         if problem is None:
             st = os.stat(path)
-            if st.st_size == 0 and time.time() - _last_change(st, time.time()) >= settle:
+            if st.st_size == 0 and _settled(st, settle):
                 problem = InboxProblem(folder.name, path.name, "the file is empty")
         if problem is not None:
             stuck.append(problem)
@@ -253,15 +253,20 @@ def read_settled(path: Path, settle_seconds: float, now: float | None = None) ->
     "Changed" uses the status-change time too: it moves with every write and rename and cannot be set back, so a
     copy that keeps an old modification time is still seen as new (and a future one does not block the file).
     """
-    now = time.time() if now is None else now
     before = os.stat(path)
-    if now - _last_change(before, now) < settle_seconds:
+    if not _settled(before, settle_seconds, now):
         return None
     data = Path(path).read_bytes()
     after = os.stat(path)
     same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (after.st_size, after.st_mtime_ns,
                                                                          after.st_ctime_ns)
     return data if same and len(data) == after.st_size else None
+
+
+def _settled(st: os.stat_result, settle_seconds: float, now: float | None = None) -> bool:
+    """Whether a file (its stat) has not changed for settle_seconds (see read_settled)."""
+    now = time.time() if now is None else now
+    return now - _last_change(st, now) >= settle_seconds
 
 
 def _last_change(st: os.stat_result, now: float) -> float:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from synpunkt.decoding import decode_text
 from synpunkt.labels import SENTIMENTS, TOPICS
+from synpunkt.readers.delimited import detect_separator
 
 COLUMNS = ["comment_id", "sample_kind", "text", "model_sentiment", "model_topics", "corrected_sentiment",
            "corrected_topics", "reviewer"]
@@ -101,9 +102,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
             raise ReviewImportError(f"{path.name}: {err}") from None
         if not text.strip():
             raise ReviewImportError(f"{path.name}: the file is empty")
-        first = text.lstrip("\ufeff").split("\n", 1)[0]
-        sep = ";" if first.count(";") >= first.count(",") else ","
-        df = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=sep, dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), sep=detect_separator(text, default=";"), dtype=str,
+                         keep_default_na=False)
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in ("comment_id", "sample_kind", "corrected_sentiment", "corrected_topics", "reviewer")
                if c not in df.columns]

@@ -239,12 +239,13 @@ def _check(row: dict, cols: ColumnMap, municipality_code: str, today: date) -> t
     if text is None or not text.strip():
         return "empty_text", f"the comment in column '{shown_column(cols.text)}' is empty"
     if len(text) > MAX_TEXT_CHARS:
-        return ("text_too_long", f"the comment in column '{shown_column(cols.text)}' is longer than {MAX_TEXT_CHARS} "
-                                 "characters")
+        return ("text_too_long", f"the comment in column '{shown_column(cols.text)}' is longer than "
+                                 f"{MAX_TEXT_CHARS} characters")
     parsed = parse_date(row.get(cols.date))
     problem = _date_problem(parsed, shown_column(cols.date), today)
     if problem is None and cols.municipality is not None:
-        problem = _municipality_problem(row.get(cols.municipality), shown_column(cols.municipality), municipality_code)
+        problem = _municipality_problem(row.get(cols.municipality), shown_column(cols.municipality),
+                                        municipality_code)
     return problem or parsed
 
 
