@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from synpunkt.config import IN_DOMAIN_DATA, PROJECT_ROOT
+from synpunkt.signals.data import BLIND_SPLITS
 
 URGENT = PROJECT_ROOT / "data" / "urgent" / "urgent.jsonl"
 REPEAT = PROJECT_ROOT / "data" / "repeat_contact" / "repeat_contact.jsonl"
@@ -24,12 +25,8 @@ REPEAT_COMMENTS = PROJECT_ROOT / "data" / "repeat_contact" / "comments_labels.js
 
 CATEGORIES = ("threat", "self_harm", "violence_close_relationship", "none")
 SPLITS = ("train", "validation", "test")
-URGENT_SPLITS = (*SPLITS, "validation_blind",  # u3xxx: judges retrains, never read by training
-                 "validation_blind2",  # u5xxx: fresh blind batch, never read by training
-                 "validation_blind3",  # u6xxx: third fresh blind batch, never read by training
-                 "validation_blind4",  # u7xxx: fourth fresh blind batch, never read by training
-                 "validation_blind5",  # u8xxx: fifth fresh blind batch, never read by training
-                 "validation_blind6")  # u9xxx: sixth fresh blind batch, never read by training
+URGENT_SPLITS = (*SPLITS, *BLIND_SPLITS)
+"""The blind batches (u3xxx, u5xxx-u9xxx, u10xxx) judge retrains; no training step reads one unless asked by name."""
 NONE_KINDS = ("insult_or_complaint", "figurative", "topic_mention", "decision_complaint", "past_resolved",
               "lawful_pressure", "other_harm", "ordinary")
 URGENT_MINIMUM = {
@@ -125,7 +122,7 @@ def test_urgent_rows_follow_the_schema(urgent):
         if set(row) != fields:
             problems.append(f"line {number}: fields {sorted(row)}")
             continue
-        if not re.fullmatch(r"u\d{4}", row["id"]) or not isinstance(row["text"], str) or not row["text"].strip():
+        if not re.fullmatch(r"u\d{4,5}", row["id"]) or not isinstance(row["text"], str) or not row["text"].strip():
             problems.append(f"line {number}: bad id or empty text")
         if row["category"] not in CATEGORIES or row["split"] not in URGENT_SPLITS:
             problems.append(f"line {number} ({row['id']}): unknown category or split")

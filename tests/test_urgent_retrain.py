@@ -153,3 +153,35 @@ def test_a_judged_version_is_the_candidate_with_that_versions_thresholds():
     assert candidate.thresholds["urgent"] == 0.6, "the candidate itself is not changed"
     swapped = chosen_heads({**result, "whole_heads": False}, "J2", shipped, candidate, {"date": "2026-11-30"})
     assert swapped.repeat is shipped.repeat and swapped.urgent is candidate.urgent
+
+
+def test_the_worn_trained_rule_takes_more_threats_or_fewer_false_alarms():
+    from synpunkt.signals.urgent_retrain import worn_trained
+
+    shipped = _figures(0.90, 0.9, 0.967, 0.094, 0.022)
+    assert worn_trained(_figures(0.945, 0.9, 0.967, 0.11, 0.022), shipped)[0], "path R: 4 more of 90, +1.6 pt"
+    assert not worn_trained(_figures(0.934, 0.9, 0.967, 0.09, 0.022), shipped)[0], "three more threats are not enough"
+    assert not worn_trained(_figures(0.945, 0.9, 0.967, 0.12, 0.022), shipped)[0], "path R: 2.6 pt more alarms"
+    assert worn_trained(_figures(0.90, 0.9, 0.967, 0.064, 0.022), shipped)[0], "path F: 3 pt fewer alarms"
+    ok, reasons = worn_trained(_figures(0.889, 0.9, 0.967, 0.03, 0.022), shipped)
+    assert not ok and "F: threat recall 0.8890 < 0.9" in reasons, "path F: one threat fewer"
+    assert not worn_trained(_figures(0.96, 0.833, 0.967, 0.05, 0.022), shipped)[0], "two fewer self_harm"
+    assert not worn_trained(_figures(0.96, 0.9, 0.967, 0.05, 0.033), shipped)[0], "ordinary comments flagged"
+
+
+def test_worn_blind_batches_become_training_rows_and_can_join_the_calibration_pool():
+    from synpunkt.signals.data import train_on
+    from synpunkt.signals.training import calibration_rows
+
+    urgent = pd.DataFrame({"id": ["u0001", "u0002", "u2001", "u3001", "u7001", "u9001"],
+                           "split": ["train", "validation", "train", "validation_blind", "validation_blind4",
+                                     "test"]})
+    moved = train_on(urgent, ("validation_blind", "validation_blind4"))
+    assert moved["split"].tolist() == ["train", "validation", "train", "train", "train", "test"]
+    assert moved["written_as"].tolist() == urgent["split"].tolist()
+    assert urgent["split"].iloc[3] == "validation_blind", "the input frame is left as it was"
+    assert calibration_rows(moved, "first_pass").tolist() == [True, True, False, False, False, False]
+    assert calibration_rows(moved, "first_pass_blind").tolist() == [True, True, False, True, True, False]
+    assert calibration_rows(urgent, "first_pass_blind").tolist() == [True, True, False, False, False, False]
+    with pytest.raises(ValueError, match="only worn blind batches"):
+        train_on(urgent, ("test",))

@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 URGENT_CATEGORIES = ("none", "threat", "self_harm", "violence_close_relationship")
 """Class order of the urgent head; every category but ``none`` raises an alert."""
 ALERT_CATEGORIES = URGENT_CATEGORIES[1:]
+BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "validation_blind4", "validation_blind5",
+                "validation_blind6", "validation_blind7", "validation_blind8")
+"""The fresh blind batches of urgent.jsonl in the order they were written (data/urgent/GUIDE.md). No training step
+reads one unless asked by name (SignalsConfig.train_on): each judges one decision, and the batches before it (and
+`validation`) are worn: they may calibrate thresholds or become training rows, never decide."""
 URGENT_DATA = PROJECT_ROOT / "data" / "urgent" / "urgent.jsonl"
 REPEAT_DATA = PROJECT_ROOT / "data" / "repeat_contact" / "repeat_contact.jsonl"
 REPEAT_COMMENT_LABELS = PROJECT_ROOT / "data" / "repeat_contact" / "comments_labels.jsonl"
@@ -67,6 +72,18 @@ def rtplx_data(data_dir: Path | None = None) -> pd.DataFrame | None:
     category[df["self_harm"] >= 2.0] = "self_harm"
     out = pd.DataFrame({"text": df["text"], "category": category}).dropna()
     return out.reset_index(drop=True)
+
+
+def train_on(urgent: pd.DataFrame, splits: tuple[str, ...]) -> pd.DataFrame:
+    """urgent with the rows of `splits` (worn blind batches) moved to the train split (pure). Their split of
+    origin stays in `written_as`, so the "first_pass_blind" calibration pool can find them."""
+    unknown = set(splits) - set(BLIND_SPLITS)
+    if unknown:
+        raise ValueError(f"only worn blind batches can become training rows, not {sorted(unknown)}; "
+                         f"expected some of {BLIND_SPLITS}")
+    out = urgent.assign(written_as=urgent["split"])
+    out.loc[out["split"].isin(splits), "split"] = "train"
+    return out
 
 
 def is_added_urgent_row(ids: pd.Series) -> pd.Series:

@@ -25,13 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synpunkt.signals.data import ALERT_CATEGORIES
+from synpunkt.signals.data import ALERT_CATEGORIES, BLIND_SPLITS
 from synpunkt.signals.heads import SIGNALS_DIR, SignalHeads, union_layers
 
-BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "validation_blind4", "validation_blind5",
-                "validation_blind6")
-"""The fresh batches in the order they were written (data/urgent/GUIDE.md); read by no training step. Each judges
-one decision; the batches before it (and `validation`) are worn: they may calibrate thresholds, never decide."""
 CALIBRATION_RATE = 0.04
 """Recalibrated thresholds flag at most this share of the worn splits' non-urgent negative comments (train-signals'
 margin)."""
@@ -46,6 +42,10 @@ ISSUE_NEGATIVE_RATE = 0.05
 COMMENTS_SLACK = 0.01
 """(d) ...and in-domain validation comments flagged at most the shipped heads' share + this..."""
 REPEAT_LOSS = {"comments": 0.01, "written": 0.02}
+THREAT_GAIN_90 = round(4 / 90, 4)
+"""Rule "blind7" (fixed before validation_blind7, 90 threats), path R: at least four more threats found..."""
+FEWER_ALARMS = 0.03
+"""...or path F: no threat fewer and at least this much less of the negative comments flagged."""
 """(e) ...and, for heads with a repeat head of their own, repeat F1 on each validation source at most this lower."""
 
 
@@ -176,9 +176,29 @@ def confirms(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
     return all(met for met, _ in checks), [reason for _, reason in checks]
 
 
-RULES = {"blind4": qualifies, "confirm": confirms}
+def worn_trained(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
+    """(passes?, reasons) by the rule fixed before validation_blind7 for heads trained on the worn blind batches
+    (pure): (b) and (d) as `qualifies`, and either path R, more threats found (THREAT_GAIN_90) with at most
+    NEGATIVE_SLACK more negative comments flagged than max(ISSUE_NEGATIVE_RATE, the shipped heads'), or path F, no
+    threat fewer with FEWER_ALARMS less of the negative comments flagged."""
+    cb, sb = candidate["blind"], shipped["blind"]
+    threat, s_threat = cb["threat"]["recall"], sb["threat"]["recall"]
+    neg, s_neg = cb["negative"]["flag_rate"], sb["negative"]["flag_rate"]
+    path_r = [_check("R: threat recall", threat, ">=", round(s_threat + THREAT_GAIN_90, 4)),
+              _check("R: negative comments flagged", neg, "<=",
+                     round(max(ISSUE_NEGATIVE_RATE, s_neg) + NEGATIVE_SLACK, 4))]
+    path_f = [_check("F: threat recall", threat, ">=", s_threat),
+              _check("F: negative comments flagged", neg, "<=", round(s_neg - FEWER_ALARMS, 4))]
+    shared = _shared_checks(candidate, shipped)
+    ok = all(m for m, _ in shared) and (all(m for m, _ in path_r) or all(m for m, _ in path_f))
+    return ok, [reason for _, reason in path_r + path_f + shared]
+
+
+RULES = {"blind4": qualifies, "confirm": confirms, "blind7": worn_trained}
 """The rules by name: "blind4" (fixed before validation_blind4, judged it and validation_blind5), "confirm" (fixed
-before validation_blind6, for the procedure "2" on heads with their own encoder)."""
+before validation_blind6, for the procedure "2" on heads with their own encoder), "blind7" (fixed before
+validation_blind7, for heads trained on the worn blind batches: version "1" only, as their recalibration would
+read their own training rows)."""
 
 
 def rule_verdict(candidates: dict[str, dict], shipped: dict, rule: str = "blind4"
@@ -276,11 +296,12 @@ def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str, rule: str = 
     cat = frame["category"].to_numpy()
     negative = (cat == "none") & (frame["negative_tone"] == True).to_numpy()  # noqa: E712
     on_worn = np.r_[~in_blind, np.zeros(len(rep), bool)]
-    recalibrated = recalibrate(c_scores.subset(on_worn), (cat != "none")[~in_blind], negative[~in_blind],
-                               candidate.urgent_span is not None)
-    out[f"{name}2"] = figures(c_scores, recalibrated["urgent"], recalibrated.get("urgent_span"), whole_heads)
-    out[f"{name}2"]["calibration"] = recalibrated
-    judged = (f"{name}2",) if rule == "confirm" else (f"{name}1", f"{name}2")
+    if not candidate.settings.get("train_on"):  # heads trained on the worn splits: recalibrating there is in-sample
+        recalibrated = recalibrate(c_scores.subset(on_worn), (cat != "none")[~in_blind], negative[~in_blind],
+                                   candidate.urgent_span is not None)
+        out[f"{name}2"] = figures(c_scores, recalibrated["urgent"], recalibrated.get("urgent_span"), whole_heads)
+        out[f"{name}2"]["calibration"] = recalibrated
+    judged = {"confirm": (f"{name}2",), "blind7": (f"{name}1",)}.get(rule, (f"{name}1", f"{name}2"))
     winner, reasons = rule_verdict({k: out[k] for k in judged}, out["shipped"], rule)
     out["rule"], out["verdict"], out["reasons"] = rule, winner, reasons
     return out
