@@ -249,6 +249,7 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
     app.add_middleware(CheckRequestHead)  # added last: runs first
     base_url = (public_url or api_public_url()).rstrip("/")
     throttle = AuthThrottle(auth_max_failures(), auth_window_s())
+    max_upload_bytes()  # read per upload; checked here too: a bad SYNPUNKT_MAX_UPLOAD_MB fails at start, not as 500s
     bearer = HTTPBearer(auto_error=False, description="The municipality's API token")
 
     def authorised(request: Request, code: str,
@@ -376,7 +377,8 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
             raise HTTPException(404, "no such alert") from None
         if result is None:
             raise HTTPException(404, "no such alert")
-        log.info("alert %s of %s acknowledged through the API", alert_id, municipality)
+        log.info("alert %s of %s %s through the API", alert_id, municipality,
+                 "already acknowledged: asked again" if result["already_acknowledged"] else "acknowledged")
         return result
 
     return app

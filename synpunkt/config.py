@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -26,6 +27,64 @@ SHIPPABLE_PUBLIC_SOURCES = ("superlim2_absabank_imm", "brighter_semeval2025_sv")
 """Public sentiment sources whose licence (CC BY 4.0) allows training the shipped model."""
 
 
+# -- reading settings --------------------------------------------------------------------------------------------
+class SettingError(ValueError):
+    """A setting (an environment variable) whose value cannot be used. The message is one sentence that names the
+    variable and says what it expects; `variable` holds the name."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+def _invalid(variable: str, value: str, expected: str) -> SettingError:
+    """The usual SettingError: "<variable> must be <expected>, not '<value>'"."""
+    return SettingError(variable, f"{variable} must be {expected}, not {value!r}")
+
+
+def _raw(variable: str) -> str:
+    """The variable's value without surrounding blanks; "" when it is not set (a blank value means the default)."""
+    return os.environ.get(variable, "").strip()
+
+
+def _whole_number(variable: str, default: int, minimum: int, expected: str) -> int:
+    """An integer setting of at least `minimum`, or SettingError saying `expected`."""
+    value = _raw(variable)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _invalid(variable, value, expected) from None
+    if number < minimum:
+        raise _invalid(variable, value, expected)
+    return number
+
+
+def _number(variable: str, default: float, expected: str, positive: bool = False) -> float:
+    """A finite number setting, 0 or more (above 0 with `positive`), or SettingError saying `expected`."""
+    value = _raw(variable)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise _invalid(variable, value, expected) from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise _invalid(variable, value, expected)
+    return number
+
+
+def _flag(variable: str) -> bool:
+    """An on/off setting: 1, true, yes, on or 0, false, no, off (any case; unset or blank: off)."""
+    value = _raw(variable).lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise _invalid(variable, value, "1 or 0 (or yes/no, true/false, on/off)")
+
+
 def cache_dir() -> Path:
     """Where converted base models are cached (SYNPUNKT_CACHE, default ~/.cache/synpunkt)."""
     return Path(os.environ.get("SYNPUNKT_CACHE", Path.home() / ".cache" / "synpunkt"))
@@ -34,7 +93,7 @@ def cache_dir() -> Path:
 def onnx_cache_limit_gb() -> float:
     """The most the ONNX exports under cache_dir()/onnx may take (SYNPUNKT_ONNX_CACHE_GB, default 5; a retrained or
     recalibrated model exports again, so the least recently used files beyond it are removed after an export)."""
-    return float(os.environ.get("SYNPUNKT_ONNX_CACHE_GB", "5"))
+    return _number("SYNPUNKT_ONNX_CACHE_GB", 5.0, "a number of gigabytes, 0 or more")
 
 
 def model_dir() -> Path:
@@ -53,9 +112,8 @@ def backend() -> str:
 def inference_threads() -> int:
     """CPU threads one ONNX Runtime session uses (SYNPUNKT_INFERENCE_THREADS, default: the cores this process may
     run on); lower it when several workers share a machine."""
-    value = os.environ.get("SYNPUNKT_INFERENCE_THREADS", "").strip()
-    return max(1, int(value)) if value else max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                                else os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return _whole_number("SYNPUNKT_INFERENCE_THREADS", max(1, cores), 1, "a whole number of threads, at least 1")
 
 
 def shared_datasets() -> Path:
@@ -105,18 +163,19 @@ def tokens_file() -> Path:
 
 def raw_retention_days() -> int:
     """Days a processed batch's raw file is kept before it is purged (SYNPUNKT_RAW_RETENTION_DAYS, default 30)."""
-    return int(os.environ.get("SYNPUNKT_RAW_RETENTION_DAYS", "30"))
+    return _whole_number("SYNPUNKT_RAW_RETENTION_DAYS", 30, 0, "a whole number of days, 0 or more")
 
 
 def max_upload_bytes() -> int:
     """Largest file the HTTP API accepts (SYNPUNKT_MAX_UPLOAD_MB, default 50 MB)."""
-    return int(float(os.environ.get("SYNPUNKT_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
+    megabytes = _number("SYNPUNKT_MAX_UPLOAD_MB", 50.0, "a number of megabytes above 0", positive=True)
+    return max(1, int(megabytes * 1024 * 1024))
 
 
 def inbox_settle_seconds() -> float:
     """A file in the folder inbox is collected only once it has not changed for this long
     (SYNPUNKT_INBOX_SETTLE_SECONDS, default 10): a file still being written waits for the next run."""
-    return max(0.0, float(os.environ.get("SYNPUNKT_INBOX_SETTLE_SECONDS", "10")))
+    return _number("SYNPUNKT_INBOX_SETTLE_SECONDS", 10.0, "a number of seconds, 0 or more")
 
 
 TIMEZONE = "Europe/Stockholm"
@@ -186,28 +245,28 @@ def api_public_url(host: str = "127.0.0.1", port: int = 8000) -> str:
 def auth_max_failures() -> int:
     """Failed authentications a client address may make within the window before it gets 429
     (SYNPUNKT_AUTH_MAX_FAILURES, default 10)."""
-    return int(os.environ.get("SYNPUNKT_AUTH_MAX_FAILURES", "10"))
+    return _whole_number("SYNPUNKT_AUTH_MAX_FAILURES", 10, 1, "a whole number of failures, at least 1")
 
 
 def auth_window_s() -> float:
     """The window, in seconds, in which failed authentications are counted (SYNPUNKT_AUTH_WINDOW_S, default 60)."""
-    return float(os.environ.get("SYNPUNKT_AUTH_WINDOW_S", "60"))
+    return _number("SYNPUNKT_AUTH_WINDOW_S", 60.0, "a number of seconds above 0", positive=True)
 
 
 def upload_timeout_s() -> float:
     """Seconds a request's whole body may take to arrive before 408 (SYNPUNKT_UPLOAD_TIMEOUT_S, default 120)."""
-    return float(os.environ.get("SYNPUNKT_UPLOAD_TIMEOUT_S", "120"))
+    return _number("SYNPUNKT_UPLOAD_TIMEOUT_S", 120.0, "a number of seconds above 0", positive=True)
 
 
 def header_timeout_s() -> float:
     """Seconds a connection may take to send a request's head before it is closed with 408
     (SYNPUNKT_HEADER_TIMEOUT_S, default 10)."""
-    return float(os.environ.get("SYNPUNKT_HEADER_TIMEOUT_S", "10"))
+    return _number("SYNPUNKT_HEADER_TIMEOUT_S", 10.0, "a number of seconds above 0", positive=True)
 
 
 def api_docs() -> bool:
     """Serve the API description (/docs, /redoc, /openapi.json) (SYNPUNKT_API_DOCS=1; default off)."""
-    return os.environ.get("SYNPUNKT_API_DOCS", "0").strip().lower() in ("1", "true", "yes", "on")
+    return _flag("SYNPUNKT_API_DOCS")
 
 
 def trusted_proxies() -> str:
@@ -220,13 +279,13 @@ def trusted_proxies() -> str:
 def max_rows_per_batch() -> int:
     """Most data rows one batch may hold; a larger file fails with a clear error (SYNPUNKT_MAX_ROWS_PER_BATCH,
     default 1,000,000)."""
-    return int(os.environ.get("SYNPUNKT_MAX_ROWS_PER_BATCH", "1000000"))
+    return _whole_number("SYNPUNKT_MAX_ROWS_PER_BATCH", 1_000_000, 1, "a whole number of rows, at least 1")
 
 
 def ingest_chunk_rows() -> int:
     """Rows read, redacted and committed together while ingesting a batch (SYNPUNKT_INGEST_CHUNK_ROWS, default
     10,000): memory stays bounded by a chunk, and an interrupted batch resumes after its last committed chunk."""
-    return max(1, int(os.environ.get("SYNPUNKT_INGEST_CHUNK_ROWS", "10000")))
+    return _whole_number("SYNPUNKT_INGEST_CHUNK_ROWS", 10_000, 1, "a whole number of rows, at least 1")
 
 
 def comment_key_file() -> Path:
@@ -262,11 +321,11 @@ TASK_RUNNERS = ("local", "dask")
 
 
 def parse_task_runner(value: str) -> str:
-    """'local' or 'dask' (any case, surrounding blanks ignored); anything else is a ValueError naming the choices."""
+    """'local' or 'dask' (any case, surrounding blanks ignored); anything else is a SettingError naming the choices."""
     name = str(value).strip().lower()
     if name not in TASK_RUNNERS:
-        raise ValueError(f"task runner must be one of {', '.join(TASK_RUNNERS)}, not {value!r} "
-                         f"(SYNPUNKT_TASK_RUNNER or --task-runner)")
+        raise SettingError("SYNPUNKT_TASK_RUNNER", f"task runner must be one of {', '.join(TASK_RUNNERS)}, not "
+                           f"{value!r} (SYNPUNKT_TASK_RUNNER or --task-runner)")
     return name
 
 
@@ -282,36 +341,72 @@ def dask_address() -> str | None:
     LocalCluster of dask_workers() processes on this machine."""
     address = os.environ.get("SYNPUNKT_DASK_ADDRESS", "").strip()
     if address and any(c.isspace() for c in address):
-        raise ValueError("SYNPUNKT_DASK_ADDRESS must be a scheduler address such as tcp://host:8786, without blanks")
+        raise SettingError("SYNPUNKT_DASK_ADDRESS", "SYNPUNKT_DASK_ADDRESS must be a scheduler address such as "
+                           "tcp://host:8786, without blanks")
     return address or None
 
 
 def dask_workers() -> int:
     """Worker processes of the temporary LocalCluster, one thread each (SYNPUNKT_DASK_WORKERS, default 2)."""
-    value = os.environ.get("SYNPUNKT_DASK_WORKERS", "2").strip()
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"SYNPUNKT_DASK_WORKERS must be a whole number of at least 1, not {value!r}")
-    return int(value)
+    return _whole_number("SYNPUNKT_DASK_WORKERS", 2, 1, "a whole number of at least 1")
 
 
 def chunk_retries(runner: str) -> int:
     """Times a failed chunk is retried before it is reported (SYNPUNKT_CHUNK_RETRIES; default 2 on Dask, where a
     worker can be lost or restarted, 0 in-process, where a failure repeats)."""
-    value = os.environ.get("SYNPUNKT_CHUNK_RETRIES", "").strip()
-    if not value:
-        return 2 if parse_task_runner(runner) == "dask" else 0
-    if not value.isdigit():
-        raise ValueError(f"SYNPUNKT_CHUNK_RETRIES must be a whole number, not {value!r}")
-    return int(value)
+    default = 2 if parse_task_runner(runner) == "dask" else 0
+    return _whole_number("SYNPUNKT_CHUNK_RETRIES", default, 0, "a whole number, 0 or more")
 
 
 def dask_trusted_network() -> bool:
     """Whether the network between this machine and the Dask scheduler and workers is trusted with raw comment
     text without TLS: a private network or VPN only you use (SYNPUNKT_DASK_TRUSTED_NETWORK=1; default no). Ingest
     sends raw text to the workers; without this setting only a LocalCluster or a tls:// scheduler gets it."""
-    value = os.environ.get("SYNPUNKT_DASK_TRUSTED_NETWORK", "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"SYNPUNKT_DASK_TRUSTED_NETWORK must be 1 or 0, not {value!r}")
+    return _flag("SYNPUNKT_DASK_TRUSTED_NETWORK")
+
+
+# -- checked once, before any work -------------------------------------------------------------------------------
+def _check_backend() -> None:
+    """SYNPUNKT_BACKEND names a backend this machine can run, or is auto (synpunkt.inference.check_backend)."""
+    name = backend()
+    if name == "auto":
+        return
+    from synpunkt.inference.backends import BackendError, check_backend  # torch: only for a backend named here
+
+    try:
+        check_backend(name)
+    except BackendError as err:
+        raise SettingError("SYNPUNKT_BACKEND", f"SYNPUNKT_BACKEND: {err}") from None
+
+
+def check_settings() -> None:
+    """Read every setting once, so that a mistake is a SettingError naming its variable before any work (not a
+    failure half-way through a run, or a 500 for every upload). The paths are checked by check_home."""
+    for read in (onnx_cache_limit_gb, _check_backend, inference_threads, raw_retention_days, max_upload_bytes,
+                 inbox_settle_seconds, auth_max_failures, auth_window_s, upload_timeout_s, header_timeout_s, api_docs,
+                 max_rows_per_batch, ingest_chunk_rows, dask_address, dask_workers, dask_trusted_network):
+        read()
+    chunk_retries(task_runner())
+
+
+def check_home(write: bool = True) -> Path:
+    """home(), or a SettingError ("SYNPUNKT_HOME ... is not a usable folder: why"). Usable: a folder this process
+    can read (and with `write`, write), or a missing one inside a folder it can create it in (with `write`; for
+    reading, a missing folder simply holds nothing yet). Creates nothing."""
+    path = Path(os.path.abspath(home()))
+
+    def unusable(reason: str) -> SettingError:
+        return SettingError("SYNPUNKT_HOME", f"SYNPUNKT_HOME {path} is not a usable folder: {reason}")
+
+    try:
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        is_dir = existing.is_dir()
+    except OSError as err:
+        raise unusable(err.strerror or type(err).__name__) from None
+    if not is_dir:
+        raise unusable(f"{existing} is {'a file' if existing.is_file() else 'not a folder'}")
+    if existing == path and not os.access(path, os.R_OK | os.X_OK | (os.W_OK if write else 0)):
+        raise unusable(f"no permission to {'write' if write else 'read'} it")
+    if existing != path and write and not os.access(existing, os.W_OK | os.X_OK):
+        raise unusable(f"it does not exist and cannot be made in {existing} (no permission to write there)")
+    return path

@@ -154,10 +154,17 @@ VIEW_DOCS: dict[str, tuple[str, dict[str, str]]] = {
                        {"n": "Number of comments this year.", "net_score": "Net score this year, percentage points.",
                         "small_sample": "True when either year has fewer than 30 comments.",
                         "year": "This year (the year compared with previous_year)."}),
-    "national_gaps": ("One row per municipality, year and area: the municipality's net score against the rest of "
-                      "the country with the z-test the reports' benchmark uses.",
+    "national_gaps": ("One row per municipality, year and area: the municipality's corrected net score against "
+                      "the rest of the country's with the z-test the reports' benchmark uses (standard errors from "
+                      "the intervals); the classify-and-count difference beside it.",
                       {"n": "Number of comments in the municipality.",
-                       "net_score": "The municipality's net score, percentage points."}),
+                       "net_score": "The municipality's corrected net score, percentage points.",
+                       "net_score_rest": "The rest of the country's corrected net score: the national estimate "
+                                         "without the municipality's comments, percentage points.",
+                       "net_score_rest_se": "Its standard error: the national one scaled to the rest's size.",
+                       "difference": "net_score - net_score_rest, percentage points.",
+                       "difference_se": "Standard error of the difference (both standard errors combined).",
+                       "cc_difference": "The same difference from classify-and-count shares (uncorrected)."}),
     "batch_overview": ("One row per received batch (file) with its accounting: rows_received = rows_accepted + "
                        "rows_quarantined for every ingested batch.", {}),
     "quarantine_reasons": ("Quarantined rows counted per batch and reason.", {}),

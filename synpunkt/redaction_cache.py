@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 
 import pandas as pd
 
+from synpunkt.municipalities import load_municipalities
 from synpunkt.redact import apply_spans
 
 CACHE_ENTRIES = 50_000
 SUB_BATCH = 256
+
+
+_CODE_YEAR = re.compile(r"(?<![0-9])((?:" + "|".join(load_municipalities()["code"]) + r")_(?:19|20)[0-9]{2})(?![0-9])")
+"""A four-digit municipality code and a year joined by an underscore, as in exported file names."""
 
 
 def _missing(value) -> bool:
@@ -69,9 +75,14 @@ class RedactionCache:
         return {str(x): self._labels[str(x)] for x in labels}
 
     def file_name(self, name: str) -> str:
-        """The submitter's file name with personal data replaced (the suffix kept)."""
+        """The submitter's file name with personal data replaced (the suffix kept). A municipality code and a year
+        joined by "_" ("synpunkter_0180_2023") are kept as they are: the phone rules would read them as a number."""
         stem, suffix = os.path.splitext(name)
-        return self.label(stem) + suffix if stem else name
+        if not stem:
+            return name
+        parts = _CODE_YEAR.split(stem)  # [text, code_year, text, ...]
+        return "".join(part if i % 2 else (self.label(part) if part else part)
+                       for i, part in enumerate(parts)) + suffix
 
     def mappings(self, rows: list[dict]) -> list[dict]:
         """Metadata dicts (str -> str) with keys and values redacted."""

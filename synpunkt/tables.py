@@ -10,6 +10,7 @@ contents. Encodings: see synpunkt.decoding; format details: synpunkt.readers.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from synpunkt.readers.delimited import SEPARATORS, detect_separator, read_delimi
 from synpunkt.readers.jsonfiles import read_json, read_jsonl
 from synpunkt.readers.parquet import read_parquet
 from synpunkt.readers.workbook import read_xlsx
+
+log = logging.getLogger(__name__)
 
 __all__ = ["TEXT_COLUMN_CANDIDATES", "READ_SUFFIXES", "WRITE_SUFFIXES", "SEPARATORS", "BadRow", "TableChunk",
            "TableStream", "TableReadError", "TableWriteError", "iter_table", "read_table", "write_table",
@@ -51,6 +54,7 @@ def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
         raise TableReadError(f"{path}: {'is a directory, not a file' if path.is_dir() else 'file not found'}")
     if path.stat().st_size == 0:
         raise TableReadError(f"{path}: file is empty")
+    suffix = content_suffix(path, suffix)
     if suffix == ".xlsx":
         return read_xlsx(path, sheet=sheet, chunk_rows=chunk_rows)
     if suffix == ".parquet":
@@ -60,6 +64,22 @@ def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
     if suffix in (".jsonl", ".ndjson"):
         return read_jsonl(path, chunk_rows=chunk_rows)
     return read_delimited(path, default_sep="\t" if suffix == ".tsv" else ",", chunk_rows=chunk_rows)
+
+
+BINARY_FORMATS = {b"PK\x03\x04": ".xlsx", b"PAR1": ".parquet"}
+"""The first bytes of the binary formats read here (an .xlsx workbook is a zip archive)."""
+
+
+def content_suffix(path: Path, suffix: str) -> str:
+    """The suffix the file's content calls for: an Excel workbook or a Parquet file saved under another name
+    ("export.csv") is read as what it is, with a warning (the name is not logged: it may hold personal data)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    for magic, real in BINARY_FORMATS.items():
+        if head.startswith(magic) and suffix != real:
+            log.warning("a file named *%s holds %s content: read as %s", suffix, real, real)
+            return real
+    return suffix
 
 
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
@@ -76,6 +96,21 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     df.attrs = {**stream.attrs, "bad_rows": bad}
     df.attrs.pop("header_line", None)
     return df
+
+
+READ_ERROR_COLUMN = "read_error"
+
+
+def with_unread_rows(out: pd.DataFrame, bad_rows: list[BadRow]) -> pd.DataFrame:
+    """The classified rows with the rows that could not be read put back in their place (pure): their recovered
+    cells, no predictions, and the reason (which names lines and columns, never values) in READ_ERROR_COLUMN, so
+    that the output has a row for every data row of the input."""
+    if not bad_rows:
+        return out
+    unread = pd.DataFrame([{**{k: v for k, v in (b.cells or {}).items() if k in out.columns},
+                            READ_ERROR_COLUMN: b.reason} for b in bad_rows],
+                          index=[b.row_number for b in bad_rows])
+    return pd.concat([out.assign(**{READ_ERROR_COLUMN: ""}), unread]).sort_index()
 
 
 def _check_suffix(path: str | Path, suffixes: tuple[str, ...], error: type[ValueError]) -> tuple[Path, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from synpunkt.config import home, private_dir, warehouse_path
+from synpunkt.config import home, private_dir, private_file, warehouse_path
 from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt.marts import create_marts
 from synpunkt.municipalities import load_municipalities
@@ -36,6 +36,9 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
         return duckdb.connect(str(path), read_only=True)
     private_dir(path.parent)
     con = duckdb.connect(str(path))
+    for file in (path, path.with_name(path.name + ".wal")):  # redacted texts and metadata: owner only, any umask
+        if file.exists():
+            private_file(file)
     ensure_schema(con)
     return con
 

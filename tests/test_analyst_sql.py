@@ -84,18 +84,24 @@ def test_yearly_changes_use_the_reports_z_test(con):
 
 
 def test_national_gaps_use_the_reports_benchmark_test(con):
-    nat = {(y, t): (p, q, n) for y, t, p, q, n in con.execute(
-        "SELECT year, topic, n_positive, n_negative, n FROM national_shares").fetchall()}
-    rows = con.execute("SELECT g.municipality_code, g.year, g.topic, s.n_positive, s.n_negative, s.n, g.difference, "
-                       "g.p_value, g.significant, g.n_rest FROM national_gaps g JOIN yearly_shares s "
+    """Corrected net scores on both sides (the report's vs_rest), the classify-and-count difference beside them."""
+    from synpunkt.report.statistics import rest_estimate
+
+    nat = {(y, t): (net, se, n, p, q) for y, t, net, se, n, p, q in con.execute(
+        "SELECT year, topic, net_score, net_score_se, n, n_positive, n_negative FROM national_shares").fetchall()}
+    rows = con.execute("SELECT g.municipality_code, g.year, g.topic, s.net_score, s.net_score_se, s.n, g.difference, "
+                       "g.p_value, g.significant, g.n_rest, g.net_score_rest, s.n_positive, s.n_negative, "
+                       "g.cc_difference FROM national_gaps g JOIN yearly_shares s "
                        "USING (municipality_code, year, topic)").fetchall()
     assert len(rows) == len(SPEC) * (len(TOPICS) + 1)
-    for code, year, topic, pos, neg, n, difference, p, significant, n_rest in rows:
-        npos, nneg, nn = nat[(year, topic)]
+    for code, year, topic, net, se, n, difference, p, significant, n_rest, rest, pos, neg, cc in rows:
+        nat_net, nat_se, nn, npos, nneg = nat[(year, topic)]
         assert n_rest == nn - n
-        diff, _, p_py = net_change_test(npos - pos, nneg - neg, nn - n, pos, neg, n)
-        assert difference == pytest.approx(diff) and _close(p, p_py)
-        assert significant == (not math.isnan(p_py) and p_py < ALPHA)
+        rest_py, rest_se = rest_estimate(nat_net, nat_se, nn, net, n)
+        assert rest == pytest.approx(rest_py) and difference == pytest.approx(net - rest_py)
+        _, _, p_py = estimate_change_test(rest_py, rest_se, nn - n, net, se, n)
+        assert _close(p, p_py) and significant == (not math.isnan(p_py) and p_py < ALPHA)
+        assert cc == pytest.approx(net_change_test(npos - pos, nneg - neg, nn - n, pos, neg, n)[0])
 
 
 @pytest.mark.parametrize("a, b", [

@@ -74,6 +74,31 @@ def test_classify_keeps_blank_comments_as_null_rows(trained, tmp_path):
     assert "1 blank" in result.output
 
 
+def test_classify_keeps_unreadable_rows_in_place_and_says_so(trained, tmp_path):
+    model_dir, _ = trained
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,Bra service\n2,Handläggaren var otrevlig,EXTRA\n3,Appen kraschar\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = _classify([src, "-o", out, "--model", model_dir])
+    df = read_table(out)
+    assert df["id"].tolist() == ["1", "2", "3"], "one output row per input data row, in order"
+    assert df["sentiment"].tolist()[1] == "" and df["sentiment"].tolist()[0] in SENTIMENTS
+    assert df["read_error"].tolist()[0] == "" and "line 3" in df["read_error"].tolist()[1]
+    assert "1 row could not be read" in result.output and "row 2" in result.output
+    assert "otrevlig" not in result.output and "EXTRA" not in result.output  # reasons never quote cells
+
+
+def test_classify_refuses_to_overwrite_its_input(trained, tmp_path):
+    model_dir, _ = trained
+    src = tmp_path / "book.xlsx"
+    write_table(COMMENTS, src)
+    before = src.read_bytes()
+    result = runner.invoke(app, ["classify", str(src), "-o", str(tmp_path / "." / "book.xlsx"),
+                                 "--model", str(model_dir)])
+    assert result.exit_code == 2 and _one_line_error(result) and "is the input file" in result.output
+    assert src.read_bytes() == before
+
+
 def test_classify_unknown_column_is_a_clear_error(trained, tmp_path):
     model_dir, _ = trained
     src = tmp_path / "in.csv"

@@ -203,6 +203,24 @@ def test_unreadable_file_and_missing_column_fail_with_their_safe_reasons(home):
     assert "Karin" not in missing.error
 
 
+def test_a_workbook_or_parquet_file_sent_under_a_csv_name_is_read_as_what_it_is(home, tmp_path):
+    import io
+    import stat
+
+    from synpunkt.config import warehouse_path
+    from synpunkt.landing import land_bytes
+
+    xlsx, parquet = io.BytesIO(), io.BytesIO()
+    comments_frame(3).to_excel(xlsx, index=False)
+    comments_frame(4, start=10).to_parquet(parquet, index=False)
+    as_csv = land_bytes(xlsx.getvalue(), "0180", "export.csv", "api")
+    as_txt = land_bytes(parquet.getvalue(), "0180", "export.txt", "cli")
+    results = {r.batch_id: r for r in ingest_all(CountingRedactor())}
+    assert (results[as_csv.batch_id].status, results[as_csv.batch_id].rows_accepted) == ("ingested", 3)
+    assert (results[as_txt.batch_id].status, results[as_txt.batch_id].rows_accepted) == ("ingested", 4)
+    assert stat.S_IMODE(warehouse_path().stat().st_mode) == 0o600, "the warehouse file is the owner's only"
+
+
 def test_row_limit_fails_the_batch_and_keeps_nothing(home):
     land(comments_frame(12))
     [result] = ingest_all(CountingRedactor(), chunk_rows=5, max_rows=10)

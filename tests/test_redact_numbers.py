@@ -171,3 +171,13 @@ def test_postcodes_are_treated_as_before(rules):
     """A postcode written "123 45" is an address (as before); never a phone number or personnummer."""
     red = rules.redact("Vi i 123 45 får aldrig snöröjning, postnummer 41319 inte heller.")
     assert red.text == "Vi i [ADRESS] får aldrig snöröjning, postnummer 41319 inte heller."
+
+
+def test_file_names_keep_a_municipality_code_and_year_but_not_phone_numbers(rules):
+    from synpunkt.redaction_cache import RedactionCache
+
+    cache = RedactionCache(rules)
+    assert cache.file_name("synpunkter_0180_2023.csv") == "synpunkter_0180_2023.csv"
+    assert cache.file_name("export_1480_2025_070-123 45 67.xlsx") == "export_1480_2025_[TELEFON].xlsx"
+    assert cache.file_name("ring_070-1234567.csv") == "ring_[TELEFON].csv"
+    assert "[TELEFON]" in cache.file_name("lista_0180-2023.csv"), "only code_year with an underscore is kept"

@@ -170,6 +170,26 @@ def shares(path, code: str | None, year: int) -> dict[str, tuple[int, int, int, 
     return {t: (n, round(p * n), round(q * n), net) for t, n, p, q, net in rows}
 
 
+def estimates(path, code: str | None, year: int) -> dict[str, tuple[int, float, float]]:
+    """topic -> (n, corrected net score, its standard error) from yearly_shares / national_shares."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        where, args = ("yearly_shares WHERE municipality_code = ? AND", [code]) if code else ("national_shares WHERE", [])
+        rows = con.execute(f"SELECT topic, n, net_score, net_score_se FROM {where} year = ?", [*args, year]).fetchall()
+    finally:
+        con.close()
+    return {t: (n, net, se) for t, n, net, se in rows}
+
+
+def _vs_rest(own: tuple[int, float, float], nat: tuple[int, float, float]) -> tuple[float, float]:
+    """(difference, p) of a municipality against the rest of the country on the corrected estimates."""
+    rest_net, rest_se = R.rest_estimate(nat[1], nat[2], nat[0], own[1], own[0])
+    d, _, p = R.estimate_change_test(rest_net, rest_se, nat[0] - own[0], own[1], own[2], own[0])
+    return d, p
+
+
 def tags(page: str, name: str, attribute: str) -> list[tuple[dict, str]]:
     """Every <name ...> element with `attribute`: (its attributes, its HTML). Attribute order is not kept by the
     notebook's HTML export, so it is parsed."""
@@ -243,8 +263,8 @@ def test_first_screen_rank_gap_and_area_arrows_match_the_warehouse(published, mu
     own_now, own_prev, nat = shares(path, "0180", 2024), shares(path, "0180", 2023), shares(path, None, 2024)
     n, pos, neg, net = own_now["all"]
     gap = net - nat["all"][3]
-    rest = [a - b for a, b in zip(nat["all"][:3], own_now["all"][:3])]
-    diff, _, p = R.net_change_test(rest[1], rest[2], rest[0], pos, neg, n)
+    own_est, nat_est = estimates(path, "0180", 2024), estimates(path, None, 2024)
+    diff, p = _vs_rest(own_est["all"], nat_est["all"])
     assert diff > 0 and p < 0.05  # Stockholm is significantly above the rest of the country
     attrs, html = fact(lead, "gap")
     assert math.isclose(float(attrs["data-gap"]), gap, abs_tol=1e-5) and attrs["data-mark"] == "▲"
@@ -261,8 +281,7 @@ def test_first_screen_rank_gap_and_area_arrows_match_the_warehouse(published, mu
         expected = "-" if pv != pv or pv >= 0.05 else ("▲" if d > 0 else "▼")
         assert rows[topic] == expected, topic
         marks.add(expected)
-        rest = [a - b for a, b in zip(nat[topic][:3], own_now[topic][:3])]
-        d, _, pv = R.net_change_test(rest[1], rest[2], rest[0], p2, q2, n2)
+        d, pv = _vs_rest(own_est[topic], nat_est[topic])
         assert gaps[topic] == ("-" if pv != pv or pv >= 0.05 else ("▲" if d > 0 else "▼")), topic
     assert "▲" in marks  # the fixture has significant changes to show
     above = sum(gaps[t] == "▲" for t in TOPICS)

@@ -282,6 +282,10 @@ def test_urgent_comment_from_the_api_is_alerted_once_routed_and_acknowledged(hom
     assert alert in CliRunner().invoke(cli, ["alerts", "--municipality", STHLM]).output
     r = client.post(f"/v1/municipalities/{STHLM}/alerts/{alert}/ack?by=Kim", headers={"Authorization": f"Bearer {sthlm}"})
     assert r.status_code == 200 and r.json()["acknowledged_by"] == f"Kim (API, {STHLM})"
+    assert r.json()["acknowledged_at"].endswith("+00:00"), "stored as UTC and said so, like received_at"
+    again = client.post(f"/v1/municipalities/{STHLM}/alerts/{alert}/ack?by=Bo",
+                        headers={"Authorization": f"Bearer {sthlm}"}).json()
+    assert again["already_acknowledged"] and again["acknowledged_by"] == f"Kim (API, {STHLM})"
     assert client.get(f"/v1/municipalities/{STHLM}/alerts", headers={"Authorization": f"Bearer {sthlm}"}
                       ).json()["alerts"] == []
     assert alert not in CliRunner().invoke(cli, ["alerts"]).output

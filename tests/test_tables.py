@@ -826,15 +826,17 @@ def test_error_binary_file(tmp_path: Path) -> None:
 
 
 
-def test_a_workbook_saved_under_a_csv_name_gets_a_hint(tmp_path: Path) -> None:
+def test_a_workbook_saved_under_a_csv_name_is_read_as_a_workbook(tmp_path: Path) -> None:
     import io
 
     import pandas as pd
 
     buffer = io.BytesIO()
-    pd.DataFrame({"kommentar": ["Bra"], "datum": ["2025-03-14"]}).to_excel(buffer, index=False)
-    message = error_for(write_bytes(tmp_path, "svar.csv", buffer.getvalue()))
-    assert "not a text file" in message and "Excel workbook" in message and ".xlsx" in message
+    pd.DataFrame({"kommentar": ["Bra", "Dålig kö"], "datum": ["2025-03-14", "2025-03-15"]}).to_excel(buffer, index=False)
+    df = read_table(write_bytes(tmp_path, "svar.csv", buffer.getvalue()))
+    assert df["kommentar"].tolist() == ["Bra", "Dålig kö"] and df.attrs["sheets"] == ["Sheet1"]
+    message = error_for(write_bytes(tmp_path, "trasig.csv", b"PK\x03\x04 not a workbook"))
+    assert "not a valid .xlsx workbook" in message
 
 
 def test_nul_padding_is_ignored_and_a_nul_in_a_cell_quarantines_the_row(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.cli.common import ModelOpt, _fail, _input_file, _municipality, _output_file, _setup_logging, _start_prefect, app
+from synpunkt.cli.common import (ModelOpt, _check_home, _fail, _input_file, _municipality, _output_file, _setup_logging,
+                                  _start_prefect, app)
 
 
 review_app = typer.Typer(help="The review loop: export comments for a human look, import the answers.",
@@ -42,6 +43,8 @@ def report(
         except OSError as err:
             _fail(f"--out {out}: cannot make the folder ({err.strerror or type(err).__name__})")
     code = _municipality(municipality) if municipality is not None else None
+    if out is None or warehouse is None:  # the reports are written there, or the published copy read from there
+        _check_home(write=out is None)
     try:  # the year, the municipality's data and the language, before any work
         rep = R.open_report(year, code, lang, warehouse, model)
         year = rep.year
@@ -72,6 +75,8 @@ def export(
     from synpunkt.export import ExportError, check_output, check_scope, export as write_export
     from synpunkt.publish import open_published
 
+    if warehouse is None:  # the published copy is read from there
+        _check_home(write=False)
     try:
         fmt = fmt.strip().lower()
         check_output(fmt, output)
@@ -100,6 +105,7 @@ def review_export(
 
     _output_file(output, SUFFIXES, "--output")
     code = _municipality(municipality)
+    _check_home()
     con = connect()
     try:
         ls, rows = export_review(con, code, year, n, output, seed)
@@ -117,6 +123,7 @@ def review_import(file: Annotated[Path, typer.Argument(help="Filled review file 
     from synpunkt.warehouse import connect, pipeline_lock, refresh_trends
 
     _input_file(file, "review file")
+    _check_home()
     with pipeline_lock():
         con = connect()
         try:

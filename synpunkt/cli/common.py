@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
 
 app = typer.Typer(help="Synpunkt: classify and report what citizens say about their municipality.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -44,6 +42,28 @@ def _setup_logging(verbose: bool = False) -> None:
 def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {' '.join(str(message).split())}", fg=typer.colors.RED, err=True)  # one line
     raise typer.Exit(code=code)
+
+
+def _check_settings() -> None:
+    """Every setting read once (synpunkt.config.check_settings) before any work: a mistake is one line naming the
+    variable and exit status 2."""
+    from synpunkt.config import SettingError, check_settings
+
+    try:
+        check_settings()
+    except SettingError as err:
+        _fail(str(err))
+
+
+def _check_home(write: bool = True) -> None:
+    """SYNPUNKT_HOME usable (synpunkt.config.check_home; `write`: the command writes there) before any work: one
+    line and exit status 2, never a traceback or an answer read from a folder that cannot be there."""
+    from synpunkt.config import SettingError, check_home
+
+    try:
+        check_home(write)
+    except SettingError as err:
+        _fail(str(err))
 
 
 def _input_file(path: Path, what: str = "comment file") -> None:

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _model_folder, _output_file,
-                                  _setup_logging, _start_prefect, app)
+from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _check_settings, _fail, _input_file, _model_folder,
+                                  _output_file, _setup_logging, _start_prefect, app)
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
 
 
@@ -25,12 +25,16 @@ def classify(
 ) -> None:
     """Classify every comment in INPUT and write the input columns plus predictions to OUTPUT."""
     _setup_logging()
+    _check_settings()  # a bad SYNPUNKT_* value: one line naming it, before any work
     from synpunkt.classifier import Classifier
-    from synpunkt.tables import (TEXT_COLUMN_CANDIDATES, WRITE_SUFFIXES, TableReadError, find_column, read_table,
-                                 write_table)
+    from synpunkt.tables import (READ_ERROR_COLUMN, TEXT_COLUMN_CANDIDATES, WRITE_SUFFIXES, TableReadError,
+                                 find_column, read_table, with_unread_rows, write_table)
 
     _input_file(input)  # every check before any work: nothing is classified for an output that cannot be written
     _output_file(output, WRITE_SUFFIXES, "--output")
+    if output.resolve() == input.resolve():
+        _fail(f"--output {output} is the input file; write the predictions to another file (the input is kept as it "
+              "is: a workbook's other sheets would be lost)")
     backend = _backend(backend)
     if model is not None and not model.is_dir():
         _fail(f"--model {model}: no such model folder")
@@ -48,12 +52,20 @@ def classify(
         _fail(f"cannot load the model{f' in {model}' if model else ''}: {type(err).__name__}: {err}")
     predictions = clf.predict(df[column].tolist(), batch_size=batch_size, progress=len(df) >= 100)
     clash = [c for c in predictions.columns if c in df.columns]
-    out = df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index))
+    out = with_unread_rows(df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index)),
+                           df.attrs.get("bad_rows", []))
     write_table(out, output)
     blank = int(predictions["sentiment"].isna().sum())
     counts = predictions["sentiment"].value_counts(normalize=True).mul(100).round(0).astype(int).to_dict()
     typer.echo(f"{len(df)} comments classified with {clf.version} ({clf.backend}) -> {output}")
     typer.echo("  " + ", ".join(f"{v} % {k}" for k, v in counts.items()) + (f"; {blank} blank" if blank else ""))
+    bad = df.attrs.get("bad_rows", [])
+    if bad:
+        typer.echo(f"warning: {len(bad)} row{'s' if len(bad) > 1 else ''} could not be read; kept in place without "
+                   f"predictions, the reason in column {READ_ERROR_COLUMN}: "
+                   + "; ".join(f"row {b.row_number}: {b.reason}" for b in bad[:5])
+                   + (f"; and {len(bad) - 5} more" if len(bad) > 5 else ""), err=True)
+
 
 
 @app.command()
@@ -296,7 +308,8 @@ def train_signals(
     seed: int = 42,
     encoder: Annotated[str, typer.Option(help="'base' (the shipped heads): the frozen base encoder; 'classifier': the classifier's merged encoder (copied beside the heads), so that ingest's one pass also gives every unredacted comment's classes and the classify stage has less to do, at the cost measured in the README (Throughput: more false alarms on 2026-11-29)")] = "base",
     classifier: Annotated[Optional[Path], typer.Option(help="The classifier whose encoder --encoder classifier reads (default SYNPUNKT_MODEL, else the shipped model)")] = None,
-    calibration_pool: Annotated[Optional[str], typer.Option(help="Held-out rows that calibrate the urgent thresholds: first_pass, all_passes or validation (default: validation for a classifier trained with --signal-heads, whose encoder has seen the train rows; else first_pass)")] = None,
+    calibration_pool: Annotated[Optional[str], typer.Option(help="Held-out rows that calibrate the urgent thresholds: first_pass, all_passes, first_pass_blind (the first pass and the blind batches of --train-on) or validation (default: validation for a classifier trained with --signal-heads, whose encoder has seen the train rows; else first_pass)")] = None,
+    train_on: Annotated[Optional[list[str]], typer.Option("--train-on", help="A worn blind batch of data/urgent (validation_blind ... validation_blind7) to add to the train split; repeat the option for several")] = None,
 ) -> None:
     """Train the urgent-comment and repeat-contact heads on a frozen encoder (seeded, CPU): thresholds on
     held-out predictions, figures on the test splits; writes the heads, evaluation.json and a model card."""
@@ -309,7 +322,8 @@ def train_signals(
     out = output_dir or DEFAULT_SIGNALS_DIR
     source = (classifier or model_dir()) if encoder == "classifier" else None
     evaluation = train_heads(SignalsConfig(output_dir=out, seed=seed, data_dir=shared_data, use_rtplx=rtplx,
-                                           classifier=source, calibration_pool=calibration_pool))
+                                           classifier=source, calibration_pool=calibration_pool,
+                                           train_on=tuple(train_on or ())))
     typer.echo(json.dumps(evaluation["summary"], indent=2))
     typer.echo(f"heads written to {out} (model card: {out / 'README.md'})")
 

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _fail, _input_file, _model_folder, _municipality,
-                                  _setup_logging, _start_prefect, app)
+from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _check_home, _check_settings, _fail, _input_file,
+                                  _model_folder, _municipality, _setup_logging, _start_prefect, app)
 
 RUN_FAILED_BATCHES_EXIT = 3
 """`synpunkt run` exits with this status when a batch failed (after every stage has run)."""
@@ -26,6 +26,7 @@ def submit(
 
     code = _municipality(municipality)
     _input_file(file)
+    _check_home()
     try:
         safe_suffix(file.name)
         checksum = file_sha256(file)
@@ -53,8 +54,10 @@ DaskAddressOpt = Annotated[Optional[str], typer.Option(
                            "SYNPUNKT_DASK_ADDRESS, else a temporary LocalCluster of SYNPUNKT_DASK_WORKERS workers)")]
 
 
-def _task_runner_settings(runner: str | None, address: str | None) -> None:
-    """--task-runner and --dask-address onto their settings (synpunkt.config), checked before any work."""
+def _pipeline_settings(runner: str | None = None, address: str | None = None) -> None:
+    """Before a command that runs the pipeline does any work: --task-runner and --dask-address onto their settings
+    (synpunkt.config), the task runner checked (synpunkt.scaleout.settings), then every other setting and
+    SYNPUNKT_HOME; a mistake is one line and exit status 2."""
     import os
 
     from synpunkt import scaleout
@@ -68,6 +71,8 @@ def _task_runner_settings(runner: str | None, address: str | None) -> None:
         scaleout.settings()
     except ValueError as err:
         _fail(str(err))
+    _check_settings()
+    _check_home()
 
 
 @app.command()
@@ -84,11 +89,11 @@ def run(
     _setup_logging()
     if model is not None:
         _model_folder(model)  # before any work: not after ingest, when classify would load it
-    _task_runner_settings(task_runner, dask_address)
     if backend:  # as the setting, so that the flows and any worker processes they start use it too
         import os
 
         os.environ["SYNPUNKT_BACKEND"] = _backend(backend)
+    _pipeline_settings(task_runner, dask_address)
     from flows.pipeline import pipeline_flow
 
     _start_prefect()
@@ -121,6 +126,7 @@ def status(limit: Annotated[int, typer.Option(min=1, help="How many recent batch
     from synpunkt.municipalities import municipality_name
     from synpunkt.publish import open_published
 
+    _check_home(write=False)  # a folder that cannot be there is an error, not "no batches yet"
     rows, known = [], set()
     path = published_path() if published_path().exists() else warehouse_path()
     if path.exists():
@@ -163,6 +169,7 @@ def serve(
 ) -> None:
     """Serve the Prefect deployments with schedules (nightly pipeline) and the upload API."""
     _setup_logging()
+    _pipeline_settings()  # the nightly runs and the API read them: a mistake stops serve now, not each night
     from flows.serve import serve_all
     from synpunkt.api import ApiStartError
 
@@ -182,6 +189,7 @@ def token(
     from synpunkt.api import issue_token, revoke_tokens
 
     code = _municipality(municipality)
+    _check_home()
     if revoke:
         typer.echo(f"revoked {revoke_tokens(code)} token(s) of {code}")
     else:
@@ -195,6 +203,7 @@ def demo(
 ) -> None:
     """Sample submissions for eight municipalities over three years, the whole pipeline, and a summary."""
     _setup_logging()
+    _pipeline_settings()  # before the sample files are landed
     from datetime import date
 
     from flows.pipeline import pipeline_flow
@@ -250,6 +259,7 @@ def alerts(
         _fail("--ack needs --by NAME (who acknowledges the alert)")
     if by is not None and not ack:
         _fail("--by goes with --ack ID (who acknowledges that alert); without --ack nothing is acknowledged")
+    _check_home()  # the pipeline's lock is there
     if not warehouse_path().exists():
         _fail(f"no warehouse at {warehouse_path()}; run `synpunkt run` first")
     lock = pipeline_lock(timeout=60)  # the pipeline is the warehouse's one writer: wait for a running one

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from io import BytesIO
 from pathlib import Path
 
 import openpyxl
@@ -100,8 +101,9 @@ def _select(layouts: list[_Layout], path: Path) -> tuple[list[_Layout], list[str
 
 
 def _open_book(path: Path):
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:  # openpyxl goes by the suffix: a workbook saved as "export.csv" is read from memory instead
+        source = path if path.suffix.lower() == ".xlsx" else BytesIO(path.read_bytes())
+        return openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # zipfile, openpyxl and XML errors alike
         raise TableReadError(f"{path}: not a valid .xlsx workbook ({type(exc).__name__})") from None
 

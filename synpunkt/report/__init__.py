@@ -21,7 +21,7 @@ from synpunkt.report.figures import (COLORS, SERIES, STYLE, TEXT_COLORS, benchma
                                      duration_figure, figure_png, group_sentiment_figure, label_color,
                                      net_trend_figure, ranking_figure, share_trend_figure, shares_figure)
 from synpunkt.report.formatting import (Formatter, fmt_date, fmt_datetime, fmt_int, fmt_interval, fmt_num,
-                                        fmt_p, fmt_pct, fmt_signed)
+                                        fmt_p, fmt_pct, fmt_signed, shown_difference)
 from synpunkt.report.lead import Standing, section_title, standing
 from synpunkt.report.metadata import MIN_GROUP, find_metadata_key, gender_groups, group_label
 from synpunkt.report.pdf import PDF_HINT, find_chromium, print_pdf, screenshot
@@ -34,9 +34,9 @@ from synpunkt.report.render import (NOTEBOOK, RenderedReport, default_out_dir, n
 from synpunkt.report.sections import (section_benchmark, section_channels, section_equal_treatment, section_quotes,
                                       section_trends, section_year)
 from synpunkt.report.signals import section_signals
-from synpunkt.report.statistics import (ALPHA, MIN_RANK_N, MIN_TEST_N, Z95, area_standing, chi_square, mean_ci,
-                                        estimate_change_test, net_change_test, net_score, ranked, vs_rest, welch_test, wilson,
-                                        with_shares, year_changes)
+from synpunkt.report.statistics import (ALPHA, MIN_RANK_N, MIN_TEST_N, SMALL_MARK, Z95, area_standing, chi_square,
+                                        estimate_change_test, mean_ci, net_change_test, net_score, ranked, rest_estimate,
+                                        vs_rest, welch_test, wilson, with_shares, year_changes)
 from synpunkt.report.text import LANGUAGES, STRINGS, strings
 
 SECTIONS = (section_title, section_year, section_trends, section_benchmark, section_channels,

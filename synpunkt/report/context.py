@@ -46,6 +46,11 @@ class Report:
         text = Markup(self.s[name])
         return text.format(**kw) if kw else text
 
+    def tn(self, name: str, count: int, /, **kw) -> Markup:
+        """Like :meth:`t` for a sentence about `count` things: the key's singular variant ``<name>_one`` when
+        count is 1 ("1 kommun har ...", not "1 kommuner har ...")."""
+        return self.t(f"{name}_one" if count == 1 and f"{name}_one" in self.s else name, **kw)
+
     def text(self, name: str, /, **kw) -> str:
         """A string of the report's language as plain text (figures, alt text)."""
         text = self.s[name]

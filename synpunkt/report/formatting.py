@@ -15,9 +15,12 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent, get_minus_sign_symbol
 
+from synpunkt.report.statistics import ALPHA
 from synpunkt.report.text import strings
 
 MISSING = "–"
+P_MAX_DIGITS = 4
+"""Most decimals fmt_p writes to keep a p-value below ALPHA from being printed as ALPHA (else "p < 0,05")."""
 
 
 def locale_of(lang: str) -> str:
@@ -32,6 +35,15 @@ def _missing(x) -> bool:
 def _rounded(x: float, digits: int) -> float:
     value = round(float(x), digits)
     return 0.0 if value == 0 else value  # no "−0"
+
+
+def shown_difference(a: float | None, b: float | None, digits: int = 0) -> float:
+    """a − b as a reader computes it from the printed figures: the difference of the two values rounded as
+    fmt_num / fmt_signed print them (a net score of −28,6 against −15,4 is shown as −29 and −15: 14 lower,
+    not the unrounded 13). NaN when either is missing."""
+    if _missing(a) or _missing(b):
+        return float("nan")
+    return _rounded(_rounded(a, digits) - _rounded(b, digits), digits)
 
 
 def _minus(text: str, locale: str) -> str:
@@ -77,12 +89,20 @@ def fmt_signed(x: float | None, lang: str = "sv", digits: int = 0) -> str:
 
 
 def fmt_p(p: float | None, lang: str = "sv") -> str:
-    """A p-value: p < 0,001, p = 0,004, p = 0,31."""
+    """A p-value: p < 0,001, p = 0,004, p = 0,31. A p-value below ALPHA is never printed as ALPHA or above:
+    where two decimals would round it up to 0,05 it gets more (p = 0,048, p = 0,0496), and "p < 0,05"
+    when even P_MAX_DIGITS decimals would."""
     if _missing(p):
         return "p = " + MISSING
     if p < 0.001:
         return "p < " + fmt_num(0.001, 3, lang)
-    return "p = " + fmt_num(p, 3 if p < 0.01 else 2, lang)
+    digits = 3 if p < 0.01 else 2
+    if p < ALPHA:
+        while digits <= P_MAX_DIGITS and _rounded(p, digits) >= ALPHA:
+            digits += 1
+        if digits > P_MAX_DIGITS:
+            return "p < " + fmt_num(ALPHA, 2, lang)
+    return "p = " + fmt_num(p, digits, lang)
 
 
 def fmt_interval(lo: float | None, hi: float | None, lang: str = "sv") -> str:

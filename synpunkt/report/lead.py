@@ -5,6 +5,10 @@ below that), its rank among comparable municipalities, its gap to the national n
 against the rest of the country, and each area's net score, change since last year and gap to the country
 with ▲/▼ where significant (the same z-test as the trends section). For the country: the spread of the ranked
 municipalities and each area's change since last year.
+
+Every difference printed beside the figures it compares is the difference of those figures as printed
+(formatting.shown_difference), so a reader's own subtraction agrees; the tests use the unrounded values.
+Areas resting on fewer than MIN_RANK_N comments carry the small-sample mark (templates/macros.html.j2).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from markupsafe import Markup
 
 from synpunkt.labels import ALL_TOPICS
 from synpunkt.report.context import Report, page_title
+from synpunkt.report.formatting import shown_difference
 from synpunkt.report.queries import (Peers, municipal_shares, municipalities_with_data, peer_group, trend_shares,
                                      year_shares)
-from synpunkt.report.statistics import DOWN, MIN_RANK_N, MIN_TEST_N, UP, area_standing, ranked, year_changes
+from synpunkt.report.statistics import (DOWN, MIN_RANK_N, MIN_TEST_N, SMALL_MARK, UP, area_standing, ranked,
+                                        year_changes)
 from synpunkt.report.templating import bold, render
 
 
@@ -27,7 +33,7 @@ class Standing:
     """The facts on a report's first screen (figures in percentage points; marks are ▲, ▼ or '')."""
 
     shares: pd.DataFrame          # year_shares of the report's scope
-    areas: pd.DataFrame           # area_standing: per topic net, change (+mark), gap to the country (+mark)
+    areas: pd.DataFrame           # area_standing (+ change_shown, gap_shown): per topic net, change, gap
     ranking: pd.DataFrame         # every municipality with data, best first, rank NaN when unranked
     rank: int | None = None       # the municipality's rank (None: national report, or too few comments)
     ranked_total: int = 0         # municipalities ranked this year
@@ -54,7 +60,7 @@ def standing(rep: Report) -> Standing | None:
     trend = trend_shares(con, code)
     changes = year_changes(trend[trend["year"] <= year], year)
     national = None if rep.national else year_shares(con, year, None)
-    result = Standing(shares=shares, areas=area_standing(shares, changes, national),
+    result = Standing(shares=shares, areas=with_shown_differences(area_standing(shares, changes, national)),
                       ranking=ranked(municipal_shares(con, year, ALL_TOPICS), MIN_RANK_N))
     result.ranked_total = int(result.ranking["rank"].notna().sum())
     if rep.national:
@@ -72,15 +78,26 @@ def standing(rep: Report) -> Standing | None:
     return result
 
 
+def with_shown_differences(areas: pd.DataFrame) -> pd.DataFrame:
+    """Add change_shown and gap_shown: the change since last year and the gap to the country as a reader gets
+    them from the rounded net scores printed (this year's and last year's, the municipality's and the country's)."""
+    areas = areas.copy()
+    areas["change_shown"] = [shown_difference(a, b) for a, b in zip(areas["net"], areas["net_prev"])]
+    areas["gap_shown"] = [shown_difference(a, b) for a, b in zip(areas["net"], areas["national"])]
+    return areas
+
+
 def peers_label(rep: Report, peers: Peers) -> str:
     """'Storstäder' (the SKR group) or 'Stockholms län' (the county fallback)."""
     return rep.group_name(peers.group) if peers.kind == "group" else rep.county
 
 
 def _gap_html(rep: Report, row) -> Markup:
+    """'14 procentenheter lägre ▼ (statistiskt säkerställd skillnad, p = 0,003)': the gap between the net scores
+    as printed (−29 against −15: 14), the mark and p of the test against the rest of the country."""
     fmt = rep.fmt
-    diff = row["gap"]
-    if round(diff) == 0:
+    diff = row["gap_shown"]
+    if diff == 0:
         words = rep.t("gap_same")
     else:
         words = rep.t("gap_higher" if diff > 0 else "gap_lower", diff=fmt.num(abs(diff)))
@@ -111,7 +128,8 @@ def _keyfigures(rep: Report, st: Standing) -> Markup:
         mark = Markup(" ({})").format(rep.t("not_tested"))
     else:
         mark = Markup(" ({}, {})").format(rep.t("not_sig"), fmt.p(a["change_p"]))
-    return text + " " + rep.t("keyfigures_change", prev=rep.year - 1, change=fmt.signed(a["change"]), mark=mark)
+    return text + " " + rep.t("keyfigures_change", prev=rep.year - 1, change=fmt.signed(a["change_shown"]),
+                              mark=mark)
 
 
 def section_title(rep: Report) -> Markup:
@@ -119,14 +137,14 @@ def section_title(rep: Report) -> Markup:
     st = standing(rep)
     if rep.national:
         k = len(municipalities_with_data(rep.con, rep.year))
-        subtitle = rep.t("subtitle_national", year=rep.year, k=k)
+        subtitle = rep.tn("subtitle_national", k, year=rep.year, k=k)
     else:
         subtitle = rep.t("subtitle_municipality", year=rep.year, name=rep.name, county=rep.county)
     facts: list[tuple[str, Markup, dict]] = []
     if st is not None:
         facts = _facts(rep, st)
     return render("lead.html.j2", rep=rep, title=page_title(rep), subtitle=subtitle, st=st, facts=facts,
-                  keyfigures=_keyfigures(rep, st) if st else None, prev=rep.year - 1, min_test=MIN_TEST_N)
+                  keyfigures=_keyfigures(rep, st) if st else None, prev=rep.year - 1)
 
 
 def _facts(rep: Report, st: Standing) -> list[tuple[str, Markup, dict]]:
@@ -136,15 +154,15 @@ def _facts(rep: Report, st: Standing) -> list[tuple[str, Markup, dict]]:
         ranked_rows = st.ranking[st.ranking["rank"].notna()]
         if len(ranked_rows):
             top, bottom = ranked_rows.iloc[0], ranked_rows.iloc[-1]
-            facts.append(("spread", rep.t("lead_national_spread", ranked=len(ranked_rows), min_n=MIN_RANK_N,
-                                          top=top["name"], top_net=fmt.signed(top["net_score"]),
-                                          bottom=bottom["name"], bottom_net=fmt.signed(bottom["net_score"])),
+            facts.append(("spread", rep.tn("lead_national_spread", len(ranked_rows), ranked=len(ranked_rows),
+                                           min_n=MIN_RANK_N, top=top["name"], top_net=fmt.signed(top["net_score"]),
+                                           bottom=bottom["name"], bottom_net=fmt.signed(bottom["net_score"])),
                           {"total": len(ranked_rows)}))
         else:
             facts.append(("spread", rep.t("rank_none", min_n=MIN_RANK_N, year=rep.year), {"total": 0}))
         unranked = int(st.ranking["rank"].isna().sum())
         if unranked:
-            facts.append(("unranked", rep.t("lead_national_unranked", k=unranked), {"count": unranked}))
+            facts.append(("unranked", rep.tn("lead_national_unranked", unranked, k=unranked), {"count": unranked}))
         return facts
     a = st.all
     if st.rank:
@@ -154,17 +172,24 @@ def _facts(rep: Report, st: Standing) -> list[tuple[str, Markup, dict]]:
                                 peers=peers_label(rep, st.peers))
         facts.append(("rank", text, {"rank": st.rank, "total": st.ranked_total}))
     else:
-        facts.append(("unranked", rep.t("lead_unranked", name=rep.name, n=fmt.int(a["n"]), year=rep.year,
-                                        min_n=MIN_RANK_N), {"n": int(a["n"]), "min": MIN_RANK_N}))
+        facts.append(("unranked", rep.tn("lead_unranked", int(a["n"]), name=rep.name, n=fmt.int(a["n"]),
+                                         year=rep.year, min_n=MIN_RANK_N), {"n": int(a["n"]), "min": MIN_RANK_N}))
+    areas = st.areas[st.areas["topic"] != ALL_TOPICS]
+    tested = int(areas["gap_p"].notna().sum())
+    small = int((areas["n"] < MIN_RANK_N).sum())
+    parts: list[Markup] = []
     if a["national"] == a["national"]:
         facts.append(("gap", rep.t("lead_gap", net=fmt.signed(a["net"]), national=fmt.signed(a["national"]),
                                    gap=_gap_html(rep, a)),
                       {"gap": f"{a['gap']:.6f}", "mark": a["gap_mark"] or "-"}))
-        areas = st.areas[st.areas["topic"] != ALL_TOPICS]
-        tested = int(areas["gap_p"].notna().sum())
         if tested:
-            text = rep.t("lead_areas_summary", above=st.count(UP), below=st.count(DOWN), total=tested)
+            parts.append(rep.tn("lead_areas_summary", tested, above=st.count(UP), below=st.count(DOWN), total=tested))
             if tested < len(areas):
-                text += " " + rep.t("lead_areas_untested", k=len(areas) - tested, min_n=MIN_TEST_N)
-            facts.append(("areas", text, {"above": st.count(UP), "below": st.count(DOWN), "tested": tested}))
+                untested = len(areas) - tested
+                parts.append(rep.tn("lead_areas_untested", untested, k=untested, min_n=MIN_TEST_N))
+    if small:
+        parts.append(rep.tn("lead_areas_small", small, k=small, min_n=MIN_RANK_N, mark=SMALL_MARK))
+    if parts:
+        facts.append(("areas", Markup(" ").join(parts),
+                      {"above": st.count(UP), "below": st.count(DOWN), "tested": tested, "small": small}))
     return facts

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from synpunkt.labels import ALL_TOPICS, SENTIMENTS, TOPICS
 from synpunkt.report import figures as F
 from synpunkt.report.context import Report
+from synpunkt.report.formatting import shown_difference
 from synpunkt.report.lead import peers_label, standing
 from synpunkt.report.metadata import (MIN_GROUP, duration_groups, duration_value, find_metadata_key, gender_groups,
                                       group_label)
@@ -44,11 +45,13 @@ def section_trends(rep: Report) -> Markup:
     if len(years) < 2:
         return render("trends.html.j2", rep=rep, years=years, changes=None, net_fig=None, share_fig=None)
     changes = year_changes(trend, rep.year)
+    # the change printed is the difference of the two net scores printed beside it (tests use the unrounded one)
+    changes["change_shown"] = [shown_difference(a, b) for a, b in zip(changes["net_now"], changes["net_prev"])]
     net_fig = F.figure_png(F.net_trend_figure(trend, rep.lang, changes))
     all_topic = trend[trend["topic"] == ALL_TOPICS]
     share_fig = F.figure_png(F.share_trend_figure(all_topic, rep.lang)) if len(all_topic) >= 2 else None
     return render("trends.html.j2", rep=rep, years=years, changes=changes, net_fig=net_fig, share_fig=share_fig,
-                  prev=rep.year - 1, min_test=MIN_TEST_N)
+                  prev=rep.year - 1, min_test=MIN_TEST_N, ns=[*changes["n_prev"], *changes["n_now"]])
 
 
 def _rank_chunks(df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
@@ -70,7 +73,7 @@ def section_benchmark(rep: Report) -> Markup:
         figs = [F.figure_png(F.ranking_figure(chunk, rep.lang, national=nat, rank_offset=offset))
                 for offset, chunk in _rank_chunks(ranked_rows)]
         return render("benchmark.html.j2", rep=rep, st=st, ranking_figs=figs, unranked=unranked,
-                      topic_table=_topic_table(rep), min_rank=MIN_RANK_N, min_test=MIN_TEST_N)
+                      topic_table=_topic_table(rep), min_rank=MIN_RANK_N)
     own, peers = st.shares, st.peers
     series = [(rep.text("bench_self", name=rep.name), "self", own)]
     pooled = pooled_shares(rep.con, rep.year, peers.codes)
@@ -95,6 +98,7 @@ def section_benchmark(rep: Report) -> Markup:
     return render("benchmark.html.j2", rep=rep, st=st, peers=peers, peer_names=", ".join(peers.names),
                   group=rep.group_name(peers.group), peers_label=peers_label(rep, peers), bench_fig=bench_fig,
                   rows=rows, has_peers=len(series) == 3, rank_fig=rank_fig, unranked=unranked,
+                  ns=[r[k]["n"] for r in rows for k in ("own", "peers", "national") if r[k] is not None],
                   min_rank=MIN_RANK_N, min_group=MIN_PEER_GROUP)
 
 
@@ -115,7 +119,8 @@ def _benchmark_rows(own: pd.DataFrame, pooled: pd.DataFrame, national: pd.DataFr
 
 
 def _topic_table(rep: Report) -> dict | None:
-    """National report: net score per topic and municipality (best first by all comments)."""
+    """National report: net score per topic and municipality (best first by all comments), and every cell's n
+    (for the small-sample legend)."""
     df = municipal_shares(rep.con, rep.year, topic=None)
     if df.empty:
         return None
@@ -124,7 +129,7 @@ def _topic_table(rep: Report) -> dict | None:
     cells = df.set_index(["code", "topic"])
     rows = [(m["name"], [cells.loc[(m["code"], t)] if (m["code"], t) in cells.index else None for t in topics])
             for _, m in order.iterrows()]
-    return {"topics": topics, "rows": rows}
+    return {"topics": topics, "rows": rows, "ns": [c["n"] for _, cs in rows for c in cs if c is not None]}
 
 
 def section_channels(rep: Report) -> Markup:

@@ -19,8 +19,12 @@ ALPHA = 0.05
 MIN_TEST_N = 10
 """Smallest sample (per year or group) for which a change or difference in net score is tested."""
 MIN_RANK_N = 30
-"""Fewest comments in a year for a municipality to be ranked; below it a report warns instead of ranking."""
+"""Fewest comments in a year for a municipality to be ranked; below it a report warns instead of ranking, and
+every figure (a municipality, an area, a cell) resting on fewer comments carries SMALL_MARK: the warehouse's
+small_sample (synpunkt.trends.SMALL_SAMPLE_N is this constant)."""
 UP, DOWN = "▲", "▼"
+SMALL_MARK = "†"
+"""The mark beside a figure that rests on fewer than MIN_RANK_N comments (explained under each table)."""
 
 
 def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
@@ -185,14 +189,27 @@ def year_changes(trend: pd.DataFrame, year: int) -> pd.DataFrame:
                                        "change", "z", "p", "mark"])
 
 
-def vs_rest(own, national) -> tuple[float, float, str]:
-    """A municipality against the rest of the country (national counts minus its own), with the z-test:
-    (difference in percentage points, p, mark). The rest is the independent sample the test needs."""
-    rest_n = national["n"] - own["n"]
+def rest_estimate(national_net: float, national_se: float, national_n: int, own_net: float, own_n: int
+                  ) -> tuple[float, float]:
+    """The rest of the country's corrected net score and standard error from the national estimate and one
+    municipality's, as the warehouse's rest_net and rest_se macros: the national estimate without the
+    municipality's share of it, and the national standard error scaled to the rest's size (sampling-dominated; the
+    correction's own uncertainty, shared by both, stays in both: conservative). nan when nothing is left."""
+    rest_n = national_n - own_n
     if rest_n <= 0:
+        return float("nan"), float("nan")
+    return (national_net * national_n - own_net * own_n) / rest_n, national_se * math.sqrt(national_n / rest_n)
+
+
+def vs_rest(own, national) -> tuple[float, float, str]:
+    """A municipality against the rest of the country on the corrected net scores, with the estimates' z-test
+    (estimate_change_test; the warehouse's national_gaps): (difference in percentage points, p, mark)."""
+    rest_net, rest_se = rest_estimate(national["net_score"], national["net_score_se"], national["n"],
+                                      own["net_score"], own["n"])
+    if math.isnan(rest_net):
         return float("nan"), float("nan"), ""
-    diff, _, p = net_change_test(national["n_positive"] - own["n_positive"], national["n_negative"] - own["n_negative"],
-                                 rest_n, own["n_positive"], own["n_negative"], own["n"])
+    diff, _, p = estimate_change_test(rest_net, rest_se, national["n"] - own["n"], own["net_score"],
+                                      own["net_score_se"], own["n"])
     return diff, p, mark(diff, p)
 
 
@@ -206,19 +223,20 @@ def ranked(df: pd.DataFrame, min_n: int = MIN_RANK_N) -> pd.DataFrame:
 
 
 def area_standing(own: pd.DataFrame, changes: pd.DataFrame, national: pd.DataFrame | None) -> pd.DataFrame:
-    """The first screen's table: per topic of `own` (year_shares), the net score with its interval, the change
-    since last year with its mark, and (for a municipality) the gap to the national figure with the mark of
-    the test against the rest of the country."""
+    """The first screen's table: per topic of `own` (year_shares), the net score with its interval, last year's
+    net score and the change since with its mark, and (for a municipality) the national net score and the gap
+    to it with the mark of the test against the rest of the country."""
     ch = changes.set_index("topic") if not changes.empty else None
     nat = national.set_index("topic") if national is not None and not national.empty else None
     rows = []
     for _, r in own.iterrows():
         t = r["topic"]
         row = {"topic": t, "n": int(r["n"]), "net": r["net_score"], "lo": r["net_score_lo"], "hi": r["net_score_hi"],
-               "change": float("nan"), "change_p": float("nan"), "change_mark": "", "national": float("nan"),
-               "gap": float("nan"), "gap_p": float("nan"), "gap_mark": ""}
+               "net_prev": float("nan"), "change": float("nan"), "change_p": float("nan"), "change_mark": "",
+               "national": float("nan"), "gap": float("nan"), "gap_p": float("nan"), "gap_mark": ""}
         if ch is not None and t in ch.index:
-            row.update(change=ch.loc[t, "change"], change_p=ch.loc[t, "p"], change_mark=ch.loc[t, "mark"])
+            row.update(net_prev=ch.loc[t, "net_prev"], change=ch.loc[t, "change"], change_p=ch.loc[t, "p"],
+                       change_mark=ch.loc[t, "mark"])
         if nat is not None and t in nat.index:
             _, p, m = vs_rest(r, nat.loc[t])
             row.update(national=nat.loc[t, "net_score"], gap=r["net_score"] - nat.loc[t, "net_score"], gap_p=p,

@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from synpunkt.report.statistics import ALPHA
+from synpunkt.report.statistics import ALPHA, MIN_RANK_N, MIN_TEST_N, SMALL_MARK
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -31,7 +31,9 @@ def css_string(text: str) -> Markup:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
-    env.globals.update(bold=bold, alpha=ALPHA)
+    # the thresholds every table's small-sample marks and legends use (macros.html.j2: small_mark, small_notes)
+    env.globals.update(bold=bold, alpha=ALPHA, min_rank_n=MIN_RANK_N, min_test_n=MIN_TEST_N,
+                       small_symbol=SMALL_MARK)
     env.filters["css_string"] = css_string
     return env
 

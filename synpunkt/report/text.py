@@ -31,6 +31,8 @@ STRINGS: dict[str, dict] = {
                                  "klassat som positivt, skeptiskt eller negativt och efter område.",
         "subtitle_national": "Årsrapport om vad medborgarna har sagt till de {k} kommuner som lämnar synpunkter "
                              "till Synpunkt, {year}, klassat som positivt, skeptiskt eller negativt och efter område.",
+        "subtitle_national_one": "Årsrapport om vad medborgarna har sagt till den kommun som lämnar synpunkter till "
+                                 "Synpunkt, {year}, klassat som positivt, skeptiskt eller negativt och efter område.",
         "page_label": "Sida",
         "page_of": "av",
         # -- the first screen ----------------------------------------------------------------------------------
@@ -41,6 +43,8 @@ STRINGS: dict[str, dict] = {
         "lead_rank_peers": "Plats {rank} av {total} bland jämförbara kommuner ({peers}).",
         "lead_unranked": "{name} har {n} synpunkter {year}, färre än de {min_n} som krävs för att rangordnas. "
                          "Siffrorna är osäkra; läs dem med försiktighet.",
+        "lead_unranked_one": "{name} har {n} synpunkt {year}, färre än de {min_n} som krävs för att rangordnas. "
+                             "Siffrorna är osäkra; läs dem med försiktighet.",
         "lead_gap": "Nettotal <b>{net}</b> mot rikets {national}: {gap}.",
         "gap_higher": "{diff} procentenheter högre",
         "gap_lower": "{diff} procentenheter lägre",
@@ -49,10 +53,20 @@ STRINGS: dict[str, dict] = {
         "gap_not_sig": "ingen säkerställd skillnad",
         "lead_areas_summary": "Per område: statistiskt säkerställt över riket i {above} och under riket i "
                               "{below} av {total} prövade områden.",
+        "lead_areas_summary_one": "Per område: statistiskt säkerställt över riket i {above} och under riket i "
+                                  "{below} av {total} prövat område.",
         "lead_areas_untested": "{k} områden har färre än {min_n} synpunkter och prövas inte.",
+        "lead_areas_untested_one": "{k} område har färre än {min_n} synpunkter och prövas inte.",
+        "lead_areas_small": "{k} områden bygger på färre än {min_n} synpunkter (markerade {mark}); läs dem med "
+                            "försiktighet.",
+        "lead_areas_small_one": "{k} område bygger på färre än {min_n} synpunkter (markerat {mark}); läs det med "
+                                "försiktighet.",
         "lead_national_spread": "{ranked} kommuner har minst {min_n} synpunkter och rangordnas: högst nettotal "
                                 "har {top} ({top_net}), lägst {bottom} ({bottom_net}).",
+        "lead_national_spread_one": "Bara en kommun, {top}, har minst {min_n} synpunkter och rangordnas (nettotal "
+                                    "{top_net}).",
         "lead_national_unranked": "{k} kommuner har färre synpunkter och rangordnas inte.",
+        "lead_national_unranked_one": "{k} kommun har färre synpunkter och rangordnas inte.",
         "lead_table_caption": "Områdena {year}",
         "col_change_since": "Förändring sedan {prev}",
         "col_vs_national": "Mot riket",
@@ -183,8 +197,9 @@ STRINGS: dict[str, dict] = {
                             "är avstämd så att 95 av 100 simulerade urval av granskade synpunkter hamnar inom "
                             "intervallet. Synpunkter som kommunen själv har granskat räknas med granskarens svar.",
         "method_tests": "<b>Säkerställda skillnader.</b> När två nettotal jämförs (i år mot i fjol, eller "
-                        "kommunen mot övriga landet) prövas skillnaden med ett z-test för skillnaden mellan "
-                        "två nettotal från oberoende urval, byggt som ett tvåprovs-z-test för andelar. "
+                        "kommunen mot övriga landet) prövas skillnaden mellan de korrigerade nettotalen med ett "
+                        "z-test vars standardfel tas från intervallen, så att korrektionens osäkerhet räknas med. "
+                        "Övriga landets nettotal är rikets skattning utan kommunens synpunkter. "
                         "Skillnaden kallas statistiskt säkerställd (▲/▼) när den är så stor att den bara "
                         "skulle uppstå av en slump i färre än 5 fall av 100. Varje område prövas för sig utan "
                         "korrektion för flera jämförelser, så en enstaka markering kan vara ett slumpfynd. "
@@ -192,7 +207,8 @@ STRINGS: dict[str, dict] = {
                         "Skillnader mellan kanaler och grupper prövas med chi-två-test och t-test.",
         "method_ranking": "<b>Rangordning.</b> Bara kommuner med minst {min_n} synpunkter under året rangordnas; "
                           "med färre är nettotalet för osäkert. Plats i rangordningen säger mindre än den "
-                          "verkar: kommuner vars intervall överlappar kan inte säkert skiljas åt.",
+                          "verkar: kommuner vars intervall överlappar kan inte säkert skiljas åt. Varje siffra som "
+                          "bygger på färre än {min_n} synpunkter (en kommun, ett område) är markerad med {mark}.",
         "method_peers": "<b>Jämförbara kommuner.</b> Kommunerna jämförs med övriga kommuner i samma kommungrupp "
                         "enligt Sveriges Kommuner och Regioners (SKR) kommungruppsindelning 2023, som delar in "
                         "kommunerna efter storlek, pendling och närhet till större städer. Har gruppen färre än "
@@ -209,6 +225,9 @@ STRINGS: dict[str, dict] = {
         "m_met": "uppnått", "m_not_met": "ej uppnått",
         "ci_short": "95" + NB + "%" + NB + "KI",
         "small_n_note": "Värden i grått bygger på färre än {min_n} synpunkter och är mycket osäkra.",
+        "small_sample_note": "{mark} = bygger på färre än {min_n} synpunkter: siffran är osäker och ska läsas med "
+                             "försiktighet (kommuner med färre rangordnas inte).",
+        "small_sample_title": "färre än {min_n} synpunkter",
         "m_topic_caveat": "Områdesklassningen är mindre säker än klassningen av inställning; läs andelarna per "
                           "område med det i åtanke.",
         "m_no_eval": "Modellens utvärdering hittades inte, så träffsäkerheten kan inte redovisas här.",
@@ -251,6 +270,8 @@ STRINGS: dict[str, dict] = {
                                  "positive, skeptical or negative and by area.",
         "subtitle_national": "Annual report on what citizens told the {k} municipalities that send their comments "
                              "to Synpunkt, {year}, classified as positive, skeptical or negative and by area.",
+        "subtitle_national_one": "Annual report on what citizens told the one municipality that sends its comments "
+                                 "to Synpunkt, {year}, classified as positive, skeptical or negative and by area.",
         "page_label": "Page",
         "page_of": "of",
         "lead_heading": "Where {name} stands in {year}",
@@ -260,6 +281,8 @@ STRINGS: dict[str, dict] = {
         "lead_rank_peers": "Ranked {rank} of {total} among comparable municipalities ({peers}).",
         "lead_unranked": "{name} has {n} comments in {year}, fewer than the {min_n} needed to be ranked. The "
                          "figures are uncertain; read them with care.",
+        "lead_unranked_one": "{name} has {n} comment in {year}, fewer than the {min_n} needed to be ranked. The "
+                             "figures are uncertain; read them with care.",
         "lead_gap": "Net score <b>{net}</b> against the national {national}: {gap}.",
         "gap_higher": "{diff} percentage points higher",
         "gap_lower": "{diff} percentage points lower",
@@ -268,10 +291,18 @@ STRINGS: dict[str, dict] = {
         "gap_not_sig": "no significant difference",
         "lead_areas_summary": "By area: significantly above the country in {above} and below it in {below} of "
                               "{total} tested areas.",
+        "lead_areas_summary_one": "By area: significantly above the country in {above} and below it in {below} of "
+                                  "{total} tested area.",
         "lead_areas_untested": "{k} areas have fewer than {min_n} comments and are not tested.",
+        "lead_areas_untested_one": "{k} area has fewer than {min_n} comments and is not tested.",
+        "lead_areas_small": "{k} areas rest on fewer than {min_n} comments (marked {mark}); read them with care.",
+        "lead_areas_small_one": "{k} area rests on fewer than {min_n} comments (marked {mark}); read it with care.",
         "lead_national_spread": "{ranked} municipalities have at least {min_n} comments and are ranked: the "
                                 "highest net score is {top}'s ({top_net}), the lowest {bottom}'s ({bottom_net}).",
+        "lead_national_spread_one": "Only one municipality, {top}, has at least {min_n} comments and is ranked (net "
+                                    "score {top_net}).",
         "lead_national_unranked": "{k} municipalities have fewer comments and are not ranked.",
+        "lead_national_unranked_one": "{k} municipality has fewer comments and is not ranked.",
         "lead_table_caption": "The areas in {year}",
         "col_change_since": "Change since {prev}",
         "col_vs_national": "vs national",
@@ -404,8 +435,9 @@ STRINGS: dict[str, dict] = {
                             "municipality has reviewed count with the reviewer's answer.",
         "method_tests": "<b>Significant differences.</b> When two net scores are compared (this year against last "
                         "year, or the municipality against the rest of the country), the difference is tested "
-                        "with a z-test for the difference between two net scores from independent samples, built "
-                        "like the two-proportion z-test. A difference is called statistically significant (▲/▼) "
+                        "between the corrected net scores with a z-test whose standard errors come from the "
+                        "intervals, so the correction's uncertainty counts too. The rest of the country's net score "
+                        "is the national estimate without the municipality's comments. A difference is called statistically significant (▲/▼) "
                         "when it is so large that chance alone would produce it fewer than 5 times in 100. Each "
                         "area is tested on its own without a correction for multiple comparisons, so a single "
                         "mark may be a chance finding. There is no test when a year or group has fewer than "
@@ -413,7 +445,8 @@ STRINGS: dict[str, dict] = {
                         "tests and t-tests.",
         "method_ranking": "<b>Ranking.</b> Only municipalities with at least {min_n} comments in the year are "
                           "ranked; with fewer, the net score is too uncertain. A rank says less than it seems: "
-                          "municipalities whose intervals overlap cannot be told apart with confidence.",
+                          "municipalities whose intervals overlap cannot be told apart with confidence. Every figure "
+                          "resting on fewer than {min_n} comments (a municipality, an area) is marked {mark}.",
         "method_peers": "<b>Comparable municipalities.</b> Municipalities are compared with the other "
                         "municipalities in the same group of the Swedish Association of Local Authorities and "
                         "Regions' (SKR) classification of municipalities 2023, which groups them by size, commuting "
@@ -431,6 +464,9 @@ STRINGS: dict[str, dict] = {
         "m_met": "met", "m_not_met": "not met",
         "ci_short": "95% CI",
         "small_n_note": "Values in grey rest on fewer than {min_n} comments and are very uncertain.",
+        "small_sample_note": "{mark} = rests on fewer than {min_n} comments: the figure is uncertain and should be "
+                             "read with care (municipalities with fewer are not ranked).",
+        "small_sample_title": "fewer than {min_n} comments",
         "m_topic_caveat": "The area classification is less certain than the sentiment classification; read the "
                           "per-area shares with that in mind.",
         "m_no_eval": "The model's evaluation was not found, so its accuracy cannot be given here.",

@@ -82,7 +82,8 @@ def acknowledge(con, alert: str, by: str, municipality: str | None = None) -> di
                     [_now(), by, alert])
         row = con.execute("SELECT acknowledged_at, acknowledged_by FROM alerts WHERE alert_id = ?",
                           [alert]).fetchall()
-    return {"alert_id": alert, "acknowledged_at": row[0][0].isoformat(), "acknowledged_by": row[0][1],
+    at = row[0][0] if row[0][0].tzinfo else row[0][0].replace(tzinfo=timezone.utc)  # stored as UTC, say so
+    return {"alert_id": alert, "acknowledged_at": at.isoformat(), "acknowledged_by": row[0][1],
             "already_acknowledged": already}
 
 

@@ -48,6 +48,12 @@ CREATE OR REPLACE MACRO net_diff_p(pos1, neg1, n1, pos2, neg2, n2) AS
 -- from their bootstrap intervals), as estimate_change_test in synpunkt/report/statistics.py: z = diff /
 -- sqrt(se1^2 + se2^2); NULL when either sample has fewer than 10 comments; z = 0, p = 1 when both se are 0.
 CREATE OR REPLACE MACRO est_diff_se(se1, se2) AS sqrt(se1 * se1 + se2 * se2);
+-- The rest of the country from the national estimate and one municipality's (both corrected): its net score and
+-- standard error (sampling-dominated: scaled by sqrt(n_national / n_rest)). NULL when nothing is left.
+CREATE OR REPLACE MACRO rest_net(nat_net, nat_n, own_net, own_n) AS
+    CASE WHEN nat_n > own_n THEN (nat_net * nat_n - own_net * own_n) / (nat_n - own_n) END;
+CREATE OR REPLACE MACRO rest_se(nat_se, nat_n, own_n) AS
+    CASE WHEN nat_n > own_n THEN nat_se * sqrt(nat_n / (nat_n - own_n)) END;
 CREATE OR REPLACE MACRO est_diff_z(diff, se1, n1, se2, n2) AS
     CASE WHEN least(n1, n2) < 10 OR diff IS NULL THEN NULL WHEN est_diff_se(se1, se2) = 0 THEN 0.0
          ELSE diff / est_diff_se(se1, se2) END;
@@ -203,25 +209,29 @@ FROM yearly_shares cur
 JOIN yearly_shares prev ON prev.municipality_code = cur.municipality_code AND prev.topic = cur.topic
                        AND prev.year = cur.year - 1;
 
--- Per municipality, topic and year: the municipality against the rest of the country (the national figures
--- without it), with the same z-test, as the reports' benchmark table.
+-- Per municipality, topic and year: the municipality against the rest of the country, on the corrected net scores
+-- with the reports' test (estimate_vs_rest in synpunkt/report/statistics.py). The rest's net score is the national
+-- estimate without the municipality's share of it, its standard error the national one scaled to the rest's size;
+-- the correction's own uncertainty, shared by both, is counted in both standard errors (conservative).
+-- The classify-and-count difference stays beside it (cc_difference).
 CREATE OR REPLACE VIEW national_gaps AS
-SELECT m.municipality_code, m.municipality, m.county, m.topic, m.year, m.n, m.net_score,
-       nat.n - m.n AS n_rest,
-       net_score(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n) AS net_score_rest,
-       nat.net_score AS net_score_national,
-       net_diff(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
-                m.n_positive, m.n_negative, m.n) AS difference,
-       net_diff_se(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
-                   m.n_positive, m.n_negative, m.n) AS difference_se,
-       net_diff_z(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
-                  m.n_positive, m.n_negative, m.n) AS z,
-       net_diff_p(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
-                  m.n_positive, m.n_negative, m.n) AS p_value,
-       coalesce(net_diff_p(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
-                           m.n_positive, m.n_negative, m.n) < 0.05, false) AS significant,
-       m.model_version
-FROM yearly_shares m JOIN national_shares nat ON nat.year = m.year AND nat.topic = m.topic;
+WITH g AS (
+    SELECT m.*, nat.n - m.n AS n_rest, nat.net_score AS net_score_national,
+           rest_net(nat.net_score, nat.n, m.net_score, m.n) AS net_score_rest,
+           rest_se(nat.net_score_se, nat.n, m.n) AS net_score_rest_se,
+           net_diff(nat.n_positive - m.n_positive, nat.n_negative - m.n_negative, nat.n - m.n,
+                    m.n_positive, m.n_negative, m.n) AS cc_difference
+    FROM yearly_shares m JOIN national_shares nat ON nat.year = m.year AND nat.topic = m.topic
+)
+SELECT municipality_code, municipality, county, topic, year, n, net_score, net_score_se, n_rest, net_score_rest,
+       net_score_rest_se, net_score_national, net_score - net_score_rest AS difference,
+       est_diff_se(net_score_rest_se, net_score_se) AS difference_se,
+       est_diff_z(net_score - net_score_rest, net_score_rest_se, n_rest, net_score_se, n) AS z,
+       est_diff_p(net_score - net_score_rest, net_score_rest_se, n_rest, net_score_se, n) AS p_value,
+       coalesce(est_diff_p(net_score - net_score_rest, net_score_rest_se, n_rest, net_score_se, n) < 0.05,
+                false) AS significant,
+       cc_net_score, cc_difference, small_sample, model_version
+FROM g;
 
 -- Batches with their accounting: rows_received = rows_accepted + rows_quarantined for every ingested batch.
 CREATE OR REPLACE VIEW batch_overview AS
