@@ -6,9 +6,9 @@ pass, which then returns layer 6 too: "shared_pass_features_identical" says its 
 those of the pass without it). For each backend:
 
 - the signal features of the heads' held-out texts (the test splits of data/urgent and data/repeat_contact): the
-  largest absolute difference from the reference's features (with heads that score sentence spans, urgent_scoring
-  "max_span", the whole texts' and the spans' means from one pass, FeatureEncoder.encode_spans), and how many alerts
-  (urgent category or none) and repeat-contact decisions differ;
+  largest absolute difference from the reference's features (for heads that do not re-encode windows,
+  urgent_scoring "max_span" or "whole", the whole texts' and the spans' means from one pass,
+  FeatureEncoder.encode_spans), and how many alerts (urgent category or none) and repeat-contact decisions differ;
 - the redactions of the NER corpus' test sentences (--ner sentences) and of --n generated comments with metadata
   cells (benchmarks/personal_data_corpus.py, as bench_personal_data.py): the share redacted exactly as the
   reference redacts them. The reference encodes every text with words (no skipping); the backends skip the name
@@ -115,7 +115,7 @@ def main() -> None:
     load_start = _load()
     step = 128
     features = {b: [] for b in backends}
-    shared = {b: [] for b in backends if b != "torch" and detector.spanned}
+    shared = {b: [] for b in backends if b != "torch" and not detector.windowed}
     for start in range(0, len(signal), step):  # the backends take turns
         part = signal[start:start + step]
         for b in backends:
@@ -138,15 +138,16 @@ def main() -> None:
                 runs[b]["redacted"].setdefault(name, []).extend(r.text for r in out)
     load_end = _load()
     ref_features = joined(features["torch"])
-    ref_detected = detector.detect_features(*ref_features[:1], signal, *ref_features[1:])
+    spans = (lambda f: f[1:]) if detector.spanned else (lambda f: ())  # whole-text heads ignore the spans
+    ref_detected = detector.detect_features(*ref_features[:1], signal, *spans(ref_features))
     n_redacted = sum(len(v) for v in sets.values())
     measured = {}
     for b in backends:
         feats = joined(features[b])
-        d = detector.detect_features(*feats[:1], signal, *feats[1:])
+        d = detector.detect_features(*feats[:1], signal, *spans(feats))
         row = {
             "signal_texts": len(signal),
-            **({"signal_spans": len(feats[2])} if detector.spanned else {}),
+            **({"signal_spans": len(feats[2])} if len(feats) > 1 else {}),
             "features_max_abs_diff": max(float(np.abs(x - y).max()) for x, y in zip(feats[:2], ref_features[:2])
                                          if len(x)),
             "alert_differences": int((d["category"].fillna("-") != ref_detected["category"].fillna("-")).sum()),
@@ -201,11 +202,12 @@ def main() -> None:
 
 
 def signal_features(encoder, texts: list[str], detector, name_layer: int | None = None) -> tuple:
-    """(whole,) features, or (whole, spans, rows) when the heads score sentence spans (one encoder pass; with
-    `name_layer`, ingest's shared pass: the graph returns that layer too, handed to a reader that drops it)."""
+    """(whole, spans, rows) from one encoder pass, as Detector.detect and ingest read them (with `name_layer`,
+    ingest's shared pass: the graph returns that layer too, handed to a reader that drops it); (whole,) for heads
+    that re-encode windows (max_window)."""
     from synpunkt.signals.windows import MAX_WINDOW_WORDS
 
-    if detector.spanned:
+    if not detector.windowed:
         return encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS),
                                     name_layer, None if name_layer is None else lambda *_: None)
     return (encoder.encode(texts),)

@@ -170,13 +170,14 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False, model
     text: scaleout.check_raw_text); the flow alone reads the files and writes the warehouse.
     """
     scaleout.check_runner_raw_text(FlowRunContext.get().task_runner)
+    retention_days = config.raw_retention_days()  # a bad setting stops the flow before anything is stored
     con = connect(warehouse)
     try:
         landed, not_landed = collect_inbox_task()
         landed += pull_sources_task(con)
         results = ingest_batches(con, retry_failed, model_dir and str(model_dir))  # its predictions: model_dir's
         resync_statuses(con)
-        purged = purge_expired_raw(con, config.raw_retention_days())
+        purged = purge_expired_raw(con, retention_days)
     finally:
         con.close()
         release_memory(collect=True)  # the last batch's buffers, before the next stage

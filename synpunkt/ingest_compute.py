@@ -110,6 +110,10 @@ def safe_detail(err: BaseException) -> str:
         return "a warehouse constraint was violated (please report this)"
     if isinstance(err, duckdb.Error):
         return "a warehouse error"
+    from synpunkt.inference.backends import BackendError
+
+    if isinstance(err, BackendError):  # its messages name backends and settings, never cell values
+        return f"the inference backend: {err}"
     return "unexpected error (please report this)"
 
 
@@ -283,14 +287,15 @@ def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput |
     """detector.detect(texts), and the redaction of `texts` (kept in `cache`), from ONE encoder pass: the signal
     pass (the spanned heads' tokens graph) also returns the name model's layer, and the name model reads its words
     there (Redactor.name_logits); words past the pass's tokens, later redaction passes and the other strings are
-    encoded by the name model itself. None (nothing done) when the detector does not score spans or the name model
-    reads another base model or backend: then redaction and detection run apart."""
+    encoded by the name model itself. Heads that score the whole text only take the pass's whole-text features (its
+    sentence spans go unused). None (nothing done) when the detector re-encodes windows (max_window) or the name
+    model reads another base model or backend: then redaction and detection run apart."""
     from synpunkt.signals.windows import MAX_WINDOW_WORDS
 
     redactor = cache.redactor
     model = getattr(redactor, "name_model", None)
     encoder = detector.encoder
-    if (not texts or model is None or not detector.spanned or model.backend != encoder.backend
+    if (not texts or model is None or detector.windowed or model.backend != encoder.backend
             or (model.base_model or encoder.base_model) != encoder.base_model
             or not all(isinstance(t, str) for t in texts)):
         return None
@@ -304,7 +309,7 @@ def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput |
 
     whole, spans, rows = encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS),
                                               model.layer, name_logits)
-    detected = detector.detect_features(whole, texts, spans, rows)
+    detected = detector.detect_features(whole, texts, *((spans, rows) if detector.spanned else ()))
     for start in range(0, len(texts), cache.sub_batch):
         part = texts[start:start + cache.sub_batch]
         cache.remember(part, redactor.redact_many(part, name_logits=logits[start:start + cache.sub_batch]))

@@ -213,3 +213,13 @@ def test_status_of_a_fresh_home_still_says_there_are_no_batches(clean):
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 0 and "no batches yet" in result.output
     assert not clean.exists()
+
+
+def test_a_backend_error_in_a_batch_names_the_backend_never_cell_values():
+    from synpunkt.inference.backends import BackendError, check_backend
+    from synpunkt.ingest_compute import safe_detail
+
+    with pytest.raises(BackendError) as err:
+        check_backend("nonsense")
+    assert safe_detail(err.value).startswith("the inference backend: unknown inference backend 'nonsense'")
+    assert safe_detail(RuntimeError("Ring Karin på 070-123 45 67")) == "unexpected error (please report this)"

@@ -4,6 +4,8 @@ survives the swap array for array, reading its own layers."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -185,3 +187,50 @@ def test_worn_blind_batches_become_training_rows_and_can_join_the_calibration_po
     assert calibration_rows(urgent, "first_pass_blind").tolist() == [True, True, False, False, False, False]
     with pytest.raises(ValueError, match="only worn blind batches"):
         train_on(urgent, ("test",))
+
+
+def test_installing_a_winner_keeps_the_shipped_repeat_head_and_its_figures(tmp_path, monkeypatch):
+    from synpunkt.signals import card
+    from synpunkt.signals.urgent_retrain import install, installed_evaluation, same_repeat_head
+
+    # the card's full text needs a real training's settings; here only its new section and the kept notes
+    monkeypatch.setattr(card, "card_text", lambda settings, evaluation: "\n".join(
+        ["# heads", "", *card._urgent_retrain_lines(settings), "## Limits", ""]))
+
+    shipped_dir, candidate_dir = tmp_path / "shipped", tmp_path / "candidate"
+    shipped = _heads((8, 12), (8, 12), seed=1, version="signals-20261129")
+    candidate = _heads((6, 9, 12), (8, 12), seed=20, version="signals-20261130")
+    candidate = SignalHeads(candidate.urgent, candidate.repeat, {**candidate.settings, "train_on": ["validation_blind"],
+                                                                 "urgent_scoring": "whole"}, None)  # no span head
+    figures = {"threat": {"recall": 0.9}, "self_harm": {"recall": 0.9}, "violence_close_relationship": {"recall": 1.0},
+               "negative": {"flag_rate": 0.05, "n": 100}}
+
+    def evaluation(threat: float, repeat_f1: float) -> dict:
+        return {"urgent_test": {"threat": threat}, "repeat_test_comments": {"f1": repeat_f1},
+                "dilution_validation": {"whole": threat}, "ordinary_comments_test": {"flag_rate": threat / 10},
+                "summary": {"recall_threat": threat, "repeat_f1_comments": repeat_f1}}
+
+    for heads, directory, ev in ((shipped, shipped_dir, evaluation(0.82, 0.72)),
+                                 (candidate, candidate_dir, evaluation(0.95, 0.60))):
+        heads.save(directory)
+        (directory / "evaluation.json").write_text(json.dumps(ev))
+        (directory / "README.md").write_text("# card\n\n## Notes by hand\n\nkept\n\n## Limits\n")
+    result = {"verdict": "K1", "blind_split": "validation_blind8", "rule": "blind7", "whole_heads": False,
+              "shipped": {"blind": figures}, "K1": {"thresholds": {"urgent": 0.77, "urgent_span": None},
+                                                   "blind": figures}}
+    with pytest.raises(ValueError, match="did not win"):
+        install({**result, "verdict": None}, "K1", candidate_dir, shipped_dir)
+    before = SignalHeads.load(shipped_dir)
+    heads = install(result, "K1", candidate_dir, shipped_dir)
+    written = SignalHeads.load(shipped_dir)
+    assert same_repeat_head(written, before) and not same_repeat_head(written, SignalHeads.load(candidate_dir))
+    assert written.thresholds == {"urgent": 0.77, "repeat_contact": 0.7}, "no span threshold: whole-text scoring"
+    assert written.urgent_span is None and written.settings["urgent_scoring"] == "whole"
+    assert np.array_equal(written.urgent.coef, SignalHeads.load(candidate_dir).urgent.coef)
+    assert written.settings["train_on"] == ["validation_blind"]
+    ev = json.loads((shipped_dir / "evaluation.json").read_text())
+    assert ev["summary"] == {"recall_threat": 0.95, "repeat_f1_comments": 0.72}
+    assert ev["repeat_test_comments"] == {"f1": 0.72} and ev["urgent_test"] == {"threat": 0.95}
+    assert ev == installed_evaluation(evaluation(0.95, 0.60), evaluation(0.82, 0.72), heads)
+    card = (shipped_dir / "README.md").read_text()
+    assert "## Urgent heads replaced after a fresh blind batch" in card and "## Notes by hand" in card

@@ -28,6 +28,8 @@ def _calibration_pool_text(settings: dict) -> str:
     lead = "the validation split and out-of-fold predictions for the train split, "
     if settings.get("calibration_pool") == "all_passes":
         return lead + "every row, targeted additions and their hard negatives included (the span threshold too)"
+    if settings.get("calibration_pool") == "first_pass_blind":
+        return lead + "the first labelling pass and the worn blind batches trained on"
     return lead + "first labelling pass only"
 
 
@@ -108,6 +110,7 @@ def card_text(settings: dict, evaluation: dict) -> str:
         f"{t['repeat_contact']:.2f} (best F1 on the validation splits; the head also sees cue phrases, "
         "synpunkt/signals/repeat_cues.py).", "",
         *_repeat_retrain_lines(settings),
+        *_urgent_retrain_lines(settings),
         "## Held-out test split (never used for training or tuning)", "",
         "| category | n | recall (flagged) | recall (right category) |", "|---|---|---|---|",
     ]
@@ -139,6 +142,32 @@ def card_text(settings: dict, evaluation: dict) -> str:
               "alert channel's acknowledgements under review and add missed cases to data/urgent.",
               "- The detector never decides alone what happens next: every alert goes to a person.", ""]
     return "\n".join(lines)
+
+
+def _urgent_retrain_lines(settings: dict) -> list[str]:
+    """A dated section when the urgent heads were replaced by a candidate judged on a fresh blind batch
+    (synpunkt/signals/urgent_retrain.py)."""
+    r = settings.get("urgent_retrain")
+    if not r or "blind" not in r:
+        return []
+
+    def row(name: str, b: dict) -> str:
+        return (f"| {name} | {b['threat']['recall']:.3f} | {b['self_harm']['recall']:.3f} | "
+                f"{b['violence_close_relationship']['recall']:.3f} | {_pct(b['negative']['flag_rate'])} of "
+                f"{b['negative']['n']} |")
+
+    return [f"## Urgent heads replaced after a fresh blind batch ({r['date']})", "",
+            f"The urgent head and its threshold are candidate {r['candidate']} ({r['candidate_version']}), judged "
+            f"against the heads they replaced on `{r['blind_split']}` (read once, for this decision) by the rule "
+            f"`{r['rule']}` fixed before the batch existed; the repeat-contact head, its threshold and its figures "
+            "are the replaced heads' (checked by array comparison). Recall on the blind batch and its non-urgent "
+            "negative comments flagged:", "",
+            "| heads | threat | self_harm | violence | negative flagged |", "|---|---|---|---|---|",
+            row("replaced", r["blind"]["shipped"]), row(r["candidate"] + " (installed)", r["blind"][r["candidate"]]),
+            "", f"Reproduce with `{r['command']}`."
+            + (f" The blind batches {', '.join(settings['train_on'])} are training rows of this urgent head now: the "
+               "dated notes below describe the decisions they served while they were blind." if settings.get("train_on")
+               else ""), ""]
 
 
 def _repeat_retrain_lines(settings: dict) -> list[str]:

@@ -150,10 +150,11 @@ class Detector:
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
             return self.detect_features(np.zeros((0, 0)), texts)
-        if self.spanned:  # one encoder pass: whole-text and sentence-span means from the same hidden states
+        if not self.windowed:  # the pass ingest shares with the name model (whole-text and sentence-span means
+            # from the same hidden states): the same features here and there, to the bit
             whole, spans, rows = self.encoder.encode_spans(
                 texts, self.heads.settings.get("max_window_words", MAX_WINDOW_WORDS))
-            return self.detect_features(whole, texts, spans, rows)
+            return self.detect_features(whole, texts, *((spans, rows) if self.spanned else ()))
         flat, rows = self.windows(texts)
         features = self.encoder.encode([*texts, *flat])  # one call: windows batch with texts of their length
         return self.detect_features(features[:len(texts)], texts, features[len(texts):], rows)

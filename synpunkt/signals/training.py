@@ -433,6 +433,7 @@ def train_signals(cfg: SignalsConfig) -> dict:
     # threshold chosen on held-out predictions only. Without the ordinary comments the head flagged several per
     # cent of everyday comments (dialect, resigned or long ones) in the demo.
     tr, va = (urgent["split"] == s for s in ("train", "validation"))
+    blind = urgent["written_as"].isin(cfg.train_on)
     ordinary = ((repeat["source"] == "comments") & (repeat["split"] == "train")).to_numpy()
     extra = repeat.loc[ordinary, ["text"]].assign(category="none", weight=ORDINARY_WEIGHT)
     extra_all = all_r[ordinary]
@@ -500,12 +501,8 @@ def train_signals(cfg: SignalsConfig) -> dict:
                            **({"urgent_span_C": SPAN_C} if span_head is not None else {})},
         **({"urgent_span_held_out": span_figures} if span_figures is not None else {}),
         "training_data": {
-            "urgent": f"data/urgent/urgent.jsonl train split ({int(tr.sum())} rows, project-written"
-                      + (f", with the worn blind batches {', '.join(cfg.train_on)}" if cfg.train_on else "") + "; "
-                      f"{int((tr & is_added_urgent_row(urgent['id'])).sum())} of them targeted additions that "
-                      "over-represent hard cases, fitted on"
-                      + (" and, out of fold, in the calibration pool) + " if pool in ("all_passes", "first_pass_blind")
-                         else " but not used for calibration) + ")
+            "urgent": urgent_data_text(int(tr.sum()), int(blind.sum()), cfg.train_on,
+                                       int((tr & ~blind & is_added_urgent_row(urgent["id"])).sum()), pool)
                       + f"{int(ordinary.sum())} ordinary comments of data/comments (train split) as none, weight "
                       f"{ORDINARY_WEIGHT}"
                       + (f" + {len(rtplx)} RTP-LX Swedish development rows (MIT/Apache-2.0, weight {RTPLX_WEIGHT}; "
@@ -534,6 +531,18 @@ def train_signals(cfg: SignalsConfig) -> dict:
 
     write_card(cfg.output_dir, heads.settings, evaluation)
     return evaluation
+
+
+def urgent_data_text(n_train: int, n_blind: int, blind_splits: tuple[str, ...], n_added: int, pool: str) -> str:
+    """The start of the urgent head's training-data line in heads.json and the card (pure): its train rows, the worn
+    blind batches among them, the targeted additions, and which of them calibrated the thresholds."""
+    added = (f"{n_added} of them targeted additions that over-represent hard cases, fitted on"
+             + (" and, out of fold, in the calibration pool" if pool == "all_passes"
+                else " but not used for calibration"))
+    blinds = (f"; {n_blind} of them the worn blind batches {', '.join(blind_splits)}, fitted on"
+              + (" and, out of fold, in the calibration pool" if pool in ("all_passes", "first_pass_blind")
+                 else " but not used for calibration") if blind_splits else "")
+    return f"data/urgent/urgent.jsonl train split ({n_train} rows, project-written{blinds}; {added}) + "
 
 
 def dilution(heads: SignalHeads, encoder: FeatureEncoder, urgent: pd.DataFrame, seed: int) -> dict:

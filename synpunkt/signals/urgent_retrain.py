@@ -226,7 +226,7 @@ def replace_urgent_heads(shipped: SignalHeads, candidate: SignalHeads, threshold
     settings["thresholds"] = {"urgent": thresholds["urgent"], "repeat_contact": shipped.thresholds["repeat_contact"],
                               **({"urgent_span": thresholds["urgent_span"]} if "urgent_span" in thresholds else {})}
     for key in ("urgent_scoring", "urgent_training", "calibration_pool", "calibration_flag_rate",
-                "urgent_span_held_out", "window_sentences", "max_window_words"):
+                "urgent_span_held_out", "window_sentences", "max_window_words", "train_on"):
         if key in cand:
             settings[key] = cand[key]
         else:
@@ -234,8 +234,10 @@ def replace_urgent_heads(shipped: SignalHeads, candidate: SignalHeads, threshold
     settings["regularisation"] = {**{k: v for k, v in settings.get("regularisation", {}).items()
                                      if not k.startswith("urgent")},
                                   **{k: v for k, v in cand.get("regularisation", {}).items() if k.startswith("urgent")}}
-    settings.setdefault("training_data", {})["urgent"] = cand.get("training_data", {}).get("urgent")
+    for key in ("urgent", "thresholds"):  # the urgent head's data and how its thresholds were set
+        settings.setdefault("training_data", {})[key] = cand.get("training_data", {}).get(key)
     settings["urgent_retrain"] = note
+    settings.pop("urgent_span_classes", None)  # written again by save() where the candidate has a span head
     return SignalHeads(candidate.urgent, shipped.repeat, settings, candidate.urgent_span)
 
 
@@ -331,6 +333,62 @@ def chosen_heads(result: dict, name: str, shipped: SignalHeads, candidate: Signa
     return SignalHeads(candidate.urgent, candidate.repeat, settings, candidate.urgent_span)
 
 
+def installed_evaluation(candidate: dict, shipped: dict, heads: SignalHeads) -> dict:
+    """evaluation.json of heads installed by `install` (pure): the candidate's urgent entries, dilution diagnostic
+    and ordinary-comment flag rates (its urgent head and thresholds are the installed ones), the shipped heads'
+    repeat entries (their repeat head stays), version, thresholds and the note from `heads`."""
+    out = copy.deepcopy(candidate)
+    for key, value in shipped.items():
+        if key.startswith("repeat_"):
+            out[key] = copy.deepcopy(value)
+    out["summary"] = {**candidate["summary"],
+                      **{k: v for k, v in shipped["summary"].items() if k.startswith("repeat_")}}
+    out["version"], out["thresholds"] = heads.version, dict(heads.thresholds)
+    out["urgent_retrain"] = heads.settings["urgent_retrain"]
+    return out
+
+
+def same_repeat_head(a: SignalHeads, b: SignalHeads) -> bool:
+    """Whether both heads have the same repeat head (arrays, threshold and layers)."""
+    arrays = ("mean", "scale", "coef", "intercept")
+    return (all(np.array_equal(getattr(a.repeat, k), getattr(b.repeat, k)) for k in arrays)
+            and a.thresholds["repeat_contact"] == b.thresholds["repeat_contact"]
+            and list(a.head_layers["repeat"]) == list(b.head_layers["repeat"]))
+
+
+def install(result: dict, name: str, candidate_dir: Path, shipped_dir: Path = SIGNALS_DIR) -> SignalHeads:
+    """Install the winner `name` of a judge() result into shipped_dir: the heads (chosen_heads), evaluation.json
+    (installed_evaluation) and the card (hand-written sections kept). Refuses a candidate that did not win, and
+    checks that the written repeat head is the shipped one."""
+    from synpunkt.signals.card import write_card
+
+    if result["verdict"] != name:
+        raise ValueError(f"{name} did not win on {result['blind_split']} (verdict: {result['verdict']}); nothing "
+                         "written")
+    shipped, candidate = SignalHeads.load(shipped_dir), SignalHeads.load(candidate_dir)
+    note = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "blind_split": result["blind_split"],
+            "rule": result["rule"], "candidate": name, "candidate_version": candidate.version,
+            "blind": {k: result[k]["blind"] for k in ("shipped", name)},
+            "command": " ".join(["synpunkt train-signals --output-dir DIR",
+                                 *([f"--calibration-pool {candidate.settings['calibration_pool']}"]
+                                   if candidate.settings.get("calibration_pool") else []),
+                                 *(f"--train-on {split}" for split in candidate.settings.get("train_on", [])),
+                                 f"--seed {candidate.settings.get('seed', 42)}"])
+                       + f" && python -m synpunkt.signals.urgent_retrain --candidate DIR --blind {result['blind_split']} "
+                         f"--rule {result['rule']} --install {name}"}
+    heads = chosen_heads(result, name, shipped, candidate, note)
+    read = lambda d: json.loads((Path(d) / "evaluation.json").read_text(encoding="utf-8"))  # noqa: E731
+    evaluation = installed_evaluation(read(candidate_dir), read(shipped_dir), heads)
+    heads.settings["test_summary"] = evaluation["summary"]
+    old_card = (Path(shipped_dir) / "README.md").read_text(encoding="utf-8")
+    heads.save(Path(shipped_dir))
+    if not result["whole_heads"] and not same_repeat_head(SignalHeads.load(shipped_dir), shipped):
+        raise RuntimeError("the written repeat head differs from the shipped one")
+    (Path(shipped_dir) / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+    write_card(Path(shipped_dir), heads.settings, evaluation, keep_from=old_card)
+    return heads
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidate", type=Path, required=True, help="a folder written by synpunkt train-signals")
@@ -338,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rule", choices=tuple(RULES), default="blind4", help="the fixed rule that decides")
     parser.add_argument("--shipped-dir", type=Path, default=SIGNALS_DIR)
     parser.add_argument("--test", action="store_true", help="also the test split (only after the decision)")
+    parser.add_argument("--install", metavar="NAME", help="write the winner NAME (K1, K2, J1, J2) into --shipped-dir")
     args = parser.parse_args(argv)
     import torch
 
@@ -350,6 +409,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             note = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
             result["test"][name] = test_figures(chosen_heads(result, name, shipped, candidate, note))
     print(json.dumps(result, indent=1))
+    if args.install:
+        heads = install(result, args.install, args.candidate, args.shipped_dir)
+        print(f"installed {args.install} into {args.shipped_dir} as {heads.version}")
 
 
 if __name__ == "__main__":
