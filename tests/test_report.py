@@ -239,7 +239,8 @@ def test_municipal_report_marks_significant_change_and_names_the_tests(municipal
     first_row = next(h for a, h in tags(changes, "tr", "data-topic") if a["data-topic"] == "all")
     assert 'class="sp-sig"' in first_row and "▲" in first_row  # 0180 went from 6/30 to 28/40 positive
     text = visible_text(page)
-    assert "z-test för skillnaden mellan två nettotal" in text
+    assert "skillnaden mellan de korrigerade nettotalen med ett z-test" in text
+    assert "rikets skattning utan kommunens synpunkter" in text  # the rest of the country, as national_gaps
     assert "Chi-två-test" in text and "Welch t-test" in text
     # the comparison group is SKR's group A1 (Göteborg and Malmö have data), not the county
     assert 'data-peers="group"' in page and "Storstäder (Göteborg, Malmö)" in text

@@ -333,16 +333,15 @@ def chosen_heads(result: dict, name: str, shipped: SignalHeads, candidate: Signa
     return SignalHeads(candidate.urgent, candidate.repeat, settings, candidate.urgent_span)
 
 
-def installed_evaluation(candidate: dict, shipped: dict, heads: SignalHeads) -> dict:
-    """evaluation.json of heads installed by `install` (pure): the candidate's urgent entries, dilution diagnostic
-    and ordinary-comment flag rates (its urgent head and thresholds are the installed ones), the shipped heads'
-    repeat entries (their repeat head stays), version, thresholds and the note from `heads`."""
+def installed_evaluation(candidate: dict, shipped: dict, heads: SignalHeads, keep_repeat: bool = True) -> dict:
+    """evaluation.json of heads installed by `install` (pure): the candidate's entries (its urgent head and
+    thresholds are the installed ones), with `keep_repeat` the shipped heads' repeat entries (their repeat head
+    stays), and version, thresholds and the note from `heads`."""
     out = copy.deepcopy(candidate)
-    for key, value in shipped.items():
-        if key.startswith("repeat_"):
-            out[key] = copy.deepcopy(value)
-    out["summary"] = {**candidate["summary"],
-                      **{k: v for k, v in shipped["summary"].items() if k.startswith("repeat_")}}
+    if keep_repeat:
+        out.update({k: copy.deepcopy(v) for k, v in shipped.items() if k.startswith("repeat_")})
+        out["summary"] = {**candidate["summary"],
+                          **{k: v for k, v in shipped["summary"].items() if k.startswith("repeat_")}}
     out["version"], out["thresholds"] = heads.version, dict(heads.thresholds)
     out["urgent_retrain"] = heads.settings["urgent_retrain"]
     return out
@@ -354,6 +353,10 @@ def same_repeat_head(a: SignalHeads, b: SignalHeads) -> bool:
     return (all(np.array_equal(getattr(a.repeat, k), getattr(b.repeat, k)) for k in arrays)
             and a.thresholds["repeat_contact"] == b.thresholds["repeat_contact"]
             and list(a.head_layers["repeat"]) == list(b.head_layers["repeat"]))
+
+
+def _evaluation(directory: Path) -> dict:
+    return json.loads((Path(directory) / "evaluation.json").read_text(encoding="utf-8"))
 
 
 def install(result: dict, name: str, candidate_dir: Path, shipped_dir: Path = SIGNALS_DIR) -> SignalHeads:
@@ -377,8 +380,8 @@ def install(result: dict, name: str, candidate_dir: Path, shipped_dir: Path = SI
                        + f" && python -m synpunkt.signals.urgent_retrain --candidate DIR --blind {result['blind_split']} "
                          f"--rule {result['rule']} --install {name}"}
     heads = chosen_heads(result, name, shipped, candidate, note)
-    read = lambda d: json.loads((Path(d) / "evaluation.json").read_text(encoding="utf-8"))  # noqa: E731
-    evaluation = installed_evaluation(read(candidate_dir), read(shipped_dir), heads)
+    evaluation = installed_evaluation(_evaluation(candidate_dir), _evaluation(shipped_dir), heads,
+                                      keep_repeat=not result["whole_heads"])
     heads.settings["test_summary"] = evaluation["summary"]
     old_card = (Path(shipped_dir) / "README.md").read_text(encoding="utf-8")
     heads.save(Path(shipped_dir))
