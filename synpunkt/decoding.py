@@ -147,6 +147,10 @@ def _split(blocks: Iterator, sep) -> Iterator:
         yield rest
 
 
+ZIP_MAGIC, PARQUET_MAGIC = b"PK\x03\x04", b"PAR1"
+"""The first bytes of the binary formats the readers take (an .xlsx workbook is a zip archive)."""
+
+
 def _blocks(stream: BinaryIO) -> Iterator[bytes]:
     return iter(lambda: stream.read(_BLOCK), b"")
 
@@ -162,10 +166,10 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
     elif codec := _utf16_without_bom(head):
         return TextEncoding(codec, codec=codec)
     elif looks_binary(head):
-        if head.startswith(b"PK\x03\x04"):  # a zip archive: what an .xlsx workbook is
+        if head.startswith(ZIP_MAGIC):  # a zip archive: what an .xlsx workbook is
             raise NotText("binary content: a zip archive, as an Excel workbook is; if it is one, give it the "
                           "name suffix .xlsx")
-        if head.startswith(b"PAR1"):
+        if head.startswith(PARQUET_MAGIC):
             raise NotText("binary content: a Parquet file; if it is one, give it the name suffix .parquet")
         raise NotText("binary content (control bytes), not text")
     else:

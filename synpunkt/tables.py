@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from synpunkt.decoding import decode_text
+from synpunkt.decoding import PARQUET_MAGIC, ZIP_MAGIC, decode_text
 from synpunkt.readers.common import (DEFAULT_CHUNK_ROWS, TEXT_COLUMN_CANDIDATES, BadRow, TableChunk,
                                      TableReadError, TableStream)
 from synpunkt.readers.delimited import SEPARATORS, detect_separator, read_delimited
@@ -66,8 +66,8 @@ def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
     return read_delimited(path, default_sep="\t" if suffix == ".tsv" else ",", chunk_rows=chunk_rows)
 
 
-BINARY_FORMATS = {b"PK\x03\x04": ".xlsx", b"PAR1": ".parquet"}
-"""The first bytes of the binary formats read here (an .xlsx workbook is a zip archive)."""
+BINARY_FORMATS = {ZIP_MAGIC: ".xlsx", PARQUET_MAGIC: ".parquet"}
+"""The suffix each binary format's first bytes (synpunkt.decoding) call for."""
 
 
 def content_suffix(path: Path, suffix: str) -> str:

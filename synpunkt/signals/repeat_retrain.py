@@ -59,7 +59,7 @@ def repeat_set(frame: pd.DataFrame, features: np.ndarray) -> RepeatSet:
 
 def figures(head: LinearHead, threshold: float, data: RepeatSet, splits: Sequence[str] = ("validation",)) -> dict:
     """repeat_metrics per split and source ("validation_comments", ...) of a head at a threshold (pure)."""
-    from synpunkt.signals.training import repeat_metrics
+    from synpunkt.signals.metrics import repeat_metrics
 
     flagged = head.probabilities(data.x)[:, 1] >= threshold
     return {f"{s}_{source}": repeat_metrics(data.y[m], flagged[m]) for s in splits for source in SOURCES

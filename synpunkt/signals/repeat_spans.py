@@ -125,7 +125,8 @@ def fit_scoring(scoring: str, x: np.ndarray, y: np.ndarray, xs: np.ndarray, rows
                 tune: np.ndarray, seed: int = 42) -> tuple[RepeatScoring, float]:
     """(candidate, its F1 on the tune rows) of one scoring: heads fitted on the `fit` rows (masks over texts;
     x/xs: the texts'/spans' repeat inputs, rows: each span's text), C and thresholds by best F1 on `tune`."""
-    from synpunkt.signals.training import C_GRID, best_f1_threshold, fit_repeat_head
+    from synpunkt.signals.metrics import best_f1_threshold
+    from synpunkt.signals.training import C_GRID, fit_repeat_head
 
     if scoring == "whole":  # today's head, fitted as train-signals fits it
         head, c, threshold, f1 = fit_repeat_head(x, y, fit, tune, seed)
@@ -166,7 +167,7 @@ def fit_scoring(scoring: str, x: np.ndarray, y: np.ndarray, xs: np.ndarray, rows
 
 def _best_whole_c(heads: dict[float, LinearHead], x: np.ndarray, y: np.ndarray, tune: np.ndarray) -> float:
     """The C whose whole-text head has the best F1 on the tune rows (training.py's choice)."""
-    from synpunkt.signals.training import best_f1_threshold
+    from synpunkt.signals.metrics import best_f1_threshold
 
     def f1(head: LinearHead) -> float:
         p = head.probabilities(x[tune])[:, 1]
@@ -187,7 +188,7 @@ def shipped_scoring(heads, scoring: str, x: np.ndarray, y: np.ndarray, xs: np.nd
                     tune: np.ndarray) -> RepeatScoring:
     """The shipped repeat head as it is: "whole" at its shipped threshold, "max_span" (the same head on the spans
     too) re-thresholded by best F1 on the tune rows."""
-    from synpunkt.signals.training import best_f1_threshold
+    from synpunkt.signals.metrics import best_f1_threshold
 
     head, c = heads.repeat, heads.settings.get("regularisation", {}).get("repeat_C")
     if scoring == "whole":
@@ -198,7 +199,7 @@ def shipped_scoring(heads, scoring: str, x: np.ndarray, y: np.ndarray, xs: np.nd
 
 def figures(y: np.ndarray, flagged: np.ndarray) -> dict:
     """n, positives, precision, recall and F1 (training.repeat_metrics)."""
-    from synpunkt.signals.training import repeat_metrics
+    from synpunkt.signals.metrics import repeat_metrics
 
     return repeat_metrics(y, flagged)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.metrics import f1_score
 from sklearn.preprocessing import StandardScaler
 
 from synpunkt.classifier_encoder import copy_encoder
@@ -30,6 +30,7 @@ from synpunkt.signals.detect import Detector
 from synpunkt.signals.features import (FEATURE_LAYERS, MAX_LENGTH, FeatureEncoder, cached_all_layer_spans,
                                        cached_all_layers, select_layers)
 from synpunkt.signals.heads import SIGNALS_DIR, LinearHead, SignalHeads, union_layers
+from synpunkt.signals.metrics import best_f1_threshold, repeat_metrics, urgent_metrics, urgent_threshold
 from synpunkt.signals.mil import mil_rows
 from synpunkt.signals.span_head import SPAN_C, max_span_urgency, span_threshold, span_training_set
 from synpunkt.signals.repeat_cues import cue_features
@@ -37,8 +38,6 @@ from synpunkt.signals.windows import MAX_WINDOW_WORDS, WINDOW_SENTENCES, max_win
 
 log = logging.getLogger(__name__)
 
-MAX_NEGATIVE_FLAG_RATE = 0.05
-"""Issue 9's target: at most this share of the non-urgent negative comments flagged."""
 CALIBRATION_FLAG_RATE = 0.04
 """The urgent threshold (and the span threshold) is the lowest that flags at most this share of the held-out
 non-urgent negative comments of calibration_rows(): the target less one point, about one standard error of a rate
@@ -353,54 +352,6 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int, weight: np.ndarray |
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
     model.fit(scaler.transform(x), y, sample_weight=weight)
     return scaler, model
-
-
-def urgent_threshold(p_urgent: np.ndarray, negative_none: np.ndarray, rule_flag: np.ndarray,
-                     max_rate: float = MAX_NEGATIVE_FLAG_RATE) -> float:
-    """The lowest threshold on p(urgent) that flags at most `max_rate` of the non-urgent negative comments
-    (rules included, pure)."""
-    for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
-        flagged = (p_urgent >= t) | rule_flag
-        if flagged[negative_none].mean() <= max_rate:
-            return float(t)
-    return 0.95
-
-
-def best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
-    """The threshold with the highest F1 (ties: the lowest, for recall; pure)."""
-    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    scores = [f1_score(y, p >= t, zero_division=0) for t in grid]
-    return float(grid[int(np.argmax(scores))])
-
-
-def urgent_metrics(frame: pd.DataFrame, detected: pd.DataFrame) -> dict:
-    """Per category: n, recall (flagged with any category) and exact recall (the right category); false flags among
-    non-urgent comments, negative ones and per none_kind."""
-    flagged = detected["category"].notna().to_numpy()
-    out: dict = {"categories": {}}
-    for c in ALERT_CATEGORIES:
-        m = (frame["category"] == c).to_numpy()
-        out["categories"][c] = {"n": int(m.sum()), "recall": _share(flagged[m]),
-                                "recall_exact_category": _share((detected["category"].to_numpy() == c)[m])}
-    none = (frame["category"] == "none").to_numpy()
-    negative = none & (frame["negative_tone"] == True).to_numpy()  # noqa: E712 (None for urgent rows)
-    out["none"] = {"n": int(none.sum()), "flag_rate": _share(flagged[none]),
-                   "n_negative": int(negative.sum()), "negative_flag_rate": _share(flagged[negative]),
-                   "flag_rate_by_kind": {k: _share(flagged[none & (frame["none_kind"] == k).to_numpy()])
-                                         for k in sorted(frame.loc[none, "none_kind"].dropna().unique())}}
-    out["rule_flags"] = int(detected["rule"].sum())
-    return out
-
-
-def _share(mask: np.ndarray) -> float | None:
-    return round(float(mask.mean()), 4) if len(mask) else None
-
-
-def repeat_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
-    return {"n": int(len(y)), "positives": int(y.sum()),
-            "precision": round(float(precision_score(y, predicted, zero_division=0)), 4),
-            "recall": round(float(recall_score(y, predicted, zero_division=0)), 4),
-            "f1": round(float(f1_score(y, predicted, zero_division=0)), 4)}
 
 
 def train_signals(cfg: SignalsConfig) -> dict:

@@ -115,15 +115,15 @@ def recalibrate(scores: UrgentScores, urgent: np.ndarray, negative: np.ndarray, 
 def blind_figures(frame: pd.DataFrame, flags: np.ndarray) -> dict:
     """Recall per category (flagged at all), the share of non-urgent negative and of all non-urgent rows flagged
     (pure)."""
-    from synpunkt.signals.training import _share
+    from synpunkt.signals.metrics import share
 
     cat = frame["category"].to_numpy()
     none = cat == "none"
     negative = none & (frame["negative_tone"] == True).to_numpy()  # noqa: E712
-    out = {c: {"n": int((cat == c).sum()), "recall": _share(flags[cat == c])} for c in ALERT_CATEGORIES}
-    out["negative"] = {"n": int(negative.sum()), "flag_rate": _share(flags[negative])}
-    out["none"] = {"n": int(none.sum()), "flag_rate": _share(flags[none])}
-    out["urgent_recall"] = _share(flags[~none])
+    out = {c: {"n": int((cat == c).sum()), "recall": share(flags[cat == c])} for c in ALERT_CATEGORIES}
+    out["negative"] = {"n": int(negative.sum()), "flag_rate": share(flags[negative])}
+    out["none"] = {"n": int(none.sum()), "flag_rate": share(flags[none])}
+    out["urgent_recall"] = share(flags[~none])
     return out
 
 
@@ -313,7 +313,7 @@ def test_figures(heads: SignalHeads) -> dict:
     """urgent_metrics of heads on the test split (read only after the decision)."""
     from synpunkt.signals.data import urgent_data
     from synpunkt.signals.detect import Detector
-    from synpunkt.signals.training import urgent_metrics
+    from synpunkt.signals.metrics import urgent_metrics
 
     urgent = urgent_data()
     test = urgent[urgent["split"] == "test"].reset_index(drop=True)
