@@ -91,6 +91,7 @@ class Classifier:
         self.precision = getattr(self.runner, "precision", "fp32")  # torch: fp32 or bf16; onnx-int8: int8
         self._fast: FastTokenizer | bool | None = None  # built on first use (_encode)
         self.lexicon = lexicon
+        self.last_truncated = 0  # texts of the last logits() call that filled the token limit
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, encoder=None, tokenizer=None,
@@ -115,7 +116,8 @@ class Classifier:
         """Uncalibrated logits for non-blank texts: sentiment [n,3], topics [n,5], topic_sentiment [n,5,3]; with a
         topic lexicon also its probabilities [n,5] under LEXICON_KEY (blended in by ``probabilities``).
 
-        batch_size: comments per forward pass (default: BATCH_SIZES for the backend).
+        batch_size: comments per forward pass (default: BATCH_SIZES for the backend). Afterwards
+        ``last_truncated`` counts the texts that filled the token limit (read only up to it; logged as a warning).
         """
         texts = [normalise(str(t), self.settings.unshout, self.settings.respell) for t in texts]
         lexical = self.lexicon.predict_proba(texts) if self.lexicon is not None else None
@@ -126,10 +128,15 @@ class Classifier:
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         limit = min(self.settings.max_length, self.tokenizer.model_max_length)  # never past the encoder's positions
+        self.last_truncated = 0
         for idx in _progress(batches, show, total=len(texts), batch_size=batch_size):
             input_ids, attention_mask = self._encode([texts[i] for i in idx], limit)
+            self.last_truncated += int((attention_mask.sum(axis=1) >= limit).sum())
             for key, value in zip(OUTPUTS, self.runner.run(input_ids, attention_mask)):
                 outputs[key].append(value)
+        if self.last_truncated:
+            log.warning("%d of %d comments fill the model's %d tokens: only the beginning of each was read",
+                        self.last_truncated, len(texts), limit)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         out = {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}

@@ -101,12 +101,30 @@ def model_dir() -> Path:
     return Path(os.environ.get("SYNPUNKT_MODEL", DEFAULT_MODEL_DIR))
 
 
+BACKEND_NAMES = ("torch", "onnx", "onnx-int8", "cuda")
+"""The inference backends (synpunkt.inference.backends): torch, the reference (CPU, fp32 or bf16 autocast); onnx:
+ONNX Runtime fp32 on the CPU; onnx-int8: ONNX Runtime with dynamically quantised int8 weights; cuda: torch on a CUDA
+GPU in bf16/fp16 autocast."""
+
+
 def backend() -> str:
     """The inference backend (SYNPUNKT_BACKEND): torch (the reference), onnx (ONNX Runtime, fp32), onnx-int8 (ONNX
     Runtime, int8 weights), cuda (a GPU) or auto (default: the fastest backend that `synpunkt compare-backends`
     found to agree with torch on >= 99.5 % of sentiments, recorded in the model's backends.json; cuda where a GPU
     is present). A --backend option wins over it (synpunkt.inference.resolve_backend)."""
     return os.environ.get("SYNPUNKT_BACKEND", "auto").strip().lower() or "auto"
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def precision() -> str:
+    """The torch backend's CPU arithmetic (SYNPUNKT_PRECISION): auto (default: bf16 autocast where the CPU has bf16
+    instructions, else fp32), fp32 or bf16 (synpunkt.inference.torch_runner.resolve_precision)."""
+    value = _raw("SYNPUNKT_PRECISION")
+    if value.lower() not in ("", *PRECISIONS):
+        raise _invalid("SYNPUNKT_PRECISION", value, f"one of {', '.join(PRECISIONS)}")
+    return value.lower() or "auto"
 
 
 def inference_threads() -> int:
@@ -367,22 +385,18 @@ def dask_trusted_network() -> bool:
 
 # -- checked once, before any work -------------------------------------------------------------------------------
 def _check_backend() -> None:
-    """SYNPUNKT_BACKEND names a backend this machine can run, or is auto (synpunkt.inference.check_backend)."""
+    """SYNPUNKT_BACKEND is one of BACKEND_NAMES or auto (pure: whether this machine can run it, cuda without a GPU,
+    is checked by the commands, synpunkt.cli.common._check_settings)."""
     name = backend()
-    if name == "auto":
-        return
-    from synpunkt.inference.backends import BackendError, check_backend  # torch: only for a backend named here
-
-    try:
-        check_backend(name)
-    except BackendError as err:
-        raise SettingError("SYNPUNKT_BACKEND", f"SYNPUNKT_BACKEND: {err}") from None
+    if name != "auto" and name not in BACKEND_NAMES:
+        raise SettingError("SYNPUNKT_BACKEND", f"SYNPUNKT_BACKEND: unknown inference backend {name!r}; choose one of "
+                           f"{', '.join(BACKEND_NAMES)} or auto (SYNPUNKT_BACKEND, --backend)")
 
 
 def check_settings() -> None:
     """Read every setting once, so that a mistake is a SettingError naming its variable before any work (not a
     failure half-way through a run, or a 500 for every upload). The paths are checked by check_home."""
-    for read in (onnx_cache_limit_gb, _check_backend, inference_threads, raw_retention_days, max_upload_bytes,
+    for read in (onnx_cache_limit_gb, _check_backend, precision, inference_threads, raw_retention_days, max_upload_bytes,
                  inbox_settle_seconds, auth_max_failures, auth_window_s, upload_timeout_s, header_timeout_s, api_docs,
                  max_rows_per_batch, ingest_chunk_rows, dask_address, dask_workers, dask_trusted_network):
         read()

@@ -85,7 +85,8 @@ def content_suffix(path: Path, suffix: str) -> str:
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a whole table of comments (the good rows; index = their 1-based data-row numbers).
     df.attrs: "bad_rows" (list of BadRow), and what was detected: "encoding" and "separator" for delimited
-    text, "encoding" for JSON(L), "sheets"/"ignored_sheets"/"empty_sheets" for XLSX."""
+    text, "encoding" for JSON(L), "sheets"/"ignored_sheets"/"empty_sheets" and "sheet_rows" (each sheet's first
+    and last data-row number) for XLSX."""
     stream = iter_table(path, sheet=sheet)
     frames, bad = [], []
     for chunk in stream:
@@ -111,6 +112,22 @@ def with_unread_rows(out: pd.DataFrame, bad_rows: list[BadRow]) -> pd.DataFrame:
                             READ_ERROR_COLUMN: b.reason} for b in bad_rows],
                           index=[b.row_number for b in bad_rows])
     return pd.concat([out.assign(**{READ_ERROR_COLUMN: ""}), unread]).sort_index()
+
+
+SHEET_COLUMN = "sheet"
+
+
+def with_sheet_column(out: pd.DataFrame, sheet_rows: list[tuple[str, int, int]]) -> pd.DataFrame:
+    """`out` (index: data-row numbers) with the name of the workbook sheet each row came from as its first column,
+    when rows came from more than one sheet (pure; sheet_rows: read_table's attrs["sheet_rows"]). Row numbers run on
+    from sheet to sheet, so without it a row of the second sheet could not be found in the workbook."""
+    if len(sheet_rows) < 2:
+        return out
+    names = pd.Series(pd.NA, index=out.index, dtype="object")
+    for name, first, last in sheet_rows:
+        names[(out.index >= first) & (out.index <= last)] = name
+    column = SHEET_COLUMN if SHEET_COLUMN not in out.columns else f"source_{SHEET_COLUMN}"
+    return out.assign(**{column: names})[[column, *out.columns]]
 
 
 def _check_suffix(path: str | Path, suffixes: tuple[str, ...], error: type[ValueError]) -> tuple[Path, str]:

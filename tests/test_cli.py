@@ -88,6 +88,24 @@ def test_classify_keeps_unreadable_rows_in_place_and_says_so(trained, tmp_path):
     assert "otrevlig" not in result.output and "EXTRA" not in result.output  # reasons never quote cells
 
 
+def test_classify_names_each_rows_sheet_and_warns_about_comments_read_in_part(trained, tmp_path):
+    model_dir, _ = trained
+    src = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(src) as book:
+        COMMENTS.to_excel(book, sheet_name="Januari", index=False)
+        pd.DataFrame({"id": ["4", "5"], "kommentar": ["Bra", " ".join(["Kön var lång och ingen svarade"] * 80)],
+                      "kanal": ["chatt", "brev"]}).to_excel(book, sheet_name="Februari", index=False)
+    out = tmp_path / "out.csv"
+    result = _classify([src, "-o", out, "--model", model_dir])
+    df = read_table(out)
+    assert df.columns[0] == "sheet" and df["sheet"].tolist() == ["Januari"] * 3 + ["Februari"] * 2
+    assert df["id"].tolist() == ["1", "2", "3", "4", "5"] and "column 'sheet'" in result.output
+    assert "warning: 1 comment longer than the model reads" in result.output and "Kön" not in result.output
+    one = tmp_path / "one.csv"
+    result = _classify([tmp_path / "out.csv", "-o", one, "--model", model_dir])  # one sheet (a CSV): no column added
+    assert read_table(one).columns.tolist().count("sheet") == 1 and "column 'sheet'" not in result.output
+
+
 def test_classify_refuses_to_overwrite_its_input(trained, tmp_path):
     model_dir, _ = trained
     src = tmp_path / "book.xlsx"

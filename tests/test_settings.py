@@ -17,7 +17,7 @@ runner = CliRunner()
 SETTINGS = ("ONNX_CACHE_GB", "BACKEND", "INFERENCE_THREADS", "RAW_RETENTION_DAYS", "MAX_UPLOAD_MB",
             "INBOX_SETTLE_SECONDS", "AUTH_MAX_FAILURES", "AUTH_WINDOW_S", "UPLOAD_TIMEOUT_S", "HEADER_TIMEOUT_S",
             "API_DOCS", "MAX_ROWS_PER_BATCH", "INGEST_CHUNK_ROWS", "TASK_RUNNER", "DASK_ADDRESS", "DASK_WORKERS",
-            "CHUNK_RETRIES", "DASK_TRUSTED_NETWORK")
+            "CHUNK_RETRIES", "DASK_TRUSTED_NETWORK", "PRECISION")
 """The settings check_settings reads (without the SYNPUNKT_ prefix)."""
 
 BAD = [  # variable, value, the setting's reader, what the message must say
@@ -42,6 +42,7 @@ BAD = [  # variable, value, the setting's reader, what the message must say
     ("SYNPUNKT_DASK_WORKERS", "two", config.dask_workers, "whole number of at least 1"),
     ("SYNPUNKT_DASK_TRUSTED_NETWORK", "perhaps", config.dask_trusted_network, "1 or 0"),
     ("SYNPUNKT_CHUNK_RETRIES", "-1", lambda: config.chunk_retries("local"), "whole number"),
+    ("SYNPUNKT_PRECISION", "fp16", config.precision, "one of auto, fp32, bf16"),
 ]
 
 
@@ -98,6 +99,41 @@ def test_an_unknown_backend_is_a_setting_error(clean, monkeypatch):
     assert "'nonsense'" in str(err.value) and all(name in str(err.value) for name in ("torch", "onnx-int8", "auto"))
     monkeypatch.setenv("SYNPUNKT_BACKEND", " AUTO ")
     config.check_settings()
+
+
+def test_the_precision_setting_reaches_the_torch_backend(clean, monkeypatch):
+    from synpunkt.inference.torch_runner import resolve_precision
+
+    assert config.precision() == "auto" and resolve_precision() in ("fp32", "bf16")
+    monkeypatch.setenv("SYNPUNKT_PRECISION", " FP32 ")
+    assert config.precision() == "fp32" and resolve_precision() == "fp32"
+    assert resolve_precision("bf16") == "bf16"  # an argument wins over the setting
+    monkeypatch.setenv("SYNPUNKT_PRECISION", "half")
+    with pytest.raises(SettingError, match="SYNPUNKT_PRECISION"):
+        resolve_precision()
+
+
+def test_the_settings_module_imports_no_inference_code():
+    """config is the lowest layer: checking settings never imports torch or the inference package."""
+    import subprocess
+    import sys
+
+    code = ("import sys, os; os.environ['SYNPUNKT_BACKEND'] = 'onnx'; from synpunkt import config; "
+            "config.check_settings(); print(sorted(m for m in sys.modules if m == 'torch' or "
+            "m.startswith('synpunkt.inference')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_cuda_without_a_gpu_stops_the_command_in_one_line(clean, no_pipeline, monkeypatch, tmp_path):
+    from synpunkt.inference import backends
+
+    monkeypatch.setattr(backends, "cuda_available", lambda: False)
+    monkeypatch.setenv("SYNPUNKT_BACKEND", "cuda")
+    config.check_settings()  # the name is valid; whether this machine can run it is the command's check
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2 and _one_line_error(result), result.output
+    assert "SYNPUNKT_BACKEND" in result.output and "needs a CUDA GPU" in result.output
 
 
 def test_the_task_runner_settings_are_checked_too(clean, monkeypatch):
@@ -161,6 +197,7 @@ def no_pipeline(monkeypatch):
 @pytest.mark.parametrize("variable, value", [
     ("SYNPUNKT_BACKEND", "nonsense"), ("SYNPUNKT_RAW_RETENTION_DAYS", "thirty"), ("SYNPUNKT_MAX_UPLOAD_MB", "abc"),
     ("SYNPUNKT_AUTH_MAX_FAILURES", "0"), ("SYNPUNKT_INFERENCE_THREADS", "four"), ("SYNPUNKT_DASK_WORKERS", "0"),
+    ("SYNPUNKT_PRECISION", "fp16"),
 ])
 @pytest.mark.parametrize("command", [["run"], ["serve", "--port", "1"], ["demo", "--no-reports"],
                                      ["classify", "in.csv", "-o", "out.csv"]])

@@ -45,12 +45,20 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _check_settings() -> None:
-    """Every setting read once (synpunkt.config.check_settings) before any work: a mistake is one line naming the
-    variable and exit status 2."""
-    from synpunkt.config import SettingError, check_settings
+    """Every setting read once (synpunkt.config.check_settings) before any work, and a backend named by
+    SYNPUNKT_BACKEND that this machine cannot run (cuda without a GPU): a mistake is one line naming the variable and
+    exit status 2."""
+    from synpunkt.config import SettingError, backend, check_settings
 
     try:
         check_settings()
+        if backend() == "cuda":
+            from synpunkt.inference.backends import BackendError, check_backend  # torch: only for cuda
+
+            try:
+                check_backend("cuda")
+            except BackendError as err:
+                raise SettingError("SYNPUNKT_BACKEND", f"SYNPUNKT_BACKEND: {err}") from None
     except SettingError as err:
         _fail(str(err))
 

@@ -28,7 +28,7 @@ def classify(
     _check_settings()  # a bad SYNPUNKT_* value: one line naming it, before any work
     from synpunkt.classifier import Classifier
     from synpunkt.tables import (READ_ERROR_COLUMN, TEXT_COLUMN_CANDIDATES, WRITE_SUFFIXES, TableReadError,
-                                 find_column, read_table, with_unread_rows, write_table)
+                                 find_column, read_table, with_sheet_column, with_unread_rows, write_table)
 
     _input_file(input)  # every check before any work: nothing is classified for an output that cannot be written
     _output_file(output, WRITE_SUFFIXES, "--output")
@@ -54,11 +54,18 @@ def classify(
     clash = [c for c in predictions.columns if c in df.columns]
     out = with_unread_rows(df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index)),
                            df.attrs.get("bad_rows", []))
-    write_table(out, output)
+    write_table(with_sheet_column(out, df.attrs.get("sheet_rows", [])), output)
     blank = int(predictions["sentiment"].isna().sum())
     counts = predictions["sentiment"].value_counts(normalize=True).mul(100).round(0).astype(int).to_dict()
     typer.echo(f"{len(df)} comments classified with {clf.version} ({clf.backend}) -> {output}")
     typer.echo("  " + ", ".join(f"{v} % {k}" for k, v in counts.items()) + (f"; {blank} blank" if blank else ""))
+    if len(df.attrs.get("sheet_rows", [])) > 1:
+        typer.echo(f"  rows of {len(df.attrs['sheet_rows'])} sheets, one after the other; column 'sheet' names each "
+                   "row's sheet")
+    if clf.last_truncated:
+        typer.echo(f"warning: {clf.last_truncated} comment{'s' if clf.last_truncated > 1 else ''} longer than the "
+                   f"model reads ({clf.settings.max_length} tokens, about 150-200 words): classified by their "
+                   "beginning only", err=True)
     bad = df.attrs.get("bad_rows", [])
     if bad:
         typer.echo(f"warning: {len(bad)} row{'s' if len(bad) > 1 else ''} could not be read; kept in place without "

@@ -23,11 +23,12 @@ import platform
 from functools import cache
 from pathlib import Path
 
+from synpunkt.config import BACKEND_NAMES
+
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "cuda")
-"""torch: the reference (CPU, fp32 or bf16 autocast); onnx: ONNX Runtime fp32 on the CPU; onnx-int8: ONNX Runtime
-with dynamically quantised int8 weights; cuda: torch on a CUDA GPU in bf16/fp16 autocast."""
+BACKENDS = BACKEND_NAMES
+"""The backends' names, defined with the setting that names one (synpunkt.config.BACKEND_NAMES)."""
 AUTO = "auto"
 REFERENCE = "torch"
 CPU_BACKENDS = ("torch", "onnx", "onnx-int8")

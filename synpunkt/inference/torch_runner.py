@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+
+from synpunkt import config
 
 
 def bf16_supported() -> bool:
@@ -19,8 +20,8 @@ def bf16_supported() -> bool:
 
 
 def resolve_precision(precision: str | None = None) -> str:
-    """'fp32' or 'bf16' from a setting of 'auto' (default; SYNPUNKT_PRECISION), 'fp32' or 'bf16'."""
-    precision = (precision or os.environ.get("SYNPUNKT_PRECISION", "auto")).lower()
+    """'fp32' or 'bf16' from a setting of 'auto', 'fp32' or 'bf16' (default: SYNPUNKT_PRECISION, config.precision)."""
+    precision = (precision or config.precision()).lower()
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
     if precision == "auto":

@@ -146,8 +146,10 @@ def _chunks(book, path: Path, selected: list[_Layout], chunk_rows: int, attrs: d
     columns = selected[0].columns
     builder = ChunkBuilder(columns, chunk_rows, attrs)
     number = 0
+    attrs["sheet_rows"] = []  # (sheet, its first and last data-row number), filled as each sheet is read
     try:
         for layout in selected:
+            first = number + 1
             width = len(layout.columns)
             order = [layout.columns.index(c) for c in columns]
             for excel_row, row in _rows(book[layout.name]):
@@ -165,6 +167,8 @@ def _chunks(book, path: Path, selected: list[_Layout], chunk_rows: int, attrs: d
                     chunk = builder.add(number, [texts[i] for i in order])
                 if chunk is not None:
                     yield chunk
+            if number >= first:
+                attrs["sheet_rows"].append((layout.name, first, number))
         yield from builder.finish()
     except TableReadError:
         raise
