@@ -234,3 +234,15 @@ def test_installing_a_winner_keeps_the_shipped_repeat_head_and_its_figures(tmp_p
     assert ev == installed_evaluation(evaluation(0.95, 0.60), evaluation(0.82, 0.72), heads)
     card = (shipped_dir / "README.md").read_text()
     assert "## Urgent heads replaced after a fresh blind batch" in card and "## Notes by hand" in card
+
+
+def test_the_card_says_what_the_installed_version_is():
+    from synpunkt.signals.card import _urgent_retrain_lines
+
+    blind = {c: {"recall": 0.9} for c in ("threat", "self_harm", "violence_close_relationship")}
+    blind["negative"] = {"flag_rate": 0.04, "n": 116}
+    r = {"date": "2026-11-30", "candidate": "K1", "candidate_version": "signals-20261130", "rule": "blind7",
+         "blind_split": "validation_blind8", "blind": {"shipped": blind, "K1": blind}, "command": "train-signals"}
+    text = "\n".join(_urgent_retrain_lines({"urgent_retrain": r, "train_on": ["validation_blind"]}))
+    assert "candidate K1 (signals-20261130; version 1: the trained folder's heads and thresholds as trained)" in text
+    assert "| K1 (installed) | 0.900 |" in text and "validation_blind are training rows" in text

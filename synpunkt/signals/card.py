@@ -144,6 +144,11 @@ def card_text(settings: dict, evaluation: dict) -> str:
     return "\n".join(lines)
 
 
+_VERSION_MEANING = {"1": "version 1: the trained folder's heads and thresholds as trained",
+                    "2": "version 2: its thresholds recalibrated on the worn held-out splits"}
+"""What the last character of an urgent_retrain candidate name (K1, J2, ...) means."""
+
+
 def _urgent_retrain_lines(settings: dict) -> list[str]:
     """A dated section when the urgent heads were replaced by a candidate judged on a fresh blind batch
     (synpunkt/signals/urgent_retrain.py)."""
@@ -157,7 +162,8 @@ def _urgent_retrain_lines(settings: dict) -> list[str]:
                 f"{b['negative']['n']} |")
 
     return [f"## Urgent heads replaced after a fresh blind batch ({r['date']})", "",
-            f"The urgent head and its threshold are candidate {r['candidate']} ({r['candidate_version']}), judged "
+            f"The urgent head and its threshold are candidate {r['candidate']} ({r['candidate_version']}; "
+            f"{_VERSION_MEANING.get(r['candidate'][-1:], 'as judged')}), judged "
             f"against the heads they replaced on `{r['blind_split']}` (read once, for this decision) by the rule "
             f"`{r['rule']}` fixed before the batch existed; the repeat-contact head, its threshold and its figures "
             "are the replaced heads' (checked by array comparison). Recall on the blind batch and its non-urgent "

@@ -63,8 +63,9 @@ class UrgentScores:
         return UrgentScores(self.whole[mask], self.span[mask], self.rules[mask], self.repeat[mask])
 
 
-def urgent_scores(heads: SignalHeads, texts: Sequence[str]) -> UrgentScores:
-    """UrgentScores of texts under heads (one encoder pass; texts are never stored or logged)."""
+def urgent_scores(heads: SignalHeads, texts: Sequence[str], rules: dict | None = None) -> UrgentScores:
+    """UrgentScores of texts under heads and `rules` (default: synpunkt.signals.rules.RULES; one encoder pass;
+    texts are never stored or logged)."""
     from synpunkt.signals.detect import Detector
     from synpunkt.signals.repeat_cues import cue_features
     from synpunkt.signals.rules import rule_category
@@ -78,7 +79,7 @@ def urgent_scores(heads: SignalHeads, texts: Sequence[str]) -> UrgentScores:
     p_span = (1 - detector.span_probabilities(len(texts), spans, rows)[:, none]
               if heads.urgent_span is not None and detector.spanned else np.zeros(len(texts)))
     repeat_p = heads.repeat.probabilities(np.hstack([heads.head_features(whole, "repeat"), cue_features(texts)]))[:, 1]
-    return UrgentScores(p_whole, p_span, np.array([rule_category(t) is not None for t in texts]),
+    return UrgentScores(p_whole, p_span, np.array([rule_category(t, rules) is not None for t in texts]),
                         repeat_p >= heads.thresholds["repeat_contact"])
 
 
