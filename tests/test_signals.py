@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from synpunkt.signals.detect import decide
-from synpunkt.signals.rules import RULES, rule_category
+from synpunkt.signals.rules import rule_category
 from synpunkt.signals.store import alert_id, signal_rows
 
 # Clear cases written for these tests (not from data/urgent). The first of each category is caught by a rule;
@@ -599,31 +599,3 @@ def test_heads_with_a_span_head_save_load_and_flag_by_either_head(tmp_path):
     out = detector.detect_features(x, texts, spans, np.array([1, 1]))
     assert out["category"].isna().tolist() == [True, False]  # only the text with spans, by the span head
 
-
-# Written for these tests (not from data/urgent): disclosures only the phrases added on 2026-11-30 catch, and
-# everyday hyperbole with the same words that they leave to the head.
-ADDED_SELF_HARM = ["jag vill typ bara dö just nu, ingen svarar ens på soc",
-                   "Har samlat på mig sömntabletter sedan i somras.",
-                   "Detta blir mitt sista mejl till er och till någon.",
-                   "Jag vill inte vakna i morgon om beslutet står fast.",
-                   "Tänker mycket på att ta livet nu när jag blivit av med lägenheten.",
-                   "Vill bara somna och aldrig vakna, det är så det känns.",
-                   "Det vore bättre för barnen om jag inte fanns.",
-                   "Sometimes I just want to end it all, nobody at the office listens."]
-ADDED_LOOK_ALIKES = ["Jag ville dö av skam när fakturan lästes upp på mötet.",
-                     "Jag vill dö av skratt när jag läser ert svar.",
-                     "Sista meddelandet från er kom i mars, sedan inget.",
-                     "Vi har samlat in pengar till nya tabletter åt skolans datorsal.",
-                     "Barnen vill inte vakna på morgonen när skolskjutsen går 06.40.",
-                     "Det är ingen idé att ringa er, ingen svarar."]
-
-
-def test_the_self_harm_phrases_added_catch_plain_disclosures_and_leave_hyperbole():
-    from synpunkt.signals.rules import SELF_HARM_ADDED, without
-
-    before = without(SELF_HARM_ADDED)
-    assert len(before["self_harm"]) == len(RULES["self_harm"]) - len(SELF_HARM_ADDED)
-    for text in ADDED_SELF_HARM:
-        assert rule_category(text) == "self_harm" and rule_category(text, before) is None, text
-    for text in ADDED_LOOK_ALIKES:
-        assert rule_category(text) is None, text

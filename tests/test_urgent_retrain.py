@@ -246,3 +246,28 @@ def test_the_card_says_what_the_installed_version_is():
     text = "\n".join(_urgent_retrain_lines({"urgent_retrain": r, "train_on": ["validation_blind"]}))
     assert "candidate K1 (signals-20261130; version 1: the trained folder's heads and thresholds as trained)" in text
     assert "| K1 (installed) | 0.900 |" in text and "validation_blind are training rows" in text
+
+
+def test_candidate_phrases_are_read_from_a_file_and_judged_by_the_fixed_bars(tmp_path):
+    from synpunkt.signals.rule_retrain import read_phrases, self_harm_phrases
+    from synpunkt.signals.rules import RULES, rule_category, with_added
+
+    path = tmp_path / "phrases.txt"
+    path.write_text("# a candidate\n\n\\bvill\\s+bara\\s+dö\\b(?!\\s+av)\n", encoding="utf-8")
+    added = read_phrases(path)
+    rules = with_added("self_harm", added)
+    assert len(rules["self_harm"]) == len(RULES["self_harm"]) + 1 and rules["threat"] == RULES["threat"]
+    assert rule_category("Jag VILL BARA DÖ nu.", rules) == "self_harm" and rule_category("Jag vill bara dö nu.") is None
+    assert rule_category("Jag vill bara dö av skam.", rules) is None
+
+    def figures(self_harm: int, negative: int, comments: float) -> dict:
+        return {"blind": {"self_harm": {"recall": self_harm / 60}, "threat": {"recall": 0.9},
+                          "violence_close_relationship": {"recall": 0.9},
+                          "negative": {"n": 133, "flag_rate": negative / 133}, "none": {"n": 180, "flag_rate": 0.04}},
+                "comments_flag_rate": comments}
+
+    before = figures(51, 4, 0.0087)
+    assert self_harm_phrases(figures(53, 5, 0.0087), before)[0]  # two more found, one more false flag: passes
+    assert not self_harm_phrases(figures(52, 5, 0.0087), before)[0]  # one more found: not enough
+    assert not self_harm_phrases(figures(55, 6, 0.0087), before)[0]  # two more false flags: too many
+    assert not self_harm_phrases(figures(55, 4, 0.0125), before)[0]  # in-domain comments: too many

@@ -1,23 +1,26 @@
-"""Judge added rule phrases against the rules before them on a fresh blind batch of urgent data (issue 9).
+"""Judge candidate rule phrases against the shipped rules on a fresh blind batch of urgent data (issue 9).
 
-Rules only add flags (synpunkt.signals.rules: a phrase flags a comment whatever the head says), so the same shipped
-heads are scored twice, with the rules before the addition and with it, on the blind batch and on the in-domain
-validation comments. The decision rule ("self_harm_phrases", fixed before validation_blind10 existed) asks for more
-self_harm found at the price of at most one more non-urgent row flagged; nothing is written.
+Rules only add flags (synpunkt.signals.rules: a phrase flags a comment whatever the head says), so the shipped heads
+are scored twice, with the shipped rules ("before") and with the candidate phrases added ("R1"), on the blind batch
+and on the in-domain validation comments. The decision rule (``self_harm_phrases``, fixed before validation_blind10
+existed) asks for two more of 60 self_harm rows found at the price of at most one more non-urgent row flagged.
+Nothing is written; phrases that pass are added to rules.RULES by hand. A file holds one regular expression per line
+(``#`` starts a comment line), as data/urgent/candidate_phrases/ keeps those judged.
 
-    python -m synpunkt.signals.rule_retrain --blind validation_blind10 [--test]
+    python -m synpunkt.signals.rule_retrain --phrases FILE --category self_harm --blind validation_blind10 [--test]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from synpunkt.signals.data import BLIND_SPLITS
+from synpunkt.signals.data import ALERT_CATEGORIES, BLIND_SPLITS
 from synpunkt.signals.heads import SIGNALS_DIR, SignalHeads
 from synpunkt.signals.urgent_retrain import _check, blind_figures, flagged, urgent_scores
 
@@ -42,11 +45,18 @@ def self_harm_phrases(candidate: dict, before: dict) -> tuple[bool, list[str]]:
     return all(met for met, _ in checks), [reason for _, reason in checks]
 
 
-def judge_phrases(blind_split: str, added: list, shipped_dir: Path = SIGNALS_DIR) -> dict:
-    """Figures of the shipped heads with the rules before `added` ("before") and with them ("R1") on the blind
-    batch and the in-domain validation comments, and the verdict (self_harm_phrases)."""
+def read_phrases(path: Path) -> list[re.Pattern]:
+    """The phrases of a candidate file: one regular expression per line, case-insensitive; blank lines and lines
+    starting with # are skipped."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [re.compile(line.strip(), re.IGNORECASE) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def judge_phrases(blind_split: str, category: str, added: list[re.Pattern], shipped_dir: Path = SIGNALS_DIR) -> dict:
+    """Figures of the shipped heads with the shipped rules ("before") and with `added` in `category` ("R1") on the
+    blind batch and the in-domain validation comments, and the verdict (self_harm_phrases)."""
     from synpunkt.signals.data import repeat_data, urgent_data
-    from synpunkt.signals.rules import without
+    from synpunkt.signals.rules import with_added
 
     urgent, repeat = urgent_data(), repeat_data()
     frame = urgent[urgent["split"] == blind_split].reset_index(drop=True)
@@ -56,8 +66,8 @@ def judge_phrases(blind_split: str, added: list, shipped_dir: Path = SIGNALS_DIR
     texts, n = frame["text"].tolist() + comments["text"].tolist(), len(frame)
     heads = SignalHeads.load(shipped_dir)
     threshold, span = heads.thresholds["urgent"], heads.thresholds.get("urgent_span")
-    out: dict = {"blind_split": blind_split, "added_phrases": len(added)}
-    for name, rules in (("before", without(added)), ("R1", None)):
+    out: dict = {"blind_split": blind_split, "category": category, "added_phrases": len(added)}
+    for name, rules in (("before", None), ("R1", with_added(category, added))):
         f = flagged(urgent_scores(heads, texts, rules), threshold, span)
         out[name] = {"blind": blind_figures(frame, f[:n]), "comments_flag_rate": round(float(np.mean(f[n:])), 4)}
     passed, out["reasons"] = self_harm_phrases(out["R1"], out["before"])
@@ -67,16 +77,19 @@ def judge_phrases(blind_split: str, added: list, shipped_dir: Path = SIGNALS_DIR
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--phrases", type=Path, required=True, help="candidate phrases, one regex per line")
+    parser.add_argument("--category", required=True, choices=ALERT_CATEGORIES, help="the category they flag")
     parser.add_argument("--blind", required=True, choices=BLIND_SPLITS, help="the fresh batch that decides")
     parser.add_argument("--shipped-dir", type=Path, default=SIGNALS_DIR)
     parser.add_argument("--test", action="store_true", help="also the test split (only after the decision)")
     args = parser.parse_args(argv)
-    from synpunkt.signals.rules import SELF_HARM_ADDED, without
+    from synpunkt.signals.rules import with_added
 
-    result = judge_phrases(args.blind, SELF_HARM_ADDED, args.shipped_dir)
+    added = read_phrases(args.phrases)
+    result = judge_phrases(args.blind, args.category, added, args.shipped_dir)
     if args.test:
         result["test"] = {name: _test_figures(args.shipped_dir, rules)
-                          for name, rules in (("before", without(SELF_HARM_ADDED)), ("R1", None))}
+                          for name, rules in (("before", None), ("R1", with_added(args.category, added)))}
     print(json.dumps(result, indent=1))
 
 

@@ -18,29 +18,6 @@ _CLOSE = (r"(?:han|hon|min\s+(?:man|fru|sambo|pojkvän|flickvän|partner|exman|e
           r"mamma|styvpappa|styvmamma|bror|son|dotter|svärson|svärmor|svärfar)|hennes\s+(?:man|pappa|sambo)|"
           r"hans\s+(?:fru|pappa|mamma|sambo)|pappan|mamman|styvpappan|mannen|föräldrarna|familjehems\w+)")
 
-SELF_HARM_ADDED: list[re.Pattern] = [re.compile(p, re.IGNORECASE) for p in (
-    r"\b(?:jag|ja|i)\s+(?:\w+\s+){0,2}vill\s+(?:(?:bara|helst|typ|liksom)\s+){0,2}dö\b(?!\s+(?:av|på|i|för|när))",
-    r"\bvill\s+(?:(?:typ|liksom|nog)\s+)?(?:bara|helst)\s+dö\b(?!\s+(?:av|på|i|för|när))",
-    r"\bvill\s+(?:bara\s+)?försvinna\s+(?:för\s+alltid|för\s+gott|och\s+(?:aldrig|inte)\s+(?:komma\s+tillbaka|"
-    r"bli\s+hittad|hittas))",
-    r"\b(?:sparat|samlat|samlar|sparar|gömt|gömmer)\s+(?:på\s+)?(?:\w+\s+){0,3}(?:piller|tabletter|sömntabletter|"
-    r"sömnpiller|morfin|medicinen)\b",
-    r"\bmitt\s+sista\s+(?:meddelande|brev|mejl|mail|sms)\b",
-    r"\bvill\s+inte\s+vakna\s+(?:mer|igen|upp\s+igen|imorgon|i\s+morgon)\b",
-    r"\bgöra\s+slut\s+på\s+(?:mig\s+själv|mitt\s+liv|livet)\b",
-    r"\bend\s+(?:my\s+life|it\s+all)\b|\bdon'?t\s+want\s+to\s+(?:live|be\s+alive|wake\s+up)\b",
-    r"\b(?:inte|aldrig)\s+(?:vill|orkar)\s+(?:vara\s+)?(?:kvar\s+)?(?:i\s+livet|leva\s+längre)\b",
-    r"\b(?:ingen|inte\s+någon)\s+(?:mening|idé)\s+(?:med\s+att|att)\s+leva\b",
-    r"\btänker\s+(?:\w+\s+){0,2}på\s+(?:att\s+(?:dö|ta\s+livet)|självmord)\b",
-    r"\b(?:funderar|funderat|tänkt)\s+(?:\w+\s+){0,2}på\s+(?:att\s+(?:dö|ta\s+livet)|självmord)\b",
-    r"\b(?:somna|sova)\s+(?:in\s+)?(?:och\s+)?(?:aldrig|inte)\s+vakna\b",
-    r"\bbättre\s+(?:för\s+\w+\s+)?om\s+jag\s+inte\s+(?:fanns|levde|var\s+här)\b",
-)]
-"""Self-harm phrases added on 2026-11-30, after the worn batch validation_blind9 showed plain disclosures the head
-missed (a death wish in slang, saved pills, a last message, wanting to disappear and not be found). Developed on
-worn rows only (none of them fires on any worn non-urgent row); judged on validation_blind10 by
-synpunkt.signals.rule_retrain (models/signals/README.md)."""
-
 RULES: dict[str, list[re.Pattern]] = {
     "threat": [re.compile(p, re.IGNORECASE) for p in (
         rf"\b(?:skjuta|skjuter|skjut|knivhugga|knivhugger|döda|dödar|mörda|mördar|spöa|spöar)\s+{_PERSON}\b",
@@ -93,7 +70,7 @@ RULES: dict[str, list[re.Pattern]] = {
         r"(?:vill\s+dö|inte\s+vill\s+(?:leva|finnas))\b",
         r"\b(?:har\s+)?köpt\s+(?:ett\s+)?rep\b|\btabletter\s+som\s+behövs\b|\bmed\s+ett\s+rakblad\b",
         r"\b(?:cutting|hurting|harming)\s+myself\b|\b(?:kill|killing)\s+myself\b|\bwant\s+to\s+die\b",
-    )] + SELF_HARM_ADDED,
+    )],
     "violence_close_relationship": [re.compile(p, re.IGNORECASE) for p in (
         rf"\b{_CLOSE}\s+(?:\w+\s+){{0,2}}(?:slår|slog|sparkar|sparkade|misshandlar|misshandlade|stryper|ströp|"
         r"våldtar|våldtog|nyper|hotar|hotade)\s+(?:och\s+\w+\s+)?(?:mig|henne|honom|oss|barnen|dem|mamma|pappa|farmor|mormor)\b",
@@ -119,9 +96,9 @@ PRIORITY = ("close_threat", "threat", "self_harm", "violence_close_relationship"
 decision procedure, step 1), so it is checked before the other threats."""
 
 
-def without(patterns: list[re.Pattern]) -> dict[str, list[re.Pattern]]:
-    """RULES without `patterns` (the rules before an addition, to judge it against)."""
-    return {category: [p for p in found if p not in patterns] for category, found in RULES.items()}
+def with_added(category: str, patterns: list[re.Pattern]) -> dict[str, list[re.Pattern]]:
+    """RULES with `patterns` added to `category` (candidate phrases, judged by synpunkt.signals.rule_retrain)."""
+    return {c: found + (list(patterns) if c == category else []) for c, found in RULES.items()}
 
 
 def rule_category(text: str, rules: dict[str, list[re.Pattern]] | None = None) -> str | None:
