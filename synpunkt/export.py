@@ -4,8 +4,10 @@
   ``kpi;municipality_id;period;gender;value;count``, with Synpunkt's own KPI codes (:func:`kpi_code`): the net
   score and the share of each sentiment, over every comment and per area. Gender is T (everyone) and, where the
   comments' metadata has the citizen's gender (a ``kön`` / ``gender`` column), K and M as well (groups of at least
-  :data:`MIN_GENDER_GROUP` comments). The whole country is municipality ``0000``, as in Kolada. Values use a
-  decimal point (percentage points for the net score, per cent for the shares); count is the number of comments
+  :data:`MIN_GENDER_GROUP` comments). T is the views' prevalence-corrected figure; K and M are put on T's
+  corrected level (:func:`on_totals_level`: T plus the gender's difference from the gendered comments' mean as
+  classified), so K <= T <= M (or M <= T <= K) on one scale. The whole country is municipality ``0000``, as in
+  Kolada. Values use a decimal point (percentage points for the net score, per cent for the shares); count is the number of comments
   behind the value.
 * ``excel``: an XLSX workbook with one sheet per main view and a sheet documenting every column.
 * ``csv``: ``yearly_shares`` as Swedish Excel opens it: semicolons, decimal comma, UTF-8 with BOM.
@@ -187,16 +189,36 @@ def _with_measures(counts: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def on_totals_level(by_gender: pd.DataFrame, total: pd.DataFrame) -> pd.DataFrame:
+    """K and M rows (_with_measures of the classified labels) moved to the corrected level of their T row: each
+    measure is T's corrected value plus the gender's difference from the K and M comments' count-weighted mean as
+    classified. The difference between women and men is the one classified; their weighted mean is T's corrected
+    value, so T lies between K and M (also after clipping to the measure's range), on the same scale as T."""
+    keys = ["municipality_code", "year", "topic"]
+    if by_gender.empty or total.empty:
+        return by_gender.iloc[0:0]
+    df = by_gender.merge(total[keys + list(MEASURES.values())], on=keys, suffixes=("", "_t"))
+    n = df["n"].astype(float)
+    for column in MEASURES.values():
+        mean = (df[column] * n).groupby([df[k] for k in keys]).transform("sum") / \
+            n.groupby([df[k] for k in keys]).transform("sum")
+        low, high = (-100.0, 100.0) if column == "net_score" else (0.0, 1.0)
+        df[column] = (df[f"{column}_t"].astype(float) + df[column] - mean).clip(low, high)
+    return df.drop(columns=[f"{c}_t" for c in MEASURES.values()])
+
+
 def kolada_frame(con, scope: Scope) -> pd.DataFrame:
-    """The Kolada rows (kpi, municipality_id, period, gender, value, count), sorted."""
+    """The Kolada rows (kpi, municipality_id, period, gender, value, count), sorted. T is the views' corrected
+    figure; K and M are on its level (on_totals_level), so that all three are on one scale."""
     keep = ["municipality_code", "year", "topic", "gender", "n", *MEASURES.values()]
     by_gender = gender_counts(con, scope)
-    parts = [view_frame(con, "yearly_shares", scope).assign(gender="T"), _with_measures(by_gender)]
+    total = view_frame(con, "yearly_shares", scope).assign(gender="T")
+    parts = [total, on_totals_level(_with_measures(by_gender), total)]
     if scope.code is None:
         national = view_frame(con, "national_shares", scope).assign(gender="T", municipality_code=NATIONAL_ID)
         summed = by_gender.groupby(["year", "topic", "gender"], as_index=False)[
             ["n"] + [f"n_{s}" for s in SENTIMENTS]].sum()
-        parts += [national, _with_measures(summed).assign(municipality_code=NATIONAL_ID)]
+        parts += [national, on_totals_level(_with_measures(summed).assign(municipality_code=NATIONAL_ID), national)]
     wide = pd.concat([p[keep] for p in parts if not p.empty], ignore_index=True)
     wide = wide[(wide["n"] > 0) & ((wide["gender"] == "T") | (wide["n"] >= MIN_GENDER_GROUP))]
     rows = []

@@ -196,15 +196,49 @@ def with_known(q: np.ndarray, stats: GroupStats) -> np.ndarray:
     return out / (denom[:, None] if q.ndim == 2 else denom[:, None, None])
 
 
+def group_keys_seeds(keys: list[tuple], seed: int = 0) -> np.ndarray:
+    """A stable 63-bit seed per group from its key (e.g. scope, municipality, year, topic) and the base seed, so
+    that a group's random draws depend on the group alone, never on its position among the groups."""
+    import hashlib
+
+    out = np.empty(len(keys), np.uint64)
+    for i, key in enumerate(keys):
+        text = "\x1f".join(_key_text(v) for v in (seed, *key))
+        out[i] = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 1
+    return out
+
+
+def _key_text(value: object) -> str:
+    """A key part as text that does not depend on its dtype (2025, 2025.0 and np.int64(2025) alike; missing: '')."""
+    try:
+        if value is None or bool(value != value):
+            return ""
+    except TypeError:  # pandas.NA
+        return ""
+    if isinstance(value, (int, float, np.integer, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def group_normals(group_seeds: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normals [g, *shape], each group's from its own generator (group_seeds [g], group_keys_seeds)."""
+    if not len(group_seeds):
+        return np.zeros((0,) + tuple(shape))
+    return np.stack([np.random.default_rng(int(s)).standard_normal(shape) for s in group_seeds])
+
+
 def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, seed: int = 0,
-                     hard: bool | None = None, shift: bool = True) -> np.ndarray:
+                     hard: bool | None = None, shift: bool = True, group_seeds: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Bootstrap replicates [g, n_draws, k] of the corrected shares. Each draw resamples the batch (multinomial
     counts for hard labels, else a normal approximation of the mean vector with the group's covariance) and
     inverts it with one of the correction's bootstrap matrices M* (the correction's fit uncertainty). With
     `shift`, the batch's error rates are also allowed to differ from the fitting set's: the draw's predicted
     shares are moved by ``(M** - M) q`` with M** a second, independent bootstrap matrix and q the point estimate,
     i.e. the comments estimated may be classified as differently from the fitting set as an independent labelled
-    set of the same size would be."""
+    set of the same size would be. With `group_seeds` [g] (group_keys_seeds), each group's resampling noise comes
+    from its own generator and the correction's draws (shared by the groups) from `seed` alone, so a group's
+    interval does not depend on which other groups are computed with it, nor in what order."""
     if corr.method == "em":
         raise ValueError("EM's intervals come from per-group cells: use synpunkt.quantification_em.em_intervals")
     rng = np.random.default_rng(seed)
@@ -214,12 +248,17 @@ def bootstrap_shares(corr: Correction, stats: GroupStats, n_draws: int = 400, se
     if hard or stats.cov is None:
         pv = np.clip(stats.mean, 0, None)
         pv = pv / np.maximum(pv.sum(1, keepdims=True), 1e-12)
-        counts = rng.multinomial(n.astype(np.int64)[:, None], pv[:, None, :], size=(g, n_draws))
+        if group_seeds is None:
+            counts = rng.multinomial(n.astype(np.int64)[:, None], pv[:, None, :], size=(g, n_draws))
+        else:  # each group's resamples from its own generator: independent of the other groups and their order
+            counts = np.stack([np.random.default_rng(int(s)).multinomial(int(m), p, size=n_draws)
+                               for s, m, p in zip(group_seeds, n.astype(np.int64), pv)]) if g else \
+                np.zeros((0, n_draws, k))
         draws = counts / np.maximum(n, 1)[:, None, None]
     else:
         w, v = np.linalg.eigh(stats.cov)
         root = v * np.sqrt(np.clip(w, 0, None))[:, None, :]  # cov = root root^T
-        z = rng.standard_normal((g, n_draws, k))
+        z = rng.standard_normal((g, n_draws, k)) if group_seeds is None else group_normals(group_seeds, (n_draws, k))
         draws = stats.mean[:, None, :] + np.einsum("gij,gdj->gdi", root, z) / np.sqrt(np.maximum(n, 1))[:, None, None]
     if corr.method == "cc":
         q = draws

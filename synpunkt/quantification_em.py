@@ -358,12 +358,16 @@ def em_linearised(corr: Q.Correction, cells: CellStats) -> tuple[np.ndarray, np.
 
 
 def em_draws(corr: Q.Correction, q: np.ndarray, jac: np.ndarray, root: np.ndarray, n_draws: int = N_DRAWS,
-             seed: int = 0, shift: bool = True) -> np.ndarray:
+             seed: int = 0, shift: bool = True, group_seeds: np.ndarray | None = None) -> np.ndarray:
     """Draws [g, d, k] of the model-classified comments' shares: q-hat + J (theta* - theta-hat) [fit] +
-    J (theta** - theta-hat) [shift, with `shift`] + sampling error, projected onto the simplex."""
+    J (theta** - theta-hat) [shift, with `shift`] + sampling error, projected onto the simplex. With `group_seeds`
+    [g] (quantification.group_keys_seeds) each group's sampling error comes from its own generator and the
+    correction's draws from `seed` alone: a group's draws do not depend on the other groups or their order."""
     rng = np.random.default_rng(seed)
     g, k = q.shape
-    draws = q[:, None, :] + np.einsum("gkl,gdl->gdk", root, rng.standard_normal((g, n_draws, k - 1)))
+    noise = rng.standard_normal((g, n_draws, k - 1)) if group_seeds is None else \
+        Q.group_normals(group_seeds, (n_draws, k - 1))
+    draws = q[:, None, :] + np.einsum("gkl,gdl->gdk", root, noise)
     boot = _theta_boot(corr)
     if len(boot):
         theta = _theta(corr)
@@ -377,15 +381,19 @@ def em_draws(corr: Q.Correction, q: np.ndarray, jac: np.ndarray, root: np.ndarra
 
 
 def em_intervals(corr: Q.Correction, cells: CellStats, seed: int = 0, level: float = 0.95,
-                 n_draws: int = N_DRAWS) -> dict[str, np.ndarray]:
+                 n_draws: int = N_DRAWS, group_seeds: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Point estimates and calibrated intervals as quantification.corrected_intervals: share [g, k], lo, hi, net
-    [g], net_lo, net_hi; widened by corr.widen; groups without model-classified comments get their known shares."""
-    return intervals_from(corr, em_linearised(corr, cells), cells, seed, level, n_draws)
+    [g], net_lo, net_hi; widened by corr.widen; groups without model-classified comments get their known shares.
+    group_seeds [g]: per-group draws (em_draws)."""
+    return intervals_from(corr, em_linearised(corr, cells), cells, seed, level, n_draws, group_seeds)
 
 
 def intervals_from(corr: Q.Correction, linearised: tuple[np.ndarray, np.ndarray, np.ndarray], cells: CellStats,
-                   seed: int = 0, level: float = 0.95, n_draws: int = N_DRAWS) -> dict[str, np.ndarray]:
-    """em_intervals from em_linearised's result (e.g. the same cells under several widenings)."""
+                   seed: int = 0, level: float = 0.95, n_draws: int = N_DRAWS,
+                   group_seeds: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """em_intervals from em_linearised's result (e.g. the same cells under several widenings). Without
+    group_seeds each chunk of groups draws from seed + its first position; with them, every group from its own
+    seed and the shared correction draws from seed (the same for every chunk)."""
     q, jac, root = linearised
     n, known = cells.n, cells.known
     share = Q.with_known(q, Q.GroupStats(n, q, None, known))
@@ -393,6 +401,8 @@ def intervals_from(corr: Q.Correction, linearised: tuple[np.ndarray, np.ndarray,
     for start in range(0, max(q.shape[0], 1), CHUNK):  # one (empty) chunk when there are no groups
         part = slice(start, start + CHUNK)
         sub = Q.GroupStats(n[part], q[part], None, None if known is None else known[part])
-        draws = Q.with_known(em_draws(corr, q[part], jac[part], root[part], n_draws, seed + start), sub)
+        own = None if group_seeds is None else group_seeds[part]
+        draws = Q.with_known(em_draws(corr, q[part], jac[part], root[part], n_draws,
+                                      seed if own is not None else seed + start, group_seeds=own), sub)
         parts.append(Q.corrected_intervals(corr, sub, draws, level, share=share[part]))
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}

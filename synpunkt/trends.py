@@ -72,14 +72,21 @@ def _em_columns(df: pd.DataFrame, corr: Q.Correction, cells: pd.DataFrame | None
     if cells is None:
         raise ValueError(f"the {corr.method} correction needs the cell statistics of sql/trend_cells.sql")
     stats = em_cell_stats(df, cells)
+    seeds = group_seeds(df, seed)
     parts = []
     for start in range(0, len(df), CHUNK):
         stop = min(start + CHUNK, len(df))
         rows = (stats.group >= start) & (stats.group < stop)
         sub = EM.CellStats(stats.group[rows] - start, stats.count[rows], stats.ratio[rows], stop - start,
                            stats.known[start:stop])
-        parts.append(EM.em_intervals(corr, sub, seed=seed + start))
+        parts.append(EM.em_intervals(corr, sub, seed=seed, group_seeds=seeds[start:stop]))
     return {key: np.concatenate([p[key] for p in parts]) for key in ("share", "lo", "hi", "net", "net_lo", "net_hi")}
+
+
+def group_seeds(df: pd.DataFrame, seed: int) -> np.ndarray:
+    """Each group's own seed from its key (GROUP_KEYS) and the base seed: its bootstrap draws, and so its interval
+    and the tests built on it, are the same whatever other groups are computed with it and in whatever order."""
+    return Q.group_keys_seeds(list(df[GROUP_KEYS].itertuples(index=False, name=None)), seed)
 
 
 def em_cell_stats(df: pd.DataFrame, cells: pd.DataFrame) -> EM.CellStats:
@@ -116,6 +123,7 @@ def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0
         share, lo, hi, net, net_lo, net_hi = (ci[k] for k in ("share", "lo", "hi", "net", "net_lo", "net_hi"))
     else:
         stats = _stats(df, corr)
+        seeds = group_seeds(df, seed)
         share = Q.point_estimate(corr, stats)
         lo, hi = np.empty_like(share), np.empty_like(share)
         net, net_lo, net_hi = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
@@ -123,7 +131,8 @@ def corrected_columns(df: pd.DataFrame, corr: Q.Correction | None, seed: int = 0
             part = slice(start, start + CHUNK)
             sub = Q.GroupStats(stats.n[part], stats.mean[part], None if stats.cov is None else stats.cov[part],
                                stats.known[part])
-            ci = Q.corrected_intervals(corr, sub, Q.bootstrap_shares(corr, sub, N_DRAWS, seed=seed + start))
+            draws = Q.bootstrap_shares(corr, sub, N_DRAWS, seed=seed, group_seeds=seeds[part])
+            ci = Q.corrected_intervals(corr, sub, draws)
             lo[part], hi[part], net[part], net_lo[part], net_hi[part] = (ci[k] for k in ("lo", "hi", "net", "net_lo",
                                                                                           "net_hi"))
     for j, s in enumerate(SENTIMENTS):
@@ -147,11 +156,13 @@ def em_groups(stats: pd.DataFrame, quant: Q.Quantification) -> np.ndarray:
 
 
 def trend_stats(con, model_version: str) -> pd.DataFrame:
-    """The per-group statistics of sql/trends.sql for model_version (comment_mart built for it)."""
+    """The per-group statistics of sql/trends.sql for model_version (comment_mart built for it), in the order of
+    their keys (GROUP_KEYS; a default index), whatever order DuckDB's parallel aggregate produced them in."""
     from synpunkt.warehouse import sql_text
 
-    return con.execute(sql_text("trends.sql"), {"model_version": model_version, "topics": list(TOPICS),
-                                                "paths": [f"$.{t}" for t in TOPICS]}).df()
+    df = con.execute(sql_text("trends.sql"), {"model_version": model_version, "topics": list(TOPICS),
+                                              "paths": [f"$.{t}" for t in TOPICS]}).df()
+    return df.sort_values(GROUP_KEYS, na_position="first", kind="stable").reset_index(drop=True)
 
 
 def trend_cells(con, model_version: str, groups: pd.DataFrame) -> pd.DataFrame:

@@ -73,11 +73,19 @@ def test_kolada_gender_rows_where_the_metadata_has_it(published, tmp_path):
     rows = comments.merge(predictions, on="comment_id")
     rows = rows[(rows["municipality_code"] == "0180") & (rows["year"] == 2025)]
     genders = rows["metadata"].map(lambda m: json.loads(m)["kön"])
+    nets, sizes = {}, {}
     for label, gender in (("kvinna", "K"), ("man", "M")):
         group = rows[genders == label]
-        net = 100 * ((group["sentiment"] == "positive").sum() - (group["sentiment"] == "negative").sum()) / len(group)
+        nets[gender] = 100 * ((group["sentiment"] == "positive").sum()
+                              - (group["sentiment"] == "negative").sum()) / len(group)
+        sizes[gender] = len(group)
         row = kolada[(kolada["kpi"] == "SYNP_NET_ALL") & (kolada["gender"] == gender)].iloc[0]
-        assert row["count"] == len(group) and row["value"] == round(net, 1)
+        assert row["count"] == len(group)
+    # K and M on T's corrected level: their weighted mean is T, their difference the classified one
+    value = kolada[kolada["kpi"] == "SYNP_NET_ALL"].set_index("gender")["value"]
+    assert value["K"] - value["M"] == pytest.approx(nets["K"] - nets["M"], abs=0.11)
+    mean = (value["K"] * sizes["K"] + value["M"] * sizes["M"]) / (sizes["K"] + sizes["M"])
+    assert mean == pytest.approx(value["T"], abs=0.11)
     t_count = kolada[(kolada["kpi"] == "SYNP_NET_ALL") & (kolada["gender"] == "T")]["count"].iloc[0]
     assert t_count == len(rows) > kolada[(kolada["kpi"] == "SYNP_NET_ALL") & (kolada["gender"] != "T")]["count"].sum()
     assert "okänt" in GENDERS  # comments with an unknown gender count in T only
@@ -91,6 +99,34 @@ def test_kolada_gender_rows_where_the_metadata_has_it(published, tmp_path):
     assert set(by_gender["gender"]) == {"K", "M"} and (by_gender["count"] >= MIN_GENDER_GROUP).all()
     assert "SYNP_NET_ALL" in set(by_gender["kpi"])
     assert "SYNP_NET_WAIT_TIME" not in set(by_gender["kpi"])  # 6 comments on wait time: groups of 2 left out
+
+
+def test_kolada_total_lies_between_women_and_men_on_one_scale(published, tmp_path):
+    """Finding 15: T is the corrected figure; K and M must be on the same scale, never both above or below T."""
+    out = tmp_path / "kolada.csv"
+    assert run_export(published, "--format", "kolada", "-o", out)[0] == 0
+    wide = read_kolada(out).pivot_table(index=["kpi", "municipality_id", "period"], columns="gender", values="value")
+    both = wide.dropna(subset=["K", "M", "T"])
+    assert len(both) > 0
+    low, high = both[["K", "M"]].min(axis=1), both[["K", "M"]].max(axis=1)
+    assert ((low <= both["T"]) & (both["T"] <= high)).all(), both[(both["T"] < low) | (both["T"] > high)]
+
+
+def test_gender_rows_on_the_totals_level_keep_the_order_when_clipped():
+    from synpunkt.export import on_totals_level
+
+    keys = {"municipality_code": "0180", "year": 2025, "topic": "all"}
+    by_gender = pd.DataFrame([{**keys, "gender": "K", "n": 10, "net_score": 100.0, "share_positive": 1.0,
+                               "share_skeptical": 0.0, "share_negative": 0.0},
+                              {**keys, "gender": "M", "n": 10, "net_score": 20.0, "share_positive": 0.4,
+                               "share_skeptical": 0.4, "share_negative": 0.2}])
+    total = pd.DataFrame([{**keys, "net_score": 90.0, "share_positive": 0.92, "share_skeptical": 0.06,
+                           "share_negative": 0.02}])
+    out = on_totals_level(by_gender, total).set_index("gender")
+    assert out.loc["K", "net_score"] == 100.0 and out.loc["M", "net_score"] == 50.0  # 90 + 40 clipped; 90 - 40
+    for column in ("net_score", "share_positive", "share_skeptical", "share_negative"):
+        low, high = sorted(out[column])
+        assert low <= total[column].iloc[0] <= high, column
 
 
 def test_gender_of_reads_the_citizens_gender():

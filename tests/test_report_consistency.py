@@ -149,20 +149,40 @@ def test_shown_difference_is_the_difference_of_the_rounded_figures():
     assert R.fmt_signed(shown_difference(0.6, 0.4)) == "+1"  # printed +1 and 0, though 0.2 apart
 
 
-def test_gap_sentence_and_column_use_the_printed_net_scores(published):
+def _n(path, code: str | None, year: int) -> tuple[int, float]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        view, where, args = ("yearly_shares", "municipality_code = ? AND", [code]) if code else \
+            ("national_shares", "", [])
+        return con.execute(f"SELECT n, net_score_se FROM {view} WHERE {where} year = ? AND topic = 'all'",
+                           [*args, year]).fetchall()[0]
+    finally:
+        con.close()
+
+
+def test_gap_sentence_and_column_use_the_printed_net_scores_of_the_comparison_tested(published):
+    """Finding 11: the gap printed is against the rest of the country (every other municipality), the comparison
+    its test makes, and it is the difference of the two net scores printed beside it."""
     own, national = net_all(published, "0180", 2024), net_all(published, None, 2024)
+    (n_own, _), (n_nat, se_nat) = _n(published, "0180", 2024), _n(published, None, 2024)
+    rest, _ = R.rest_estimate(national, se_nat, n_nat, own, n_own)
     assert (R.fmt_signed(own), R.fmt_signed(national)) == ("\u221233", "\u221223")
-    assert round(abs(own - national)) == 11  # the unrounded gap a reader cannot reproduce
+    gap_shown = shown_difference(own, rest)
     lead = render(published, 2024, "0180")["lead"]
     gap = re.search(r'<li [^>]*data-fact="gap"[^>]*>(.*?)</li>', lead, re.S)
-    assert "Nettotal \u221233 mot rikets \u221223: 10 procentenheter lägre" in visible(gap.group(1))
-    assert float(re.search(r'data-gap="([^"]+)"', gap.group(0)).group(1)) == pytest.approx(own - national, abs=1e-5)
+    words = "högre" if gap_shown > 0 else "lägre"
+    assert (f"Nettotal \u221233 mot övriga landets {R.fmt_signed(rest)} (hela riket \u221223): "
+            f"{R.fmt_num(abs(gap_shown))} procentenheter {words}") in visible(gap.group(1))
+    assert float(re.search(r'data-gap="([^"]+)"', gap.group(0)).group(1)) == pytest.approx(own - rest, abs=1e-5)
     table = re.search(r'<table class="sp-table sp-areas".*?</table>', lead, re.S).group(0)
+    assert "Mot övriga landet" in table
     all_row = next(cells for attrs, cells in rows(table) if 'data-topic="all"' in attrs)
-    assert number(visible(all_row[3])) == -10  # the "vs national" column says the same
+    assert number(visible(all_row[3])) == gap_shown  # the "vs rest of country" column says the same
 
     en = render(published, 2024, "0180", "en")["lead"]
-    assert "Net score -33 against the national -23: 10 percentage points lower" in visible(en).replace("\u2212", "-")
+    assert "Net score -33 against the rest of the country's" in visible(en).replace("\u2212", "-")
 
 
 def test_every_printed_change_is_the_difference_of_the_printed_net_scores(published):
@@ -289,3 +309,65 @@ def test_method_section_explains_the_small_sample_mark(published):
             assert sentence in visible(str(section_method(rep)))
         finally:
             rep.close()
+
+
+# -- findings 7, 8, 13, 16 (round 3) --------------------------------------------------------------------------------
+
+def test_areas_without_comments_are_listed_with_a_dash_and_a_note(published):
+    lead = render(published, 2023, "2584")["lead"]  # one comment: one area has it, the others none
+    table = re.search(r'<table class="sp-table sp-areas".*?</table>', lead, re.S).group(0)
+    listed = re.findall(r'<tr data-topic="([^"]+)"', table)
+    assert set(listed) == {"all", *TOPICS}
+    empty = re.findall(r'<tr data-topic="([^"]+)" data-empty="1">', table)
+    assert empty and "all" not in empty
+    assert 'data-note="empty-areas"' in lead and "inga synpunkter om området 2023" in visible(lead)
+
+
+def test_small_channels_are_called_small_not_missing(published, monkeypatch):
+    from synpunkt.report import sections
+    from synpunkt.report.statistics import with_shares
+
+    small = with_shares(pd.DataFrame({"channel": ["telefon", "e-post", "chatt", "besök"], "n": [2, 2, 2, 1],
+                                      "n_positive": [1, 1, 0, 1], "n_skeptical": [0, 0, 1, 0],
+                                      "n_negative": [1, 1, 1, 0]}))
+    monkeypatch.setattr(sections, "channel_counts", lambda *a, **k: small)
+    rep = R.open_report(2024, "0604", "sv", published)
+    try:
+        html = visible(str(sections.section_channels(rep)))
+    finally:
+        rep.close()
+    assert "saknar uppgift om kanal" not in html
+    assert "telefon 2, e-post 2, chatt 2, besök 1" in html and "färre än 5 synpunkter" in html
+
+
+def test_one_urgent_comment_is_singular_and_no_delivery_is_claimed(published, monkeypatch):
+    from synpunkt.report import signals
+
+    monkeypatch.setattr(signals, "alert_counts", lambda *a, **k: {"threat": 1})
+    for lang, wanted in (("sv", "flaggades 1 synpunkt som brådskande för uppföljning"),
+                         ("en", "1 comment was flagged as urgent for follow-up")):
+        rep = R.open_report(2024, "0180", lang, published)
+        try:
+            html = visible(str(signals.section_signals(rep)))
+        finally:
+            rep.close()
+        assert wanted in html and "direkt till kommunen" not in html and "sent to the municipality" not in html
+
+
+def test_peer_column_never_has_a_zero_width_interval():
+    from synpunkt.report.statistics import net_bounds_counts, pooled_estimates
+
+    peers = pd.DataFrame({"topic": ["digital"] * 2, "n": [6, 4], "share_positive": [0.0, 0.0],
+                          "share_skeptical": [0.0, 0.0], "share_negative": [1.0, 1.0], "net_score": [-100.0, -100.0],
+                          "net_score_se": [0.0, 0.0]})
+    row = pooled_estimates(peers).iloc[0]
+    assert row["net_score"] == -100 and row["net_score_lo"] == -100 and row["net_score_hi"] > -50
+    lo, hi = net_bounds_counts(0, 10, 10)
+    assert lo == -100 and -50 < hi < -30
+    # a large group: the corrected estimates' own (weighted) standard error sets the interval when it is wider
+    big = pd.DataFrame({"topic": ["all"] * 2, "n": [400, 600], "share_positive": [0.5, 0.4],
+                        "share_skeptical": [0.2, 0.3], "share_negative": [0.3, 0.3], "net_score": [20.0, 10.0],
+                        "net_score_se": [6.0, 4.0]})
+    row = pooled_estimates(big).iloc[0]
+    assert row["net_score"] == pytest.approx(14.0) and row["net_score_se"] == pytest.approx(4.8)
+    assert row["net_score_lo"] == pytest.approx(14.0 - 1.96 * 4.8)

@@ -1,10 +1,10 @@
 """The first screen of a report: where the municipality (or the country) stands.
 
 For a municipality: its rank among the municipalities with at least MIN_RANK_N comments (a warning instead
-below that), its rank among comparable municipalities, its gap to the national net score with the z-test
-against the rest of the country, and each area's net score, change since last year and gap to the country
-with ▲/▼ where significant (the same z-test as the trends section). For the country: the spread of the ranked
-municipalities and each area's change since last year.
+below that), its rank among comparable municipalities, its gap to the rest of the country's net score (every
+other municipality) with the z-test of that same gap, and each area's net score, change since last year and gap
+to the rest of the country with ▲/▼ where significant (the same z-test as the trends section). For the country:
+the spread of the ranked municipalities and each area's change since last year.
 
 Every difference printed beside the figures it compares is the difference of those figures as printed
 (formatting.shown_difference), so a reader's own subtraction agrees; the tests use the unrounded values.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 from markupsafe import Markup
 
-from synpunkt.labels import ALL_TOPICS
+from synpunkt.labels import ALL_TOPICS, TOPICS
 from synpunkt.report.context import Report, page_title
 from synpunkt.report.formatting import shown_difference
 from synpunkt.report.queries import (Peers, municipal_shares, municipalities_with_data, peer_group, trend_shares,
@@ -80,10 +80,11 @@ def standing(rep: Report) -> Standing | None:
 
 def with_shown_differences(areas: pd.DataFrame) -> pd.DataFrame:
     """Add change_shown and gap_shown: the change since last year and the gap to the country as a reader gets
-    them from the rounded net scores printed (this year's and last year's, the municipality's and the country's)."""
+    them from the rounded net scores printed (this year's and last year's, the municipality's and the rest of the
+    country's: the comparison the test beside it makes)."""
     areas = areas.copy()
     areas["change_shown"] = [shown_difference(a, b) for a, b in zip(areas["net"], areas["net_prev"])]
-    areas["gap_shown"] = [shown_difference(a, b) for a, b in zip(areas["net"], areas["national"])]
+    areas["gap_shown"] = [shown_difference(a, b) for a, b in zip(areas["net"], areas["rest"])]
     return areas
 
 
@@ -94,7 +95,7 @@ def peers_label(rep: Report, peers: Peers) -> str:
 
 def _gap_html(rep: Report, row) -> Markup:
     """'14 procentenheter lägre ▼ (statistiskt säkerställd skillnad, p = 0,003)': the gap between the net scores
-    as printed (−29 against −15: 14), the mark and p of the test against the rest of the country."""
+    as printed (−29 against the rest of the country's −15: 14), the mark and p of the test of that gap."""
     fmt = rep.fmt
     diff = row["gap_shown"]
     if diff == 0:
@@ -143,8 +144,10 @@ def section_title(rep: Report) -> Markup:
     facts: list[tuple[str, Markup, dict]] = []
     if st is not None:
         facts = _facts(rep, st)
+    # areas without a comment this year have no row in the views: listed with a dash, so every table has every area
+    empty = [t for t in TOPICS if st is not None and t not in set(st.areas["topic"])]
     return render("lead.html.j2", rep=rep, title=page_title(rep), subtitle=subtitle, st=st, facts=facts,
-                  keyfigures=_keyfigures(rep, st) if st else None, prev=rep.year - 1)
+                  keyfigures=_keyfigures(rep, st) if st else None, prev=rep.year - 1, empty_topics=empty)
 
 
 def _facts(rep: Report, st: Standing) -> list[tuple[str, Markup, dict]]:
@@ -178,9 +181,9 @@ def _facts(rep: Report, st: Standing) -> list[tuple[str, Markup, dict]]:
     tested = int(areas["gap_p"].notna().sum())
     small = int((areas["n"] < MIN_RANK_N).sum())
     parts: list[Markup] = []
-    if a["national"] == a["national"]:
-        facts.append(("gap", rep.t("lead_gap", net=fmt.signed(a["net"]), national=fmt.signed(a["national"]),
-                                   gap=_gap_html(rep, a)),
+    if a["rest"] == a["rest"]:
+        facts.append(("gap", rep.t("lead_gap", net=fmt.signed(a["net"]), rest=fmt.signed(a["rest"]),
+                                   national=fmt.signed(a["national"]), gap=_gap_html(rep, a)),
                       {"gap": f"{a['gap']:.6f}", "mark": a["gap_mark"] or "-"}))
         if tested:
             parts.append(rep.tn("lead_areas_summary", tested, above=st.count(UP), below=st.count(DOWN), total=tested))

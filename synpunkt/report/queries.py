@@ -18,7 +18,7 @@ from synpunkt import config
 from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt import municipalities
 from synpunkt.municipalities import kommungrupp
-from synpunkt.report.statistics import with_counts, with_shares
+from synpunkt.report.statistics import pooled_estimates, with_counts, with_shares
 
 QUOTES_PER_GROUP = 2
 MIN_PEER_GROUP = 3
@@ -140,15 +140,16 @@ def county_peers(con, year: int, code: str) -> pd.DataFrame:
 
 
 def pooled_shares(con, year: int, codes: list[str]) -> pd.DataFrame:
-    """Counts of several municipalities pooled per topic, with shares and intervals."""
+    """Several municipalities' corrected figures pooled per topic (statistics.pooled_estimates: the same
+    corrected estimates as the other columns, an interval that includes the correction's uncertainty and never
+    collapses to a point for a small group)."""
     if not codes:
         return pd.DataFrame()
     df = municipal_shares(con, year, topic=None)
     df = df[df["code"].isin(codes)]
     if df.empty:
         return pd.DataFrame()
-    pooled = df.groupby("topic", as_index=False)[["n"] + [f"n_{s}" for s in SENTIMENTS]].sum()
-    return order_topics(with_shares(pooled))
+    return order_topics(pooled_estimates(df))
 
 
 def channel_counts(con, year: int, code: str | None = None) -> pd.DataFrame:

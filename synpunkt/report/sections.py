@@ -141,15 +141,18 @@ def section_channels(rep: Report) -> Markup:
         if len(known) == 1:
             raw = known.iloc[0]["channel"]
             only = rep.s["channels"].get(raw, raw).lower()
-        return render("channels.html.j2", rep=rep, fig=None, only=only, test=None)
+        return render("channels.html.j2", rep=rep, fig=None, only=only, test=None, small=None)
     shown = counts[(counts["n"] >= MIN_GROUP) | counts["channel"].isna()]
     shown = shown[shown["n"] > 0].reset_index(drop=True)
-    if len(shown) < 2:  # every channel below the minimum group size: nothing to compare
-        return render("channels.html.j2", rep=rep, fig=None, only=None, test=None)
+    if len(shown) < 2:  # the comments have channels, each too small to show: say so (not that they have none)
+        small = ", ".join(f"{rep.s['channels'].get(c, str(c)).lower()} {rep.fmt.int(n)}"
+                          for c, n in zip(known["channel"], known["n"]) if n > 0)
+        return render("channels.html.j2", rep=rep, fig=None, only=None, test=None, small=small,
+                      min_group=MIN_GROUP)
     test = chi_square(known[known["n"] >= MIN_GROUP][[f"n_{s}" for s in SENTIMENTS]].to_numpy())
     labels = [rep.s["channels"].get(c, str(c).capitalize()) for c in shown["channel"]]
     fig = F.figure_png(F.shares_figure(shown, labels, rep.lang))
-    return render("channels.html.j2", rep=rep, fig=fig, only=None, test=test)
+    return render("channels.html.j2", rep=rep, fig=fig, only=None, test=test, small=None)
 
 
 def section_equal_treatment(rep: Report) -> Markup:

@@ -26,8 +26,10 @@ STRINGS = {
         "repeat_none": "Inga synpunkter {year} har återkontaktsmarkering.",
         "repeat_alt": "Liggande staplar: andel synpunkter om återkontakt per område, med 95 % konfidensintervall.",
         "repeat_title": "Andel synpunkter om återkontakt",
-        "urgent_intro": "Under {year} flaggades {total} synpunkter som brådskande och skickades direkt till "
-                        "kommunen: {counts}. Texterna visas aldrig i rapporten.",
+        "urgent_intro": "Under {year} flaggades {total} synpunkter som brådskande för uppföljning: {counts}. "
+                        "Texterna visas aldrig i rapporten.",
+        "urgent_intro_one": "Under {year} flaggades {total} synpunkt som brådskande för uppföljning: {counts}. "
+                            "Texten visas aldrig i rapporten.",
         "urgent_none": "Inga synpunkter {year} flaggades som brådskande.",
         "categories": {"threat": "hot", "self_harm": "självskada eller självmordstankar",
                        "violence_close_relationship": "våld i nära relation"},
@@ -42,8 +44,10 @@ STRINGS = {
         "repeat_alt": "Horizontal bars: share of comments about a repeat contact per area, with 95 % confidence "
                       "intervals.",
         "repeat_title": "Share of comments about a repeat contact",
-        "urgent_intro": "In {year}, {total} comments were flagged as urgent and sent to the municipality at once: "
-                        "{counts}. Their texts never appear in the report.",
+        "urgent_intro": "In {year}, {total} comments were flagged as urgent for follow-up: {counts}. Their texts "
+                        "never appear in the report.",
+        "urgent_intro_one": "In {year}, {total} comment was flagged as urgent for follow-up: {counts}. Its text "
+                            "never appears in the report.",
         "urgent_none": "No comments in {year} were flagged as urgent.",
         "categories": {"threat": "threats", "self_harm": "self-harm or suicidal thoughts",
                        "violence_close_relationship": "violence in a close relationship"},
@@ -105,9 +109,13 @@ def section_signals(rep: Report) -> Markup:
             fig = F.figure_png(repeat_figure(shown, [rep.topic(t) for t in shown["topic"]], s["repeat_title"],
                                              rep.lang))
     counts = alert_counts(rep.con, rep.year, rep.code)
-    urgent_text = (s["urgent_intro"].format(year=rep.year, total=rep.fmt.int(sum(counts.values())),
-                                            counts=", ".join(f"{s['categories'][c]} {rep.fmt.int(counts.get(c, 0))}"
-                                                             for c in ALERT_CATEGORIES))
+    total = sum(counts.values())
+    # neutral wording: whether an alert reached anyone beyond the operator's log and alerts file (a webhook or a
+    # notification block) depends on the deployment's settings at the time, which the warehouse does not record
+    intro = s["urgent_intro_one" if total == 1 else "urgent_intro"]
+    urgent_text = (intro.format(year=rep.year, total=rep.fmt.int(total),
+                                counts=", ".join(f"{s['categories'][c]} {rep.fmt.int(counts.get(c, 0))}"
+                                                 for c in ALERT_CATEGORIES))
                    if counts else s["urgent_none"].format(year=rep.year))
     return render("signals.html.j2", rep=rep, title=s["h_signals"], repeat_text=repeat_text, fig=fig,
                   alt=s["repeat_alt"], urgent_text=urgent_text)

@@ -15,6 +15,7 @@ import pandas as pd
 from synpunkt.labels import SENTIMENTS, TOPICS
 
 Z95 = 1.96  # the same z as the warehouse's Wilson and net-score macros (synpunkt/sql/schema.sql)
+Z975_BONFERRONI = 2.2414  # the normal quantile for 97.5 % two-sided: two intervals that hold together at >= 95 %
 ALPHA = 0.05
 MIN_TEST_N = 10
 """Smallest sample (per year or group) for which a change or difference in net score is tested."""
@@ -153,6 +154,43 @@ def with_shares(counts: pd.DataFrame) -> pd.DataFrame:
     return clip_net(df)
 
 
+def net_bounds_counts(pos: float, neg: float, n: float) -> tuple[float, float]:
+    """A 95 % interval for the net score of n comments (pos positive, neg negative) that never collapses to a
+    point: each share's Wilson bounds at 97.5 % (Bonferroni: both hold together with at least 95 %), combined
+    as [lo(pos) - hi(neg), hi(pos) - lo(neg)]. All of 10 comments negative: −100 to −44, not −100 to −100."""
+    if not n:
+        return float("nan"), float("nan")
+    pos_lo, pos_hi = wilson(pos, n, Z975_BONFERRONI)
+    neg_lo, neg_hi = wilson(neg, n, Z975_BONFERRONI)
+    return 100.0 * (pos_lo - neg_hi), 100.0 * (pos_hi - neg_lo)
+
+
+def pooled_estimates(df: pd.DataFrame) -> pd.DataFrame:
+    """Several municipalities' corrected figures (year_shares rows: topic, n, share_*, net_score, net_score_se)
+    pooled per topic, weighted by their comments: the shares and net score of all their comments. The net
+    score's interval is the wider of (a) ± 1.96 standard errors, the standard error bounded by the weighted sum of
+    the municipalities' (which include the correction's uncertainty; the bound holds whatever their correlation,
+    e.g. the correction they share) and (b) net_bounds_counts on the pooled counts, so a small group never gets a
+    zero-width interval."""
+    rows = []
+    for topic, g in df.groupby("topic", sort=False):
+        n = float(g["n"].sum())
+        w = g["n"].astype(float) / n
+        row = {"topic": topic, "n": int(n)}
+        for s in SENTIMENTS:
+            row[f"share_{s}"] = float((w * g[f"share_{s}"]).sum())
+            row[f"n_{s}"] = int(round(row[f"share_{s}"] * n))
+        net = float((w * g["net_score"]).sum())
+        se = float((w * g["net_score_se"].astype(float).fillna(0)).sum())
+        lo, hi = net_bounds_counts(row["n_positive"], row["n_negative"], n)
+        row.update(net_score=net, net_score_se=se, net_score_lo=min(net - Z95 * se, lo),
+                   net_score_hi=max(net + Z95 * se, hi))
+        for s in SENTIMENTS:
+            row[f"share_{s}_lo"], row[f"share_{s}_hi"] = wilson(row[f"n_{s}"], n)
+        rows.append(row)
+    return clip_net(pd.DataFrame(rows))
+
+
 def clip_net(df: pd.DataFrame) -> pd.DataFrame:
     """A net score lies in [-100, 100]; so does what is shown of its (normal-approximation) interval."""
     df["net_score_lo"] = df["net_score_lo"].astype(float).clip(lower=-100.0)
@@ -204,13 +242,19 @@ def rest_estimate(national_net: float, national_se: float, national_n: int, own_
 def vs_rest(own, national) -> tuple[float, float, str]:
     """A municipality against the rest of the country on the corrected net scores, with the estimates' z-test
     (estimate_change_test; the warehouse's national_gaps): (difference in percentage points, p, mark)."""
+    diff, p, m, _ = vs_rest_full(own, national)
+    return diff, p, m
+
+
+def vs_rest_full(own, national) -> tuple[float, float, str, float]:
+    """vs_rest and the rest of the country's net score the difference is taken from (nan when nothing is left)."""
     rest_net, rest_se = rest_estimate(national["net_score"], national["net_score_se"], national["n"],
                                       own["net_score"], own["n"])
     if math.isnan(rest_net):
-        return float("nan"), float("nan"), ""
+        return float("nan"), float("nan"), "", float("nan")
     diff, _, p = estimate_change_test(rest_net, rest_se, national["n"] - own["n"], own["net_score"],
                                       own["net_score_se"], own["n"])
-    return diff, p, mark(diff, p)
+    return diff, p, mark(diff, p), rest_net
 
 
 def ranked(df: pd.DataFrame, min_n: int = MIN_RANK_N) -> pd.DataFrame:
@@ -224,8 +268,9 @@ def ranked(df: pd.DataFrame, min_n: int = MIN_RANK_N) -> pd.DataFrame:
 
 def area_standing(own: pd.DataFrame, changes: pd.DataFrame, national: pd.DataFrame | None) -> pd.DataFrame:
     """The first screen's table: per topic of `own` (year_shares), the net score with its interval, last year's
-    net score and the change since with its mark, and (for a municipality) the national net score and the gap
-    to it with the mark of the test against the rest of the country."""
+    net score and the change since with its mark, and (for a municipality) the national net score, the rest of
+    the country's (`rest`: every other municipality) and the gap to the rest with its test's p and mark: the gap
+    printed and the test printed beside it are the same comparison."""
     ch = changes.set_index("topic") if not changes.empty else None
     nat = national.set_index("topic") if national is not None and not national.empty else None
     rows = []
@@ -233,13 +278,13 @@ def area_standing(own: pd.DataFrame, changes: pd.DataFrame, national: pd.DataFra
         t = r["topic"]
         row = {"topic": t, "n": int(r["n"]), "net": r["net_score"], "lo": r["net_score_lo"], "hi": r["net_score_hi"],
                "net_prev": float("nan"), "change": float("nan"), "change_p": float("nan"), "change_mark": "",
-               "national": float("nan"), "gap": float("nan"), "gap_p": float("nan"), "gap_mark": ""}
+               "national": float("nan"), "rest": float("nan"), "gap": float("nan"), "gap_p": float("nan"),
+               "gap_mark": ""}
         if ch is not None and t in ch.index:
             row.update(net_prev=ch.loc[t, "net_prev"], change=ch.loc[t, "change"], change_p=ch.loc[t, "p"],
                        change_mark=ch.loc[t, "mark"])
         if nat is not None and t in nat.index:
-            _, p, m = vs_rest(r, nat.loc[t])
-            row.update(national=nat.loc[t, "net_score"], gap=r["net_score"] - nat.loc[t, "net_score"], gap_p=p,
-                       gap_mark=m)
+            diff, p, m, rest = vs_rest_full(r, nat.loc[t])
+            row.update(national=nat.loc[t, "net_score"], rest=rest, gap=diff, gap_p=p, gap_mark=m)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -45,7 +45,7 @@ STRINGS: dict[str, dict] = {
                          "Siffrorna är osäkra; läs dem med försiktighet.",
         "lead_unranked_one": "{name} har {n} synpunkt {year}, färre än de {min_n} som krävs för att rangordnas. "
                              "Siffrorna är osäkra; läs dem med försiktighet.",
-        "lead_gap": "Nettotal <b>{net}</b> mot rikets {national}: {gap}.",
+        "lead_gap": "Nettotal <b>{net}</b> mot övriga landets {rest} (hela riket {national}): {gap}.",
         "gap_higher": "{diff} procentenheter högre",
         "gap_lower": "{diff} procentenheter lägre",
         "gap_same": "samma nivå",
@@ -68,10 +68,11 @@ STRINGS: dict[str, dict] = {
         "lead_national_unranked": "{k} kommuner har färre synpunkter och rangordnas inte.",
         "lead_national_unranked_one": "{k} kommun har färre synpunkter och rangordnas inte.",
         "lead_table_caption": "Områdena {year}",
+        "lead_areas_empty": "– = inga synpunkter om området {year}.",
         "col_change_since": "Förändring sedan {prev}",
-        "col_vs_national": "Mot riket",
-        "lead_marks": "▲/▼ = statistiskt säkerställd ökning/minskning sedan {prev}, eller skillnad mot riket; "
-                      "– = ingen säkerställd skillnad. Hur det prövas står i avsnittet Om siffrorna.",
+        "col_vs_national": "Mot övriga landet",
+        "lead_marks": "▲/▼ = statistiskt säkerställd ökning/minskning sedan {prev}, eller skillnad mot övriga "
+                      "landet (alla andra kommuner); – = ingen säkerställd skillnad. Hur det prövas står i avsnittet Om siffrorna.",
         "lead_marks_national": "▲/▼ = statistiskt säkerställd ökning/minskning sedan {prev}; – = ingen "
                                "säkerställd förändring. Hur det prövas står i avsnittet Om siffrorna.",
         "lead_no_prev": "ingen jämförelse",
@@ -146,6 +147,8 @@ STRINGS: dict[str, dict] = {
         "no_channels": "Synpunkterna för {year} saknar uppgift om kanal (telefon, e-post, chatt, besök), så "
                        "kanalerna kan inte jämföras.",
         "one_channel": "Alla synpunkter med känd kanal {year} kom via {channel}, så kanalerna kan inte jämföras.",
+        "small_channels": "Synpunkterna {year} har uppgift om kanal ({channels}), men varje kanal har färre än "
+                          "{min_n} synpunkter, för få för att visas eller jämföras.",
         "equal_intro": "Får alla samma bemötande? Jämförelsen bygger på fält i de metadata som kommunen skickade "
                        "med synpunkterna.",
         "equal_absent": "Synpunkterna för {year} har inga metadata om kön (fält som <i>kön</i> eller "
@@ -213,7 +216,12 @@ STRINGS: dict[str, dict] = {
                         "enligt Sveriges Kommuner och Regioners (SKR) kommungruppsindelning 2023, som delar in "
                         "kommunerna efter storlek, pendling och närhet till större städer. Har gruppen färre än "
                         "{min_group} kommuner med synpunkter under året jämförs kommunen i stället med övriga "
-                        "kommuner i samma län.",
+                        "kommuner i samma län. Kolumnen <i>Jämförbara</i> väger samman kommunernas korrigerade "
+                        "skattningar efter antal synpunkter; intervallet är det bredare av två: ±1,96 gånger en "
+                        "övre gräns för medelfelet (det viktade medlet av kommunernas medelfel, som rymmer "
+                        "klassificerarens osäkerhet) och ett intervall från Wilson-gränserna för andelen positiva "
+                        "och negativa (97,5" + NB + "% vardera), så att en liten grupp aldrig får ett intervall "
+                        "utan bredd.",
         "method_quality": "<b>Inlämnade filer.</b> Kommunerna skickar in sina synpunkter som filer. Rader som "
                           "inte kan användas (till exempel tomma eller med ogiltigt datum) sorteras bort och "
                           "räknas nedan. Personuppgifter tas bort innan något sparas.",
@@ -283,7 +291,8 @@ STRINGS: dict[str, dict] = {
                          "figures are uncertain; read them with care.",
         "lead_unranked_one": "{name} has {n} comment in {year}, fewer than the {min_n} needed to be ranked. The "
                              "figures are uncertain; read them with care.",
-        "lead_gap": "Net score <b>{net}</b> against the national {national}: {gap}.",
+        "lead_gap": "Net score <b>{net}</b> against the rest of the country's {rest} (whole country {national}): "
+                    "{gap}.",
         "gap_higher": "{diff} percentage points higher",
         "gap_lower": "{diff} percentage points lower",
         "gap_same": "the same level",
@@ -304,10 +313,11 @@ STRINGS: dict[str, dict] = {
         "lead_national_unranked": "{k} municipalities have fewer comments and are not ranked.",
         "lead_national_unranked_one": "{k} municipality has fewer comments and is not ranked.",
         "lead_table_caption": "The areas in {year}",
+        "lead_areas_empty": "– = no comments about the area in {year}.",
         "col_change_since": "Change since {prev}",
-        "col_vs_national": "vs national",
+        "col_vs_national": "vs rest of country",
         "lead_marks": "▲/▼ = statistically significant increase/decrease since {prev}, or difference from the "
-                      "country; – = no significant difference. How this is tested is described under About "
+                      "rest of the country (every other municipality); – = no significant difference. How this is tested is described under About "
                       "the figures.",
         "lead_marks_national": "▲/▼ = statistically significant increase/decrease since {prev}; – = no "
                                "significant change. How this is tested is described under About the figures.",
@@ -385,6 +395,8 @@ STRINGS: dict[str, dict] = {
                        "be compared.",
         "one_channel": "All comments with a known channel in {year} came by {channel}, so channels cannot be "
                        "compared.",
+        "small_channels": "The comments for {year} carry a channel ({channels}), but each channel has fewer than "
+                          "{min_n} comments, too few to show or compare.",
         "equal_intro": "Is everyone treated alike? The comparison uses fields in the metadata the municipality sent "
                        "with its comments.",
         "equal_absent": "The comments for {year} have no metadata on gender (fields such as <i>kön</i> or "
@@ -452,7 +464,12 @@ STRINGS: dict[str, dict] = {
                         "Regions' (SKR) classification of municipalities 2023, which groups them by size, commuting "
                         "and closeness to larger towns. When the group has fewer than {min_group} municipalities "
                         "with comments in the year, the comparison is with the other municipalities in the same "
-                        "county instead.",
+                        "county instead. The <i>comparable</i> column pools the municipalities' corrected "
+                        "estimates weighted by their comments; its interval is the wider of ±1.96 times an upper "
+                        "bound of the standard error (the weighted mean of the municipalities' standard errors, "
+                        "which include the classifier's uncertainty) and an interval from the Wilson bounds of the "
+                        "positive and negative shares (97.5" + NB + "% each), so that a small group never gets an "
+                        "interval of zero width.",
         "method_quality": "<b>Submitted files.</b> Municipalities send their comments as files. Rows that cannot be "
                           "used (empty, for example, or with an invalid date) are set aside and counted below. "
                           "Personal data is removed before anything is stored.",

@@ -27,7 +27,8 @@ WITH probs AS (  -- a row for 'all' and one per topic of each comment (lists unn
     WHERE p0 IS NOT NULL
 ), municipal AS (
     SELECT municipality_code, year, topic, floor(r1 / $width)::INTEGER AS c1, floor(r2 / $width)::INTEGER AS c2,
-           count(*) AS n, sum(r1) AS s1, sum(r2) AS s2
+           count(*) AS n, sum(round(r1 * 2^32)::BIGINT) AS s1, sum(round(r2 * 2^32)::BIGINT) AS s2  -- fixed point:
+           -- exact integer sums (multiples of 2^-32), the same whatever order the parallel aggregate adds in
     FROM (SELECT municipality_code, year, topic, l1 - l0 AS r1, l2 - l0 AS r2 FROM logs)
     GROUP BY ALL
 ), cells AS (
@@ -37,7 +38,8 @@ WITH probs AS (  -- a row for 'all' and one per topic of each comment (lists unn
     FROM municipal
     GROUP BY year, topic, c1, c2
 )
-SELECT g.group_index, c.n, c.s1 / c.n AS r1, c.s2 / c.n AS r2
+SELECT g.group_index, c.n, c.s1::DOUBLE / 2^32 / c.n AS r1, c.s2::DOUBLE / 2^32 / c.n AS r2
 FROM cells c
 JOIN trend_groups g ON g.scope = c.scope AND g.year = c.year AND g.topic = c.topic
                    AND g.municipality_code IS NOT DISTINCT FROM c.municipality_code
+ORDER BY g.group_index, c.c1, c.c2  -- a fixed order: the groups' sums then add up the same way every time

@@ -40,8 +40,17 @@ SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'natio
        count(*) FILTER (human AND sentiment = 'positive') AS h_positive,
        count(*) FILTER (human AND sentiment = 'skeptical') AS h_skeptical,
        count(*) FILTER (human AND sentiment = 'negative') AS h_negative,
-       coalesce(sum(p0), 0) AS s0, coalesce(sum(p1), 0) AS s1, coalesce(sum(p2), 0) AS s2,
-       coalesce(sum(p0 * p0), 0) AS s00, coalesce(sum(p0 * p1), 0) AS s01, coalesce(sum(p0 * p2), 0) AS s02,
-       coalesce(sum(p1 * p1), 0) AS s11, coalesce(sum(p1 * p2), 0) AS s12, coalesce(sum(p2 * p2), 0) AS s22
+       -- sums of probabilities in fixed point (multiples of 2^-40, exact integer sums): a double sum's last bits
+       -- depend on the order DuckDB's parallel aggregate adds the rows in, and the intervals must not
+       coalesce(sum(round(p0 * 2^40)::BIGINT), 0) / 2^40 AS s0,
+       coalesce(sum(round(p1 * 2^40)::BIGINT), 0) / 2^40 AS s1,
+       coalesce(sum(round(p2 * 2^40)::BIGINT), 0) / 2^40 AS s2,
+       coalesce(sum(round(p0 * p0 * 2^40)::BIGINT), 0) / 2^40 AS s00,
+       coalesce(sum(round(p0 * p1 * 2^40)::BIGINT), 0) / 2^40 AS s01,
+       coalesce(sum(round(p0 * p2 * 2^40)::BIGINT), 0) / 2^40 AS s02,
+       coalesce(sum(round(p1 * p1 * 2^40)::BIGINT), 0) / 2^40 AS s11,
+       coalesce(sum(round(p1 * p2 * 2^40)::BIGINT), 0) / 2^40 AS s12,
+       coalesce(sum(round(p2 * p2 * 2^40)::BIGINT), 0) / 2^40 AS s22
 FROM labelled
 GROUP BY GROUPING SETS ((municipality_code, year, topic), (year, topic))
+ORDER BY scope, municipality_code NULLS FIRST, year, topic  -- a fixed order (synpunkt/trends.py sorts again)
