@@ -3,6 +3,10 @@
 Wraps a synpunkt.redact.Redactor so that each distinct string is redacted once per batch (a bounded cache: metadata
 and short comments repeat a lot) and the encoder sees small sub-batches (its features for all words of a call are
 held at once, which is where the memory of a 200,000-row batch went when it was redacted in one call).
+
+Metadata headers lose identifiers of a fixed shape only (a header is no name: "ärendetyp", "Svarstid"), and every
+cell of a column whose header says it holds a name ("efternamn", "kontaktperson") becomes a name placeholder
+(synpunkt.redaction.columns). File names go through the whole redactor, names too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import pandas as pd
 
 from synpunkt.municipalities import load_municipalities
 from synpunkt.redact import apply_spans
+from synpunkt.redaction.columns import is_name_column, name_cell, redact_header
+from synpunkt.redaction.spans import PLACEHOLDERS
 
 CACHE_ENTRIES = 50_000
 SUB_BATCH = 256
@@ -38,6 +44,7 @@ class RedactionCache:
         self.sub_batch = sub_batch
         self._texts: dict[str, tuple[str, str]] = {}  # raw -> (redacted, counts as JSON)
         self._labels: dict[str, str] = {}
+        self._file_labels: dict[str, str] = {}
 
     def _lookup(self, values: Iterable[str]) -> dict[str, tuple[str, str]]:
         wanted = set(values)
@@ -64,14 +71,18 @@ class RedactionCache:
         return [found[v] for v in values]
 
     def label(self, label: str) -> str:
-        """A column header or file-name stem: "_" is read as a space, so "Karin_Lund" is found as a name."""
-        return self.labels([label])[label]
+        """A file-name stem with personal data replaced: "_" is read as a space, so "Karin_Lund" is found as a
+        name."""
+        if label not in self._file_labels:
+            [spans] = self.redactor.find_spans_many([label.replace("_", " ")])
+            self._file_labels[label] = apply_spans(label, spans).text  # same offsets
+        return self._file_labels[label]
 
     def labels(self, labels: Iterable[str]) -> dict[str, str]:
-        missing = sorted({str(x) for x in labels} - self._labels.keys())
-        if missing:
-            spans = self.redactor.find_spans_many([m.replace("_", " ") for m in missing])
-            self._labels.update({m: apply_spans(m, s).text for m, s in zip(missing, spans)})  # same offsets
+        """Column headers with identifiers of a fixed shape replaced (a personnummer, phone number, e-mail); the
+        words of a header are kept ("ärendetyp", "Kontaktväg", the reader's own "line")."""
+        for x in {str(x) for x in labels} - self._labels.keys():
+            self._labels[x] = redact_header(x)
         return {str(x): self._labels[str(x)] for x in labels}
 
     def file_name(self, name: str) -> str:
@@ -85,9 +96,12 @@ class RedactionCache:
                        for i, part in enumerate(parts)) + suffix
 
     def mappings(self, rows: list[dict]) -> list[dict]:
-        """Metadata dicts (str -> str) with keys and values redacted."""
+        """Metadata dicts (str -> str) with keys and values redacted; every cell of a name column ("efternamn",
+        "kontaktperson") is a name placeholder."""
         keys = self.labels({k for row in rows for k in row})
-        values = self._lookup(v for row in rows for v in row.values() if isinstance(v, str) and v)
+        names = {k for k in keys if is_name_column(k)}
+        values = self._lookup(v for row in rows for k, v in row.items()
+                              if isinstance(v, str) and v and str(k) not in names)
         out = []
         for row in rows:
             redacted: dict = {}
@@ -96,7 +110,10 @@ class RedactionCache:
                 while name in redacted:  # two headers that differ only in personal data stay two keys
                     n += 1
                     name = f"{keys[str(k)]} ({n})"
-                redacted[name] = values[v][0] if isinstance(v, str) and v else v
+                if str(k) in names:
+                    redacted[name] = PLACEHOLDERS["namn"] if name_cell(v) else v
+                else:
+                    redacted[name] = values[v][0] if isinstance(v, str) and v else v
             out.append(redacted)
         return out
 

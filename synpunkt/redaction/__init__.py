@@ -9,6 +9,7 @@ One module per job:
 * ``payment_numbers``: card numbers, IBANs, bank accounts and giro numbers;
 * ``addresses``: street, Box and postcode addresses;
 * ``patterns``: e-mail and the order in which the rules above take precedence;
+* ``columns``: metadata headers (only fixed-shape identifiers taken out) and name columns (every cell a name);
 * ``name_lists`` and ``names``: the name rules and the per-word decisions around the model;
 * ``name_model``: the encoder + logistic-regression head that finds names the rules miss;
 * ``name_model_training``: training and measuring the head on the Swedish NER corpus;

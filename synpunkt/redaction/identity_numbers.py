@@ -10,7 +10,12 @@ parts) is redacted when
   digit), or reads as a Swedish phone number written together (0701234567, or "ring 070312-3456");
 * "mitt nummer är" or "född" comes before it and it is no phone number.
 
-After a keyword, a number with a digit too few or too many ("personnummer 850312-239") is redacted too. A keyword
+After "referens", "ref", "kundnummer", "OCR", "faktura" (a reference or payment number) it is redacted when its
+date is valid and its check digit right: "Referens" is where people are asked to write their personnummer, and a
+reference number that passes as one is taken for one (privacy before a false alarm).
+
+After a keyword, a number with a digit too few or too many ("personnummer 850312-239") is redacted too, and so is
+one whose date is written in groups ("85 06 12-2384", "85-06-12-2384", "19 850612-2384"). A keyword
 with another number between it and this one says nothing about this one. python-stdnum checks the check digit
 (Luhn), phonenumbers whether the digits make a phone number, and the dates come from ``datetime``.
 """
@@ -51,6 +56,10 @@ _LOOSE_RE = re.compile(
     + NUMBER_START + r"\d{9,13}(?![\w])(?![-/.,–]\d)"
 )
 """A number after a keyword with a digit too few or too many ("personnummer 850312-239")."""
+
+_GROUPED_RE = re.compile(NUMBER_START + r"\d+(?:(?:[ \u00a0]?[-+–.][ \u00a0]?|[ \u00a0])\d+)+(?![\w])")
+"""Digits in groups ("85 06 12-2384", "19 850612-2384", "85-06-12-2384"); cut to a personnummer by _grouped_end."""
+_GROUP_RE = re.compile(r"\d+")
 
 _FUZZY_KEYWORDS = ("personnummer", "personnumret", "personnr", "persnr", "födelsenummer", "samordningsnummer",
                    "samordningsnr")
@@ -146,11 +155,59 @@ def _decide(text: str, m: re.Match) -> str | None:
     if kind is None:
         return by_day if context == "weak" else None
     if payment_reference_context(text, m.start()) and not context:
-        return None  # "OCR 0718742380": its own check digit, not a personnummer's
+        # "OCR 0718742380": its own check digit, not a personnummer's; one that passes as a personnummer (a real
+        # date of birth and the right check digit) is taken for one ("Referens: 850612-2384")
+        return kind if check_ok and _plausible_birth(cc, m["yy"]) else None
     if case_number_context(text, m.start()) and not context:
         if not check_ok or (sep and not sep.strip() and cc is None):
             return None  # "ärende 240315-1234", "dnr 850312 1234": a case number unless the check digit says not
     return kind
+
+
+def _plausible_birth(cc: str | None, yy: str) -> bool:
+    """A year of birth someone alive may have: any two-digit year, or a century year after 1890."""
+    return cc is None or int(cc + yy) > 1890
+
+
+def _grouped_end(text: str, m: re.Match) -> int | None:
+    """Where a grouped number after a keyword ends as a personnummer (10 or 12 digits, or 9-13 in all), or None.
+
+    The groups are taken until 10 digits (12 where it starts with a century: "19 85 06 12 2384"); digits after
+    them ("85 06 12-2384 2024") are left.
+    """
+    groups = list(_GROUP_RE.finditer(m.group()))
+    total = sum(len(g.group()) for g in groups)
+    if 9 <= total <= 13:
+        return m.end()
+    count = 0
+    want = 12 if m.group()[:2] in ("18", "19", "20") else 10
+    for g in groups:
+        count += len(g.group())
+        if count == want or (count > 10 and want == 10):
+            return m.start() + g.end() if count <= 13 else None
+    return None
+
+
+def _grouped_spans(text: str, taken: list[Span]) -> list[Span]:
+    """Numbers written in groups after an identity-number keyword (or "mitt nummer"/"född" with a real date and the
+    right check digit)."""
+    out = []
+    for m in _GROUPED_RE.finditer(text):
+        if any(s.start < m.end() and m.start() < s.end for s in taken):
+            continue
+        context = keyword_before(text, m.start())
+        end = _grouped_end(text, m) if context else None
+        if end is None:
+            continue
+        ds = digits(text[m.start() : end])
+        ten = ds[-10:]
+        if context == "weak" and not (len(ds) in (10, 12) and luhn.is_valid(ten) and not ds.startswith("0")
+                                      and birth_date_kind(ds[:-10] or None, ten[:2], ten[2:4], ten[4:6])):
+            continue
+        kind = "samordningsnummer" if _samordning_said(text, m.start()) or (
+            len(ds) >= 10 and ten[4:6].isdigit() and int(ten[4:6]) > 60) else "personnummer"
+        out.append(Span(m.start(), end, kind))
+    return out
 
 
 def _phone_like(number: str) -> bool:
@@ -184,4 +241,5 @@ def identity_number_spans(text: str) -> list[Span]:
         if context == "strong" or (context == "weak" and not m.group().startswith("0")):
             kind = "samordningsnummer" if _samordning_said(text, m.start()) else "personnummer"
             out.append(Span(m.start(), m.end(), kind))
+    out += _grouped_spans(text, out)
     return sorted(out, key=lambda s: s.start)

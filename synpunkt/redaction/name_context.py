@@ -6,7 +6,8 @@ Habtom", "hälsningar Sagal", "det är Berivan som"), in a signature ("/Hawre", 
 three such words ("Kourosh", "Sultani, Selam", "owczarczak róża"), and as a possessive in mid-sentence ("Tsegas
 beslut"). Also an initial before a surname in lowercase ("k. hashemi"). Common words, typos of them, inflections
 and compounds are never taken here; names that are also words ("Soran", "Emir") are left to the lists and the
-name model.
+name model, except a listed surname that is also a word, capitalised in mid-sentence, right after a person
+context ("talade med Ek", "fråga efter Holm", "Tack till Berg", and "sedan med Lund" after "pratade med").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from synpunkt.redaction.name_lists import GAZETTEER, NOT_NAMES, STOPWORDS, NameL
 from synpunkt.redaction.names import (
     LABEL_WORDS,
     LOWERCASE_CONTEXT,
+    PLACE_AFTER,
     PLACE_PREPOSITIONS,
     SENTENCE_END,
     is_cap,
@@ -55,6 +57,8 @@ thing ("Gatlyktorna på cykelvägen", "Bygglovshandläggningen svarade")."""
 VERY_RARE_ZIPF = 2.5
 """Below this a capitalised word before a person's verb is taken for a name (organisations are more frequent:
 "Lantmäteriet svarar aldrig")."""
+_WORD_SURNAME_CONTEXT = NAMING_WORDS - {"mvh", "hälsningar", "hälsning", "hälsar"}
+"""Naming words after which a capitalised surname that is also a word is a name ("kontakta Holm")."""
 _NO_INITIAL = frozenset("iåö")
 """Lowercase letters that are words on their own, never taken for an initial."""
 
@@ -73,6 +77,34 @@ def naming_context(words: list[str], i: int, lowercase: bool = False) -> bool:
     if lowercase and prev in ("är", "var"):
         return False
     return i >= 2 and words[i - 2].lower() in NAMING_PAIRS.get(prev, ())
+
+
+def _person_context(words: list[str], i: int) -> bool:
+    """Word ``i`` follows a context that names a person, not a place: a naming word, "pratade med", "fråga efter",
+    "tack till", or "med" later in a sentence with "pratade/talade med" ("... och sedan med Lund")."""
+    prev = words[i - 1].lower() if i else ""
+    if prev in _WORD_SURNAME_CONTEXT:
+        return True
+    if i >= 2 and prev in ("med", "efter") and words[i - 2].lower() in NAMING_PAIRS[prev]:
+        return True
+    if i >= 2 and prev == "till" and words[i - 2].lower() == "tack":
+        return True
+    if prev != "med":
+        return False
+    for k in range(i - 2, max(0, i - 12), -1):  # back to the sentence's start
+        if words[k] in SENTENCE_END:
+            return False
+        if words[k].lower() == "med" and words[k - 1].lower() in NAMING_PAIRS["med"]:
+            return True
+    return False
+
+
+def word_surname_named(words: list[str], i: int, initial: list[bool], lists: NameLists = GAZETTEER) -> bool:
+    """A listed surname that is also a word ("Ek", "Lund", "Berg"), capitalised in mid-sentence after a person
+    context (``_person_context``) and not before "kommun" or "stad"."""
+    w = words[i]
+    return (is_cap(w) and not initial[i] and w in lists.all_surnames and _person_context(words, i)
+            and not (i + 1 < len(words) and words[i + 1].lower() in PLACE_AFTER))
 
 
 def listed(w: str, lists: NameLists = GAZETTEER, surnames: bool = True) -> bool:
@@ -156,6 +188,8 @@ def context_names(words: list[str], line_start: list[bool] | None = None, lists:
         if (naming_context(words, i, lowercase=not is_cap(w)) or _signature(words, line_start, i)) and (
                 rare_word(w) or listed(w, lists, surnames=False)):
             out[i] = True  # "Fråga efter Zana", "pratade med ubah", "/Hawre"
+        elif word_surname_named(words, i, initial, lists):
+            out[i] = True  # "talade med Ek", "och sedan med Lund"
         elif _signature(words, line_start, i) and is_cap(w) and (
                 i + 1 == n or words[i + 1] in SENTENCE_END or line_start[i + 1]):
             out[i] = True  # "/Hans." : a capitalised word alone after the slash

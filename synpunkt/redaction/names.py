@@ -35,6 +35,9 @@ _INITIAL_RE = re.compile(r"^[A-ZÅÄÖ]$")
 _ANY_INITIAL_RE = re.compile(r"^[A-ZÅÄÖa-zåäö]$")
 LABEL_WORDS = {"kontakt", "ansvarig", "kontaktperson", "handläggare", "namn", "inlämnad", "av", "hänvisad", "till",
                 "upp"}
+_LIST_JOINS = {",", "och", "eller", "&", "samt"}
+PLACE_AFTER = {"kommun", "kommuns", "kommunen", "stad", "stads", "län", "kyrka", "centrum", "station"}
+"""Words after which a surname that is also a place is the place ("Lund kommun")."""
 LOWERCASE_CONTEXT = {"med", "till", "och", "från", "av", "åt", "heter"}
 _ACRONYM_RE = re.compile(r"^[A-ZÅÄÖ]{2,3}$|^[A-ZÅÄÖ]{2,}:[a-zåäö]+$")
 
@@ -298,6 +301,11 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
 
     cell = n <= 4  # "Sultani, Selam", "haddad, ghada": a cell, where the order may be surname first
 
+    def listed_beside(k: int) -> bool:  # "Holm, Lund och Berg": a listed name that is also a word, in a list
+        return (0 <= k < n and not flags[k] and is_cap(words[k]) and not initial[k] and name_word(k)
+                and (words[k] in GAZETTEER.all_surnames or words[k] in GAZETTEER.ambiguous)
+                and not (k + 1 < n and words[k + 1].lower() in PLACE_AFTER))
+
     changed = True
     while changed:
         changed = False
@@ -328,6 +336,9 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
                     and (is_cap(words[i + 2]) or (cell and words[i + 2].islower() and rare_word(words[i + 2])))
                     and name_word(i + 2) and (i + 3 == n or not is_wordlike(words[i + 3]))):
                 flags[i + 2] = changed = True  # "Wang, Ubah": the first name after a surname and a comma
+            for step in (1, -1):  # a name joined by "," or "och" to this one
+                if 0 <= i + step < n and words[i + step].lower() in _LIST_JOINS and listed_beside(i + 2 * step):
+                    flags[i + 2 * step] = changed = True
             if (i >= 2 and words[i - 1] == "." and _ANY_INITIAL_RE.match(words[i - 2]) and not flags[i - 2]
                     and text[offsets[i - 1][1] : offsets[i][0]] == " "):
                 flags[i - 2] = flags[i - 1] = changed = True

@@ -21,11 +21,21 @@ EMAIL_RE = re.compile(
     r"[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"
 )
 """An e-mail address, also written "namn (at) exempel.se" or "namn[at]exempel.se"."""
+_BARE_EMAIL_RE = re.compile(r"(?<![\w.%+-])[^\W\d_][\w.%+-]*@[^\W\d_][\w-]+(?![\w@-])(?!\.\w)")
+"""An address without its top-level domain ("sara.holm@telia"): the name before "@" is personal all the same."""
+_SPOKEN_EMAIL_RE = re.compile(
+    r"(?i)(?<![\w])[^\W\d_]+(?:\s(?:punkt|dot)\s[\w-]+)*\s(?:snabel-?a|at-tecken)\s[\w-]+"
+    r"(?:\s(?:punkt|dot)\s[^\W\d_]{2,})+(?![\w])")
+"""An address spelled out: "karin punkt lund snabel-a gmail punkt com"."""
 
 
 def email_spans(text: str) -> list[Span]:
-    """Spans of e-mail addresses."""
-    return [Span(m.start(), m.end(), "e-post") for m in EMAIL_RE.finditer(text)]
+    """Spans of e-mail addresses (also without a top-level domain, or spelled out with "snabel-a")."""
+    out = [Span(m.start(), m.end(), "e-post") for m in EMAIL_RE.finditer(text)]
+    for rx in (_BARE_EMAIL_RE, _SPOKEN_EMAIL_RE):
+        out += [Span(m.start(), m.end(), "e-post") for m in rx.finditer(text)
+                if not any(m.start() < s.end and s.start < m.end() for s in out)]
+    return sorted(out, key=lambda s: s.start)
 
 
 RULES: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (

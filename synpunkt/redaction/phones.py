@@ -5,7 +5,8 @@ format (070-123 45 67, 0701234567, +46 70 123 45 67, 0046 8 123 456 78, 031-12 3
 numbers written with their country code. The hand-written shapes add numbers outside the plan's known ranges
 (a typo or a made-up number is still a number someone can ring). Both are filtered the same way: dates, time
 ranges ("0800-1700", "08.00–17.00"), sums ("1 500 kr") and case or invoice numbers ("ordernr 0812345678") are no
-phone numbers.
+phone numbers. A phone word just before the number ("tfn nr", "telefon nr", "TEL") wins over the case-number
+guess, and so does a national number valid in the plan after a bare upper-case word ("OBS 031-12 34 56").
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ PHONE_RE = re.compile(
     r"|07\d\.\d{3}\.\d{2}\.\d{2}"  # 070.123.45.67
     + r")(?![\w])(?![-/.,–]?\d)"
 )
+_PHONE_BEFORE_RE = re.compile(
+    r"(?i)(?<![\w])(?:tel|tfn|telefon|telefonnummer|telefonnumret|telefonnr|telnr|tfnnr|mobil|mobilnr|mobilnummer|"
+    r"mobiltelefon|hemtelefon|jobbtelefon|direktnummer|direktnr|växel|växeln|ring|ringa|ringer|nås|sms|sms:a)"
+    r"\.?:?(?:\s?(?:nr|nummer|numret|no)\.?:?)?(?:\s(?:mig|oss|henne|honom|dem|hen))?(?:\s(?:på|till|är|:))?\s?:?\s?$")
+"""A phone word right before a number ("tfn nr ", "Ring mig på telefon nr ", "TEL ", "mobil: ")."""
+_CASE_WORD_RE = re.compile(
+    r"(?i)\b(?:dnr|diarienr|diarienummer|ärende|ärendet|ärendenr|ärendenummer|nr|referens|referensnummer|ref|"
+    r"beslut|order|ordernr|ordernummer|kundnummer|kundnr|bokningsnummer|avtalsnummer)\.?:?\s?"
+    r"(?-i:[A-ZÅÄÖ]{1,5}\s?)?$")
+"""A case-number word before a number, also with an upper-case register letter code between ("dnr KS ")."""
 _MIN_DIGITS = 7  # texts with fewer digits hold no phone number: the library is not asked
 _DIGIT_RE = re.compile(r"\d")
 
@@ -45,7 +56,21 @@ def _keep(text: str, start: int, end: int) -> bool:
         return False
     if payment_reference_context(text, start):
         return False
-    return not case_number_context(text, start) or text[start:end].startswith(("+", "(", "07"))
+    number = text[start:end]
+    if not case_number_context(text, start) or number.startswith(("+", "(", "07")):
+        return True
+    before = text[max(0, start - 40) : start]
+    if _PHONE_BEFORE_RE.search(before):
+        return True  # "tfn nr 08-123 456 78", "TEL 031-123 45 67"
+    # only a bare upper-case word before ("OBS 031-12 34 56"): a national number the plan accepts is a phone number
+    return not _CASE_WORD_RE.search(before[-25:]) and number.startswith("0") and _valid_national(number)
+
+
+def _valid_national(number: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, "SE"))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _library_spans(text: str) -> list[tuple[int, int]]:

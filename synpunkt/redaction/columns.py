@@ -1,0 +1,68 @@
+"""Metadata column headers: which say their cells hold a person's name, and how a header itself is redacted.
+
+A header is no personal data in the normal case ("ärendetyp", "Svarstid", "Kontaktväg"), so only identifiers with
+a fixed shape are taken out of one (a personnummer, phone number or e-mail address: ``pattern_spans``); the name
+rules and the name model are not run on headers. A header that says its column holds a person's name
+("efternamn", "förnamn", "namn", "kontaktperson", "handläggare", "surname") makes every non-empty cell of it a name,
+whatever the word: surnames that are also words ("Lund", "Berg", "Ek") are names there.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from synpunkt.redaction.patterns import pattern_spans
+from synpunkt.redaction.spans import apply_spans
+
+NAME_WORDS = frozenset("""
+namn name names förnamn fornamn efternamn tilltalsnamn mellannamn personnamn surname surnames firstname lastname
+forename givenname familyname fullname handläggarnamn kontaktnamn
+""".split())
+"""Words that make a header a name column wherever they stand ("Efternamn", "Handläggarens namn")."""
+PERSON_WORDS = frozenset("""
+kontaktperson kontaktpersoner kontaktpersonen handläggare handlaggare handläggaren ansvarig ansvarige anmälare
+avsändare uppgiftslämnare klagande sökande brukare contact person officer caseworker handler
+""".split())
+"""Words that make a header a name column when every word of it is one ("Kontaktperson", "Ansvarig handläggare";
+not "Anmälarens ålder", "Handläggare id")."""
+NAME_PHRASES = frozenset({
+    "first name", "last name", "given name", "family name", "full name", "case officer", "case worker",
+    "inlämnad av", "inskickad av", "insänd av", "inkommen från", "skickad av", "registrerad av", "handlagd av",
+})
+"""Phrases that make a header a name column (their words alone do not: "first", "av", "case")."""
+NOT_NAME_HEADER_WORDS = frozenset("""
+kommun kommunnamn enhet enhetens enhetsnamn förvaltning förvaltningens skola skolans skolnamn verksamhet
+verksamhetens gata gatunamn gatan ort orten område områdets fil filnamn kolumn kategori typ kanal ärende ärendet
+ärendets projekt projektets tjänst tjänstens produkt bilaga dokument formulär formulärets blankett
+file unit street organisation organization company department school municipality project service product
+category channel area place city town region
+""".split())
+"""Words that make a header about a place, unit or thing even beside "namn" ("Enhetens namn", "Skolans namn")."""
+_SPLIT_RE = re.compile(r"[\s_\-.:/()\[\],;]+")
+
+
+def _header_words(header: str) -> list[str]:
+    return [w for w in _SPLIT_RE.split(str(header).lower()) if w]
+
+
+@lru_cache(maxsize=4096)
+def is_name_column(header: str) -> bool:
+    """Whether a metadata header says its cells hold a person's name ("efternamn", "Kontaktperson", "Name")."""
+    words = _header_words(header)
+    if not words or any(w in NOT_NAME_HEADER_WORDS for w in words):
+        return False
+    joined = f" {' '.join(words)} "
+    return (any(w in NAME_WORDS for w in words) or all(w in PERSON_WORDS for w in words)
+            or any(f" {p} " in joined for p in NAME_PHRASES))
+
+
+def redact_header(header: str) -> str:
+    """A header with identifiers of a fixed shape replaced ("_" read as a space); words, names too, are kept."""
+    text = str(header)
+    return apply_spans(text, pattern_spans(text.replace("_", " "))).text  # same offsets
+
+
+def name_cell(value: object) -> bool:
+    """A cell of a name column that is replaced whole: a string with a letter or digit (not "-", not empty)."""
+    return isinstance(value, str) and any(c.isalnum() for c in value)
