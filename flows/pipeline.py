@@ -41,10 +41,13 @@ CLASSIFY_CHUNK = 256
 def collect_inbox_task() -> tuple[int, list[str]]:
     """(batches newly landed, one line per inbox file not landed, its folder and file name redacted)."""
     logger = get_run_logger()
-    receipts, problems = collect_inbox()
+    resent: list = []
+    receipts, problems = collect_inbox(resent=resent)
     lines = describe_inbox_problems(problems)
     for line in lines:
         logger.warning("inbox file not landed (it stays in the inbox): %s", line)
+    for line in describe_inbox_problems(resent):  # the same file again: one batch, said once
+        logger.info("inbox file already received: %s", line)
     return sum(not r.duplicate for r in receipts), lines
 
 
@@ -321,7 +324,7 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     """
     logger = get_run_logger()
     runner = scaleout.task_runner()  # a bad setting, or a cluster not trusted with raw text, fails before any work
-    with pipeline_lock():
+    with pipeline_lock(logger=logger):
         ingested = ingest_flow.with_options(task_runner=runner)(warehouse, retry_failed, model_dir)
         free_ingest_models()
         classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)

@@ -89,8 +89,10 @@ class DedupeState:
                 ids.append(comment_id(key, group, k))
                 kinds.append(CONTENT)
                 earlier.append(None)
-        return pd.DataFrame({"row_number": pd.array(rows["row_number"], dtype="Int64"), "comment_id": ids,
-                             "kind": kinds, "in_batch_of": pd.array(earlier, dtype="Int64")})
+        # explicit dtypes: an empty chunk (every row rejected) must merge with the stored ids like any other
+        return pd.DataFrame({"row_number": pd.array(rows["row_number"], dtype="Int64"),
+                             "comment_id": pd.Series(ids, dtype=object), "kind": pd.Series(kinds, dtype=object),
+                             "in_batch_of": pd.array(earlier, dtype="Int64")})
 
 
 def duplicates(assigned: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
@@ -99,8 +101,10 @@ def duplicates(assigned: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     `stored` holds comment_id, batch_id, row_number of already stored comments with any of the ids. Returns
     row_number, reason_code, reason, one row per duplicate; reasons name rows and batches, never values.
     """
-    df = assigned.merge(stored.rename(columns={"batch_id": "stored_batch", "row_number": "stored_row"}),
-                        on="comment_id", how="left")
+    stored = stored.rename(columns={"batch_id": "stored_batch", "row_number": "stored_row"})
+    # the keys as plain objects on both sides: an empty side may come typed float64 or str (pandas, DuckDB)
+    df = assigned.astype({"comment_id": object}).merge(stored.astype({"comment_id": object}), on="comment_id",
+                                                       how="left")
     in_batch = df["in_batch_of"].notna()
     in_store = ~in_batch & df["stored_batch"].notna()
     out = []

@@ -50,7 +50,8 @@ PROGRESS_MIN_BYTES = 2_000_000
 """Batches from this size on show a progress bar (rows)."""
 
 __all__ = ["QUARANTINE_COLUMNS", "BatchResult", "ChunkCompute", "ChunkFailed", "ChunkOutput", "ChunkWork",
-           "InProcess", "failure_reason", "ingest_batch", "pending_batches", "purge_expired_raw", "resync_statuses"]
+           "InProcess", "cause_in_file", "failure_reason", "ingest_batch", "pending_batches", "purge_expired_raw",
+           "resync_statuses"]
 
 ACCEPTED_FIELDS = ("external_id", "contact_date", "channel", "text", "metadata")
 
@@ -72,6 +73,20 @@ class RowLimitExceeded(ValueError):
 
 SAFE_MESSAGES = (TableReadError, MissingColumn, RowLimitExceeded)
 """Errors whose messages never hold cell values (by contract), so they may be shown as they are."""
+
+_NOT_THE_FILES = ("cannot read the file (", "file not found", "is a directory")
+"""TableReadError reasons about the landing area (an I/O error, a missing raw copy), not the file's content."""
+
+
+def cause_in_file(error: str | None) -> bool:
+    """True when a failed batch's reason lies in its file's content (no comment or date column, a file that is
+    not a readable table): ingesting the same raw copy again (``--retry-failed``) cannot help; a corrected file,
+    submitted again, can (pure, on the stored reason)."""
+    if not error:
+        return False
+    if f"{MissingColumn.__name__}: " in error:
+        return True
+    return f"{TableReadError.__name__}: " in error and not any(s in error for s in _NOT_THE_FILES)
 
 
 def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:

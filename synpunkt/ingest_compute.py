@@ -346,11 +346,34 @@ def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct:
     return signal_rows(comments, detected, detector.version)
 
 
+def redact_case_id(value: str | None) -> str | None:
+    """A case id (external_id) as stored: a personnummer or samordningsnummer, phone number or e-mail address in
+    it becomes its placeholder ("19850612-2384" -> "[PERSONNUMMER]"); ordinary case ids ("KS 2023/456",
+    "2024-000123") stay as they are. Only these fixed-shape rules: an account or address rule would read ordinary
+    case numbers as personal data. Duplicates are matched on the raw id before this (synpunkt.dedupe)."""
+    from synpunkt.redaction.identity_numbers import identity_number_spans
+    from synpunkt.redaction.patterns import email_spans
+    from synpunkt.redaction.phones import phone_spans
+    from synpunkt.redaction.spans import apply_spans, overlaps
+
+    if not isinstance(value, str) or not value:
+        return value
+    spans, taken = [], []
+    for rule in (email_spans, identity_number_spans, phone_spans):  # the order of precedence of pattern_spans
+        for span in rule(value):
+            if not overlaps(span.start, span.end, taken):
+                taken.append((span.start, span.end))
+                spans.append(span)
+    return apply_spans(value, spans).text if spans else value
+
+
 def _prepare(work: ChunkWork, cache: RedactionCache) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The chunk's rows for `comments` and `quarantine`, redacted (texts, metadata keys and values, cells)."""
+    """The chunk's rows for `comments` and `quarantine`, redacted (texts, metadata keys and values, cells, case
+    ids: redact_case_id)."""
     from synpunkt.warehouse import now
 
     accepted, dups, rejected = work.accepted, work.duplicates, work.rejected
+    case_ids = [redact_case_id(e) for e in accepted["external_id"]]
     texts = cache.texts(accepted["text"].tolist())
     metadata = cache.mappings(list(accepted["metadata"]))
     is_dup = accepted["row_number"].isin(dups["row_number"]).to_numpy()
@@ -360,7 +383,7 @@ def _prepare(work: ChunkWork, cache: RedactionCache) -> tuple[pd.DataFrame, pd.D
         "comment_id": [c for c, k in zip(work.comment_ids, keep) if k], "batch_id": work.batch_id,
         "municipality_code": work.municipality_code,
         "row_number": accepted["row_number"][keep].astype("int64").tolist(),
-        "external_id": pd.Series(accepted["external_id"][keep].tolist(), dtype=object),
+        "external_id": pd.Series([e for e, k in zip(case_ids, keep) if k], dtype=object),
         "contact_date": [d for d, k in zip(accepted["contact_date"], keep) if k],
         "year": [d.year for d, k in zip(accepted["contact_date"], keep) if k],
         "channel": pd.Series(accepted["channel"][keep].tolist(), dtype=object),
@@ -371,7 +394,7 @@ def _prepare(work: ChunkWork, cache: RedactionCache) -> tuple[pd.DataFrame, pd.D
     })
     dup_rows = {int(n): json.dumps({"external_id": e, "contact_date": d.isoformat(), "channel": c, "text": t[0],
                                     "metadata": m}, ensure_ascii=False)
-                for n, e, d, c, t, m, dup in zip(accepted["row_number"], accepted["external_id"],
+                for n, e, d, c, t, m, dup in zip(accepted["row_number"], case_ids,
                                                   accepted["contact_date"], accepted["channel"], texts, metadata,
                                                   is_dup) if dup}
     rejected_rows = cache.rows([r for r in rejected["row"]])

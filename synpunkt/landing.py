@@ -173,8 +173,8 @@ def _reason(err: Exception, *names: str) -> str:
     return text
 
 
-def collect_inbox(inbox: Path | None = None, root: Path | None = None,
-                  settle_seconds: float | None = None) -> tuple[list[Receipt], list[InboxProblem]]:
+def collect_inbox(inbox: Path | None = None, root: Path | None = None, settle_seconds: float | None = None,
+                  resent: list[InboxProblem] | None = None) -> tuple[list[Receipt], list[InboxProblem]]:
     """Land every complete file in inbox/<code>/, then delete it there (the landing copy is the only raw copy kept).
 
     Returns (receipts, problems).
@@ -183,7 +183,8 @@ def collect_inbox(inbox: Path | None = None, root: Path | None = None,
     Names of uploads in progress (.part, .tmp, hidden, ~$ lock files) are never collected. A file in a folder that
     is not a municipality code, of an unsupported type, empty or a symbolic link stays where it is and is reported
     as an InboxProblem, and so is a file directly in inbox/ (not in a municipality's folder): nothing is silently
-    ignored.
+    ignored. A file whose content had already landed is removed too (the same file twice is one batch); with
+    `resent`, a line for each such file is appended there (its `reason` names the batch, never the file).
     """
     inbox = inbox or inbox_dir()
     settle = inbox_settle_seconds() if settle_seconds is None else settle_seconds
@@ -197,7 +198,12 @@ def collect_inbox(inbox: Path | None = None, root: Path | None = None,
             if data is None:
                 log.info("a file in inbox/%s is still being written; left for the next run", folder.name)
                 continue
-            receipts.append(land_bytes(data, folder.name, path.name, "inbox", root))
+            receipt = land_bytes(data, folder.name, path.name, "inbox", root)
+            receipts.append(receipt)
+            if receipt.duplicate and resent is not None:
+                resent.append(InboxProblem(folder.name, path.name, f"the same content as batch {receipt.batch_id}, "
+                                                                   "received before: removed from the inbox, nothing "
+                                                                   "new to ingest"))
         except (ValueError, OSError) as err:
             problems.append(InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name)))
             continue

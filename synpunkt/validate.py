@@ -40,6 +40,13 @@ CHANNEL_SYNONYMS = {
     "besök": "besök", "besok": "besök", "visit": "besök", "reception": "besök", "fysiskt besök": "besök",
     "personligt besök": "besök", "kontaktcenter besök": "besök",
 }
+COMMENT_WORDS = ("synpunkt", "kommentar", "fritext", "beskrivning", "meddelande", "comment", "feedback")
+"""A multi-word header holding one of these words (or its inflected form) may name the comment column
+("Beskrivning av synpunkten"), when no header names it exactly and no other header looks like one."""
+_COMMENT_ENDINGS = ("", "en", "er", "erna", "ar", "arna", "et", "t", "n", "na", "s")
+_NOT_COMMENT_WORDS = frozenset(("id", "nr", "nummer", "number", "no", "datum", "date", "typ", "type", "kategori",
+                                "category", "kod", "code", "tid", "time", "status", "antal", "count", "längd"))
+"""A header with one of these words names something about the comment ("Synpunkt id", "Typ av synpunkt")."""
 MAX_TEXT_CHARS = 20_000
 EARLIEST_DATE = date(2000, 1, 1)
 
@@ -56,6 +63,12 @@ class ColumnMap:
     municipality: str | None
     metadata: list[str]
     other_comment_columns: list[str] = field(default_factory=list)  # also named like a comment column: metadata
+    text_shown: str | None = None  # how reasons name a loosely matched comment column (its header is not shown)
+
+    @property
+    def text_label(self) -> str:
+        """The comment column as reasons name it: its header where it matched a known name, else its position."""
+        return self.text_shown or f"'{shown_column(self.text)}'"
 
 
 @dataclass
@@ -95,15 +108,41 @@ def _missing(role: str, n_columns: int, candidates: tuple[str, ...]) -> MissingC
                          f"{', '.join(candidates)} (a file whose first line is data, not a header, has none)")
 
 
+def _comment_word(word: str) -> bool:
+    """A word of a header that is a comment word or an inflection of one ("synpunkten", "kommentarer")."""
+    return any(word.startswith(w) and word[len(w):] in _COMMENT_ENDINGS for w in COMMENT_WORDS)
+
+
+def _loose_comment_column(columns: list, roles: tuple[tuple[str, ...], ...]) -> int | None:
+    """The one column whose multi-word header holds a comment word ("Beskrivning av synpunkten") and nothing
+    naming another role; None when there is none. Raises MissingColumn when several could be it (by position:
+    loosely matched headers are not shown)."""
+    taken = {header_key(c) for candidates in roles for c in candidates}
+    found = []
+    for i, c in enumerate(columns):
+        key = header_key(c)
+        words = key.split("_")
+        if _matches(key, taken) or _NOT_COMMENT_WORDS.intersection(words):
+            continue
+        if any(_comment_word(w) for w in words):
+            found.append(i)
+    if len(found) > 1:
+        listed = ", ".join(str(i + 1) for i in found[:-1]) + f" and {found[-1] + 1}"
+        raise MissingColumn(f"no column is named exactly like a comment column, and columns {listed} could each "
+                            f"hold the comments; name the comment column one of {', '.join(TEXT_COLUMN_CANDIDATES)}")
+    return found[0] if found else None
+
+
 def _column_positions(df: pd.DataFrame) -> tuple[int, int, int | None, int | None, int | None]:
     columns, used = list(df.columns), set()
     found = []
-    for role, candidates, required in (("comment", TEXT_COLUMN_CANDIDATES, True),
-                                       ("date", DATE_COLUMN_CANDIDATES, True),
-                                       ("id", ID_COLUMN_CANDIDATES, False),
-                                       ("channel", CHANNEL_COLUMN_CANDIDATES, False),
-                                       ("municipality", MUNICIPALITY_COLUMN_CANDIDATES, False)):
+    roles = (("comment", TEXT_COLUMN_CANDIDATES, True), ("date", DATE_COLUMN_CANDIDATES, True),
+             ("id", ID_COLUMN_CANDIDATES, False), ("channel", CHANNEL_COLUMN_CANDIDATES, False),
+             ("municipality", MUNICIPALITY_COLUMN_CANDIDATES, False))
+    for role, candidates, required in roles:
         position = _pick(columns, used, candidates)
+        if position is None and role == "comment":
+            position = _loose_comment_column(columns, tuple(r[1] for r in roles[1:]))
         if position is None and required:
             raise _missing(role, len(columns), candidates)
         if position is not None:
@@ -116,8 +155,9 @@ def map_columns(df: pd.DataFrame) -> ColumnMap:
     """Find the comment, date, id, channel and municipality columns; every other column is kept as metadata.
 
     Names are compared with ``header_key``; when several columns match a role the first in the file wins and
-    the others stay metadata (a second comment column is never lost). Raises MissingColumn without a comment
-    or a date column.
+    the others stay metadata (a second comment column is never lost). Without a comment column so named, the one
+    header holding a comment word is taken (COMMENT_WORDS: "Beskrivning av synpunkten"). Raises MissingColumn
+    without a comment or a date column, or when several headers could each name the comment column.
     """
     columns = list(df.columns)
     positions = _column_positions(df)
@@ -125,8 +165,10 @@ def map_columns(df: pd.DataFrame) -> ColumnMap:
     used = {p for p in positions if p is not None}
     metadata = [c for i, c in enumerate(columns) if i not in used]
     wanted = {header_key(c) for c in TEXT_COLUMN_CANDIDATES}
+    loose = not _matches(header_key(label[0]), wanted)  # a header holding a comment word: may hold more
     return ColumnMap(label[0], label[1], label[2], label[3], label[4], metadata,
-                     [c for c in metadata if _matches(header_key(c), wanted)])
+                     [c for c in metadata if _matches(header_key(c), wanted)],
+                     f"{positions[0] + 1} (the comment column)" if loose else None)
 
 
 def normalise_channel(value) -> tuple[str | None, str | None]:
@@ -233,13 +275,13 @@ def shown_column(column: object) -> str:
 def _check(row: dict, cols: ColumnMap, municipality_code: str, today: date) -> tuple[str, str] | DateParse:
     """The row's problem (code, reason), or its parsed date when it passes every check."""
     if isinstance(row.get(cols.text), (dict, list, tuple, bool)):  # a JSON object, list or true/false
-        return "not_text", (f"the value in column '{shown_column(cols.text)}' is not text (a JSON object, list or "
+        return "not_text", (f"the value in column {cols.text_label} is not text (a JSON object, list or "
                             "true/false)")
     text = _clean(row.get(cols.text))
     if text is None or not text.strip():
-        return "empty_text", f"the comment in column '{shown_column(cols.text)}' is empty"
+        return "empty_text", f"the comment in column {cols.text_label} is empty"
     if len(text) > MAX_TEXT_CHARS:
-        return ("text_too_long", f"the comment in column '{shown_column(cols.text)}' is longer than "
+        return ("text_too_long", f"the comment in column {cols.text_label} is longer than "
                                  f"{MAX_TEXT_CHARS} characters")
     parsed = parse_date(row.get(cols.date))
     problem = _date_problem(parsed, shown_column(cols.date), today)

@@ -7,6 +7,8 @@ see ``pipeline_lock``); analysts query the published copy (see synpunkt.publish)
 from __future__ import annotations
 
 import json
+import logging
+import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -19,6 +21,8 @@ from synpunkt.config import home, private_dir, private_file, warehouse_path
 from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt.marts import create_marts
 from synpunkt.municipalities import load_municipalities
+
+log = logging.getLogger(__name__)
 
 SQL = resources.files("synpunkt") / "sql"
 
@@ -67,22 +71,76 @@ def transaction(con: duckdb.DuckDBPyConnection):
     con.execute("COMMIT")
 
 
+LOCK_FILE = "pipeline.lock"
+HOLDER_FILE = "pipeline.lock.holder"
+"""Next to the lock, while it is held: the holder's pid, what it does and since when (lock_holder)."""
+
+
 @contextmanager
-def pipeline_lock(timeout: float = 600):
-    """Only one pipeline process writes the warehouse at a time; others wait, then fail clearly."""
+def pipeline_lock(timeout: float = 600, what: str = "a pipeline run", logger: logging.Logger | None = None):
+    """Only one pipeline process writes the warehouse at a time; others say once (to `logger`, default this
+    module's) that they wait, wait up to `timeout` seconds, then fail clearly. `what` the holder does is written
+    next to the lock (lock_holder)."""
     from filelock import FileLock, Timeout
 
-    lock_path = Path(home()) / "pipeline.lock"
+    lock_path = Path(home()) / LOCK_FILE
     private_dir(lock_path.parent)
     lock = FileLock(str(lock_path))
     try:
-        lock.acquire(timeout=timeout)
+        lock.acquire(timeout=0)
     except Timeout:
-        raise RuntimeError(f"another Synpunkt pipeline run holds {lock_path}; waited {timeout:.0f} s") from None
+        held = busy_message(lock_holder())
+        if timeout > 0:
+            (logger or log).info("waiting for the run in progress to finish: %s; up to %.0f s", held, timeout)
+        try:
+            lock.acquire(timeout=max(timeout, 0))
+        except Timeout:
+            raise RuntimeError(f"{held} holds {lock_path}; waited {timeout:.0f} s") from None
+    holder = lock_path.with_name(HOLDER_FILE)
+    try:
+        holder.write_text(json.dumps({"pid": os.getpid(), "what": what, "since": now().isoformat(timespec="seconds")}),
+                          encoding="utf-8")
+    except OSError:  # only a better message is lost
+        pass
     try:
         yield
     finally:
+        holder.unlink(missing_ok=True)
         lock.release()
+
+
+def lock_holder() -> dict | None:
+    """Who holds the pipeline lock now: {"pid", "what", "since" (UTC)} (pid None where it cannot be told), or None
+    when nobody holds it. Only probes the lock (a shared, non-blocking flock that is released at once)."""
+    lock_path = Path(home()) / LOCK_FILE
+    try:
+        import fcntl
+
+        fd = os.open(lock_path, os.O_RDONLY)
+    except (ImportError, OSError):  # no lock file: no run ever held it
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        pass
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+    try:
+        found = json.loads(lock_path.with_name(HOLDER_FILE).read_text(encoding="utf-8"))
+        return {"pid": int(found["pid"]), "what": str(found["what"]), "since": str(found["since"])}
+    except (OSError, ValueError, KeyError, TypeError):  # taken an instant ago, or by an older version
+        return {"pid": None, "what": "a pipeline run", "since": None}
+
+
+def busy_message(holder: dict | None) -> str:
+    """'a pipeline run (pid 123, since 2026-11-30T18:05:35 UTC)' for lock_holder()'s answer (pure)."""
+    holder = holder or {"pid": None, "what": "another Synpunkt pipeline run", "since": None}
+    details = [f"pid {holder['pid']}"] if holder.get("pid") else []
+    details += [f"since {holder['since']} UTC"] if holder.get("since") else []
+    return holder["what"] + (f" ({', '.join(details)})" if details else "")
 
 
 def _one(con, sql: str, params=None) -> tuple | None:

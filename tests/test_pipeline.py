@@ -368,3 +368,22 @@ def test_raw_copies_are_private_and_purged_after_retention(home, trained, monkey
     status = json.loads((raw.parent / "status.json").read_text())
     assert status["status"] == "ingested" and status["rows_accepted"] == 3
     con.close()
+
+
+def test_a_file_whose_rows_are_all_rejected_is_quarantined_and_the_run_succeeds(home, trained, monkeypatch):
+    """Finding 19: every row invalid (in the whole file, or in one chunk of it) is quarantined row by row."""
+    from typer.testing import CliRunner
+
+    from synpunkt.cli import app
+
+    model_dir, _ = trained
+    monkeypatch.setenv("SYNPUNKT_INGEST_CHUNK_ROWS", "3")
+    drop_in_inbox(home, "0183", "olddates.csv", b"datum,kommentar\n1900-01-01,Excel\n0,Noll\n2024-02-30,Fel dag\n")
+    mixed = rows(6)
+    mixed.loc[3:5, "datum"] = "inte ett datum"  # the second chunk: all rejected
+    drop_in_inbox(home, "0180", *encoded(mixed, "csv"))
+    result = CliRunner().invoke(app, ["run", "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    assert query(home, "SELECT municipality_code, status, rows_received, rows_accepted, rows_quarantined, error "
+                       "FROM batches ORDER BY 1") == [("0180", "ingested", 6, 3, 3, None),
+                                                      ("0183", "ingested", 3, 0, 3, None)]

@@ -118,13 +118,22 @@ def review_export(
 
 @review_app.command("import")
 def review_import(file: Annotated[Path, typer.Argument(help="Filled review file (.xlsx, .csv or Label Studio .json)")]) -> None:
-    """Load reviewers' answers into the corrections table (idempotent) and refresh the trends."""
+    """Load reviewers' answers into the corrections table (idempotent), refresh the trends and publish, so that
+    the published copy, reports and exports have the corrections at once."""
     from synpunkt.review import ReviewImportError, import_review
-    from synpunkt.warehouse import connect, pipeline_lock, refresh_trends
+    from synpunkt.warehouse import busy_message, connect, lock_holder, pipeline_lock, refresh_trends
 
     _input_file(file, "review file")
     _check_home()
-    with pipeline_lock():
+    published, held_back = None, None
+    if (holder := lock_holder()) is not None:
+        typer.echo(f"waiting for the run in progress to finish: {busy_message(holder)}; up to 10 minutes", err=True)
+    try:
+        lock = pipeline_lock(what="a review import")
+        lock.__enter__()
+    except RuntimeError as err:  # a run held the warehouse for the whole wait
+        _fail(f"{err}; import the review file when it finishes")
+    try:
         con = connect()
         try:
             try:
@@ -134,7 +143,31 @@ def review_import(file: Annotated[Path, typer.Argument(help="Filled review file 
             version = con.execute("SELECT model_version FROM current_model").fetchall()
             if counts["imported"] and version:
                 refresh_trends(con, version[0][0])
+                held_back = _not_publishable(con, version[0][0])
+                if held_back is None:
+                    from synpunkt.publish import publish
+
+                    published = publish(con)  # the step a run ends with: the same snapshot, swapped in atomically
         finally:
             con.close()
+    finally:
+        lock.__exit__(None, None, None)
     typer.echo(f"{counts['imported']} corrections imported ({counts['already_imported']} already there, "
                f"{counts['rows_reviewed']} reviewed rows in the file)")
+    if published is not None:
+        typer.echo(f"published: {published} (reports and exports now have the corrections)")
+    elif counts["imported"]:
+        why = f" ({held_back})" if held_back else " (no model has classified the comments yet)"
+        typer.echo(f"the corrections reach the published copy, reports and exports at the next `synpunkt run`{why}")
+
+
+def _not_publishable(con, version: str) -> str | None:
+    """Why the live warehouse is not published here (a batch half ingested, comments not yet classified: a run
+    would finish them first), or None."""
+    from synpunkt.warehouse import count_unclassified
+
+    if con.execute("SELECT count(*) FROM batches WHERE status = 'ingesting'").fetchall()[0][0]:
+        return "a batch was interrupted while it was ingested"
+    if count_unclassified(con, version):
+        return "some comments are not classified yet"
+    return None

@@ -10,6 +10,8 @@ import typer
 from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _check_home, _check_settings, _fail, _input_file,
                                   _model_folder, _municipality, _setup_logging, _start_prefect, app)
 
+RUN_WHAT = "a pipeline run"
+"""What a pipeline run writes next to the lock it holds (synpunkt.warehouse.pipeline_lock's default)."""
 RUN_FAILED_BATCHES_EXIT = 3
 """`synpunkt run` exits with this status when a batch failed (after every stage has run)."""
 
@@ -109,8 +111,7 @@ def run(
     for line in not_landed:
         typer.secho(f"  not landed: {line}", fg=typer.colors.RED, err=True)
     typer.echo(f"analysts' copy: {result['published']}")
-    if failed:
-        typer.echo("fix the cause, then `synpunkt run --retry-failed` ingests the failed batches again", err=True)
+    _failed_advice(failed)
     if not_landed:
         typer.echo(f"{len(not_landed)} inbox file(s) not landed: fix or remove them; the next run collects them "
                    "again", err=True)
@@ -118,45 +119,106 @@ def run(
         raise typer.Exit(code=RUN_FAILED_BATCHES_EXIT)
 
 
+def _failed_advice(failed: list[dict]) -> None:
+    """What to do about failed batches: a cause in the file (a missing column, not a table) is fixed in a new file,
+    submitted again (the raw copy never changes); any other, by `--retry-failed` once it is fixed."""
+    from synpunkt.ingest import cause_in_file
+
+    in_file = [b["batch_id"] for b in failed if cause_in_file(b["error"])]
+    if in_file:
+        typer.echo(f"{', '.join(in_file)}: the cause is in the file itself; correct the file and submit it again "
+                   "(`synpunkt submit` or the inbox): retrying the same file cannot help", err=True)
+    if len(in_file) < len(failed):
+        typer.echo("fix the cause, then `synpunkt run --retry-failed` ingests the other failed batches again"
+                   if in_file else "fix the cause, then `synpunkt run --retry-failed` ingests the failed batches again",
+                   err=True)
+
+
 @app.command()
 def status(limit: Annotated[int, typer.Option(min=1, help="How many recent batches")] = 20) -> None:
-    """Recent batches with their accepted, quarantined and failed counts (and those waiting to be ingested)."""
+    """Recent batches with their accepted, quarantined and failed counts (and those waiting to be ingested).
+    Reads the published copy (the live warehouse before anything is published); while a run works, says so and
+    shows the batches it has finished from their status files."""
+    from synpunkt.batch_status import read_status
     from synpunkt.config import published_path, warehouse_path
-    from synpunkt.landing import landed_batches, stuck_inbox_files
+    from synpunkt.ingest import cause_in_file
+    from synpunkt.landing import batch_dir, landed_batches, stuck_inbox_files
     from synpunkt.municipalities import municipality_name
     from synpunkt.publish import open_published
+    from synpunkt.warehouse import busy_message, lock_holder
 
     _check_home(write=False)  # a folder that cannot be there is an error, not "no batches yet"
     rows, known = [], set()
+    holder = lock_holder()
     path = published_path() if published_path().exists() else warehouse_path()
-    if path.exists():
+    if holder is not None:
+        shown = "as of the last published copy" if path == published_path() else "from the landing area only " \
+                "(nothing is published yet)"
+        typer.echo(f"{busy_message(holder)} is in progress: batches {shown}; try again when it finishes for the rest")
+        if path != published_path():
+            path = None  # the live warehouse is the run's while it works
+    if path is not None and path.exists():
         try:
             con = open_published(path)
-        except Exception as err:  # the live warehouse is locked while a run writes
-            _fail(f"cannot read {path}: {err}")
-        rows = con.execute("SELECT batch_id, municipality, status, rows_received, rows_accepted, rows_quarantined, "
-                           "coalesce(error, ''), processed_at FROM batch_overview ORDER BY processed_at DESC LIMIT ?",
-                           [limit]).fetchall()
-        known = {r[0] for r in con.execute("SELECT batch_id FROM batches").fetchall()}
-        con.close()
+        except Exception as err:  # noqa: BLE001 - the live warehouse, opened by another process
+            _fail(_in_use(path, err))
+        try:
+            rows = con.execute("SELECT batch_id, municipality, status, rows_received, rows_accepted, "
+                               "rows_quarantined, coalesce(error, ''), processed_at FROM batch_overview "
+                               "ORDER BY processed_at DESC LIMIT ?", [limit]).fetchall()
+            known = {r[0] for r in con.execute("SELECT batch_id FROM batches").fetchall()}
+        finally:
+            con.close()
     waiting = [r for r in landed_batches() if r.batch_id not in known]
     typer.echo(f"{'batch':<22} {'municipality':<16} {'status':<9} {'received':>8} {'accepted':>8} "
                f"{'quarant.':>8}  note")
     for r in waiting:
-        typer.echo(f"{r.batch_id:<22} {municipality_name(r.municipality_code)[:16]:<16} {'landed':<9} {'':>8} "
-                   f"{'':>8} {'':>8}  waiting for the next run")
+        done = _status_file(read_status, batch_dir(r.municipality_code, r.batch_id))
+        name = municipality_name(r.municipality_code)[:16]
+        if done is None:
+            note = "being ingested or waiting" if holder is not None else "waiting for the next run"
+            typer.echo(f"{r.batch_id:<22} {name:<16} {'landed':<9} {'':>8} {'':>8} {'':>8}  {note}")
+        else:
+            note = "not yet in the published copy" + (f"; {done['error'][:80]}" if done["error"] else "")
+            typer.echo(f"{r.batch_id:<22} {name:<16} {done['status']:<9} {done['rows_received'] or 0:>8} "
+                       f"{done['rows_accepted'] or 0:>8} {done['rows_quarantined'] or 0:>8}  {note}")
     for batch_id, name, st, received, accepted, quarantined, error, _ in rows:
         note = "interrupted: resumes at the next run" if st == "ingesting" else error[:100]
         typer.echo(f"{batch_id:<22} {str(name)[:16]:<16} {st:<9} {received:>8} {accepted:>8} {quarantined:>8}  "
                    f"{note}")
-    if any(r[2] == "failed" for r in rows):
-        typer.echo("failed batches: `synpunkt run --retry-failed` ingests them again once the cause is fixed")
+    failed = [r[6] for r in rows if r[2] == "failed"]
+    if any(cause_in_file(e) for e in failed):
+        typer.echo("failed batches whose cause is in the file (a missing column, not a table): correct the file "
+                   "and submit it again; retrying the same file cannot help")
+    if any(not cause_in_file(e) for e in failed):
+        typer.echo("other failed batches: `synpunkt run --retry-failed` ingests them again once the cause is fixed")
     stuck = stuck_inbox_files()
     if stuck:  # by count: their names are only shown redacted, by `synpunkt run`
         typer.echo(f"inbox: {len(stuck)} file(s) cannot be landed and stay in the inbox; `synpunkt run` lists them "
                    "(names redacted) and exits 3 until they are fixed or removed")
     if not rows and not waiting and not stuck:
         typer.echo("no batches yet: submit one with `synpunkt submit FILE --municipality CODE`")
+
+
+def _status_file(read_status, folder: Path) -> dict | None:
+    """A landed batch's status file (written when the pipeline finished it), or None (none, or unreadable)."""
+    try:
+        return read_status(folder)
+    except (OSError, ValueError):
+        return None
+
+
+def _in_use(path: Path, err: Exception) -> str:
+    """One line for a warehouse that cannot be opened: another process holds it (DuckDB's own message names
+    the binary and is not shown), or the error's type."""
+    import re
+
+    text = str(err)
+    if "lock" in text.lower():
+        pid = re.search(r"PID (\d+)", text)
+        return (f"{path} is in use by another process{f' (pid {pid[1]})' if pid else ''}; try again when it "
+                "finishes")
+    return f"cannot read {path}: {err}"
 
 
 @app.command()
@@ -247,10 +309,11 @@ def alerts(
     by: Annotated[Optional[str], typer.Option("--by", help="Who acknowledges (required with --ack)")] = None,
 ) -> None:
     """Urgent-comment alerts (threat, self-harm, violence in a close relationship): list the open ones, or
-    acknowledge one with --ack ID --by NAME. Reads the live warehouse between pipeline runs."""
+    acknowledge one with --ack ID --by NAME. Reads the live warehouse between pipeline runs; during a run, lists
+    those of the published copy (and says so) and refuses --ack at once."""
     from synpunkt.config import warehouse_path
     from synpunkt.signals.store import UnknownAlert, acknowledge, list_alerts
-    from synpunkt.warehouse import connect, pipeline_lock
+    from synpunkt.warehouse import busy_message, connect, lock_holder, pipeline_lock
 
     code = _municipality(municipality) if municipality else None
     if ack is not None and not ack.strip():
@@ -262,26 +325,35 @@ def alerts(
     _check_home()  # the pipeline's lock is there
     if not warehouse_path().exists():
         _fail(f"no warehouse at {warehouse_path()}; run `synpunkt run` first")
-    lock = pipeline_lock(timeout=60)  # the pipeline is the warehouse's one writer: wait for a running one
-    try:
+    holder = lock_holder()
+    running = holder is not None and holder["what"] == RUN_WHAT  # hours: waiting for it does not help
+    if ack and running:
+        _fail(f"{busy_message(holder)} is in progress; acknowledge the alert when it finishes (`synpunkt status`)")
+    try:  # the pipeline is the warehouse's one writer: a short wait for another acknowledgement or review import
+        lock = pipeline_lock(timeout=0 if running else 60 if ack else 10,
+                             what="acknowledging an alert" if ack else "listing alerts")
         lock.__enter__()
     except RuntimeError as err:
-        _fail(str(err))
-    try:
-        con = connect()
+        if ack:
+            _fail(str(err))
+        frame = _published_alerts(list_alerts, code, all, busy_message(lock_holder()))
+    else:
         try:
-            if ack:
-                done = acknowledge(con, ack, " ".join(by.split()), code)
-                state = "already acknowledged" if done["already_acknowledged"] else "acknowledged"
-                typer.echo(f"{state} {done['alert_id']} by {done['acknowledged_by']} at {done['acknowledged_at']}")
-                return
-            frame = list_alerts(con, code, include_acknowledged=all)
+            con = connect()
+            try:
+                if ack:
+                    done = acknowledge(con, ack, " ".join(by.split()), code)
+                    state = "already acknowledged" if done["already_acknowledged"] else "acknowledged"
+                    typer.echo(f"{state} {done['alert_id']} by {done['acknowledged_by']} at "
+                               f"{done['acknowledged_at']}")
+                    return
+                frame = list_alerts(con, code, include_acknowledged=all)
+            finally:
+                con.close()
+        except UnknownAlert:
+            _fail(f"no alert {ack}" + (f" for municipality {code}" if code else ""))
         finally:
-            con.close()
-    except UnknownAlert:
-        _fail(f"no alert {ack}" + (f" for municipality {code}" if code else ""))
-    finally:
-        lock.__exit__(None, None, None)
+            lock.__exit__(None, None, None)
     if frame.empty:
         typer.echo("no open alerts" if not all else "no alerts")
         return
@@ -291,6 +363,25 @@ def alerts(
         typer.echo(f"{a.alert_id}  {a.municipality_code}  {a.category:<28} p={a.probability:.2f}  batch "
                    f"{a.batch_id} row {a.row_number}  case {a.external_id or '-'}  {state}")
         typer.echo(f"    {_shortened(a.text) if isinstance(a.text, str) else '(text unavailable: batch failed)'}")
+
+
+def _published_alerts(list_alerts, code: str | None, include_acknowledged: bool, busy: str):
+    """The alerts in the published copy, while `busy` (a run) holds the live warehouse; says so first. Fails with
+    one line when nothing is published yet."""
+    from synpunkt.config import alerts_file, published_path
+    from synpunkt.publish import open_published
+
+    where = f"the log and {alerts_file()}"
+    if not published_path().exists():
+        _fail(f"{busy} is in progress and nothing is published yet; its alerts are in {where}; try again when it "
+              "finishes")
+    typer.echo(f"{busy} is in progress: alerts as of the last published copy; those it raises are in {where} "
+               "until it finishes", err=True)
+    con = open_published()
+    try:
+        return list_alerts(con, code, include_acknowledged=include_acknowledged)
+    finally:
+        con.close()
 
 
 ALERT_TEXT_CHARS = 400
