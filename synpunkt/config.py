@@ -302,8 +302,10 @@ def max_rows_per_batch() -> int:
 
 def ingest_chunk_rows() -> int:
     """Rows read, redacted and committed together while ingesting a batch (SYNPUNKT_INGEST_CHUNK_ROWS, default
-    10,000): memory stays bounded by a chunk, and an interrupted batch resumes after its last committed chunk."""
-    return _whole_number("SYNPUNKT_INGEST_CHUNK_ROWS", 10_000, 1, "a whole number of rows, at least 1")
+    5,000): memory stays bounded by a chunk (about 0.27 MB a row of distinct text on top of the models: some 2.2 GB
+    at the default, 3.7 GB at the 10,000 of before), and an interrupted batch resumes after its last committed
+    chunk."""
+    return _whole_number("SYNPUNKT_INGEST_CHUNK_ROWS", 5_000, 1, "a whole number of rows, at least 1")
 
 
 def comment_key_file() -> Path:

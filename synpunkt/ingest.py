@@ -1,7 +1,7 @@
 """The ingest stage: a landed batch is read in chunks; each chunk is validated, checked for duplicates (see
 synpunkt.dedupe), redacted and committed together with the batch's progress.
 
-- **Bounded memory**: every per-batch structure is chunk-sized (``SYNPUNKT_INGEST_CHUNK_ROWS``, default 10,000),
+- **Bounded memory**: every per-batch structure is chunk-sized (``SYNPUNKT_INGEST_CHUNK_ROWS``, default 5,000),
   except the duplicate state (about 100 bytes per distinct comment) and a bounded cache of redactions.
 - **Resume**: a batch is ``ingesting`` while its chunks are committed, each with ``rows_done`` (the last data row
   committed). After a crash, the next run skips the committed rows, rebuilding the duplicate state from their raw

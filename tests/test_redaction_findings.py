@@ -96,7 +96,7 @@ def test_case_numbers_amounts_dates_and_years_stay(rules, text):
 # --- finding 17: column headers are no names ---------------------------------------------------------------------
 
 HEADERS = ["line", "value", "handläggare", "enhet", "ärendetyp", "Kön", "Ålder", "Stadsdel", "Förvaltning", "Betyg",
-           "Svarstid", "Ort", "Kontaktväg", "Kategori", "Källa", "samtalstid_min", "Karin_Lund"]
+           "Svarstid", "Ort", "Kontaktväg", "Kategori", "Källa", "samtalstid_min", "Ansvarig handläggare"]
 
 
 def test_headers_keep_their_words(rules):
@@ -108,6 +108,13 @@ def test_headers_lose_identifiers_with_a_fixed_shape(rules):
     assert cache.labels(["Tel 070-123 45 67"]) == {"Tel 070-123 45 67": "Tel [TELEFON]"}
     assert redact_header("anna.exempel@exempel.se") == "[E-POST]"
     assert redact_header(f"pnr_{PNR}") == "pnr_[PERSONNUMMER]"
+
+
+def test_headers_lose_full_names(rules):
+    """A listed first name and a capitalised word after it: a person's name in a header is personal data."""
+    assert redact_header(f"Handläggare Karin Lund {PNR}") == "Handläggare [NAMN] [PERSONNUMMER]"
+    assert redact_header("Karin_Lund") == "[NAMN]" and redact_header("Anna-Karin Ek") == "[NAMN]"
+    assert RedactionCache(rules).labels(["Karin Lund"]) == {"Karin Lund": "[NAMN]"}
 
 
 def test_file_names_still_lose_names(rules):

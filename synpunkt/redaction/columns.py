@@ -1,8 +1,9 @@
 """Metadata column headers: which say their cells hold a person's name, and how a header itself is redacted.
 
 A header is no personal data in the normal case ("ärendetyp", "Svarstid", "Kontaktväg"), so only identifiers with
-a fixed shape are taken out of one (a personnummer, phone number or e-mail address: ``pattern_spans``); the name
-rules and the name model are not run on headers. A header that says its column holds a person's name
+a fixed shape (a personnummer, phone number or e-mail address: ``pattern_spans``) and full names (a listed first
+name and a capitalised word after it) are taken out of one; the other name rules and the name model are not run on
+headers. A header that says its column holds a person's name
 ("efternamn", "förnamn", "namn", "kontaktperson", "handläggare", "surname") makes every non-empty cell of it a name,
 whatever the word: surnames that are also words ("Lund", "Berg", "Ek") are names there.
 """
@@ -13,7 +14,7 @@ import re
 from functools import lru_cache
 
 from synpunkt.redaction.patterns import pattern_spans
-from synpunkt.redaction.spans import apply_spans
+from synpunkt.redaction.spans import apply_spans, overlaps
 
 NAME_WORDS = frozenset("""
 namn name names förnamn fornamn efternamn tilltalsnamn mellannamn personnamn surname surnames firstname lastname
@@ -58,9 +59,27 @@ def is_name_column(header: str) -> bool:
 
 
 def redact_header(header: str) -> str:
-    """A header with identifiers of a fixed shape replaced ("_" read as a space); words, names too, are kept."""
+    """A header with identifiers of a fixed shape replaced ("_" read as a space) and full names, a listed first name
+    followed by a capitalised word ("Handläggare Karin Lund"); other words are kept ("Svarstid", "Kontaktväg")."""
     text = str(header)
-    return apply_spans(text, pattern_spans(text.replace("_", " "))).text  # same offsets
+    spaced = text.replace("_", " ")  # same offsets
+    spans = pattern_spans(spaced)
+    taken = [(sp.start, sp.end) for sp in spans]
+    spans += [sp for sp in _full_names(spaced) if not overlaps(sp.start, sp.end, taken)]
+    return apply_spans(text, sorted(spans, key=lambda sp: sp.start)).text
+
+
+def _full_names(text: str) -> list:
+    """Spans of a listed first name and the capitalised word after it ("Karin Lund", "Anna-Karin Ek")."""
+    from synpunkt.redaction.names import is_cap, is_wordlike, known_first, name_spans, tokenize
+
+    words, offsets, _ = tokenize(text)
+    flags = [False] * len(words)
+    for i in range(len(words) - 1):
+        first, last = words[i], words[i + 1]
+        if is_cap(first) and known_first(first) and is_cap(last) and is_wordlike(last):
+            flags[i] = flags[i + 1] = True
+    return name_spans(text, offsets, flags)
 
 
 def name_cell(value: object) -> bool:
