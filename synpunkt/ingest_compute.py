@@ -346,24 +346,22 @@ def _signals(detector, accepted: pd.DataFrame, comments: pd.DataFrame, distinct:
     return signal_rows(comments, detected, detector.version)
 
 
+CASE_ID_KINDS = ("e-post", "personnummer", "telefon")
+"""What redact_case_id takes out of a case id: an account or address rule would read ordinary case numbers as
+personal data."""
+
+
 def redact_case_id(value: str | None) -> str | None:
     """A case id (external_id) as stored: a personnummer or samordningsnummer, phone number or e-mail address in
     it becomes its placeholder ("19850612-2384" -> "[PERSONNUMMER]"); ordinary case ids ("KS 2023/456",
-    "2024-000123") stay as they are. Only these fixed-shape rules: an account or address rule would read ordinary
-    case numbers as personal data. Duplicates are matched on the raw id before this (synpunkt.dedupe)."""
-    from synpunkt.redaction.identity_numbers import identity_number_spans
-    from synpunkt.redaction.patterns import email_spans
-    from synpunkt.redaction.phones import phone_spans
-    from synpunkt.redaction.spans import apply_spans, overlaps
+    "2024-000123") stay as they are (pattern_spans of CASE_ID_KINDS). Duplicates are matched on the raw id before
+    this (synpunkt.dedupe)."""
+    from synpunkt.redaction.patterns import pattern_spans
+    from synpunkt.redaction.spans import apply_spans
 
     if not isinstance(value, str) or not value:
         return value
-    spans, taken = [], []
-    for rule in (email_spans, identity_number_spans, phone_spans):  # the order of precedence of pattern_spans
-        for span in rule(value):
-            if not overlaps(span.start, span.end, taken):
-                taken.append((span.start, span.end))
-                spans.append(span)
+    spans = pattern_spans(value, CASE_ID_KINDS)
     return apply_spans(value, spans).text if spans else value
 
 

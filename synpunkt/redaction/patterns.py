@@ -8,7 +8,7 @@ or a placeholder already in the text is dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from synpunkt.redaction.addresses import address_spans
 from synpunkt.redaction.identity_numbers import identity_number_spans
@@ -49,11 +49,14 @@ RULES: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
 """(type, rule) in order of precedence; the personnummer rule also yields samordningsnummer."""
 
 
-def pattern_spans(text: str) -> list[Span]:
-    """Spans of identifiers with a fixed shape (everything but names), non-overlapping, in text order."""
+def pattern_spans(text: str, kinds: Collection[str] | None = None) -> list[Span]:
+    """Spans of identifiers with a fixed shape (everything but names; with `kinds`, only the RULES of those types),
+    non-overlapping, in text order."""
     taken = placeholder_ranges(text)
     spans: list[Span] = []
-    for _, rule in RULES:
+    for kind, rule in RULES:
+        if kinds is not None and kind not in kinds:
+            continue
         for sp in rule(text):
             if overlaps(sp.start, sp.end, taken):
                 continue
