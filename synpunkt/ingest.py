@@ -34,12 +34,12 @@ from synpunkt import config
 from synpunkt.batch_status import read_status, write_status
 from synpunkt.dedupe import DedupeState, duplicates
 from synpunkt.ingest_compute import (QUARANTINE_COLUMNS, ChunkFailed, ChunkOutput, ChunkWork, align_name_model,
-                                     compute_chunk, redact_file_name, safe_detail)
+                                     Progress, compute_chunk, redact_file_name, safe_detail)
 from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
 from synpunkt.redaction_cache import RedactionCache
 from synpunkt.runtime import release_memory
 from synpunkt.signals.detect import default_detector
-from synpunkt.tables import TableReadError, iter_table
+from synpunkt.tables import TableReadError, estimated_rows, iter_table
 from synpunkt.validate import MissingColumn, shown_column, validate_rows
 from synpunkt.warehouse import (batch_states, begin_batch, existing_comments, fail_batch, finish_batch, now,
                                 stored_counts, write_chunk)
@@ -118,13 +118,14 @@ class InProcess:
         self.cache = RedactionCache(redactor)
         self.detector = detector
         self.model_dir = model_dir
+        self.progress: Progress | None = None  # set by the ingest loop for its progress bar
         align_name_model(redactor, detector)  # the file name's redaction too reads the detector's encoder
 
     def file_name(self, name: str) -> str:
         return redact_file_name(name, self.cache)
 
     def run(self, work: ChunkWork) -> ChunkOutput:
-        return compute_chunk(work, self.cache, self.detector, self.model_dir)
+        return compute_chunk(work, self.cache, self.detector, self.model_dir, self.progress)
 
 
 def ingest_batch(con, receipt: Receipt, redactor=None, today: date | None = None, *, key: bytes | None = None,
@@ -203,7 +204,11 @@ def _ingest_chunks(con, receipt: Receipt, compute: ChunkCompute, key: bytes, row
         raise _StageError("reading the file") from err
     state, seen = DedupeState(), 0
     big = receipt.size_bytes >= PROGRESS_MIN_BYTES
-    with tqdm(desc=f"Ingesting {receipt.batch_id}", unit="row", disable=not big, leave=False) as bar:
+    total = estimated_rows(receipt.raw_path()) if big else None
+    with tqdm(desc=f"Ingesting {receipt.batch_id}", unit="row", total=total, disable=not big, leave=False) as bar:
+        if big and isinstance(compute, InProcess):  # within a chunk: what its compute has done so far
+            compute.progress = lambda what, done, of: bar.set_postfix_str(
+                f"this chunk: {done:,} of {of:,} {what}", refresh=True)
         try:
             while True:
                 stage = f"reading the file after row {seen}" if seen else "reading the file"
@@ -223,11 +228,18 @@ def _ingest_chunks(con, receipt: Receipt, compute: ChunkCompute, key: bytes, row
                         "(SYNPUNKT_MAX_ROWS_PER_BATCH)")
                 _ingest_chunk(con, receipt, chunk, numbers, state, compute, key, rows_done, today)
                 rows_done = max(rows_done, max(numbers))
+                bar.set_postfix_str("", refresh=False)
                 bar.update(len(numbers))
                 del chunk
                 release_memory()  # the chunk's frames and encoder buffers: memory stays at one chunk's
+        except KeyboardInterrupt:
+            log.warning("batch %s interrupted: %s; the next run resumes it", receipt.batch_id,
+                        f"rows 1-{rows_done} are stored" if rows_done else "no rows were stored yet")
+            raise
         finally:
             stream.close()
+            if isinstance(compute, InProcess):
+                compute.progress = None
 
 
 def _ingest_chunk(con, receipt: Receipt, chunk, numbers: list[int], state: DedupeState, compute: ChunkCompute,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple
@@ -117,8 +117,12 @@ def safe_detail(err: BaseException) -> str:
     return "unexpected error (please report this)"
 
 
+Progress = Callable[[str, int, int], None]
+"""Told (what, done, of) while a chunk is computed: texts read by the encoder pass, then texts redacted."""
+
+
 def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector=None,
-                  model_dir: str | None = None) -> ChunkOutput:
+                  model_dir: str | None = None, progress: Progress | None = None) -> ChunkOutput:
     """Redaction (texts, metadata keys and values, quarantined cells) and signals (on the full, unredacted
     texts, in memory) of one chunk, and the predictions of the classifier in `model_dir` (the classify stage's;
     default config.model_dir()) where the pass gives them (synpunkt.ingest_classify). Without `cache`/`detector`:
@@ -139,7 +143,7 @@ def compute_chunk(work: ChunkWork, cache: RedactionCache | None = None, detector
         classifier = classifier_for(detector, model_dir)
         stage = f"reading {work.span} for names, urgent comments and repeat contacts"
         distinct = _signal_texts(work)
-        passed = read_once(detector, cache, distinct)
+        passed = read_once(detector, cache, distinct, progress)
         stage = f"redacting {work.span}"
         comments, quarantine = _prepare(work, cache)
         stage = f"detecting urgent comments and repeat contacts in {work.span}"
@@ -283,13 +287,14 @@ def shared_pass(detector, cache: RedactionCache, texts: list[str]) -> pd.DataFra
     return None if passed is None else passed.detected
 
 
-def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput | None:
+def read_once(detector, cache: RedactionCache, texts: list[str], progress: Progress | None = None) -> PassOutput | None:
     """detector.detect(texts), and the redaction of `texts` (kept in `cache`), from ONE encoder pass: the signal
     pass (the spanned heads' tokens graph) also returns the name model's layer, and the name model reads its words
     there (Redactor.name_logits); words past the pass's tokens, later redaction passes and the other strings are
     encoded by the name model itself. Heads that score the whole text only take the pass's whole-text features (its
     sentence spans go unused). None (nothing done) when the detector re-encodes windows (max_window) or the name
-    model reads another base model or backend: then redaction and detection run apart."""
+    model reads another base model or backend: then redaction and detection run apart. `progress` hears of each
+    encoder batch and redaction sub-batch."""
     from synpunkt.signals.windows import MAX_WINDOW_WORDS
 
     redactor = cache.redactor
@@ -302,10 +307,16 @@ def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput |
     logits: list = [None] * len(texts)
     counts: list[int | None] = [None] * len(texts)
 
+    read = 0
+
     def name_logits(indices, tokens, states) -> None:  # the pass's tokens: the texts are not tokenised again
+        nonlocal read
         for j, (i, text_tokens) in enumerate(zip(indices, tokens)):
             logits[i] = redactor.name_logits(texts[i], text_tokens, states[j, :len(text_tokens.ids)])
             counts[i] = len(text_tokens.ids)
+        read += len(indices)
+        if progress:
+            progress("texts read", read, len(texts))
 
     whole, spans, rows = encoder.encode_spans(texts, detector.heads.settings.get("max_window_words", MAX_WINDOW_WORDS),
                                               model.layer, name_logits)
@@ -313,6 +324,8 @@ def read_once(detector, cache: RedactionCache, texts: list[str]) -> PassOutput |
     for start in range(0, len(texts), cache.sub_batch):
         part = texts[start:start + cache.sub_batch]
         cache.remember(part, redactor.redact_many(part, name_logits=logits[start:start + cache.sub_batch]))
+        if progress:
+            progress("texts redacted", start + len(part), len(texts))
     return PassOutput(detected, whole, counts)
 
 

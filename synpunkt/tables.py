@@ -29,7 +29,7 @@ from synpunkt.readers.workbook import read_xlsx
 log = logging.getLogger(__name__)
 
 __all__ = ["TEXT_COLUMN_CANDIDATES", "READ_SUFFIXES", "WRITE_SUFFIXES", "SEPARATORS", "BadRow", "TableChunk",
-           "TableStream", "TableReadError", "TableWriteError", "iter_table", "read_table", "write_table",
+           "TableStream", "TableReadError", "TableWriteError", "estimated_rows", "iter_table", "read_table", "write_table",
            "neutralise_formula", "join_list_cells", "find_column", "decode_text", "detect_separator"]
 
 READ_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
@@ -68,6 +68,32 @@ def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
 
 BINARY_FORMATS = {ZIP_MAGIC: ".xlsx", PARQUET_MAGIC: ".parquet"}
 """The suffix each binary format's first bytes (synpunkt.decoding) call for."""
+
+
+def estimated_rows(path: str | Path) -> int | None:
+    """About how many data rows a file holds, read cheaply for a progress bar's total: line breaks of delimited
+    text (less the header) and JSONL, the row count of a Parquet file's footer; None for other formats or when
+    the file cannot be read. An upper bound for text (a quoted cell may span lines)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+        suffix = ".parquet" if head.startswith(PARQUET_MAGIC) else ".xlsx" if head.startswith(ZIP_MAGIC) \
+            else path.suffix.lower()
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if suffix not in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson"):
+            return None
+        lines, last = 0, b"\n"
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                lines, last = lines + block.count(b"\n"), block[-1:]
+        lines += last != b"\n"  # a last line without a line break
+        return max(lines - (suffix in (".csv", ".tsv", ".txt")), 0)
+    except Exception:  # noqa: BLE001 - only a progress bar's total: the reader reports real problems
+        return None
 
 
 def content_suffix(path: Path, suffix: str) -> str:

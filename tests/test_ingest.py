@@ -334,3 +334,21 @@ def test_a_second_comment_column_is_kept_and_named_in_a_warning(home, caplog):
     assert "Andra kolumnen" not in warnings[0]
     (metadata,) = table("SELECT metadata FROM comments LIMIT 1")[0]
     assert "Andra kolumnen" in metadata
+
+
+def test_an_interrupt_says_what_is_stored_and_that_the_next_run_resumes(home, monkeypatch, caplog):
+    import synpunkt.ingest as ingest
+
+    land(comments_frame(30))
+    real_write, calls = ingest.write_chunk, {"n": 0}
+
+    def interrupted_in_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "write_chunk", interrupted_in_second_chunk)
+    with caplog.at_level("WARNING", logger="synpunkt.ingest"), pytest.raises(KeyboardInterrupt):
+        ingest_all(CountingRedactor(), chunk_rows=10)
+    assert "interrupted: rows 1-10 are stored; the next run resumes it" in caplog.text

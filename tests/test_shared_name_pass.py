@@ -137,3 +137,21 @@ def test_a_name_in_a_long_text_is_redacted_by_the_shared_pass():
 def test_joined_words_offsets():
     text, offsets = joined(["Anna", "Berg", ","])
     assert text == "Anna Berg ," and [text[s:e] for s, e in offsets] == ["Anna", "Berg", ","]
+
+
+def test_the_one_pass_tells_its_progress_per_batch():
+    """ingest's progress bar hears of each encoder batch and redaction sub-batch within a chunk, ending at the
+    number of texts."""
+    from synpunkt.ingest_compute import align_name_model, read_once
+
+    detector, redactor = default_detector(), Redactor.default()
+    align_name_model(redactor, detector)
+    cache = RedactionCache(redactor, sub_batch=2)
+    heard: list[tuple[str, int, int]] = []
+    texts = TEXTS + [f"Tack för hjälpen med ärende {i}." for i in range(5)]
+    assert read_once(detector, cache, texts, lambda what, done, of: heard.append((what, done, of))) is not None
+    read = [h for h in heard if h[0] == "texts read"]
+    redacted = [h for h in heard if h[0] == "texts redacted"]
+    assert read and read[-1] == ("texts read", len(texts), len(texts))
+    assert [d for _, d, _ in redacted] == list(range(2, len(texts), 2)) + [len(texts)]
+    assert heard.index(read[-1]) < heard.index(redacted[0])  # read first, then redacted

@@ -895,3 +895,18 @@ def test_stream_attrs_say_what_was_detected(tmp_path: Path) -> None:
     assert stream.attrs == {"encoding": "utf-8", "separator": ";", "header_line": 3}
     [chunk] = list(stream)
     assert chunk.frame.attrs["header_line"] == 3 and chunk.frame.index.tolist() == [1]
+
+
+def test_estimated_rows_counts_cheaply_for_a_progress_bar(tmp_path: Path) -> None:
+    from synpunkt.tables import estimated_rows, read_table, write_table
+
+    df = pd.DataFrame({"kommentar": [f"rad {i}" for i in range(25)], "datum": ["2025-01-01"] * 25})
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        path = write_table(df, tmp_path / f"a{suffix}")
+        assert estimated_rows(path) == len(read_table(path)) == 25, suffix
+    (tmp_path / "b.csv").write_text("kommentar\nett\ntvå")  # no line break after the last row
+    assert estimated_rows(tmp_path / "b.csv") == 2
+    (tmp_path / "c.csv").write_text('kommentar\n"två\nrader"\n')  # a quoted cell over two lines: an upper bound
+    assert estimated_rows(tmp_path / "c.csv") == 2 >= len(read_table(tmp_path / "c.csv"))
+    assert estimated_rows(write_table(df, tmp_path / "d.xlsx")) is None
+    assert estimated_rows(tmp_path / "missing.csv") is None
