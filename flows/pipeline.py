@@ -33,6 +33,7 @@ from synpunkt.landing import collect_inbox
 from synpunkt.runtime import release_memory
 from synpunkt.warehouse import (connect, count_unclassified, insert_predictions, pipeline_lock, refresh_trends,
                                 save_source_state, set_current_model, source_states, unclassified)
+from synpunkt.withdraw import purge_withdrawn_raw
 
 CLASSIFY_CHUNK = 256
 
@@ -180,7 +181,7 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False, model
         landed += pull_sources_task(con)
         results = ingest_batches(con, retry_failed, model_dir and str(model_dir))  # its predictions: model_dir's
         resync_statuses(con)
-        purged = purge_expired_raw(con, retention_days)
+        purged = purge_expired_raw(con, retention_days) + purge_withdrawn_raw(con, retention_days)
     finally:
         con.close()
         release_memory(collect=True)  # the last batch's buffers, before the next stage

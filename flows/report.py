@@ -90,4 +90,6 @@ def report_flow(year: int | None = None, municipality: str | None = None, lang: 
     logger.info("%d report(s) in %s (index: %s)", len(rendered), out, index.name)
     if failed:
         raise RuntimeError(f"{len(failed)} report(s) failed: {', '.join(failed)}; the others are in {out}")
+    if municipality is None:  # every report of the year rendered again: none is stale any more
+        (out / R.STALE_NOTE).unlink(missing_ok=True)
     return str(out)

@@ -159,6 +159,12 @@ def landing_dir() -> Path:
     return home() / "landing"
 
 
+def withdrawn_dir() -> Path:
+    """Landed folders of withdrawn batches (`synpunkt batch withdraw`): kept out of the landing area, private, their
+    raw copies purged SYNPUNKT_RAW_RETENTION_DAYS after the withdrawal."""
+    return home() / "withdrawn"
+
+
 def warehouse_path() -> Path:
     """The DuckDB warehouse the pipeline writes (SYNPUNKT_WAREHOUSE)."""
     return Path(os.environ.get("SYNPUNKT_WAREHOUSE", home() / "warehouse" / "synpunkt.duckdb"))

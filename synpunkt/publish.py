@@ -48,3 +48,31 @@ def open_published(path: Path | None = None):
     if not path.exists():
         raise FileNotFoundError(f"no published warehouse at {path}; run `synpunkt run` or `synpunkt demo` first")
     return duckdb.connect(str(path), read_only=True)
+
+
+def not_publishable(con, version: str) -> str | None:
+    """Why the live warehouse is not published outside a run (a batch half ingested, comments not yet classified:
+    a run would finish them first), or None."""
+    from synpunkt.warehouse import count_unclassified
+
+    if con.execute("SELECT count(*) FROM batches WHERE status = 'ingesting'").fetchall()[0][0]:
+        return "a batch was interrupted while it was ingested"
+    if count_unclassified(con, version):
+        return "some comments are not classified yet"
+    return None
+
+
+def refresh_and_publish(con, dest: Path | None = None) -> tuple[Path | None, str | None]:
+    """After a change made outside a run (a review import, a batch withdrawal), under the pipeline lock: the current
+    model's trends and comment mart recomputed, then the warehouse published as a run ends. Returns (the published
+    path, None), or (None, why it was not published: the next `synpunkt run` publishes it)."""
+    from synpunkt.warehouse import refresh_trends
+
+    version = con.execute("SELECT model_version FROM current_model").fetchall()
+    if not version:
+        return None, "no model has classified the comments yet"
+    refresh_trends(con, version[0][0])
+    held_back = not_publishable(con, version[0][0])
+    if held_back is not None:
+        return None, held_back
+    return publish(con, dest), None

@@ -387,11 +387,15 @@ def test_flow_renders_national_and_every_municipality_in_english(published, tmp_
     from flows.report import report_flow
 
     path, model_dir = published
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out").chmod(0o750)  # as the flow makes it (it keeps a folder's mode)
+    (tmp_path / "out" / "STALE.txt").write_text("batch withdrawn since (synpunkt.report.mark_stale)\n")
     with prefect_test_harness(server_startup_timeout=120):
         folder = report_flow(year=2024, lang="en", out_dir=tmp_path / "out", warehouse=path, pdf=False,
                              model_dir=model_dir)
     out = tmp_path / "out"
     assert folder == str(out)
+    assert not (out / "STALE.txt").exists(), "the whole year rendered again: no longer stale"
     # explicit modes, whatever the umask: the analysts' group reads the reports, nobody else
     assert {stat.S_IMODE(p.stat().st_mode) for p in (out, out / "notebooks")} == {0o750}
     assert {stat.S_IMODE(p.stat().st_mode) for p in [*out.glob("*.html"), *out.glob("notebooks/*")]} == {0o640}

@@ -120,8 +120,9 @@ def review_export(
 def review_import(file: Annotated[Path, typer.Argument(help="Filled review file (.xlsx, .csv or Label Studio .json)")]) -> None:
     """Load reviewers' answers into the corrections table (idempotent), refresh the trends and publish, so that
     the published copy, reports and exports have the corrections at once."""
+    from synpunkt.publish import refresh_and_publish
     from synpunkt.review import ReviewImportError, import_review
-    from synpunkt.warehouse import busy_message, connect, lock_holder, pipeline_lock, refresh_trends
+    from synpunkt.warehouse import busy_message, connect, lock_holder, pipeline_lock
 
     _input_file(file, "review file")
     _check_home()
@@ -140,14 +141,8 @@ def review_import(file: Annotated[Path, typer.Argument(help="Filled review file 
                 counts = import_review(con, file)
             except ReviewImportError as err:
                 _fail(str(err))
-            version = con.execute("SELECT model_version FROM current_model").fetchall()
-            if counts["imported"] and version:
-                refresh_trends(con, version[0][0])
-                held_back = _not_publishable(con, version[0][0])
-                if held_back is None:
-                    from synpunkt.publish import publish
-
-                    published = publish(con)  # the step a run ends with: the same snapshot, swapped in atomically
+            if counts["imported"]:  # the step a run ends with: the same snapshot, swapped in atomically
+                published, held_back = refresh_and_publish(con)
         finally:
             con.close()
     finally:
@@ -157,17 +152,6 @@ def review_import(file: Annotated[Path, typer.Argument(help="Filled review file 
     if published is not None:
         typer.echo(f"published: {published} (reports and exports now have the corrections)")
     elif counts["imported"]:
-        why = f" ({held_back})" if held_back else " (no model has classified the comments yet)"
-        typer.echo(f"the corrections reach the published copy, reports and exports at the next `synpunkt run`{why}")
+        typer.echo(f"the corrections reach the published copy, reports and exports at the next `synpunkt run` "
+                   f"({held_back})")
 
-
-def _not_publishable(con, version: str) -> str | None:
-    """Why the live warehouse is not published here (a batch half ingested, comments not yet classified: a run
-    would finish them first), or None."""
-    from synpunkt.warehouse import count_unclassified
-
-    if con.execute("SELECT count(*) FROM batches WHERE status = 'ingesting'").fetchall()[0][0]:
-        return "a batch was interrupted while it was ingested"
-    if count_unclassified(con, version):
-        return "some comments are not classified yet"
-    return None

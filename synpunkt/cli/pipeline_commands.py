@@ -23,7 +23,8 @@ def submit(
 ) -> None:
     """Put a file into a municipality's landing area (processed by the next `synpunkt run`).
 
-    A file already landed for another municipality is refused: one file holds one municipality's comments."""
+    A file already landed for another municipality is refused: one file holds one municipality's comments (a
+    batch that went to the wrong one is taken back with `synpunkt batch withdraw`)."""
     from synpunkt.landing import file_sha256, land_file, landed_with_checksum, safe_suffix
 
     code = _municipality(municipality)
@@ -38,7 +39,9 @@ def submit(
     if others:
         listed = ", ".join(f"batch {r.batch_id} for {r.municipality_code}" for r in others)
         _fail(f"{file} has already been submitted for another municipality ({listed}); the same file cannot "
-              f"hold {code}'s comments too. Check the file and the --municipality")
+              f"hold {code}'s comments too. Check the file and the --municipality; if it went to the wrong "
+              f"municipality, withdraw it first (`synpunkt batch withdraw {others[0].batch_id} --reason TEXT`, "
+              "a dry run until --yes), then submit it again")
     try:
         receipt = land_file(file, code, origin="cli")
     except (ValueError, OSError) as err:

@@ -29,8 +29,9 @@ from synpunkt.report.queries import (MIN_PEER_GROUP, Peers, channel_counts, coun
                                      model_evaluation, municipal_shares, municipalities_with_data, municipality_info,
                                      peer_group, pooled_shares, report_years, representative_comments,
                                      resolve_municipality, trend_shares, year_shares)
-from synpunkt.report.render import (NOTEBOOK, RenderedReport, default_out_dir, notebook_to_html, page_html,
-                                    render_report, report_stem, report_targets, show, write_index)
+from synpunkt.report.render import (NOTEBOOK, STALE_NOTE, RenderedReport, default_out_dir, mark_stale,
+                                    notebook_to_html, page_html, render_report, report_stem, report_targets, show,
+                                    write_index)
 from synpunkt.report.sections import (section_benchmark, section_channels, section_equal_treatment, section_quotes,
                                       section_trends, section_year)
 from synpunkt.report.signals import section_signals

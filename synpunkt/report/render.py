@@ -76,6 +76,28 @@ def default_out_dir(year: int) -> Path:
     return config.home() / "reports" / str(year)
 
 
+STALE_NOTE = "STALE.txt"
+"""In a year's report folder: why its reports no longer match the warehouse (a batch withdrawn since they were
+rendered; mark_stale). A full render of the year into the folder removes it (flows/report.py)."""
+
+
+def mark_stale(years: list[int], why: str) -> list[Path]:
+    """Append `why` (one line, no comment text) to STALE_NOTE in each of `years`' default report folders that
+    holds rendered reports; returns the folders marked. Re-rendering the year (`synpunkt report --year Y`) clears
+    it."""
+    marked = []
+    for year in sorted(set(years)):
+        folder = default_out_dir(year)
+        if not (folder / "index.html").exists():
+            continue
+        note = folder / STALE_NOTE
+        with open(note, "a", encoding="utf-8") as f:
+            f.write(f"{why}; render again: synpunkt report --year {year}\n")
+        config.shared_file(note)
+        marked.append(folder)
+    return marked
+
+
 def _slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "x"

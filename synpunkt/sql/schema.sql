@@ -157,6 +157,24 @@ CREATE TABLE IF NOT EXISTS corrections (
     PRIMARY KEY (source_checksum, comment_id)
 );
 
+-- Batches an operator withdrew (`synpunkt batch withdraw`, synpunkt/withdraw.py): one row per withdrawal, kept so
+-- that nothing leaves the warehouse without trace. The batch's own rows are gone; its landed folder was moved to
+-- moved_to ($SYNPUNKT_HOME/withdrawn/), whose raw copy is purged after the retention period (raw_purged_at).
+CREATE TABLE IF NOT EXISTS batch_withdrawals (
+    batch_id           VARCHAR NOT NULL,
+    municipality_code  VARCHAR NOT NULL,     -- the municipality it had landed for
+    checksum_sha256    VARCHAR NOT NULL,     -- freed: the same file may be submitted again
+    status             VARCHAR NOT NULL,     -- the batch's status then: ingested | failed | ingesting | landed
+    reason             VARCHAR NOT NULL,     -- the operator's --reason
+    withdrawn_by       VARCHAR,              -- the operating-system user who ran the command
+    withdrawn_at       TIMESTAMP NOT NULL,
+    years              INTEGER[],            -- contact years of its comments (trends and reports affected)
+    removed            JSON NOT NULL,        -- rows removed per table, {"comments": 120, ...}
+    moved_to           VARCHAR,              -- where its landed folder went (NULL: there was none)
+    raw_purged_at      TIMESTAMP,            -- when the moved raw copy was deleted (retention)
+    PRIMARY KEY (batch_id, withdrawn_at)
+);
+
 CREATE TABLE IF NOT EXISTS warehouse_settings (
     name   VARCHAR PRIMARY KEY,              -- e.g. comment_id_key_fingerprint (synpunkt.keys)
     value  VARCHAR NOT NULL
