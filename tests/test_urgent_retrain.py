@@ -271,3 +271,28 @@ def test_candidate_phrases_are_read_from_a_file_and_judged_by_the_fixed_bars(tmp
     assert not self_harm_phrases(figures(52, 5, 0.0087), before)[0]  # one more found: not enough
     assert not self_harm_phrases(figures(55, 6, 0.0087), before)[0]  # two more false flags: too many
     assert not self_harm_phrases(figures(55, 4, 0.0125), before)[0]  # in-domain comments: too many
+
+
+def _styled(threat: float, self_harm: float, violence: float, negative: float, comments: float,
+            styled_flagged: int) -> dict:
+    out = _figures(threat, self_harm, violence, negative, comments)
+    for category, n in (("threat", 45), ("self_harm", 45), ("violence_close_relationship", 30)):
+        out["blind"][category]["n"] = n
+    out["blind"]["negative"]["n"] = 100
+    out["blind"]["none_styled"] = {"n": 110, "flagged": styled_flagged, "flag_rate": styled_flagged / 110}
+    return out
+
+
+def test_the_registers_rule_wants_fewer_alarms_on_styled_comments_at_no_cost():
+    from synpunkt.signals.urgent_retrain import fewer_style_alarms
+
+    shipped = _styled(0.933, 0.911, 0.967, 0.05, 0.009, 10)
+    assert fewer_style_alarms(_styled(0.933, 0.911, 0.967, 0.05, 0.009, 7), shipped)[0], "3 fewer, 70 %"
+    assert not fewer_style_alarms(_styled(0.933, 0.911, 0.967, 0.05, 0.009, 8), shipped)[0], "only 2 fewer of 10"
+    assert fewer_style_alarms(_styled(0.911, 0.889, 0.934, 0.06, 0.0115, 7), shipped)[0], "one row less each"
+    assert not fewer_style_alarms(_styled(0.889, 0.911, 0.967, 0.05, 0.009, 7), shipped)[0], "two threats fewer"
+    assert not fewer_style_alarms(_styled(0.933, 0.911, 0.967, 0.07, 0.009, 7), shipped)[0], "two negatives more"
+    assert not fewer_style_alarms(_styled(0.933, 0.911, 0.967, 0.05, 0.012, 7), shipped)[0], "comments +0.3 pt"
+    ok, reasons = fewer_style_alarms(_styled(0.933, 0.911, 0.967, 0.05, 0.009, 1), _styled(0.9, 0.9, 0.9, 0.05,
+                                                                                            0.009, 2))
+    assert not ok and reasons[0].startswith("styled non-urgent rows flagged 1 > 0"), "nothing to fix: no gain"

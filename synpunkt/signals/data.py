@@ -21,6 +21,9 @@ BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "v
 """The fresh blind batches of urgent.jsonl in the order they were written (data/urgent/GUIDE.md). No training step
 reads one unless asked by name (SignalsConfig.train_on): each judges one decision, and the batches before it (and
 `validation`) are worn: they may calibrate thresholds or become training rows, never decide."""
+STYLES = ("standard", "dialect", "second_language", "sms", "ids")
+"""The optional `style` of a row (rows u11231 on): how it is written (data/urgent/GUIDE.md, "Writing styles"); "ids"
+holds identity or reference numbers or their placeholders. Rows without one are "standard" or were not marked."""
 URGENT_DATA = PROJECT_ROOT / "data" / "urgent" / "urgent.jsonl"
 REPEAT_DATA = PROJECT_ROOT / "data" / "repeat_contact" / "repeat_contact.jsonl"
 REPEAT_COMMENT_LABELS = PROJECT_ROOT / "data" / "repeat_contact" / "comments_labels.jsonl"

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synpunkt.signals.data import ALERT_CATEGORIES, BLIND_SPLITS
+from synpunkt.signals.data import ALERT_CATEGORIES, BLIND_SPLITS, STYLES
 from synpunkt.signals.heads import SIGNALS_DIR, SignalHeads, union_layers
 
 CALIBRATION_RATE = 0.04
@@ -47,6 +47,10 @@ THREAT_GAIN_90 = round(4 / 90, 4)
 FEWER_ALARMS = 0.03
 """...or path F: no threat fewer and at least this much less of the negative comments flagged."""
 """(e) ...and, for heads with a repeat head of their own, repeat F1 on each validation source at most this lower."""
+REGISTER_STYLES = STYLES[1:]
+"""Rule "registers" (fixed before validation_blind11): the writing styles whose ordinary comments were flagged..."""
+STYLE_FEWER, STYLE_SHARE, STYLE_COMMENTS_SLACK = 2, 0.7, 0.0025
+"""...at least 2 fewer of them and at most 70 % as many flagged; in-domain comments flagged at most 0.25 point more."""
 
 
 @dataclass
@@ -125,6 +129,12 @@ def blind_figures(frame: pd.DataFrame, flags: np.ndarray) -> dict:
     out["negative"] = {"n": int(negative.sum()), "flag_rate": share(flags[negative])}
     out["none"] = {"n": int(none.sum()), "flag_rate": share(flags[none])}
     out["urgent_recall"] = share(flags[~none])
+    if "style" in frame:  # rows written in a named style (data/urgent/GUIDE.md, "Writing styles")
+        style = frame["style"].fillna("").to_numpy()
+        plain = none & ~np.isin(style, REGISTER_STYLES)
+        out["none_styled"] = {"n": int((none & ~plain).sum()), "flag_rate": share(flags[none & ~plain]),
+                              "flagged": int(flags[none & ~plain].sum())}
+        out["negative_standard"] = {"n": int((negative & plain).sum()), "flag_rate": share(flags[negative & plain])}
     return out
 
 
@@ -195,11 +205,32 @@ def worn_trained(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
     return ok, [reason for _, reason in path_r + path_f + shared]
 
 
-RULES = {"blind4": qualifies, "confirm": confirms, "blind7": worn_trained}
+def fewer_style_alarms(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
+    """(passes?, reasons) by the rule fixed before validation_blind11 (pure): (r) of the non-urgent rows written in
+    dialect, second-language Swedish, SMS style or with identity numbers, at least STYLE_FEWER fewer flagged and at
+    most STYLE_SHARE of the shipped heads' count; (b') no urgent category more than one row lower; (c') non-urgent
+    negative comments flagged at most one row's share more; (d') in-domain validation comments flagged at most
+    STYLE_COMMENTS_SLACK more."""
+    cb, sb = candidate["blind"], shipped["blind"]
+    flagged_c, flagged_s = cb["none_styled"]["flagged"], sb["none_styled"]["flagged"]
+    bar = min(flagged_s - STYLE_FEWER, int(STYLE_SHARE * flagged_s))
+    checks = [(flagged_c <= bar, f"styled non-urgent rows flagged {flagged_c} {'<=' if flagged_c <= bar else '>'} "
+                                 f"{bar} (shipped {flagged_s} of {sb['none_styled']['n']})")]
+    checks += [_check(f"{c} recall", cb[c]["recall"], ">=", round(sb[c]["recall"] - 1 / cb[c]["n"], 4))
+               for c in ALERT_CATEGORIES]
+    checks += [_check("negative comments flagged", cb["negative"]["flag_rate"], "<=",
+                      round(sb["negative"]["flag_rate"] + 1 / cb["negative"]["n"], 4)),
+               _check("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
+                      round(shipped["comments_flag_rate"] + STYLE_COMMENTS_SLACK, 4))]
+    return all(met for met, _ in checks), [reason for _, reason in checks]
+
+
+RULES = {"blind4": qualifies, "confirm": confirms, "blind7": worn_trained, "registers": fewer_style_alarms}
 """The rules by name: "blind4" (fixed before validation_blind4, judged it and validation_blind5), "confirm" (fixed
 before validation_blind6, for the procedure "2" on heads with their own encoder), "blind7" (fixed before
 validation_blind7, for heads trained on the worn blind batches: version "1" only, as their recalibration would
-read their own training rows)."""
+read their own training rows), "registers" (fixed before validation_blind11: fewer false alarms on comments written
+in dialect, second-language Swedish, SMS style or with identity numbers; version "1" only)."""
 
 
 def rule_verdict(candidates: dict[str, dict], shipped: dict, rule: str = "blind4"
@@ -304,7 +335,8 @@ def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str, rule: str = 
                                    candidate.urgent_span is not None)
         out[f"{name}2"] = figures(c_scores, recalibrated["urgent"], recalibrated.get("urgent_span"), whole_heads)
         out[f"{name}2"]["calibration"] = recalibrated
-    judged = {"confirm": (f"{name}2",), "blind7": (f"{name}1",)}.get(rule, (f"{name}1", f"{name}2"))
+    judged = {"confirm": (f"{name}2",), "blind7": (f"{name}1",), "registers": (f"{name}1",)}.get(
+        rule, (f"{name}1", f"{name}2"))
     winner, reasons = rule_verdict({k: out[k] for k in judged}, out["shipped"], rule)
     out["rule"], out["verdict"], out["reasons"] = rule, winner, reasons
     return out
