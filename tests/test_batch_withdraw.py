@@ -44,20 +44,20 @@ def _batch_of(result) -> str:
     return result.output.split("batch ")[1].split()[0]
 
 
-def _published(home, sql: str, params=None):
-    con = duckdb.connect(str(home / "published" / "synpunkt.duckdb"), read_only=True)
+def _query(path, sql: str, params=None):
+    con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def _published(home, sql: str, params=None):
+    return _query(home / "published" / "synpunkt.duckdb", sql, params)
 
 
 def _live(home, sql: str, params=None):
-    con = duckdb.connect(str(home / "warehouse" / "synpunkt.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return _query(home / "warehouse" / "synpunkt.duckdb", sql, params)
 
 
 def _by_municipality(home, table: str) -> dict[str, int]:
