@@ -93,3 +93,19 @@ def test_no_training_code_reads_the_blind_set():
                    train_module.training_rows, train_module.run_training):
         assert not BLIND_REFERENCE.search(inspect.getsource(loader)), loader.__name__
     assert "comments_blind" not in str(IN_DOMAIN_DATA)
+
+
+def test_capability_batches_follow_the_schema_and_stay_out_of_the_training_data():
+    lines = (BLIND_DIR / "capabilities.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    splits = {"validation_blind_cap": r"cap\d{4}", "validation_blind_cap2": r"capb\d{4}"}
+    assert {r["split"] for r in rows} == set(splits) and len({r["id"] for r in rows}) == len(rows) >= 600
+    for number, row in enumerate(rows, start=1):
+        assert list(row) == FIELDS + ["capability"], f"line {number}: fields"
+        assert re.fullmatch(splits[row["split"]], row["id"]), f"line {number}: id"
+        assert row["capability"] in {"irony", "negation", "behaviour", "ordinary"}, f"line {number}: capability"
+        assert row["sentiment"] in SENTIMENTS and row["topics"], f"line {number}: labels"
+        assert set(row["topic_sentiment"]) == set(row["topics"]) <= set(TOPICS), f"line {number}: topics"
+        assert set(row["topic_sentiment"].values()) <= set(SENTIMENTS), f"line {number}: topic sentiment"
+    in_domain = {t.strip().lower() for t in load_in_domain()["text"]}
+    assert not [n for n, r in enumerate(rows, 1) if r["text"].strip().lower() in in_domain], "also in comments.jsonl"
