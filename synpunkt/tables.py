@@ -76,10 +76,7 @@ def estimated_rows(path: str | Path) -> int | None:
     the file cannot be read. An upper bound for text (a quoted cell may span lines)."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            head = f.read(4)
-        suffix = ".parquet" if head.startswith(PARQUET_MAGIC) else ".xlsx" if head.startswith(ZIP_MAGIC) \
-            else path.suffix.lower()
+        suffix = binary_format(path) or path.suffix.lower()
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
@@ -96,15 +93,20 @@ def estimated_rows(path: str | Path) -> int | None:
         return None
 
 
+def binary_format(path: Path) -> str | None:
+    """The suffix of the binary format the file's first bytes announce (BINARY_FORMATS), or None."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return next((real for magic, real in BINARY_FORMATS.items() if head.startswith(magic)), None)
+
+
 def content_suffix(path: Path, suffix: str) -> str:
     """The suffix the file's content calls for: an Excel workbook or a Parquet file saved under another name
     ("export.csv") is read as what it is, with a warning (the name is not logged: it may hold personal data)."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-    for magic, real in BINARY_FORMATS.items():
-        if head.startswith(magic) and suffix != real:
-            log.warning("a file named *%s holds %s content: read as %s", suffix, real, real)
-            return real
+    real = binary_format(path)
+    if real is not None and suffix != real:
+        log.warning("a file named *%s holds %s content: read as %s", suffix, real, real)
+        return real
     return suffix
 
 

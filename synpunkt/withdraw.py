@@ -36,6 +36,12 @@ BATCH_TABLES = ("alerts", "comments", "quarantine")
 """Tables keyed by batch_id."""
 TABLES = ("batches", "comments", "quarantine", *COMMENT_TABLES, "alerts", "source_state")
 """Every table a withdrawal removes rows from, in the order the plan lists them."""
+_OF_BATCH = {**{t: "batch_id = $b" for t in ("batches", *BATCH_TABLES)},
+             **{t: "comment_id IN (SELECT comment_id FROM comments WHERE batch_id = $b)" for t in COMMENT_TABLES},
+             "source_state": "last_checksum = $c"}
+"""Each table's rows of the batch ($b: its id, $c: its checksum): counted by the plan, deleted by the withdrawal."""
+_DELETE_ORDER = (*COMMENT_TABLES, *BATCH_TABLES, "source_state", "batches")
+"""Rows hanging off comments before the comments themselves."""
 
 
 class UnknownBatch(LookupError):
@@ -99,15 +105,8 @@ def withdrawal_plan(con, batch_id: str, root: Path | None = None) -> WithdrawalP
     if con is None:
         plan.counts = {t: 0 for t in TABLES}
         return plan
-    ids = "SELECT comment_id FROM comments WHERE batch_id = $b"
-    counts = {"batches": "SELECT count(*) FROM batches WHERE batch_id = $b",
-              "comments": "SELECT count(*) FROM comments WHERE batch_id = $b",
-              "quarantine": "SELECT count(*) FROM quarantine WHERE batch_id = $b",
-              **{t: f"SELECT count(*) FROM {t} WHERE comment_id IN ({ids})" for t in COMMENT_TABLES},
-              "alerts": "SELECT count(*) FROM alerts WHERE batch_id = $b",
-              "source_state": "SELECT count(*) FROM source_state WHERE last_checksum = $c"}
     params = {"b": batch_id, "c": checksum}
-    plan.counts = {t: _scalar(con, counts[t], params) for t in TABLES}
+    plan.counts = {t: _scalar(con, f"SELECT count(*) FROM {t} WHERE {_OF_BATCH[t]}", params) for t in TABLES}
     plan.years = [r[0] for r in _rows(con, "SELECT DISTINCT year FROM comments WHERE batch_id = $b ORDER BY 1",
                                       {"b": batch_id})]
     plan.alerts_delivered, plan.alerts_acknowledged = _rows(
@@ -145,13 +144,8 @@ def _delete_rows(con, plan: WithdrawalPlan) -> None:
     """Every row of the batch (comments with what hangs off them, quarantine, alerts, the batch record) and the
     pull state that would keep its file from being fetched again; checked against the plan."""
     params = {"b": plan.batch_id, "c": plan.checksum_sha256}
-    ids = "SELECT comment_id FROM comments WHERE batch_id = $b"
-    statements = {**{t: f"DELETE FROM {t} WHERE comment_id IN ({ids})" for t in COMMENT_TABLES},
-                  **{t: f"DELETE FROM {t} WHERE batch_id = $b" for t in BATCH_TABLES},
-                  "source_state": "DELETE FROM source_state WHERE last_checksum = $c",
-                  "batches": "DELETE FROM batches WHERE batch_id = $b"}
-    for table, sql in statements.items():
-        removed = _scalar(con, sql, params)
+    for table in _DELETE_ORDER:
+        removed = _scalar(con, f"DELETE FROM {table} WHERE {_OF_BATCH[table]}", params)
         if removed != plan.counts.get(table, 0):
             raise RuntimeError(f"batch {plan.batch_id}: {table} had {removed} row(s), the plan {plan.counts[table]}; "
                                "nothing was withdrawn, try again")
