@@ -8,6 +8,9 @@ comments/s, the ratio to the pipeline and to torch, and the share of sentiments 
 
     python benchmarks/bench_predict.py [--n 1000] [--model DIR] [--backend onnx --backend onnx-int8] [--chunk 200]
 
+--prep-workers N (repeatable) sets how many processes prepare the inputs (tokens, the topic lexicon) while the
+network runs, one engine per value: on a GPU, where the CPU side limits, compare 0 with 8.
+
 With --throughput-only the pipeline and the torch reference are left out: only the named backends run, for throughput
 at a size where the batch-1 pipeline would take minutes (a GPU: --backend cuda --n 100000 --chunk 20000 --throughput-only).
 """
@@ -69,6 +72,9 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=200, help="comments per turn")
     parser.add_argument("--throughput-only", action="store_true",
                         help="run only the --backend engines (no pipeline, no torch reference, so no ratios)")
+    parser.add_argument("--prep-workers", type=int, action="append", default=None,
+                        help="processes preparing the inputs while the network runs (repeatable: one engine per "
+                             "value for each backend; default: config.prep_workers, 8 at most on a GPU, else 0)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="comments per forward pass (default: the backend's, classifier.BATCH_SIZES)")
     args = parser.parse_args()
@@ -78,12 +84,15 @@ def main() -> None:
     backends = [b for b in (args.backend or available_backends()) if b != REFERENCE]
     classifiers = {REFERENCE: reference}
     for name in backends:  # built before timing: exports and sessions are not part of the figures
-        classifiers[name] = Classifier(reference.model, reference.tokenizer, reference.settings, reference.version,
-                                       backend=name, lexicon=reference.lexicon)  # the cuda runner copies the network
+        for workers in args.prep_workers or [None]:
+            clf = Classifier(reference.model, reference.tokenizer, reference.settings, reference.version,
+                             backend=name, lexicon=reference.lexicon)  # the cuda runner copies the network
+            clf.prep_workers = workers
+            classifiers[name if workers is None else f"{name}, {workers} prep workers"] = clf
     if args.throughput_only:
-        classifiers = {name: clf for name, clf in classifiers.items() if name in (args.backend or [])}
+        classifiers = {label: clf for label, clf in classifiers.items() if clf.backend in (args.backend or [])}
     engines = {} if args.throughput_only else {"pipeline": pipeline_baseline(reference)}
-    engines.update({name: engine(clf, args.batch_size) for name, clf in classifiers.items()})
+    engines.update({label: engine(clf, args.batch_size) for label, clf in classifiers.items()})
     texts = comments(args.n)
     print(f"model {reference.version}, {len(texts)} comments, torch threads {torch.get_num_threads()}, "
           f"torch precision {reference.precision}; engines in turns, {args.chunk} comments a turn")
@@ -92,13 +101,13 @@ def main() -> None:
     rate = {name: len(texts) / s for name, s in seconds.items()}
     if args.throughput_only:
         print("\n| engine | batch | comments/s |\n|---|---|---|")
-        for name, clf in classifiers.items():
-            print(f"| {name} ({clf.precision}) | {args.batch_size or BATCH_SIZES[name]} | {rate[name]:.1f} |")
+        for label, clf in classifiers.items():
+            print(f"| {label} ({clf.precision}) | {args.batch_size or BATCH_SIZES[clf.backend]} | {rate[label]:.1f} |")
         return
     print("\n| engine | batch | comments/s | x pipeline | x torch | same sentiment as torch |")
     print("|---|---|---|---|---|---|")
     for name in engines:
-        batch = 1 if name == "pipeline" else args.batch_size or BATCH_SIZES[name]
+        batch = 1 if name == "pipeline" else args.batch_size or BATCH_SIZES[classifiers[name].backend]
         label = "transformers pipeline" if name == "pipeline" else f"{name} ({classifiers[name].precision})"
         same = float((probs[name].argmax(1) == probs[REFERENCE].argmax(1)).mean())
         print(f"| {label} | {batch} | {rate[name]:.1f} | {rate[name] / rate['pipeline']:.2f} | "

@@ -7,13 +7,15 @@ same model_version whatever the backend, since a backend is chosen only when it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from synpunkt import config
+from synpunkt.classifier_inputs import BatchInputs, PreparedBatch, prepared_batches
 from synpunkt.config import model_dir as default_model_dir
 from synpunkt.fast_tokenize import FastTokenizer, fast_tokenizer
 from synpunkt.inference import GraphRunner, make_runner, resolve_backend
@@ -92,6 +94,7 @@ class Classifier:
         self._fast: FastTokenizer | bool | None = None  # built on first use (_encode)
         self.lexicon = lexicon
         self.last_truncated = 0  # texts of the last logits() call that filled the token limit
+        self.prep_workers: int | None = None  # processes preparing inputs (None: config.prep_workers)
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, encoder=None, tokenizer=None,
@@ -120,41 +123,52 @@ class Classifier:
         ``last_truncated`` counts the texts that filled the token limit (read only up to it; logged as a warning).
         """
         texts = [normalise(str(t), self.settings.unshout, self.settings.respell) for t in texts]
-        lexical = self.lexicon.predict_proba(texts) if self.lexicon is not None else None
         batch_size = batch_size or BATCH_SIZES[self.backend]
-        texts = [self.settings.text_prefix + t for t in texts]
-        order = np.argsort([len(t) for t in texts], kind="stable")  # length-sorted: little padding
-        outputs: dict[str, list[np.ndarray]] = {key: [] for key in OUTPUTS}
-        show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
+        prefix = self.settings.text_prefix
+        order = np.argsort([len(prefix) + len(t) for t in texts], kind="stable")  # length-sorted: little padding
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         limit = min(self.settings.max_length, self.tokenizer.model_max_length)  # never past the encoder's positions
+        lexicon = self.lexicon.predict_proba if self.lexicon is not None else None
+        self._fast_tokenizer()
+        inputs = BatchInputs(texts, batches, prefix, lambda chosen: self._encode(chosen, limit), lexicon)
+        outputs: dict[str, list[np.ndarray]] = {key: [] for key in (*OUTPUTS, LEXICON_KEY)}
+        show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
+        workers = config.prep_workers(self.backend) if self.prep_workers is None else self.prep_workers
         self.last_truncated = 0
-        for idx in _progress(batches, show, total=len(texts), batch_size=batch_size):
-            input_ids, attention_mask = self._encode([texts[i] for i in idx], limit)
-            self.last_truncated += int((attention_mask.sum(axis=1) >= limit).sum())
-            for key, value in zip(OUTPUTS, self.runner.run(input_ids, attention_mask)):
+        for batch in _progress(prepared_batches(inputs, workers), show, total=len(texts)):
+            self.last_truncated += int((batch.attention_mask.sum(axis=1) >= limit).sum())
+            for key, value in zip(OUTPUTS, self.runner.run(batch.input_ids, batch.attention_mask)):
                 outputs[key].append(value)
+            if batch.lexical is not None:
+                outputs[LEXICON_KEY].append(batch.lexical)
         if self.last_truncated:
             log.warning("%d of %d comments fill the model's %d tokens: only the beginning of each was read",
                         self.last_truncated, len(texts), limit)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         out = {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
-        return out if lexical is None else {**out, LEXICON_KEY: lexical}
+        if self.lexicon is None:
+            del out[LEXICON_KEY]
+        return out
 
     def _encode(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
         """(input_ids, attention_mask) of one batch, as ``tokenizer(texts, padding=True, truncation=True,
         max_length=max_length, return_tensors="np")`` gives them: through synpunkt.fast_tokenize (the same ids; the
         converted tokenizer's own normaliser, some 2,700 regex passes, took about a third of the stage's CPU time)
         for a right-padding tokenizer whose normaliser it can translate, through the tokenizer itself otherwise."""
+        if not self._fast_tokenizer():
+            enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+            return enc["input_ids"], enc["attention_mask"]
+        return pad(self._fast.encode(texts, max_length), self.tokenizer.pad_token_id)
+
+    def _fast_tokenizer(self) -> FastTokenizer | bool:
+        """synpunkt.fast_tokenize's tokenizer for this model, or False where it cannot stand in; built once (before
+        any worker process starts, so that each inherits it)."""
         if self._fast is None:
             usable = hasattr(self.tokenizer, "backend_tokenizer") and self.tokenizer.padding_side == "right"
             fast = fast_tokenizer(self.tokenizer) if usable else None
             self._fast = fast if fast is not None and fast.fast else False
-        if not self._fast:
-            enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
-            return enc["input_ids"], enc["attention_mask"]
-        return pad(self._fast.encode(texts, max_length), self.tokenizer.pad_token_id)
+        return self._fast
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated probabilities from logits (``calibrated`` with this model's settings)."""
@@ -228,7 +242,7 @@ def prediction_table(probs: dict[str, np.ndarray] | None, keep: Sequence[int], n
     return pd.DataFrame(table)
 
 
-def _progress(batches, show: bool, total: int, batch_size: int):
+def _progress(batches: Iterator[PreparedBatch], show: bool, total: int) -> Iterator[PreparedBatch]:
     """Iterate batches, with a tqdm bar counting comments when show is true."""
     if not show:
         yield from batches
@@ -238,4 +252,4 @@ def _progress(batches, show: bool, total: int, batch_size: int):
     with tqdm(total=total, unit="comment", desc="Classifying") as bar:
         for b in batches:
             yield b
-            bar.update(len(b))
+            bar.update(len(b.positions))

@@ -134,6 +134,15 @@ def inference_threads() -> int:
     return _whole_number("SYNPUNKT_INFERENCE_THREADS", max(1, cores), 1, "a whole number of threads, at least 1")
 
 
+def prep_workers(backend: str) -> int:
+    """Processes that prepare the classifier's inputs (normalised text's lexicon scores and token ids) while the
+    network runs (SYNPUNKT_PREP_WORKERS). Default: on a GPU (backend cuda) one per usable core but one, at most 8,
+    since there the CPU side is what limits; elsewhere 0, since the network itself keeps the cores busy."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    default = min(8, cores - 1) if backend == "cuda" else 0
+    return _whole_number("SYNPUNKT_PREP_WORKERS", max(0, default), 0, "a whole number of processes, 0 or more")
+
+
 def shared_datasets() -> Path:
     """Development datasets beside the project (SYNPUNKT_SHARED_DATA)."""
     return Path(os.environ.get("SYNPUNKT_SHARED_DATA", SHARED_DATASETS))
@@ -409,6 +418,7 @@ def check_settings() -> None:
                  max_rows_per_batch, ingest_chunk_rows, dask_address, dask_workers, dask_trusted_network):
         read()
     chunk_retries(task_runner())
+    prep_workers("cuda")
 
 
 def check_home(write: bool = True) -> Path:

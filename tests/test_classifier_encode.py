@@ -82,3 +82,37 @@ def test_fast_tokenizer_fallback_ignores_an_earlier_padded_call(shipped):
     shipped.tokenizer(["a b c d e f g", "x"], padding=True, truncation=True, max_length=4)
     texts = ["Handläggaren var trevlig och hjälpsam", "x"]
     assert fast.encode(texts, 512) == shipped.tokenizer(texts, truncation=True, max_length=512)["input_ids"]
+
+
+def test_worker_processes_prepare_the_same_inputs_as_this_process(shipped):
+    """The batches that DataLoader workers prepare (token ids and the lexicon's scores) give the very predictions of
+    batches prepared in this process, in input order, with the shipped model and its topic lexicon."""
+    from synpunkt.classifier_inputs import usable_workers
+
+    texts = [f"{t} ({i})" for i in range(12) for t in TEXTS] + ["", "  "]
+    assert usable_workers(2, n_batches=len(texts) // 8) == 2  # enough batches: both workers start
+    shipped.prep_workers = 0
+    in_process = shipped.predict(texts, batch_size=8, topic_sentiment=True)
+    shipped.prep_workers = 2
+    try:
+        by_workers = shipped.predict(texts, batch_size=8, topic_sentiment=True)
+        truncated = shipped.last_truncated
+    finally:
+        shipped.prep_workers = None
+    assert shipped.lexicon is not None and truncated == 12  # the 400-word text, once per copy
+    numeric = [c for c in in_process.columns if c.startswith("p_")]
+    np.testing.assert_array_equal(by_workers[numeric].to_numpy(float), in_process[numeric].to_numpy(float))
+    for column in ("sentiment", "topics", "topic_sentiment", "topic_sentiment_p"):
+        assert by_workers[column].tolist() == in_process[column].tolist()
+
+
+def test_workers_start_only_where_they_pay(monkeypatch):
+    from synpunkt import config
+    from synpunkt.classifier_inputs import usable_workers
+
+    assert usable_workers(0, 100) == 0 and usable_workers(8, 3) == 1 and usable_workers(8, 1) == 0
+    monkeypatch.delenv("SYNPUNKT_PREP_WORKERS", raising=False)
+    assert config.prep_workers("torch") == 0 and config.prep_workers("onnx") == 0  # the CPU runs the network
+    assert 0 <= config.prep_workers("cuda") <= 8
+    monkeypatch.setenv("SYNPUNKT_PREP_WORKERS", "3")
+    assert config.prep_workers("torch") == 3

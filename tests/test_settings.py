@@ -17,7 +17,7 @@ runner = CliRunner()
 SETTINGS = ("ONNX_CACHE_GB", "BACKEND", "INFERENCE_THREADS", "RAW_RETENTION_DAYS", "MAX_UPLOAD_MB",
             "INBOX_SETTLE_SECONDS", "AUTH_MAX_FAILURES", "AUTH_WINDOW_S", "UPLOAD_TIMEOUT_S", "HEADER_TIMEOUT_S",
             "API_DOCS", "MAX_ROWS_PER_BATCH", "INGEST_CHUNK_ROWS", "TASK_RUNNER", "DASK_ADDRESS", "DASK_WORKERS",
-            "CHUNK_RETRIES", "DASK_TRUSTED_NETWORK", "PRECISION")
+            "CHUNK_RETRIES", "DASK_TRUSTED_NETWORK", "PRECISION", "PREP_WORKERS")
 """The settings check_settings reads (without the SYNPUNKT_ prefix)."""
 
 BAD = [  # variable, value, the setting's reader, what the message must say
@@ -43,6 +43,8 @@ BAD = [  # variable, value, the setting's reader, what the message must say
     ("SYNPUNKT_DASK_TRUSTED_NETWORK", "perhaps", config.dask_trusted_network, "1 or 0"),
     ("SYNPUNKT_CHUNK_RETRIES", "-1", lambda: config.chunk_retries("local"), "whole number"),
     ("SYNPUNKT_PRECISION", "fp16", config.precision, "one of auto, fp32, bf16"),
+    ("SYNPUNKT_PREP_WORKERS", "-1", lambda: config.prep_workers("cuda"), "0 or more"),
+    ("SYNPUNKT_PREP_WORKERS", "eight", lambda: config.prep_workers("torch"), "whole number of processes"),
 ]
 
 
