@@ -49,7 +49,7 @@ from synpunkt.api_security import (MAX_HEAD_BYTES, AuthThrottle, BodyDeadline, C
 from synpunkt.batch_status import read_status
 from synpunkt.config import (api_docs, api_public_url, auth_max_failures, auth_window_s, header_timeout_s,
                              landing_dir, max_upload_bytes, tokens_file, trusted_proxies, upload_timeout_s)
-from synpunkt.landing import RECEIPT, batch_dir, land_bytes, read_receipt, safe_suffix
+from synpunkt.landing import RECEIPT, LandedElsewhere, batch_dir, land_bytes, read_receipt, safe_suffix
 from synpunkt.municipalities import UnknownMunicipality, validate_code
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,13 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
     async def upload_batch(request: Request, municipality: str = Depends(authorised)) -> JSONResponse:
         """Upload one batch (multipart field ``file``). Uploading the same file again returns its receipt."""
         filename, data = await _read_upload(request, max_upload_bytes())
-        receipt = await run_in_threadpool(land_bytes, data, municipality, filename, "api", root)
+        try:
+            receipt = await run_in_threadpool(land_bytes, data, municipality, filename, "api", root)
+        except LandedElsewhere:  # which municipality is not this client's business
+            log.warning("API upload for %s refused: the same file is landed for another municipality", municipality)
+            raise HTTPException(409, "this file has already been submitted for another municipality; one file holds "
+                                     "one municipality's comments. If it was sent to the wrong one, ask the "
+                                     "operator to withdraw that batch, then upload it again") from None
         log.info("API batch %s for %s: %d bytes%s", receipt.batch_id, municipality, receipt.size_bytes,
                  " (duplicate)" if receipt.duplicate else "")
         status_url = base_url + app.url_path_for("batch_status", code=municipality, batch_id=receipt.batch_id)

@@ -68,9 +68,26 @@ def make_batch_id(municipality_code: str, checksum: str) -> str:
     return f"{municipality_code}-{checksum[:16]}"
 
 
+class LandedElsewhere(ValueError):
+    """The same content has already landed for another municipality: one file holds one municipality's comments, so
+    it is refused (a batch that went to the wrong municipality is withdrawn first, `synpunkt batch withdraw`).
+    ``others`` are those batches' receipts; the message names them, for the operator's eyes (the API says less)."""
+
+    def __init__(self, code: str, others: list[Receipt]):
+        self.code, self.others = code, others
+        listed = ", ".join(f"batch {r.batch_id} for {r.municipality_code}" for r in others)
+        super().__init__(f"the same file has already been submitted for another municipality ({listed}); the same file cannot hold "
+                         f"{code}'s comments too. If it went to the wrong municipality, withdraw it first (`synpunkt "
+                         f"batch withdraw {others[0].batch_id} --reason TEXT`, a dry run until --yes), then submit "
+                         "it again")
+
+
 def land_bytes(data: bytes, municipality: str | int, original_name: str, origin: str,
                root: Path | None = None) -> Receipt:
-    """Land file contents for a municipality; idempotent by content. Returns the receipt."""
+    """Land file contents for a municipality; idempotent by content. Returns the receipt.
+
+    Content already landed for another municipality raises LandedElsewhere (whichever way it came: the CLI, the
+    inbox or the API), and nothing is landed."""
     code = validate_code(municipality)
     if origin not in ORIGINS:
         raise ValueError(f"unknown origin {origin!r}")
@@ -84,6 +101,9 @@ def land_bytes(data: bytes, municipality: str | int, original_name: str, origin:
         existing = read_receipt(folder)
         existing.duplicate = True
         return existing
+    others = [r for r in landed_with_checksum(checksum, root) if r.municipality_code != code]
+    if others:
+        raise LandedElsewhere(code, others)
     receipt = Receipt(batch_id, code, origin, Path(original_name.replace("\\", "/")).name[:200], suffix, checksum,
                       len(data), datetime.now(timezone.utc).isoformat(timespec="seconds"))
     private_dir(folder.parent)
@@ -137,15 +157,6 @@ def landed_with_checksum(checksum: str, root: Path | None = None) -> list[Receip
     root = root or landing_dir()
     found = [read_receipt(p.parent) for p in root.glob(f"*/{make_batch_id('*', checksum)}/{RECEIPT}")]
     return [r for r in found if r.checksum_sha256 == checksum]
-
-
-def file_sha256(path: Path) -> str:
-    """A file's SHA-256, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

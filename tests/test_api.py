@@ -100,6 +100,19 @@ def test_duplicate_upload_returns_the_same_batch(client, token):
     assert len(landed_batches()) == 1
 
 
+def test_a_file_landed_for_another_municipality_is_refused_without_naming_it(client, token):
+    """The same file sent for Göteborg after Stockholm sent it: 409, nothing landed, and the answer does not say
+    which municipality holds it (that is the operator's to see, by `synpunkt batch withdraw`)."""
+    first = upload(client, token)
+    assert first.status_code == 201
+    refused = upload(client, issue_token(GBG), code=GBG, name="goteborg.csv")
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert "another municipality" in detail and STHLM not in detail and first.json()["batch_id"] not in detail
+    assert [r.municipality_code for r in landed_batches()] == [STHLM]
+    assert upload(client, token).json()["duplicate"] is True  # the right municipality again: its receipt
+
+
 def test_missing_or_unknown_token_is_401(client, token):
     for headers in ({}, auth("not-a-token"), {"Authorization": f"Basic {token}"}):
         r = client.post(f"/v1/municipalities/{STHLM}/batches", headers=headers, files={"file": ("a.csv", CSV)})

@@ -126,6 +126,28 @@ def test_a_symbolic_link_in_the_inbox_is_reported_not_followed(home, tmp_path):
     assert (inbox / "link.csv").is_symlink() and secret.exists()
 
 
+def test_a_file_landed_for_another_municipality_stays_in_the_inbox_and_is_reported(home):
+    """One file, two municipalities' folders: the first lands; the second stays where it is, reported with the
+    batch it duplicates and the command that withdraws it, and lands once that batch is withdrawn."""
+    from synpunkt.landing import LandedElsewhere
+
+    data = HEADER + _row(1) + _row(2)
+    first = land_bytes(data, "0180", "svar.csv", "cli")
+    with pytest.raises(LandedElsewhere, match=f"batch {first.batch_id} for 0180"):
+        land_bytes(data, "1480", "svar.csv", "api")
+    inbox = home / "inbox" / "1480"
+    inbox.mkdir(parents=True)
+    (inbox / "svar.csv").write_bytes(data)
+    receipts, problems = collect_inbox(settle_seconds=0)
+    assert receipts == [] and len(problems) == 1 and (inbox / "svar.csv").exists()
+    assert "another municipality" in problems[0].reason
+    assert f"synpunkt batch withdraw {first.batch_id}" in problems[0].reason
+    assert [r.municipality_code for r in landed_batches()] == ["0180"]
+    shutil.rmtree(config.landing_dir() / "0180" / first.batch_id)  # as a withdrawal moves it away
+    receipts, problems = collect_inbox(settle_seconds=0)
+    assert [r.municipality_code for r in receipts] == ["1480"] and problems == []
+
+
 def test_files_that_cannot_land_are_reported_with_their_names_redacted_and_stay(home):
     """An empty file whose name holds a citizen's name and a personnummer, an unsupported type, a file outside any
     municipality's folder: each stays and is reported; the reason never quotes the name, and the line the run logs

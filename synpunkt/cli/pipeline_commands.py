@@ -25,27 +25,16 @@ def submit(
 
     A file already landed for another municipality is refused: one file holds one municipality's comments (a
     batch that went to the wrong one is taken back with `synpunkt batch withdraw`)."""
-    from synpunkt.landing import file_sha256, land_file, landed_with_checksum, safe_suffix
+    from synpunkt.landing import land_file, safe_suffix
 
     code = _municipality(municipality)
     _input_file(file)
     _check_home()
     try:
         safe_suffix(file.name)
-        checksum = file_sha256(file)
-    except (ValueError, OSError) as err:
-        _fail(f"{file}: {err}")
-    others = [r for r in landed_with_checksum(checksum) if r.municipality_code != code]
-    if others:
-        listed = ", ".join(f"batch {r.batch_id} for {r.municipality_code}" for r in others)
-        _fail(f"{file} has already been submitted for another municipality ({listed}); the same file cannot "
-              f"hold {code}'s comments too. Check the file and the --municipality; if it went to the wrong "
-              f"municipality, withdraw it first (`synpunkt batch withdraw {others[0].batch_id} --reason TEXT`, "
-              "a dry run until --yes), then submit it again")
-    try:
         receipt = land_file(file, code, origin="cli")
-    except (ValueError, OSError) as err:
-        _fail(str(err))
+    except (ValueError, OSError) as err:  # landing.LandedElsewhere names the batch and how to withdraw it
+        _fail(f"{file}: {err}")
     state = "already received (same content)" if receipt.duplicate else "landed"
     typer.echo(f"{state}: batch {receipt.batch_id} for {receipt.municipality_code} "
                f"(sha256 {receipt.checksum_sha256[:16]}..., {receipt.size_bytes} bytes)")
