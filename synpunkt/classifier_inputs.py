@@ -56,9 +56,12 @@ class BatchInputs(Dataset):
 
 def usable_workers(requested: int, n_batches: int) -> int:
     """Worker processes worth starting: none for fewer than two batches per worker (starting them costs more than
-    it saves) or where processes cannot be forked (the workers share the loaded tokenizer and lexicon by fork, so
-    nothing large is pickled); at most one per batch pair."""
+    it saves), where processes cannot be forked (the workers share the loaded tokenizer and lexicon by fork, so
+    nothing large is pickled), or in a daemonic process (a Dask worker's: it may not have children); at most one
+    per batch pair."""
     if requested <= 0 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    if multiprocessing.current_process().daemon:
         return 0
     return min(requested, n_batches // 2)
 

@@ -3,6 +3,8 @@ the network), so the classify stage's predictions stay those of the tokenizer.""
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pytest
 
@@ -111,6 +113,9 @@ def test_workers_start_only_where_they_pay(monkeypatch):
     from synpunkt.classifier_inputs import usable_workers
 
     assert usable_workers(0, 100) == 0 and usable_workers(8, 3) == 1 and usable_workers(8, 1) == 0
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)  # as in a Dask worker
+    assert usable_workers(8, 100) == 0
+    monkeypatch.undo()
     monkeypatch.delenv("SYNPUNKT_PREP_WORKERS", raising=False)
     assert config.prep_workers("torch") == 0 and config.prep_workers("onnx") == 0  # the CPU runs the network
     assert 0 <= config.prep_workers("cuda") <= 8
