@@ -47,7 +47,8 @@ def figures(directory, batch: pd.DataFrame, validation: pd.DataFrame) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidate", required=True)
-    parser.add_argument("--split", required=True, choices=("validation_blind_cap", "validation_blind_cap2"))
+    parser.add_argument("--split", required=True,
+                        choices=("validation_blind_cap", "validation_blind_cap2", "validation_blind_cap3"))
     parser.add_argument("--shipped", default=None, help="default: the shipped model")
     args = parser.parse_args()
     batch = pd.read_json(CAPABILITIES, lines=True)
