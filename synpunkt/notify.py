@@ -12,6 +12,10 @@ Channels (every configured one gets every new alert):
   ``block.notify`` per alert; no text.
 
 An alert is marked ``notified_at`` only when every channel delivered it; otherwise it is retried at the next run.
+
+When an operator withdraws a batch (``synpunkt batch withdraw``), its alerts already delivered are withdrawn through
+the same channels (``notify_withdrawn``): the municipality learns that they were not its comments; the file,
+submitted again for the right municipality, raises them there.
 """
 
 from __future__ import annotations
@@ -41,10 +45,13 @@ class NotifyResult:
     failed_channels: list[str] = field(default_factory=list)
 
 
+SUMMARY_FIELDS = ("alert_id", "municipality_code", "batch_id", "row_number", "external_id", "category", "probability")
+"""What the log, webhooks and notification blocks carry of an alert: no text."""
+
+
 def _summary(alert: dict) -> dict:
     """An alert without its text (for the log, webhooks and notification blocks)."""
-    keys = ("alert_id", "municipality_code", "batch_id", "row_number", "external_id", "category", "probability")
-    return {k: alert[k] for k in keys}
+    return {k: alert[k] for k in SUMMARY_FIELDS}
 
 
 def _record(alert: dict) -> dict:
@@ -76,16 +83,17 @@ def to_file(alerts: list[dict], path: Path | None = None) -> Path:
     return path
 
 
-def to_webhook(alerts: list[dict], url: str, attempts: int = WEBHOOK_ATTEMPTS, transport=None) -> None:
-    """POST each alert (no text) as JSON; raises after `attempts` failures of one alert."""
+def to_webhook(alerts: list[dict], url: str, attempts: int = WEBHOOK_ATTEMPTS, transport=None,
+               event: str = "synpunkt.urgent_comment", extra: dict | None = None) -> None:
+    """POST each alert (no text) as JSON, as `event` with `extra` fields; raises after `attempts` failures of one
+    alert."""
     import httpx
 
     with httpx.Client(timeout=WEBHOOK_TIMEOUT_S, transport=transport) as client:
         for a in alerts:
             for attempt in range(1, attempts + 1):
                 try:
-                    client.post(url, json={"event": "synpunkt.urgent_comment", **_summary(a)},
-                                ).raise_for_status()
+                    client.post(url, json={"event": event, **_summary(a), **(extra or {})}).raise_for_status()
                     break
                 except httpx.HTTPError:
                     if attempt == attempts:
@@ -132,3 +140,54 @@ def notify_new_alerts(con, webhook: str | None = None, block: str | None = None,
         mark_notified(con, [a["alert_id"] for a in alerts])
         result.notified = len(alerts)
     return result
+
+
+WITHDRAWN_EVENT = "synpunkt.urgent_comment_withdrawn"
+
+
+def notify_withdrawn(alerts: list[dict], withdrawn_at: str, webhook: str | None = None, block: str | None = None,
+                     alerts_path: Path | None = None, transport=None) -> list[str]:
+    """Tell every channel that these delivered alerts (dicts with _summary's keys) are withdrawn with their batch:
+    a log line each, a JSON line each in the alerts file (``"event": "withdrawn"``, no text), a webhook POST (event
+    WITHDRAWN_EVENT) and a notification block message. Returns the channels that failed (the caller tells the
+    operator to inform the municipality); never raises for a channel."""
+    if not alerts:
+        return []
+    webhook = webhook if webhook is not None else config.alert_webhook()
+    block = block if block is not None else config.alert_block()
+    for a in alerts:
+        log.warning("URGENT alert %s withdrawn: batch %s was not municipality %s's (withdrawn by an operator)",
+                    a["alert_id"], a["batch_id"], a["municipality_code"])
+    events = [{"event": "withdrawn", **_summary(a), "withdrawn_at": withdrawn_at} for a in alerts]
+
+    def to_file_() -> None:
+        path = Path(alerts_path or config.alerts_file())
+        config.private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, config.PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in events)
+        config.private_file(path)
+
+    def to_block_() -> None:
+        from prefect.blocks.core import Block
+
+        target = Block.load(block)
+        for e in events:
+            target.notify(f"Synpunkt: urgent alert {e['alert_id']} ({e['category']}) for municipality "
+                          f"{e['municipality_code']} is withdrawn: its batch {e['batch_id']} was submitted for the "
+                          "wrong municipality.", subject="Synpunkt urgent alert withdrawn")
+
+    channels = [("file", to_file_)]
+    if webhook:
+        channels.append(("webhook", lambda: to_webhook(alerts, webhook, event=WITHDRAWN_EVENT,
+                                                       extra={"withdrawn_at": withdrawn_at}, transport=transport)))
+    if block:
+        channels.append(("prefect block", to_block_))
+    failed = []
+    for name, send in channels:
+        try:
+            send()
+        except Exception as err:  # noqa: BLE001 (the withdrawal is done; the operator is told to inform them)
+            log.warning("withdrawn alerts not delivered to the %s channel (%s)", name, type(err).__name__)
+            failed.append(name)
+    return failed

@@ -60,6 +60,7 @@ class WithdrawalPlan:
     counts: dict[str, int] = field(default_factory=dict)
     years: list[int] = field(default_factory=list)  # contact years of its comments
     alerts_delivered: int = 0  # of its alerts, already delivered to the municipality's channels
+    delivered: list[dict] = field(default_factory=list)  # those alerts (ids and places, no text): told withdrawn
     alerts_acknowledged: int = 0
     duplicates_elsewhere: int = 0  # rows of other batches quarantined as duplicates of its comments (they stay)
 
@@ -75,8 +76,9 @@ class WithdrawalPlan:
             out.append(f"  years affected (trends, shares, reports): {', '.join(map(str, self.years))}")
         if self.alerts_delivered:
             out.append(f"  note: {self.alerts_delivered} of its urgent alert(s) were already delivered to "
-                       f"{self.municipality_code}'s channels ({self.alerts_acknowledged} acknowledged): tell them "
-                       "the alerts are withdrawn; the resubmitted file raises them for the right municipality")
+                       f"{self.municipality_code}'s channels ({self.alerts_acknowledged} acknowledged): the same "
+                       "channels are told they are withdrawn; the resubmitted file raises them for the right "
+                       "municipality")
         if self.duplicates_elsewhere:
             out.append(f"  note: {self.duplicates_elsewhere} row(s) of other batches were quarantined as duplicates "
                        "of this batch's comments and stay quarantined")
@@ -111,6 +113,12 @@ def withdrawal_plan(con, batch_id: str, root: Path | None = None) -> WithdrawalP
                                       {"b": batch_id})]
     plan.alerts_delivered, plan.alerts_acknowledged = _rows(
         con, "SELECT count(notified_at), count(acknowledged_at) FROM alerts WHERE batch_id = $b", {"b": batch_id})[0]
+    if plan.alerts_delivered:
+        from synpunkt.notify import SUMMARY_FIELDS
+
+        found = con.execute(f"SELECT {', '.join(SUMMARY_FIELDS)} FROM urgent_comments WHERE batch_id = ? AND "
+                            "notified_at IS NOT NULL ORDER BY alert_id", [batch_id]).fetchall()
+        plan.delivered = [dict(zip(SUMMARY_FIELDS, row)) for row in found]
     plan.duplicates_elsewhere = _scalar(
         con, "SELECT count(*) FROM quarantine WHERE batch_id <> $b AND reason_code IN ('duplicate_stored', "
              "'possible_duplicate') AND reason LIKE $like", {"b": batch_id, "like": f"% of batch {batch_id}, %"})

@@ -97,6 +97,7 @@ def test_wrong_municipality_withdrawn_resubmitted_and_only_under_the_right_one(h
     assert dry.exit_code == 0, dry.output
     assert "comments: 4 row(s)" in dry.output and "alerts: 1 row(s)" in dry.output and "batches: 1 row(s)" in dry.output
     assert "predictions: 4 row(s)" in dry.output and "--yes" in dry.output and "dry run" in dry.output
+    assert "1 of its urgent alert(s) were already delivered" in dry.output and "told they are withdrawn" in dry.output
     _no_text(dry.output)
     assert _live(home, counts_sql) == before
     assert (home / "landing" / WRONG / batch / "receipt.json").exists() and not (home / "withdrawn").exists()
@@ -114,6 +115,12 @@ def test_wrong_municipality_withdrawn_resubmitted_and_only_under_the_right_one(h
     assert WRONG not in {r[0] for r in _published(home, "SELECT municipality_code FROM yearly_shares")}
     assert _published(home, "SELECT count(*) FROM batches WHERE batch_id = ?", [batch])[0][0] == 0
     assert "stale" in done.output and batch in (reports / "STALE.txt").read_text()
+    # the alert delivered by the run is withdrawn through the same channels (here the log and the alerts file)
+    assert "1 delivered urgent alert(s) withdrawn through the alert channels" in done.output
+    events = [json.loads(line) for line in (home / "alerts" / "alerts.jsonl").read_text().splitlines()]
+    withdrawn = [e for e in events if e.get("event") == "withdrawn"]
+    assert len(withdrawn) == 1 and withdrawn[0]["batch_id"] == batch and "text" not in withdrawn[0]
+    assert withdrawn[0]["alert_id"] == next(e["alert_id"] for e in events if e.get("event") is None)
     again = runner.invoke(app, ["batch", "withdraw", batch, "--reason", "twice"])
     assert again.exit_code == 2 and "was withdrawn" in again.output
 

@@ -599,3 +599,30 @@ def test_heads_with_a_span_head_save_load_and_flag_by_either_head(tmp_path):
     out = detector.detect_features(x, texts, spans, np.array([1, 1]))
     assert out["category"].isna().tolist() == [True, False]  # only the text with spans, by the span head
 
+
+
+def test_withdrawn_alerts_are_told_through_every_channel_and_a_failing_one_is_named(home, monkeypatch):
+    import httpx
+
+    from synpunkt.notify import WITHDRAWN_EVENT, notify_withdrawn
+
+    alert = {"alert_id": "al-9", "municipality_code": STHLM, "batch_id": "0180-abc", "row_number": 4,
+             "external_id": "KS-1", "category": "threat", "probability": 0.93}
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    assert notify_withdrawn([alert], "2026-12-01T10:00:00Z", webhook="http://hook.invalid/x", block="",
+                            transport=httpx.MockTransport(handler)) == []
+    assert seen == [{"event": WITHDRAWN_EVENT, **alert, "withdrawn_at": "2026-12-01T10:00:00Z"}]
+    line = json.loads((home / "alerts" / "alerts.jsonl").read_text().splitlines()[-1])
+    assert line["event"] == "withdrawn" and line["alert_id"] == "al-9" and "text" not in line
+
+    monkeypatch.setattr("synpunkt.notify.time.sleep", lambda s: None)  # the webhook's back-off
+    failed = notify_withdrawn([alert], "2026-12-01T10:00:00Z", webhook="http://hook.invalid/x", block="",
+                              transport=httpx.MockTransport(lambda request: httpx.Response(503)))
+    assert failed == ["webhook"]  # the caller tells the operator to inform the municipality
+    assert len((home / "alerts" / "alerts.jsonl").read_text().splitlines()) == 2  # the file channel still told
+    assert notify_withdrawn([], "2026-12-01T10:00:00Z") == []

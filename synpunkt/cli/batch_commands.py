@@ -78,7 +78,14 @@ def _withdraw(con, plan, reason: str):
     except (OSError, RuntimeError) as err:
         _fail(f"batch {plan.batch_id} was not withdrawn: {err}")
     published, held_back = refresh_and_publish(con) if plan.status != "landed" else (None, None)
-    return done, published, held_back
+    return {**done, "unreached": _withdraw_alerts(plan, done)}, published, held_back
+
+
+def _withdraw_alerts(plan, done: dict) -> list[str]:
+    """Tell the alert channels that the batch's delivered alerts are withdrawn; the channels that failed."""
+    from synpunkt.notify import notify_withdrawn
+
+    return notify_withdrawn(plan.delivered, f"{done['withdrawn_at']:%Y-%m-%dT%H:%M:%S}Z")
 
 
 def _report(plan, done: dict, published, held_back: str | None) -> None:
@@ -94,6 +101,11 @@ def _report(plan, done: dict, published, held_back: str | None) -> None:
         typer.echo(f"its landed file: {raw or done['moved_to']} (purged after SYNPUNKT_RAW_RETENTION_DAYS)")
         if raw is not None:
             typer.echo(f"submit it again for the right municipality: synpunkt submit {raw} --municipality CODE")
+    if plan.delivered:
+        told = f"{len(plan.delivered)} delivered urgent alert(s) withdrawn through the alert channels"
+        typer.echo(told if not done["unreached"] else
+                   f"{told}, but not through {', '.join(done['unreached'])}: tell municipality "
+                   f"{plan.municipality_code} yourself (alert ids: {', '.join(a['alert_id'] for a in plan.delivered)})")
     if published is not None:
         typer.echo(f"published: {published} (trends, shares and alerts no longer have the batch)")
     elif held_back is not None:
