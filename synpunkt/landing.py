@@ -76,10 +76,10 @@ class LandedElsewhere(ValueError):
     def __init__(self, code: str, others: list[Receipt]):
         self.code, self.others = code, others
         listed = ", ".join(f"batch {r.batch_id} for {r.municipality_code}" for r in others)
-        super().__init__(f"the same file has already been submitted for another municipality ({listed}); the same file cannot hold "
-                         f"{code}'s comments too. If it went to the wrong municipality, withdraw it first (`synpunkt "
-                         f"batch withdraw {others[0].batch_id} --reason TEXT`, a dry run until --yes), then submit "
-                         "it again")
+        super().__init__(f"the same file has already been submitted for another municipality ({listed}); it "
+                         f"cannot hold {code}'s comments too. If it went to the wrong municipality, withdraw it first "
+                         f"(`synpunkt batch withdraw {others[0].batch_id} --reason TEXT`, a dry run until --yes), then "
+                         "submit it again")
 
 
 def land_bytes(data: bytes, municipality: str | int, original_name: str, origin: str,
