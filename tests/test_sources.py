@@ -152,6 +152,20 @@ def test_404_fails_at_once(root):
     assert result.error == f"{URL} answered HTTP 404 Not Found"
 
 
+def test_an_export_landed_for_another_municipality_fails_once_and_is_tried_again_next_run(root):
+    """The same export configured for two municipalities: the second pull fails without retries (not transient),
+    names the other batch, lands nothing and keeps its state, so the next run tries again."""
+    from synpunkt.landing import land_bytes
+
+    other = land_bytes(CSV, "1480", "export.csv", "cli", root)
+    client, seen = mock_client(lambda request: httpx.Response(200, content=CSV, headers={"Content-Type": "text/csv"}))
+    result = pull(Source("0180", URL), {}, client, root)
+    assert result.status == "failed" and len(seen) == 1, result.error
+    assert f"batch {other.batch_id} for 1480" in result.error and "synpunkt batch withdraw" in result.error
+    assert [r.municipality_code for r in landed_batches(root)] == ["1480"]
+    assert result.checksum_sha256 is None and result.etag is None  # nothing recorded: pulled again next run
+
+
 def test_oversized_body_is_refused_while_streaming(root):
     def chunks():
         for _ in range(100):
