@@ -47,12 +47,11 @@ def figures(directory, batch: pd.DataFrame, validation: pd.DataFrame) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidate", required=True)
-    parser.add_argument("--split", required=True,
-                        choices=("validation_blind_cap", "validation_blind_cap2", "validation_blind_cap3"))
+    batches = pd.read_json(CAPABILITIES, lines=True)
+    parser.add_argument("--split", required=True, choices=sorted(batches["split"].unique()))
     parser.add_argument("--shipped", default=None, help="default: the shipped model")
     args = parser.parse_args()
-    batch = pd.read_json(CAPABILITIES, lines=True)
-    batch = batch[batch["split"] == args.split].reset_index(drop=True)
+    batch = batches[batches["split"] == args.split].reset_index(drop=True)
     validation = load_in_domain()
     validation = validation[validation["split"] == "validation"].reset_index(drop=True)
     shipped = figures(args.shipped or model_dir(), batch, validation)

@@ -131,7 +131,7 @@ class Classifier:
         lexicon = self.lexicon.predict_proba if self.lexicon is not None else None
         self._fast_tokenizer()
         inputs = BatchInputs(texts, batches, prefix, lambda chosen: self._encode(chosen, limit), lexicon)
-        outputs: dict[str, list[np.ndarray]] = {key: [] for key in (*OUTPUTS, LEXICON_KEY)}
+        outputs: dict[str, list[np.ndarray]] = {key: [] for key in (*OUTPUTS, *([LEXICON_KEY] if lexicon else []))}
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
         workers = config.prep_workers(self.backend) if self.prep_workers is None else self.prep_workers
         self.last_truncated = 0
@@ -146,10 +146,7 @@ class Classifier:
                         self.last_truncated, len(texts), limit)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        out = {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
-        if self.lexicon is None:
-            del out[LEXICON_KEY]
-        return out
+        return {k: (np.concatenate(v)[inverse] if v else np.zeros((0,))) for k, v in outputs.items()}
 
     def _encode(self, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
         """(input_ids, attention_mask) of one batch, as ``tokenizer(texts, padding=True, truncation=True,

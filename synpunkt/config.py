@@ -130,17 +130,21 @@ def precision() -> str:
 def inference_threads() -> int:
     """CPU threads one ONNX Runtime session uses (SYNPUNKT_INFERENCE_THREADS, default: the cores this process may
     run on); lower it when several workers share a machine."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return _whole_number("SYNPUNKT_INFERENCE_THREADS", max(1, cores), 1, "a whole number of threads, at least 1")
+    return _whole_number("SYNPUNKT_INFERENCE_THREADS", max(1, usable_cores()), 1,
+                         "a whole number of threads, at least 1")
 
 
 def prep_workers(backend: str) -> int:
     """Processes that prepare the classifier's inputs (normalised text's lexicon scores and token ids) while the
     network runs (SYNPUNKT_PREP_WORKERS). Default: on a GPU (backend cuda) one per usable core but one, at most 8,
     since there the CPU side is what limits; elsewhere 0, since the network itself keeps the cores busy."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    default = min(8, cores - 1) if backend == "cuda" else 0
+    default = min(8, usable_cores() - 1) if backend == "cuda" else 0
     return _whole_number("SYNPUNKT_PREP_WORKERS", max(0, default), 0, "a whole number of processes, 0 or more")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def shared_datasets() -> Path:

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,15 +71,18 @@ def to_log(alerts: list[dict]) -> None:
 def to_file(alerts: list[dict], path: Path | None = None) -> Path:
     """Append alerts not yet in the file (JSON lines, mode 0600 in a 0700 folder)."""
     path = Path(path or config.alerts_file())
-    config.private_dir(path.parent)
     known = set()
     if path.exists():
         known = {json.loads(line)["alert_id"] for line in path.read_text(encoding="utf-8").splitlines() if line}
+    return _append([_record(a) for a in alerts if a["alert_id"] not in known], path)
+
+
+def _append(records: list[dict], path: Path) -> Path:
+    """Append records to the alerts file as JSON lines (mode 0600 in a 0700 folder)."""
+    config.private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, config.PRIVATE_FILE_MODE)
     with os.fdopen(fd, "a", encoding="utf-8") as f:
-        for a in alerts:
-            if a["alert_id"] not in known:
-                f.write(json.dumps(_record(a), ensure_ascii=False, default=str) + "\n")
+        f.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
     config.private_file(path)
     return path
 
@@ -101,16 +105,38 @@ def to_webhook(alerts: list[dict], url: str, attempts: int = WEBHOOK_ATTEMPTS, t
                     time.sleep(min(2.0 ** attempt, 10.0))
 
 
-def to_block(alerts: list[dict], name: str) -> None:
-    """Send each alert (no text) through a Prefect notification block."""
+def _raised(s: dict) -> str:
+    """A notification block's message for a new alert (its summary `s`: no text)."""
+    return (f"Synpunkt: urgent comment ({s['category']}) for municipality {s['municipality_code']}, batch "
+            f"{s['batch_id']}, row {s['row_number']}, case {s['external_id'] or '-'}; alert {s['alert_id']}.")
+
+
+def _withdrawn(s: dict) -> str:
+    """A notification block's message for a delivered alert whose batch an operator withdrew."""
+    return (f"Synpunkt: urgent alert {s['alert_id']} ({s['category']}) for municipality {s['municipality_code']} is "
+            f"withdrawn: its batch {s['batch_id']} was submitted for the wrong municipality.")
+
+
+def to_block(alerts: list[dict], name: str, message=_raised, subject: str = "Synpunkt urgent comment") -> None:
+    """Send each alert (no text: `message` reads its summary) through a Prefect notification block."""
     from prefect.blocks.core import Block
 
     block = Block.load(name)
     for a in alerts:
-        s = _summary(a)
-        block.notify(f"Synpunkt: urgent comment ({s['category']}) for municipality {s['municipality_code']}, "
-                     f"batch {s['batch_id']}, row {s['row_number']}, case {s['external_id'] or '-'}; alert "
-                     f"{s['alert_id']}.", subject="Synpunkt urgent comment")
+        block.notify(message(_summary(a)), subject=subject)
+
+
+def _deliver(channels: list[tuple[str, Callable[[], object]]], what: str, after: str = "") -> list[str]:
+    """Send through each (name, send) channel; the names of those that failed, each logged (a channel down must not
+    stop the caller)."""
+    failed = []
+    for name, send in channels:
+        try:
+            send()
+        except Exception as err:  # noqa: BLE001
+            log.warning("%s not delivered to the %s channel (%s)%s", what, name, type(err).__name__, after)
+            failed.append(name)
+    return failed
 
 
 def notify_new_alerts(con, webhook: str | None = None, block: str | None = None,
@@ -129,13 +155,7 @@ def notify_new_alerts(con, webhook: str | None = None, block: str | None = None,
         channels.append(("webhook", lambda: to_webhook(alerts, webhook)))
     if block:
         channels.append(("prefect block", lambda: to_block(alerts, block)))
-    for name, send in channels:
-        try:
-            send()
-        except Exception as err:  # noqa: BLE001 (a channel down must not stop the pipeline; retried next run)
-            log.warning("alerts not delivered to the %s channel (%s); retried at the next run", name,
-                        type(err).__name__)
-            result.failed_channels.append(name)
+    result.failed_channels = _deliver(channels, "alerts", "; retried at the next run")
     if not result.failed_channels:
         mark_notified(con, [a["alert_id"] for a in alerts])
         result.notified = len(alerts)
@@ -159,35 +179,11 @@ def notify_withdrawn(alerts: list[dict], withdrawn_at: str, webhook: str | None 
         log.warning("URGENT alert %s withdrawn: batch %s was not municipality %s's (withdrawn by an operator)",
                     a["alert_id"], a["batch_id"], a["municipality_code"])
     events = [{"event": "withdrawn", **_summary(a), "withdrawn_at": withdrawn_at} for a in alerts]
-
-    def to_file_() -> None:
-        path = Path(alerts_path or config.alerts_file())
-        config.private_dir(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, config.PRIVATE_FILE_MODE)
-        with os.fdopen(fd, "a", encoding="utf-8") as f:
-            f.writelines(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in events)
-        config.private_file(path)
-
-    def to_block_() -> None:
-        from prefect.blocks.core import Block
-
-        target = Block.load(block)
-        for e in events:
-            target.notify(f"Synpunkt: urgent alert {e['alert_id']} ({e['category']}) for municipality "
-                          f"{e['municipality_code']} is withdrawn: its batch {e['batch_id']} was submitted for the "
-                          "wrong municipality.", subject="Synpunkt urgent alert withdrawn")
-
-    channels = [("file", to_file_)]
+    channels = [("file", lambda: _append(events, Path(alerts_path or config.alerts_file())))]
     if webhook:
         channels.append(("webhook", lambda: to_webhook(alerts, webhook, event=WITHDRAWN_EVENT,
                                                        extra={"withdrawn_at": withdrawn_at}, transport=transport)))
     if block:
-        channels.append(("prefect block", to_block_))
-    failed = []
-    for name, send in channels:
-        try:
-            send()
-        except Exception as err:  # noqa: BLE001 (the withdrawal is done; the operator is told to inform them)
-            log.warning("withdrawn alerts not delivered to the %s channel (%s)", name, type(err).__name__)
-            failed.append(name)
-    return failed
+        channels.append(("prefect block", lambda: to_block(alerts, block, _withdrawn,
+                                                           "Synpunkt urgent alert withdrawn")))
+    return _deliver(channels, "withdrawn alerts")

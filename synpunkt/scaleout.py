@@ -106,8 +106,7 @@ def local_cluster(**kwargs) -> "distributed.LocalCluster":
 
         api = SubprocessASGIServer().api_url
     kwargs.setdefault("dashboard_address", None)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    threads = str(max(1, cores // kwargs.get("n_workers", 1)))
+    threads = str(max(1, config.usable_cores() // kwargs.get("n_workers", 1)))
     env = {"SYNPUNKT_INFERENCE_THREADS": os.environ.get("SYNPUNKT_INFERENCE_THREADS", threads),
            **kwargs.pop("env", {}), "PREFECT_API_URL": str(api)}
     spawn = {"distributed.nanny.pre-spawn-environ": {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from synpunkt.config import landing_dir, private_dir, withdrawn_dir
 from synpunkt.landing import RECEIPT, Receipt, batch_dir, read_receipt
+from synpunkt.notify import SUMMARY_FIELDS
 from synpunkt.warehouse import now, transaction
 
 BATCH_ID = re.compile(r"^\d{4}-[0-9a-f]{16}$")
@@ -59,10 +60,14 @@ class WithdrawalPlan:
     folder: Path | None  # its landed folder (receipt and raw copy), None when there is none
     counts: dict[str, int] = field(default_factory=dict)
     years: list[int] = field(default_factory=list)  # contact years of its comments
-    alerts_delivered: int = 0  # of its alerts, already delivered to the municipality's channels
-    delivered: list[dict] = field(default_factory=list)  # those alerts (ids and places, no text): told withdrawn
+    delivered: list[dict] = field(default_factory=list)  # its alerts already delivered (summaries, no text)
     alerts_acknowledged: int = 0
     duplicates_elsewhere: int = 0  # rows of other batches quarantined as duplicates of its comments (they stay)
+
+    @property
+    def alerts_delivered(self) -> int:
+        """How many of its alerts were already delivered to the municipality's channels (told withdrawn)."""
+        return len(self.delivered)
 
     def lines(self, dry_run: bool = True) -> list[str]:
         """The plan for an operator: one line per table, then what stays (counts and ids only)."""
@@ -111,14 +116,11 @@ def withdrawal_plan(con, batch_id: str, root: Path | None = None) -> WithdrawalP
     plan.counts = {t: _scalar(con, f"SELECT count(*) FROM {t} WHERE {_OF_BATCH[t]}", params) for t in TABLES}
     plan.years = [r[0] for r in _rows(con, "SELECT DISTINCT year FROM comments WHERE batch_id = $b ORDER BY 1",
                                       {"b": batch_id})]
-    plan.alerts_delivered, plan.alerts_acknowledged = _rows(
-        con, "SELECT count(notified_at), count(acknowledged_at) FROM alerts WHERE batch_id = $b", {"b": batch_id})[0]
-    if plan.alerts_delivered:
-        from synpunkt.notify import SUMMARY_FIELDS
-
-        found = con.execute(f"SELECT {', '.join(SUMMARY_FIELDS)} FROM urgent_comments WHERE batch_id = ? AND "
-                            "notified_at IS NOT NULL ORDER BY alert_id", [batch_id]).fetchall()
-        plan.delivered = [dict(zip(SUMMARY_FIELDS, row)) for row in found]
+    plan.delivered = [dict(zip(SUMMARY_FIELDS, row)) for row in _rows(
+        con, f"SELECT {', '.join(SUMMARY_FIELDS)} FROM alerts WHERE batch_id = $b AND notified_at IS NOT NULL "
+             "ORDER BY alert_id", {"b": batch_id})]
+    plan.alerts_acknowledged = _scalar(con, "SELECT count(acknowledged_at) FROM alerts WHERE batch_id = $b",
+                                       {"b": batch_id})
     plan.duplicates_elsewhere = _scalar(
         con, "SELECT count(*) FROM quarantine WHERE batch_id <> $b AND reason_code IN ('duplicate_stored', "
              "'possible_duplicate') AND reason LIKE $like", {"b": batch_id, "like": f"% of batch {batch_id}, %"})
