@@ -8,7 +8,7 @@ the same input always gives the same augmented frame.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
@@ -45,18 +45,44 @@ WEIGHTS = {"upper": 3.0, "exclamations": 3.0, "emoji": 2.0, "typos": 1.5, "diacr
            "lower": 0.5}
 
 
-def augment_text(text: str, sentiment: str, seed: int) -> str:
-    """One or two perturbations (drawn from PERTURBATIONS) applied to text; the label stays valid."""
+def parse_weights(spec: str) -> dict[str, float]:
+    """Draw weights from ``"punctuation=7.6,emoji=4.5"``: the named perturbations replace WEIGHTS' values."""
+    weights = dict(WEIGHTS)
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in PERTURBATIONS:
+            raise ValueError(f"augment weight {item!r}: expected NAME=WEIGHT with NAME one of {sorted(PERTURBATIONS)}")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"augment weight {item!r}: the weight is not a number") from None
+        if weights[name.strip()] < 0:
+            raise ValueError(f"augment weight {item!r}: the weight is negative")
+    return weights
+
+
+def weights_from_flip_rates(rates: Mapping[str, float], floor: float = 0.5, per_point: float = 1.0) -> dict[str, float]:
+    """Draw weights from how often each perturbation changes a model's sentiment on VALIDATION comments
+    (scripts/validation_invariance.py): ``per_point`` per percentage point, at least ``floor`` so that every
+    perturbation stays in training."""
+    return {name: round(max(floor, per_point * 100 * rate), 2) for name, rate in rates.items()}
+
+
+def augment_text(text: str, sentiment: str, seed: int, weights: Mapping[str, float] | None = None) -> str:
+    """One or two perturbations (drawn from PERTURBATIONS by ``weights``, default WEIGHTS) applied to text; the
+    label stays valid."""
     rng = random.Random(seed)
     out = text
     names = sorted(PERTURBATIONS)
-    picked = rng.choices(names, weights=[WEIGHTS[n] for n in names], k=rng.choice((1, 1, 1, 2)))
+    weights = WEIGHTS if weights is None else weights
+    picked = rng.choices(names, weights=[weights[n] for n in names], k=rng.choice((1, 1, 1, 2)))
     for name in dict.fromkeys(picked):
         out = PERTURBATIONS[name](out, sentiment, rng)
     return out if out.strip() else text  # e.g. "!!!" without punctuation: keep the original
 
 
-def augment_frame(df: pd.DataFrame, probability: float, seed: int = 0) -> pd.DataFrame:
+def augment_frame(df: pd.DataFrame, probability: float, seed: int = 0,
+                  weights: Mapping[str, float] | None = None) -> pd.DataFrame:
     """A copy of a labelled frame where about ``probability`` of the rows have an augmented text."""
     if probability <= 0 or df.empty:
         return df
@@ -65,6 +91,6 @@ def augment_frame(df: pd.DataFrame, probability: float, seed: int = 0) -> pd.Dat
     for i, (text, sentiment) in enumerate(zip(out["text"], out["sentiment"])):
         row_seed = stable_seed(str(seed), str(i), text)
         pick = random.Random(row_seed).random() < probability
-        texts.append(augment_text(text, sentiment, row_seed) if pick else text)
+        texts.append(augment_text(text, sentiment, row_seed, weights) if pick else text)
     out["text"] = texts
     return out

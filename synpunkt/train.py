@@ -49,6 +49,7 @@ class TrainConfig:
     train_max_length: int = 128  # training truncates harder: most comments are far shorter, and it is CPU time
     trainable_layers: int = 6  # top 6 of 12 beat all 12 on in-domain validation (issue 7 runs)
     augment_probability: float = 0.5  # share of repeated in-domain copies and public rows given a perturbed text
+    augment_weights: dict[str, float] | None = None  # how often each perturbation is drawn (None: augment.WEIGHTS)
     seed: int = 42
     max_train_examples: int | None = None  # for quick experiments and tests
     lora_r: int = 16
@@ -231,9 +232,10 @@ def training_rows(in_domain: pd.DataFrame, public: pd.DataFrame, cfg: TrainConfi
     in-domain one is augmented (synpunkt.augment) with probability ``augment_probability``."""
     from synpunkt.augment import augment_frame
 
-    copies = [in_domain] + [augment_frame(in_domain, cfg.augment_probability, seed=cfg.seed + k)
+    copies = [in_domain] + [augment_frame(in_domain, cfg.augment_probability, seed=cfg.seed + k,
+                                          weights=cfg.augment_weights)
                             for k in range(1, cfg.in_domain_oversample)]
-    copies.append(augment_frame(public, cfg.augment_probability, seed=cfg.seed))
+    copies.append(augment_frame(public, cfg.augment_probability, seed=cfg.seed, weights=cfg.augment_weights))
     return pd.concat(copies, ignore_index=True)
 
 

@@ -280,6 +280,7 @@ def train(
     max_train_examples: Annotated[Optional[int], typer.Option(help="Subsample training rows (quick runs)")] = None,
     trainable_layers: Annotated[int, typer.Option(help="Encoder layers (from the top) given LoRA adapters; 0 = all")] = 6,
     augment: Annotated[float, typer.Option(help="Share of repeated/public training rows given a perturbed text")] = 0.5,
+    augment_weights: Annotated[Optional[str], typer.Option(help="How often each perturbation is drawn, e.g. 'punctuation=7.6,emoji=4.5' (others keep synpunkt.augment.WEIGHTS); scripts/validation_invariance.py derives them from validation")] = None,
     corrections: Annotated[bool, typer.Option("--corrections", help="Add the warehouse's reviewed corrections (synpunkt review import) to training")] = False,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: all cores); 1 is much faster on a machine shared with other work")] = None,
     topic_lexicon: Annotated[bool, typer.Option(help="Fit the lexical topic model (topic_lexicon.npz) on the train split and blend it into the topics")] = True,
@@ -297,6 +298,13 @@ def train(
                       seed=seed, max_train_examples=max_train_examples, trainable_layers=trainable_layers,
                       augment_probability=augment, threads=threads, topic_lexicon=topic_lexicon,
                       signal_heads=signal_heads)
+    if augment_weights:
+        from synpunkt.augment import parse_weights
+
+        try:
+            cfg.augment_weights = parse_weights(augment_weights)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--augment-weights") from None
     if corrections:
         from synpunkt.config import warehouse_path
 

@@ -1,0 +1,70 @@
+"""How often each training perturbation changes a model's sentiment on the in-domain VALIDATION split.
+
+The behaviour suite is a test: a recipe must not be tuned on it. This script measures the same kinds of surface
+change (synpunkt.augment.PERTURBATIONS, the ones training draws from) on the validation comments instead, so a
+choice such as how often training draws each perturbation can be made on validation figures.
+
+    python scripts/validation_invariance.py [--model DIR] [--copies 2]
+
+Prints, per perturbation, the share of validation comments whose predicted sentiment changes when the text is
+perturbed (each comment perturbed ``--copies`` times with different seeds), and the weights the rule in
+``synpunkt.augment.weights_from_flip_rates`` would give training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import numpy as np
+
+from synpunkt.augment import PERTURBATIONS, WEIGHTS, weights_from_flip_rates
+from synpunkt.behaviour import stable_seed
+from synpunkt.classifier import Classifier
+from synpunkt.config import model_dir
+from synpunkt.data import load_in_domain
+from synpunkt.labels import SENTIMENTS
+
+
+def perturbed(texts: list[str], sentiments: list[str], name: str, copy: int) -> list[str]:
+    """Each text with one perturbation, seeded by the text, the perturbation and the copy."""
+    fn = PERTURBATIONS[name]
+    out = []
+    for text, sentiment in zip(texts, sentiments):
+        new = fn(text, sentiment, random.Random(stable_seed(text, name, str(copy))))
+        out.append(new if new.strip() else text)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None, help="default: the shipped model")
+    parser.add_argument("--copies", type=int, default=2)
+    args = parser.parse_args()
+    clf = Classifier.load(args.model or model_dir(), backend="torch", precision="fp32")
+    frame = load_in_domain()
+    frame = frame[frame["split"] == "validation"].reset_index(drop=True)
+    texts, sentiments = frame["text"].tolist(), frame["sentiment"].tolist()
+
+    def labels(batch: list[str]) -> np.ndarray:
+        probs = clf.probabilities(clf.logits(batch))["sentiment"]
+        return np.array(SENTIMENTS)[probs.argmax(1)]
+
+    base = labels(texts)
+    rates = {}
+    print(f"{len(texts)} validation comments, {args.copies} perturbed copies each")
+    print(f"{'perturbation':14s} {'changed':>8s} {'flip rate':>9s} {'weight now':>10s}")
+    for name in sorted(PERTURBATIONS):
+        changed = unchanged_text = 0
+        for copy in range(args.copies):
+            batch = perturbed(texts, sentiments, name, copy)
+            same = np.array([a == b for a, b in zip(batch, texts)])
+            changed += int(((labels(batch) != base) & ~same).sum())
+            unchanged_text += int(same.sum())
+        rates[name] = changed / max(1, args.copies * len(texts) - unchanged_text)
+        print(f"{name:14s} {changed:8d} {rates[name]:9.1%} {WEIGHTS[name]:10.2f}")
+    print("weights by the rule (1 per percentage point, at least 0.5):", weights_from_flip_rates(rates))
+
+
+if __name__ == "__main__":
+    main()
