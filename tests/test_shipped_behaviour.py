@@ -28,26 +28,24 @@ MAX_FAILURE_RATE = {
     "inv_upper": INVARIANCE_TARGET,
     "inv_lower": INVARIANCE_TARGET,
     "inv_emoji_neutral": INVARIANCE_TARGET,
-    # typos: met since respelling (2026-11-30): 1 of 40 here, 1.2 % on the full suite (2 of 40 and 5.6 % before)
     "inv_typos": INVARIANCE_TARGET,
-    # TARGET MISSED on the subset for the seed-43 model (2026-11-29): "!!!" changes 2 of 40 here (1.9 %, 3 of 160,
-    # on the full suite, target met there); emoji matching the mood 2 of 40 here (6.2 % on the full suite, missed
-    # there too); limits 3 of 40
-    "inv_exclamations": 3 / 40,
-    "inv_emoji_mood": 3 / 40,
-    # invariance without an issue target: measured plus one case. Diacritics: 1 of 40 here since respelling
-    # (4.4 % on the full suite; 2 of 40 and 8.2 % before it); punctuation: 1 of 40; names swapped: 0 of 40 for
-    # seed 42, 2 of 40 for seed 43 (5 % on the full suite)
+    # "!!!": met since the 2026-12-01 model (candidate E): 0 of 40 here, 2.5 % on the full suite (3 of 40 before)
+    "inv_exclamations": INVARIANCE_TARGET,
+    # TARGET MISSED on the full suite: emoji matching the mood 6.9 % (11 of 160, every one a seed the model misreads
+    # without the emoji); 1 of 40 here, limit 2 of 40
+    "inv_emoji_mood": 2 / 40,
+    # invariance without an issue target: measured on the subset plus one case. Diacritics 1 of 40 (2.5 % on the
+    # full suite); punctuation removed 0 of 40 (1.9 %); names swapped 0 of 40 (0 %)
     "inv_ascii_diacritics": 2 / 40,
-    "inv_no_punctuation": 2 / 40,
-    "inv_name_swap": 3 / 40,
+    "inv_no_punctuation": 1 / 40,
+    "inv_name_swap": 1 / 40,
     # directional, no issue target: measured 0 of 40, plus one case
     "dir_add_complaint": 1 / 40,
     "dir_add_praise": 1 / 40,
-    # MFT TARGET MISSED (accuracy < 0.85): irony wrong on 9 of 33 (27 % on the full suite). Long (4 of 35 here,
-    # 11 % on the full suite) and negation (4 of 40 here; 20 % on the full suite, still missed there) are held to
-    # the target since the seed-43 model (they were 6 of 35 and 9 of 40)
-    "mft_irony": 12 / 33,
+    # MFT TARGET MISSED (accuracy < 0.85): irony wrong on 6 of 33 (18 % on the full suite; 27 % before the
+    # 2026-12-01 model). Negation (3 of 40 here, 15.6 % on the full suite, just missed there), emphasis (5 of 36),
+    # long and short are held to the target
+    "mft_irony": 7 / 33,
 }
 MFT_MAX_FAILURE_RATE = 1 - MFT_TARGET  # per MFT test unless listed in MAX_FAILURE_RATE
 
