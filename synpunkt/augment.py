@@ -58,6 +58,8 @@ def parse_weights(spec: str) -> dict[str, float]:
             raise ValueError(f"augment weight {item!r}: the weight is not a number") from None
         if weights[name.strip()] < 0:
             raise ValueError(f"augment weight {item!r}: the weight is negative")
+    if not any(weights.values()):
+        raise ValueError("augment weights: at least one perturbation needs a weight above 0")
     return weights
 
 

@@ -49,7 +49,7 @@ def test_parse_weights_overrides_named_perturbations_and_names_bad_items():
     assert weights["punctuation"] == 7.6 and weights["emoji"] == 4.5 and weights["typos"] == WEIGHTS["typos"]
     assert parse_weights("") == WEIGHTS
     for spec, message in (("shouting=2", "one of"), ("emoji", "NAME=WEIGHT"), ("emoji=lots", "not a number"),
-                          ("emoji=-1", "negative")):
+                          ("emoji=-1", "negative"), (",".join(f"{name}=0" for name in WEIGHTS), "above 0")):
         with pytest.raises(ValueError, match=message):
             parse_weights(spec)
 
