@@ -4,11 +4,13 @@ The behaviour suite is a test: a recipe must not be tuned on it. This script mea
 change (synpunkt.augment.PERTURBATIONS, the ones training draws from) on the validation comments instead, so a
 choice such as how often training draws each perturbation can be made on validation figures.
 
-    python scripts/validation_invariance.py [--model DIR] [--copies 2]
+    python scripts/validation_invariance.py [--model DIR] [--copies 2] [--confident 0.8]
 
 Prints, per perturbation, the share of validation comments whose predicted sentiment changes when the text is
 perturbed (each comment perturbed ``--copies`` times with different seeds), and the weights the rule in
-``synpunkt.augment.weights_from_flip_rates`` would give training.
+``synpunkt.augment.weights_from_flip_rates`` would give training. ``--confident P`` counts only the comments the
+model reads right with a probability of at least P: a borderline comment may change its reading for a reason
+(a removed "?" turns a skeptical question into a statement), a clear one should not.
 """
 
 from __future__ import annotations
@@ -40,17 +42,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="default: the shipped model")
     parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--confident", type=float, default=None,
+                        help="count only comments read right with at least this probability")
     args = parser.parse_args()
     clf = Classifier.load(args.model or model_dir(), backend="torch", precision="fp32")
     frame = load_in_domain()
     frame = frame[frame["split"] == "validation"].reset_index(drop=True)
     texts, sentiments = frame["text"].tolist(), frame["sentiment"].tolist()
 
-    def labels(batch: list[str]) -> np.ndarray:
+    def labels(batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
         probs = clf.probabilities(clf.logits(batch))["sentiment"]
-        return np.array(SENTIMENTS)[probs.argmax(1)]
+        return np.array(SENTIMENTS)[probs.argmax(1)], probs.max(1)
 
-    base = labels(texts)
+    base, confidence = labels(texts)
+    if args.confident is not None:
+        keep = (base == np.array(sentiments)) & (confidence >= args.confident)
+        frame = frame[keep].reset_index(drop=True)
+        texts, sentiments, base = frame["text"].tolist(), frame["sentiment"].tolist(), base[keep]
     rates = {}
     print(f"{len(texts)} validation comments, {args.copies} perturbed copies each")
     print(f"{'perturbation':14s} {'changed':>8s} {'flip rate':>9s} {'weight now':>10s}")
@@ -59,7 +67,7 @@ def main() -> None:
         for copy in range(args.copies):
             batch = perturbed(texts, sentiments, name, copy)
             same = np.array([a == b for a, b in zip(batch, texts)])
-            changed += int(((labels(batch) != base) & ~same).sum())
+            changed += int(((labels(batch)[0] != base) & ~same).sum())
             unchanged_text += int(same.sum())
         rates[name] = changed / max(1, args.copies * len(texts) - unchanged_text)
         print(f"{name:14s} {changed:8d} {rates[name]:9.1%} {WEIGHTS[name]:10.2f}")
