@@ -20,7 +20,7 @@ import random
 
 import numpy as np
 
-from synpunkt.augment import PERTURBATIONS, WEIGHTS, weights_from_flip_rates
+from synpunkt.augment import PERTURBATIONS, WEIGHTS, perturb, weights_from_flip_rates
 from synpunkt.behaviour import stable_seed
 from synpunkt.classifier import Classifier
 from synpunkt.config import model_dir
@@ -30,12 +30,8 @@ from synpunkt.labels import SENTIMENTS
 
 def perturbed(texts: list[str], sentiments: list[str], name: str, copy: int) -> list[str]:
     """Each text with one perturbation, seeded by the text, the perturbation and the copy."""
-    fn = PERTURBATIONS[name]
-    out = []
-    for text, sentiment in zip(texts, sentiments):
-        new = fn(text, sentiment, random.Random(stable_seed(text, name, str(copy))))
-        out.append(new if new.strip() else text)
-    return out
+    return [perturb(text, sentiment, [name], random.Random(stable_seed(text, name, str(copy))))
+            for text, sentiment in zip(texts, sentiments)]
 
 
 def main() -> None:
@@ -51,8 +47,8 @@ def main() -> None:
     texts, sentiments = frame["text"].tolist(), frame["sentiment"].tolist()
 
     def labels(batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        probs = clf.probabilities(clf.logits(batch))["sentiment"]
-        return np.array(SENTIMENTS)[probs.argmax(1)], probs.max(1)
+        predicted = clf.predict(batch, progress=False)
+        return predicted["sentiment"].to_numpy(), predicted[[f"p_{c}" for c in SENTIMENTS]].max(axis=1).to_numpy()
 
     base, confidence = labels(texts)
     if args.confident is not None:

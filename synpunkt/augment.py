@@ -8,7 +8,7 @@ the same input always gives the same augmented frame.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -74,13 +74,19 @@ def augment_text(text: str, sentiment: str, seed: int, weights: Mapping[str, flo
     """One or two perturbations (drawn from PERTURBATIONS by ``weights``, default WEIGHTS) applied to text; the
     label stays valid."""
     rng = random.Random(seed)
-    out = text
     names = sorted(PERTURBATIONS)
     weights = WEIGHTS if weights is None else weights
     picked = rng.choices(names, weights=[weights[n] for n in names], k=rng.choice((1, 1, 1, 2)))
-    for name in dict.fromkeys(picked):
+    return perturb(text, sentiment, dict.fromkeys(picked), rng)
+
+
+def perturb(text: str, sentiment: str, names: Iterable[str], rng: random.Random) -> str:
+    """``text`` with the named PERTURBATIONS applied in turn; the original where nothing would be left (e.g. "!!!"
+    without punctuation)."""
+    out = text
+    for name in names:
         out = PERTURBATIONS[name](out, sentiment, rng)
-    return out if out.strip() else text  # e.g. "!!!" without punctuation: keep the original
+    return out if out.strip() else text
 
 
 def augment_frame(df: pd.DataFrame, probability: float, seed: int = 0,
