@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from synpunkt.classifier import Classifier
-from synpunkt.config import PROJECT_ROOT, model_dir
+from synpunkt.config import BLIND_CAPABILITIES, model_dir
 from synpunkt.data import load_in_domain
 from synpunkt.evaluate import evaluate_frame
 from synpunkt.labels import SENTIMENTS
 
-CAPABILITIES = PROJECT_ROOT / "data" / "comments_blind" / "capabilities.jsonl"
+
 HARD = ("irony", "negation", "behaviour")
 
 
@@ -47,7 +47,7 @@ def figures(directory, batch: pd.DataFrame, validation: pd.DataFrame) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidate", required=True)
-    batches = pd.read_json(CAPABILITIES, lines=True)
+    batches = pd.read_json(BLIND_CAPABILITIES, lines=True)
     parser.add_argument("--split", required=True, choices=sorted(batches["split"].unique()))
     parser.add_argument("--shipped", default=None, help="default: the shipped model")
     args = parser.parse_args()

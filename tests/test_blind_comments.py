@@ -11,12 +11,10 @@ import pytest
 
 from synpunkt import data as data_module
 from synpunkt import train as train_module
-from synpunkt.config import IN_DOMAIN_DATA, PROJECT_ROOT
+from synpunkt.config import BLIND_CAPABILITIES, BLIND_DATA, IN_DOMAIN_DATA
 from synpunkt.data import load_in_domain
 from synpunkt.labels import SENTIMENTS, TOPICS
 
-BLIND_DIR = PROJECT_ROOT / "data" / "comments_blind"
-BLIND_DATA = BLIND_DIR / "comments.jsonl"
 FIELDS = ["id", "text", "sentiment", "topics", "topic_sentiment", "service", "register", "split", "form", "writer"]
 REGISTERS = {"formal", "colloquial", "misspelled", "dialect", "english"}
 BLIND_REFERENCE = re.compile(r"comments_blind|validation_blind")
@@ -96,7 +94,7 @@ def test_no_training_code_reads_the_blind_set():
 
 
 def test_capability_batches_follow_the_schema_and_stay_out_of_the_training_data():
-    lines = (BLIND_DIR / "capabilities.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = BLIND_CAPABILITIES.read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
     splits = {"validation_blind_cap": r"cap\d{4}", "validation_blind_cap2": r"capb\d{4}",
               "validation_blind_cap3": r"capc\d{4}", "validation_blind_cap4": r"capd\d{4}",
