@@ -9,13 +9,16 @@ with ``lora_alpha`` multiplied by N so that the scaling alpha / r stays the same
 
 the mean of the runs' merged updates. LayerNorm weights and heads are averaged arithmetically. The adapters are
 merged into the base at load time (synpunkt.model.load_model), so the averaged model costs no more to run than
-one run; only the stored adapters grow N times. Settings are copied from the first run; the calibration is
-refitted afterwards (`synpunkt average-models` runs `synpunkt recalibrate`).
+one run; only the stored adapters grow N times. Settings are copied from the first run, and so is its lexical topic
+model (topic_lexicon.npz, fitted on that run's training data: a separate linear model that is not averaged); the
+calibration, with the lexicon's blend weight, is refitted afterwards (`synpunkt average-models` runs `synpunkt
+recalibrate`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -25,6 +28,7 @@ import torch
 
 from synpunkt.evaluate import EVAL_FILE
 from synpunkt.model import NETWORK_FIELDS, SETTINGS_FILE, WEIGHTS_FILE, ModelSettings, model_version
+from synpunkt.topic_lexicon import LEXICON_FILE
 
 LORA_A, LORA_B = ".lora_A.", ".lora_B."
 ARCHITECTURE_FIELDS = (*NETWORK_FIELDS, "unshout", "respell")
@@ -124,8 +128,9 @@ def load_weights(model_dir: Path) -> dict[str, torch.Tensor]:
 
 def average_models(model_dirs: Sequence[Path], output_dir: Path) -> dict:
     """Average the trained weights of model_dirs (same base and architecture) into output_dir: settings (the
-    first run's, adapter rank and alpha times N), weights, and an evaluation.json holding only the "training"
-    record. The calibration is the first run's until refitted (synpunkt.evaluate.recalibrate). Returns a summary."""
+    first run's, adapter rank and alpha times N), weights, the first run's topic lexicon if it has one, and an
+    evaluation.json holding only the "training" record. The calibration is the first run's until refitted
+    (synpunkt.evaluate.recalibrate). Returns a summary."""
     from safetensors.torch import save_file
 
     dirs = [Path(d) for d in model_dirs]
@@ -143,9 +148,13 @@ def average_models(model_dirs: Sequence[Path], output_dir: Path) -> dict:
     output_dir.mkdir(parents=True, exist_ok=True)
     soup_settings.save(output_dir)
     save_file(averaged, str(output_dir / WEIGHTS_FILE))
+    lexicon = dirs[0] / LEXICON_FILE
+    if lexicon.exists():
+        shutil.copyfile(lexicon, output_dir / LEXICON_FILE)
     (output_dir / EVAL_FILE).write_text(json.dumps({"training": training_record(sources)}, indent=2,
                                                    ensure_ascii=False))
     return {"output_dir": str(output_dir), "models": [s["model_version"] for s in sources],
             "model_version": model_version(output_dir), "lora_r": soup_settings.lora_r,
             "lora_alpha": soup_settings.lora_alpha, "tensors": len(averaged),
-            "bytes": (output_dir / WEIGHTS_FILE).stat().st_size, "settings_file": SETTINGS_FILE}
+            "bytes": (output_dir / WEIGHTS_FILE).stat().st_size, "settings_file": SETTINGS_FILE,
+            "topic_lexicon": str(lexicon) if lexicon.exists() else None}

@@ -81,6 +81,29 @@ def test_a_model_averaged_with_itself_predicts_the_same(runs, tmp_path):
     assert one.predict(TEXTS)["sentiment"].tolist() == same.predict(TEXTS)["sentiment"].tolist()
 
 
+def test_the_first_runs_topic_lexicon_goes_with_the_average(runs, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from conftest import ROWS
+    from synpunkt.classifier import Classifier
+    from synpunkt.topic_lexicon import LEXICON_FILE, LEXICON_KEY, fit_lexicon
+    from synpunkt.weight_averaging import average_models
+
+    first = Path(shutil.copytree(runs[0], tmp_path / "with_lexicon"))
+    train = pd.DataFrame([{"text": f"{text} ({i})", "topics": list(topics)}
+                          for i, (text, _, topics) in enumerate(ROWS * 3)])
+    fit_lexicon(train).save(first)
+    summary = average_models([first, runs[1]], tmp_path / "soup")
+    assert (tmp_path / "soup" / LEXICON_FILE).read_bytes() == (first / LEXICON_FILE).read_bytes()
+    assert summary["topic_lexicon"] == str(first / LEXICON_FILE)
+    soup = Classifier.load(tmp_path / "soup", backend="torch", precision="fp32")
+    assert LEXICON_KEY in soup.logits(TEXTS, progress=False)
+    assert average_models(runs, tmp_path / "plain")["topic_lexicon"] is None
+    assert not (tmp_path / "plain" / LEXICON_FILE).exists()
+
+
 @pytest.mark.parametrize("change, message", [
     ({"trainable_layers": 2}, "setting trainable_layers"),
     ({"lora_targets": ("query", "value")}, "setting lora_targets"),
