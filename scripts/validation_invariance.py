@@ -7,7 +7,8 @@ choice such as how often training draws each perturbation can be made on validat
     python scripts/validation_invariance.py [--model DIR] [--copies 2] [--confident 0.8]
 
 Prints, per perturbation, the share of validation comments whose predicted sentiment changes when the text is
-perturbed (each comment perturbed ``--copies`` times with different seeds), and the weights the rule in
+perturbed (each comment perturbed ``--copies`` times with different seeds), the draw weights the model was trained
+with (its training record), and the weights the rule in
 ``synpunkt.augment.weights_from_flip_rates`` would give training. ``--confident P`` counts only the comments the
 model reads right with a probability of at least P: a borderline comment may change its reading for a reason
 (a removed "?" turns a skeptical question into a statement), a clear one should not.
@@ -16,7 +17,9 @@ model reads right with a probability of at least P: a borderline comment may cha
 from __future__ import annotations
 
 import argparse
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +28,7 @@ from synpunkt.behaviour import stable_seed
 from synpunkt.classifier import Classifier
 from synpunkt.config import model_dir
 from synpunkt.data import load_in_domain
+from synpunkt.evaluate import EVAL_FILE
 from synpunkt.labels import SENTIMENTS
 
 
@@ -32,6 +36,14 @@ def perturbed(texts: list[str], sentiments: list[str], name: str, copy: int) -> 
     """Each text with one perturbation, seeded by the text, the perturbation and the copy."""
     return [perturb(text, sentiment, [name], random.Random(stable_seed(text, name, str(copy))))
             for text, sentiment in zip(texts, sentiments)]
+
+
+def trained_weights(directory: Path) -> dict[str, float]:
+    """The augmentation draw weights the model was trained with (its training record's config; augment.WEIGHTS
+    when it records none, as before the option existed)."""
+    path = directory / EVAL_FILE
+    record = json.loads(path.read_text(encoding="utf-8")).get("training", {}) if path.exists() else {}
+    return record.get("config", {}).get("augment_weights") or dict(WEIGHTS)
 
 
 def main() -> None:
@@ -55,9 +67,9 @@ def main() -> None:
         keep = (base == np.array(sentiments)) & (confidence >= args.confident)
         frame = frame[keep].reset_index(drop=True)
         texts, sentiments, base = frame["text"].tolist(), frame["sentiment"].tolist(), base[keep]
-    rates = {}
+    rates, trained = {}, trained_weights(Path(args.model or model_dir()))
     print(f"{len(texts)} validation comments, {args.copies} perturbed copies each")
-    print(f"{'perturbation':14s} {'changed':>8s} {'flip rate':>9s} {'weight now':>10s}")
+    print(f"{'perturbation':14s} {'changed':>8s} {'flip rate':>9s} {'trained with':>12s}")
     for name in sorted(PERTURBATIONS):
         changed = unchanged_text = 0
         for copy in range(args.copies):
@@ -66,7 +78,7 @@ def main() -> None:
             changed += int(((labels(batch)[0] != base) & ~same).sum())
             unchanged_text += int(same.sum())
         rates[name] = changed / max(1, args.copies * len(texts) - unchanged_text)
-        print(f"{name:14s} {changed:8d} {rates[name]:9.1%} {WEIGHTS[name]:10.2f}")
+        print(f"{name:14s} {changed:8d} {rates[name]:9.1%} {trained.get(name, 0.0):12.2f}")
     print("weights by the rule (1 per percentage point, at least 0.5):", weights_from_flip_rates(rates))
 
 
