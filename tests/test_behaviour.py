@@ -90,8 +90,23 @@ def test_shipped_suite_is_what_build_py_writes():
     assert BEHAVIOUR_SUITE.read_text(encoding="utf-8") == expected, "run data/behaviour/build.py and commit"
 
 
+def test_an_emoji_only_labelled_comment_removes_only_its_own_case(monkeypatch):
+    """A labelled comment of emoji only once normalised to "" and matched every case without an original."""
+    spec = importlib.util.spec_from_file_location("behaviour_build", PROJECT_ROOT / "data" / "behaviour" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert build._normalised("🙄") != build._normalised("😡") and build._normalised("Bra!!") == "bra"
+    monkeypatch.setattr(build, "labelled_texts", set)
+    every = build.build()
+    monkeypatch.setattr(build, "labelled_texts", lambda: {build._normalised("🙄"), build._normalised("👍")})
+    cases = build.build()
+    assert "👍" in {c["text"] for c in every} and "👍" not in {c["text"] for c in cases}
+    assert len(cases) == len(every) - 1  # only the suite's own "👍" case goes
+
+
 def normalised(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+    """As data/behaviour/build.py compares texts: an emoji-only text is kept, not emptied."""
+    return re.sub(r"[\W_]+", " ", text.lower()).strip() or text.strip()
 
 
 def test_suite_does_not_overlap_the_labelled_data():

@@ -332,7 +332,10 @@ def inv_dir_cases() -> list[dict]:
 
 
 def _normalised(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+    """Lower case, runs of punctuation and spaces as one space; a text of emoji or punctuation only is kept as it
+    is (stripped), so that two different emoji never compare equal as empty strings."""
+    words = re.sub(r"[\W_]+", " ", text.lower()).strip()
+    return words or text.strip()
 
 
 def labelled_texts() -> set[str]:
@@ -348,7 +351,7 @@ def build() -> list[dict]:
     trained on would flatter it (short texts such as "Tack!" are easily written twice)."""
     labelled = labelled_texts()
     cases = [c for c in mft_cases() + inv_dir_cases()
-             if not {_normalised(c["text"]), _normalised(c.get("original") or "")} & labelled]
+             if not {_normalised(t) for t in (c["text"], c.get("original")) if t} & labelled]
     ids = [c["id"] for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
     return cases
