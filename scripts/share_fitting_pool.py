@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import pandas as pd  # noqa: E402
-
-from synpunkt.config import BLIND_CAPABILITIES, BLIND_DATA  # noqa: E402
-from synpunkt.data import validate_labelled  # noqa: E402
-from synpunkt.quantification_eval import HEADS, method_errors, predict_heldout  # noqa: E402
+from synpunkt.config import BLIND_CAPABILITIES, BLIND_DATA, model_dir
+from synpunkt.data import load_in_domain, validate_labelled
+from synpunkt.quantification import METHODS
+from synpunkt.quantification_eval import HEADS, method_errors, predict_heldout
 
 SPENT_BLIND_SPLITS = ("validation_blind", "validation_blind_cap", "validation_blind_cap2", "validation_blind_cap3",
                       "validation_blind_cap4", "validation_blind_cap5")
@@ -79,8 +76,6 @@ def summary(per_source: dict, method: str = "em") -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     from synpunkt.classifier import Classifier
-    from synpunkt.config import model_dir
-    from synpunkt.data import load_in_domain
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=None)
@@ -94,10 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     result = {"model_version": clf.version, "rows": {"V": len(v_frame), "W": len(w_frame)}, "heads": {}}
     for head in HEADS:
         per = compare(v_all[head], w_all[head])
-        result["heads"][head] = {"summary": {m: summary(per, m) for m in ("cc", "acc", "pacc", "em")},
+        result["heads"][head] = {"summary": {m: summary(per, m) for m in METHODS},
                                  "per_source": per}
         print(f"{head}: mean MAE (pp) over held-out sources, fitted on base -> base + pool")
-        for m in ("cc", "acc", "pacc", "em"):
+        for m in METHODS:
             s = result["heads"][head]["summary"][m]
             print(f"  {m:5s} W sources {s['W']['base']:.3f} -> {s['W']['pooled']:.3f}   "
                   f"V sources {s['V']['base']:.3f} -> {s['V']['pooled']:.3f}")

@@ -17,7 +17,6 @@ model reads right with a probability of at least P: a borderline comment may cha
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from synpunkt.behaviour import stable_seed
 from synpunkt.classifier import Classifier
 from synpunkt.config import model_dir
 from synpunkt.data import load_in_domain
-from synpunkt.evaluate import EVAL_FILE
 from synpunkt.labels import SENTIMENTS
+from synpunkt.reproduce import training_record
 
 
 def perturbed(texts: list[str], sentiments: list[str], name: str, copy: int) -> list[str]:
@@ -41,9 +40,11 @@ def perturbed(texts: list[str], sentiments: list[str], name: str, copy: int) -> 
 def trained_weights(directory: Path) -> dict[str, float]:
     """The augmentation draw weights the model was trained with (its training record's config; augment.WEIGHTS
     when it records none, as before the option existed)."""
-    path = directory / EVAL_FILE
-    record = json.loads(path.read_text(encoding="utf-8")).get("training", {}) if path.exists() else {}
-    return record.get("config", {}).get("augment_weights") or dict(WEIGHTS)
+    try:
+        config = training_record(directory)["config"]
+    except (FileNotFoundError, ValueError):
+        config = {}
+    return config.get("augment_weights") or dict(WEIGHTS)
 
 
 def main() -> None:

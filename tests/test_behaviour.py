@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 
 import numpy as np
 import pandas as pd
@@ -82,19 +81,23 @@ def test_shipped_suite_covers_every_capability():
     assert suite["id"].is_unique and suite["text"].map(len).min() > 0
 
 
-def test_shipped_suite_is_what_build_py_writes():
+def suite_builder():
+    """data/behaviour/build.py as a module (it is a script beside the data, not part of the package)."""
     spec = importlib.util.spec_from_file_location("behaviour_build", PROJECT_ROOT / "data" / "behaviour" / "build.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
+    return build
+
+
+def test_shipped_suite_is_what_build_py_writes():
+    build = suite_builder()
     expected = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in build.build())
     assert BEHAVIOUR_SUITE.read_text(encoding="utf-8") == expected, "run data/behaviour/build.py and commit"
 
 
 def test_an_emoji_only_labelled_comment_removes_only_its_own_case(monkeypatch):
     """A labelled comment of emoji only once normalised to "" and matched every case without an original."""
-    spec = importlib.util.spec_from_file_location("behaviour_build", PROJECT_ROOT / "data" / "behaviour" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    build = suite_builder()
     assert build._normalised("🙄") != build._normalised("😡") and build._normalised("Bra!!") == "bra"
     monkeypatch.setattr(build, "labelled_texts", set)
     every = build.build()
@@ -104,14 +107,10 @@ def test_an_emoji_only_labelled_comment_removes_only_its_own_case(monkeypatch):
     assert len(cases) == len(every) - 1  # only the suite's own "👍" case goes
 
 
-def normalised(text: str) -> str:
-    """As data/behaviour/build.py compares texts: an emoji-only text is kept, not emptied."""
-    return re.sub(r"[\W_]+", " ", text.lower()).strip() or text.strip()
-
-
 def test_suite_does_not_overlap_the_labelled_data():
     from synpunkt.config import IN_DOMAIN_DATA, INDEPENDENT_TEST_DATA
 
+    normalised = suite_builder()._normalised  # compared as the builder compares them
     texts = {normalised(t) for t in suite_texts(load_suite())}
     for path in (IN_DOMAIN_DATA, INDEPENDENT_TEST_DATA):
         other = {normalised(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line}
