@@ -73,6 +73,19 @@ ROWS = [
 ]
 
 
+def load_file_module(relative_path: str):
+    """A script beside the package (scripts/, data/.../build.py) as a module, by its path from the project root."""
+    import importlib.util
+
+    from synpunkt.config import PROJECT_ROOT
+
+    path = PROJECT_ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def labelled_comments(path: Path, n: int, prefix: str = "t") -> Path:
     """A tiny in-domain JSONL of `n` labelled comments cycling through ROWS (splits train, train, validation, test)."""
     with open(path, "w", encoding="utf-8") as f:

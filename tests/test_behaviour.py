@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -28,6 +27,7 @@ from synpunkt.behaviour import (
     to_upper,
     validate_suite,
 )
+from conftest import load_file_module
 from synpunkt.config import BEHAVIOUR_SUITE, PROJECT_ROOT
 from synpunkt.labels import SENTIMENTS, TOPICS
 
@@ -83,10 +83,7 @@ def test_shipped_suite_covers_every_capability():
 
 def suite_builder():
     """data/behaviour/build.py as a module (it is a script beside the data, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("behaviour_build", PROJECT_ROOT / "data" / "behaviour" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    return build
+    return load_file_module("data/behaviour/build.py")
 
 
 def test_shipped_suite_is_what_build_py_writes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from conftest import load_file_module
 from synpunkt.config import SHIPPABLE_PUBLIC_SOURCES
 from synpunkt.data import assign_split, load_in_domain, load_labelled_file, load_public, validate_labelled
 from synpunkt.labels import SENTIMENTS, TOPICS
@@ -75,13 +76,7 @@ def test_training_comments_are_not_near_duplicates_of_the_test_material():
 
 
 def test_apply_relabels_sets_topics_from_the_new_topic_sentiment_and_skips_stale_rows():
-    import importlib.util
-
-    from synpunkt.config import PROJECT_ROOT
-
-    spec = importlib.util.spec_from_file_location("apply_relabels", PROJECT_ROOT / "scripts" / "apply_relabels.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_file_module("scripts/apply_relabels.py")
     rows = [{"id": "a1", "topics": ["handler", "experience"], "topic_sentiment": {"handler": "positive",
                                                                                   "experience": "positive"}},
             {"id": "a2", "topics": ["experience"], "topic_sentiment": {"experience": "negative"}}]

@@ -3,19 +3,13 @@ correction, on synthetic calibrated probabilities."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 
-from synpunkt.config import PROJECT_ROOT
+from conftest import load_file_module
 
 
 def _script():
-    path = PROJECT_ROOT / "scripts" / "share_fitting_pool.py"
-    spec = importlib.util.spec_from_file_location("share_fitting_pool", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file_module("scripts/share_fitting_pool.py")
 
 
 def _pool(rng, n: int, sources: list[str]) -> dict:
