@@ -1,4 +1,5 @@
-"""Temperature scaling (Guo et al. 2017) and topic thresholds, fitted on a validation split."""
+"""Temperature scaling (Guo et al. 2017), optionally with a bias per class (BCTS: Alexandari, Kundaje and Shrikumar
+2020), and topic thresholds, fitted on a validation split."""
 
 from __future__ import annotations
 
@@ -10,6 +11,28 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """Temperature T minimising the NLL of softmax(logits / T) on labelled validation data."""
     return _fit(torch.nn.functional.cross_entropy, torch.as_tensor(logits, dtype=torch.float64),
                 torch.as_tensor(np.array(labels), dtype=torch.long))
+
+
+def fit_temperature_and_bias(logits: np.ndarray, labels: np.ndarray) -> tuple[float, tuple[float, ...]]:
+    """T and biases b (b_0 = 0) minimising the NLL of softmax(logits / T + b): temperature scaling that also moves
+    the class priors, e.g. when the training rows' class mix differs from the validation split's."""
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.as_tensor(np.array(labels), dtype=torch.long)
+    params = torch.zeros(z.shape[1], dtype=torch.float64, requires_grad=True)  # log T, b_1..b_{k-1}
+    opt = torch.optim.LBFGS([params], lr=0.1, max_iter=500)
+
+    def closure():
+        opt.zero_grad()
+        bias = torch.cat([torch.zeros(1, dtype=torch.float64), params[1:]])
+        loss = torch.nn.functional.cross_entropy(z / params[0].exp() + bias, y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    values = params.detach().numpy()
+    if not np.isfinite(values).all():  # too little validation data for the optimiser: no scaling
+        return 1.0, ()
+    return float(np.clip(np.exp(values[0]), 0.05, 20.0)), (0.0, *(float(b) for b in values[1:]))
 
 
 def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:

@@ -192,13 +192,15 @@ class Classifier:
 
 
 def calibrated(logits: dict[str, np.ndarray], settings: ModelSettings) -> dict[str, np.ndarray]:
-    """Calibrated probabilities from a classifier's logits (pure): temperature scaling fitted at training time;
+    """Calibrated probabilities from a classifier's logits (pure): temperature scaling fitted at training time (for
+    sentiment with a bias per class where the model was calibrated so);
     topics blended with the lexicon's probabilities where ``logits`` hold them under LEXICON_KEY
     (synpunkt.topic_lexicon.blend)."""
     s = settings
     topics = sigmoid(logits["topics"] / s.topic_temperature)
+    sentiment = logits["sentiment"] / s.sentiment_temperature
     return {
-        "sentiment": softmax(logits["sentiment"] / s.sentiment_temperature),
+        "sentiment": softmax(sentiment + np.asarray(s.sentiment_bias) if s.sentiment_bias else sentiment),
         "topics": blend(topics, logits[LEXICON_KEY], s.topic_lexicon_weight) if LEXICON_KEY in logits else topics,
         "topic_sentiment": softmax(logits["topic_sentiment"], axis=-1),
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synpunkt.calibration import fit_binary_temperature, fit_temperature, fit_thresholds
+from synpunkt.calibration import fit_binary_temperature, fit_temperature, fit_temperature_and_bias, fit_thresholds
 from synpunkt.classifier import Classifier, sigmoid, softmax
 from synpunkt.config import SHIPPABLE_PUBLIC_SOURCES
 from synpunkt.labels import SENTIMENTS, TOPICS, sentiment_index, topic_vector
@@ -43,7 +43,8 @@ MIN_IN_DOMAIN_FOR_CALIBRATION = 100
 def calibrate(clf: Classifier, validation: pd.DataFrame) -> dict[str, int]:
     """Fit sentiment and topic temperatures and topic thresholds on validation rows (updates clf.settings).
 
-    The sentiment temperature is fitted on the in-domain validation rows when there are enough of them: the
+    The sentiment temperature (and its class biases, where the settings ask for them) is fitted on the in-domain
+    validation rows when there are enough of them: the
     model is calibrated for municipal comments, the domain it is used in, not for the public sets. With a topic
     lexicon (synpunkt.topic_lexicon) the blend weight is chosen with the thresholds (fit_blend: the best topic
     micro-F1, the smaller weight on ties). Returns how many rows each part was fitted on.
@@ -54,7 +55,12 @@ def calibrate(clf: Classifier, validation: pd.DataFrame) -> dict[str, int]:
     y = validation["sentiment"].map(sentiment_index).to_numpy()
     in_domain = (validation["source"] == IN_DOMAIN_SOURCE).to_numpy()
     rows = in_domain if in_domain.sum() >= MIN_IN_DOMAIN_FOR_CALIBRATION else np.ones(len(y), bool)
-    clf.settings.sentiment_temperature = fit_temperature(logits["sentiment"][rows], y[rows])
+    if clf.settings.sentiment_bias_correction:
+        clf.settings.sentiment_temperature, clf.settings.sentiment_bias = fit_temperature_and_bias(
+            logits["sentiment"][rows], y[rows])
+    else:
+        clf.settings.sentiment_temperature = fit_temperature(logits["sentiment"][rows], y[rows])
+        clf.settings.sentiment_bias = ()
     has_topics = validation["topics"].map(lambda t: t is not None).to_numpy()
     if has_topics.any():
         targets = np.array([topic_vector(t) for t in validation.loc[has_topics, "topics"]])
@@ -73,13 +79,15 @@ def calibrate(clf: Classifier, validation: pd.DataFrame) -> dict[str, int]:
     return {"sentiment_rows": int(rows.sum()), "topic_rows": int(has_topics.sum())}
 
 
-CALIBRATION_FIELDS = ("sentiment_temperature", "topic_temperature", "topic_thresholds")
+CALIBRATION_FIELDS = ("sentiment_temperature", "sentiment_bias", "topic_temperature", "topic_thresholds")
 
 
-def recalibrate(model_dir: Path, in_domain: Path | None = None, backend: str | None = None) -> dict:
+def recalibrate(model_dir: Path, in_domain: Path | None = None, backend: str | None = None,
+                bias_correction: bool | None = None) -> dict:
     """Refit a saved model's temperatures and topic thresholds (and, where it has a topic lexicon, the blend weight)
     with `calibrate` on the in-domain validation split, without retraining: synpunkt_model.json is rewritten, the
-    weights file is not touched.
+    weights file is not touched. `bias_correction` switches the sentiment's class biases on or off (None: as the
+    model was calibrated before).
 
     Returns a record (date, rows, settings before and after) that is also kept in the model's evaluation.json
     under "calibration" (the model card names it); the evaluation's figures are stale until `synpunkt evaluate
@@ -98,6 +106,8 @@ def recalibrate(model_dir: Path, in_domain: Path | None = None, backend: str | N
     clf = Classifier.load(model_dir, backend=backend)
     fields = CALIBRATION_FIELDS + (("topic_lexicon_weight",) if clf.lexicon is not None else ())
     before = {k: asdict(clf.settings)[k] for k in fields}
+    if bias_correction is not None:
+        clf.settings.sentiment_bias_correction = bias_correction
     rows = calibrate(clf, validation)
     clf.settings.save(model_dir)
     record = {"date": date.today().isoformat(), "command": "synpunkt recalibrate", "validation_rows": len(validation),

@@ -53,6 +53,8 @@ class ModelSettings:
     sentiments: tuple[str, ...] = SENTIMENTS
     topics: tuple[str, ...] = TOPICS
     sentiment_temperature: float = 1.0
+    sentiment_bias_correction: bool = False  # calibrate with a bias per class as well (BCTS), not temperature alone
+    sentiment_bias: tuple[float, ...] = ()  # the fitted biases, added to logits / T (empty: none)
     topic_temperature: float = 1.0
     topic_thresholds: dict[str, float] = field(default_factory=lambda: {t: 0.5 for t in TOPICS})
     topic_lexicon_weight: float = 0.0  # w of the topic_lexicon.npz blend, where the model has one (synpunkt.topic_lexicon)
@@ -67,7 +69,7 @@ class ModelSettings:
                 "train one with `synpunkt train` or point SYNPUNKT_MODEL at the shipped models/ folder")
         raw = json.loads(path.read_text())
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        for key in ("lora_targets", "sentiments", "topics"):
+        for key in ("lora_targets", "sentiments", "topics", "sentiment_bias"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)

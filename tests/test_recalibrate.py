@@ -96,3 +96,55 @@ def test_recalibrate_without_validation_rows_is_one_line(trained, tmp_path):
     assert result.exit_code == 2 and result.output.strip().startswith("error:")
     assert len(result.output.strip().splitlines()) == 1 and "validation" in result.output
     assert (model_dir / SETTINGS_FILE).read_bytes() == settings
+
+
+def test_bias_corrected_calibration_recovers_a_known_shift_of_the_class_priors():
+    import numpy as np
+
+    from synpunkt.calibration import fit_temperature, fit_temperature_and_bias
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20000, 3))
+    true_t, true_b = 1.5, np.array([0.0, 0.4, -0.8])  # e.g. a training mix with more negatives than validation's
+    z = logits / true_t + true_b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    labels = (p.cumsum(1) > rng.random((len(p), 1))).argmax(1)
+    t, bias = fit_temperature_and_bias(logits, labels)
+    assert t == pytest.approx(true_t, rel=0.05) and bias[0] == 0.0
+    assert np.allclose(bias, true_b, atol=0.06)
+    assert fit_temperature(logits, labels) != pytest.approx(t, rel=1e-3)  # temperature alone cannot move priors
+
+
+def test_recalibrate_with_sentiment_bias_applies_it_everywhere_and_can_switch_it_off(grown):
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from synpunkt.classifier import Classifier, calibrated
+    from synpunkt.cli import app
+    from synpunkt.evaluate import update_model_card
+    from synpunkt.model import ModelSettings
+
+    model_dir, data = grown
+    args = ["recalibrate", "--model", str(model_dir), "--in-domain", str(data), "--backend", "torch"]
+    result = CliRunner().invoke(app, [*args, "--sentiment-bias"])
+    assert result.exit_code == 0, result.output
+    assert "sentiment_bias: () -> [0.0, " in result.output
+    settings = ModelSettings.load(model_dir)
+    assert settings.sentiment_bias_correction and len(settings.sentiment_bias) == 3 and settings.sentiment_bias[0] == 0
+    clf = Classifier.load(model_dir, backend="torch")
+    logits = clf.logits(["Handläggaren var otrevlig", "Tack för hjälpen"])
+    z = logits["sentiment"] / settings.sentiment_temperature + np.array(settings.sentiment_bias)
+    expected = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    assert np.allclose(clf.probabilities(logits)["sentiment"], expected)
+    assert np.allclose(calibrated(logits, settings)["sentiment"], expected)
+    report = json.loads((model_dir / "evaluation.json").read_text())
+    update_model_card(model_dir, {k: v for k, v in report.items() if k != "calibration"})
+    assert "bias per class" in (model_dir / "README.md").read_text(encoding="utf-8")
+
+    result = CliRunner().invoke(app, args)  # refit as calibrated before: the biases are fitted again
+    assert result.exit_code == 0 and ModelSettings.load(model_dir).sentiment_bias_correction
+    result = CliRunner().invoke(app, [*args, "--no-sentiment-bias"])
+    assert result.exit_code == 0, result.output
+    settings = ModelSettings.load(model_dir)
+    assert not settings.sentiment_bias_correction and settings.sentiment_bias == ()

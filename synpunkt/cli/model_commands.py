@@ -203,6 +203,9 @@ def recalibrate(
     model: ModelOpt = None,
     in_domain: Annotated[Path, typer.Option(help="In-domain labelled comments (the validation split is fitted on)")] = IN_DOMAIN_DATA,
     backend: BackendOpt = None,
+    sentiment_bias: Annotated[Optional[bool], typer.Option(
+        "--sentiment-bias/--no-sentiment-bias",
+        help="Fit a bias per sentiment class with the temperature (BCTS); default: as the model was calibrated")] = None,
 ) -> None:
     """Refit a model's temperatures and topic thresholds on the current in-domain validation split, without
     retraining (synpunkt_model.json rewritten, weights untouched). The model version changes: rerun
@@ -214,7 +217,7 @@ def recalibrate(
     folder = _model_folder(model)
     _input_file(in_domain, "in-domain comments file")
     try:
-        record = refit(folder, in_domain, backend=_backend(backend))
+        record = refit(folder, in_domain, backend=_backend(backend), bias_correction=sentiment_bias)
     except ValueError as err:
         _fail(str(err))
     before, after = record["before"], record["after"]
@@ -222,6 +225,8 @@ def recalibrate(
                f"(sentiment on {record['sentiment_rows']}, topics on {record['topic_rows']})")
     for key in ("sentiment_temperature", "topic_temperature"):
         typer.echo(f"  {key}: {before[key]:.4f} -> {after[key]:.4f}")
+    if before["sentiment_bias"] or after["sentiment_bias"]:
+        typer.echo(f"  sentiment_bias: {before['sentiment_bias']} -> {[round(b, 4) for b in after['sentiment_bias']]}")
     for topic, value in after["topic_thresholds"].items():
         typer.echo(f"  threshold {topic}: {before['topic_thresholds'].get(topic, float('nan')):.3f} -> {value:.3f}")
     if "topic_lexicon_weight" in after:
