@@ -18,21 +18,15 @@ def fit_temperature_and_bias(logits: np.ndarray, labels: np.ndarray) -> tuple[fl
     the class priors, e.g. when the training rows' class mix differs from the validation split's."""
     z = torch.as_tensor(logits, dtype=torch.float64)
     y = torch.as_tensor(np.array(labels), dtype=torch.long)
-    params = torch.zeros(z.shape[1], dtype=torch.float64, requires_grad=True)  # log T, b_1..b_{k-1}
-    opt = torch.optim.LBFGS([params], lr=0.1, max_iter=500)
+    zero = torch.zeros(1, dtype=torch.float64)
 
-    def closure():
-        opt.zero_grad()
-        bias = torch.cat([torch.zeros(1, dtype=torch.float64), params[1:]])
-        loss = torch.nn.functional.cross_entropy(z / params[0].exp() + bias, y)
-        loss.backward()
-        return loss
+    def loss(params: torch.Tensor) -> torch.Tensor:  # params: log T, b_1..b_{k-1}
+        return torch.nn.functional.cross_entropy(z / params[0].exp() + torch.cat([zero, params[1:]]), y)
 
-    opt.step(closure)
-    values = params.detach().numpy()
-    if not np.isfinite(values).all():  # too little validation data for the optimiser: no scaling
+    values = _minimise(loss, z.shape[1], max_iter=500)
+    if values is None:
         return 1.0, ()
-    return float(np.clip(np.exp(values[0]), 0.05, 20.0)), (0.0, *(float(b) for b in values[1:]))
+    return _clipped_temperature(values[0]), (0.0, *(float(b) for b in values[1:]))
 
 
 def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -42,20 +36,31 @@ def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
 
 
 def _fit(loss_fn, logits: torch.Tensor, targets: torch.Tensor) -> float:
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)  # optimise log T: keeps T positive
-    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+    """One temperature for `loss_fn(logits / T, targets)`, optimised as log T (keeps T positive)."""
+    values = _minimise(lambda log_t: loss_fn(logits / log_t.exp(), targets), 1, max_iter=200)
+    return 1.0 if values is None else _clipped_temperature(values[0])
+
+
+def _minimise(loss, size: int, max_iter: int) -> torch.Tensor | None:
+    """The parameters (float64, starting at zero) minimising `loss(params)` by L-BFGS; None when the optimiser
+    diverged (too little validation data, e.g. a tiny split): the caller then applies no scaling."""
+    params = torch.zeros(size, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([params], lr=0.1, max_iter=max_iter)
 
     def closure():
         opt.zero_grad()
-        loss = loss_fn(logits / log_t.exp(), targets)
-        loss.backward()
-        return loss
+        value = loss(params)
+        value.backward()
+        return value
 
     opt.step(closure)
-    t = log_t.exp().item()
-    if not np.isfinite(t):  # too little validation data for the optimiser (a tiny split): no scaling
-        return 1.0
-    return float(np.clip(t, 0.05, 20.0))
+    values = params.detach()
+    return values if bool(torch.isfinite(values.exp()[:1]).all() and torch.isfinite(values).all()) else None
+
+
+def _clipped_temperature(log_t: torch.Tensor) -> float:
+    """exp(log T) kept within [0.05, 20]."""
+    return float(np.clip(log_t.exp().item(), 0.05, 20.0))
 
 
 def fit_thresholds(probs: np.ndarray, targets: np.ndarray, grid: np.ndarray | None = None,

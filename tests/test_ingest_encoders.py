@@ -249,3 +249,23 @@ def test_forgotten_models_load_again_with_the_same_features():
     forget_models()
     assert not _RUNNERS and not base_model._SHARED
     np.testing.assert_array_equal(FeatureEncoder().encode(texts), before)
+
+
+def test_training_feature_cache_gives_a_first_run_what_later_runs_read(tmp_path, monkeypatch):
+    """The signal heads' training features are cached in float16: the run that fills the cache must train on the
+    same values as every run that reads it, or a retrain's verdict depends on whether the cache was warm."""
+    from synpunkt.signals.features import FeatureEncoder, cached_all_layer_spans, cached_all_layers
+
+    monkeypatch.setenv("SYNPUNKT_CACHE", str(tmp_path))
+    encoder = FeatureEncoder(backend="torch")
+    texts = TEXTS[:3]
+    first = cached_all_layers(encoder, texts, "cache-test")
+    again = cached_all_layers(encoder, texts, "cache-test")
+    assert first.dtype == again.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, encoder.all_layers(texts))  # the float16 rounding is really there
+    spans_first = cached_all_layer_spans(encoder, texts, "cache-test")
+    spans_again = cached_all_layer_spans(encoder, texts, "cache-test")
+    for x, y in zip(spans_first, spans_again):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)

@@ -178,10 +178,10 @@ def cached_all_layers(encoder: FeatureEncoder, texts: Sequence[str], name: str) 
     if path.exists():
         return np.load(path).astype(np.float32)
     log.info("encoding %d %s texts (cached afterwards in %s)", len(texts), name, path.parent)
-    values = encoder.all_layers(texts)
+    values = encoder.all_layers(texts).astype(np.float16)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, values.astype(np.float16))
-    return values
+    np.save(path, values)
+    return values.astype(np.float32)  # what a later read of the cache gives: a first run trains the same heads
 
 
 def cached_all_layer_spans(encoder: FeatureEncoder, texts: Sequence[str], name: str,
@@ -197,6 +197,7 @@ def cached_all_layer_spans(encoder: FeatureEncoder, texts: Sequence[str], name: 
     whole, spans, rows = encoder.all_layer_spans(texts, max_words)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, whole=whole.astype(np.float16), spans=spans.astype(np.float16), rows=rows)
+    whole, spans = whole.astype(np.float16), spans.astype(np.float16)
+    np.savez(tmp, whole=whole, spans=spans, rows=rows)
     tmp.replace(path)
-    return whole, spans, rows
+    return whole.astype(np.float32), spans.astype(np.float32), rows.astype(int)  # as a later read gives them
