@@ -51,12 +51,9 @@ def subset_check(directory) -> bool:
     spec = importlib.util.spec_from_file_location("guard", PROJECT_ROOT / "tests" / "test_shipped_behaviour.py")
     guard = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(guard)
-    clf = Classifier.load(directory)
-    suite = load_suite().groupby("test", sort=False).head(guard.CASES_PER_TEST).reset_index(drop=True)
-    table = run_suite(lambda texts: clf.predict(texts, progress=False), suite)[0].set_index("test")
     bad = 0
-    for test, row in table.iterrows():
-        limit = guard.MAX_FAILURE_RATE.get(test, guard.MFT_MAX_FAILURE_RATE if test.startswith("mft_") else None)
+    for test, row in guard.guard_table(directory).iterrows():
+        limit = guard.limit(test)
         ok = row["failure_rate"] <= limit + 1e-9
         bad += not ok
         print(f"{test:24s} {int(row['failures']):3d}/{int(row['n']):3d} limit {limit:.3f} {'ok' if ok else 'FAIL'}")

@@ -108,22 +108,27 @@ comment-topic pairs. Reproduce with `synpunkt evaluate --standard` (needs `../sh
 
 def _calibration(report: dict, settings) -> str:
     """The card's sentence on calibration; names the refit when `synpunkt recalibrate` made it."""
-    biases = "" if not settings.sentiment_bias else (
-        f" The sentiment logits also get a bias per class, fitted with T (bias-corrected temperature scaling): "
-        f"{json.dumps(dict(zip(settings.sentiments, (round(b, 3) for b in settings.sentiment_bias))))}.")
+    sentiment_t = f"sentiment T = {settings.sentiment_temperature:.3f}"
+    topics_t = f"topics T = {settings.topic_temperature:.3f}"
+    temperatures = f"{sentiment_t}, {topics_t}"
+    thresholds = json.dumps(settings.topic_thresholds)
+    biases = ""
+    if settings.sentiment_bias:
+        per_class = dict(zip(settings.sentiments, (round(b, 3) for b in settings.sentiment_bias)))
+        biases = (" The sentiment logits also get a bias per class, fitted with T (bias-corrected temperature "
+                  f"scaling): {json.dumps(per_class)}.")
     cal = report.get("calibration")
     if not cal:
-        return (f"Calibration: temperature scaling fitted on the validation splits (sentiment T = "
-                f"{settings.sentiment_temperature:.3f},\ntopics T = {settings.topic_temperature:.3f}); topic thresholds "
-                f"tuned on in-domain validation and shrunk halfway\ntowards 0.5: {json.dumps(settings.topic_thresholds)}."
-                f"{biases}")
+        return (f"Calibration: temperature scaling fitted on the validation splits ({sentiment_t},\n{topics_t}); "
+                "topic thresholds tuned on in-domain validation and shrunk halfway\n"
+                f"towards 0.5: {thresholds}.{biases}")
     before = cal["before"]
-    return (f"Calibration: temperature scaling fitted on {cal['sentiment_rows']} in-domain validation rows (sentiment "
-            f"T = {settings.sentiment_temperature:.3f}, topics T = {settings.topic_temperature:.3f}, the latter on the "
-            f"{cal['topic_rows']} with topic labels); topic thresholds tuned on the same rows and shrunk halfway towards "
-            f"0.5: {json.dumps(settings.topic_thresholds)}. Refitted on {cal['date']} with `{cal['command']}` "
-            f"(the weights unchanged); before: sentiment T = {before['sentiment_temperature']:.3f}, topics T = "
-            f"{before['topic_temperature']:.3f}, thresholds {json.dumps(before['topic_thresholds'])}.{biases}")
+    was = (f"sentiment T = {before['sentiment_temperature']:.3f}, topics T = {before['topic_temperature']:.3f}, "
+           f"thresholds {json.dumps(before['topic_thresholds'])}")
+    return (f"Calibration: temperature scaling fitted on {cal['sentiment_rows']} in-domain validation rows "
+            f"({temperatures}, the latter on the {cal['topic_rows']} with topic labels); topic thresholds tuned on "
+            f"the same rows and shrunk halfway towards 0.5: {thresholds}. Refitted on {cal['date']} with "
+            f"`{cal['command']}` (the weights unchanged); before: {was}.{biases}")
 
 
 def _device(training: dict) -> str:
