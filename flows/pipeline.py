@@ -35,7 +35,9 @@ from synpunkt.warehouse import (connect, count_unclassified, insert_predictions,
                                 save_source_state, set_current_model, source_states, unclassified)
 from synpunkt.withdraw import purge_withdrawn_raw
 
-CLASSIFY_CHUNK = 256
+CLASSIFY_CHUNK = 2048
+"""Comments per classification chunk: the classifier sorts a chunk's texts by length into batches, so larger chunks
+pad less (256 cost about a fifth of the stage's speed: benchmarks/README.md, "Classification chunks")."""
 
 
 @task(name="collect-inbox", cache_policy=NO_CACHE)
@@ -232,7 +234,10 @@ def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
         todo = count_unclassified(con, version)
         logger.info("%d comments to classify with %s", todo, version)
         if todo:
-            window = 2 * scaleout.parallelism(runner)  # chunks in flight: every worker busy, memory bounded
+            # chunks in flight: on Dask two per worker (every worker busy, memory bounded); in this process one, as the
+            # encoder already uses every core: reading and writing beside it slowed it more than they cost alone
+            local = scaleout.runner_name(runner) == "local"
+            window = scaleout.parallelism(runner) * (1 if local else 2)
             logger.info("classifying in chunks of %d on %s", size, scaleout.describe(runner))
             in_flight: deque = deque()
             with tqdm(total=todo, desc="Classifying", unit="comment") as bar:

@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
 
 # -- the task runner -------------------------------------------------------------------------------------------
 def local_task_runner() -> ThreadPoolTaskRunner:
-    """In the flow's process, one chunk at a time (the encoder uses every core for it); the next chunk is read
-    and the previous one written while it runs."""
+    """In the flow's process, one chunk at a time (the encoder uses every core for it)."""
     return ThreadPoolTaskRunner(max_workers=1)
 
 
