@@ -236,8 +236,7 @@ def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
         if todo:
             # chunks in flight: on Dask two per worker (every worker busy, memory bounded); in this process one, as the
             # encoder already uses every core: reading and writing beside it slowed it more than they cost alone
-            local = scaleout.runner_name(runner) == "local"
-            window = scaleout.parallelism(runner) * (1 if local else 2)
+            window = scaleout.parallelism(runner) * (2 if scaleout.is_dask(runner) else 1)
             logger.info("classifying in chunks of %d on %s", size, scaleout.describe(runner))
             in_flight: deque = deque()
             with tqdm(total=todo, desc="Classifying", unit="comment") as bar:

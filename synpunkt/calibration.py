@@ -26,7 +26,7 @@ def fit_temperature_and_bias(logits: np.ndarray, labels: np.ndarray) -> tuple[fl
     values = _minimise(loss, z.shape[1], max_iter=500)
     if values is None:
         return 1.0, ()
-    return _clipped_temperature(values[0]), (0.0, *(float(b) for b in values[1:]))
+    return float(np.clip(values[0].exp().item(), 0.05, 20.0)), (0.0, *(float(b) for b in values[1:]))
 
 
 def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -38,7 +38,8 @@ def fit_binary_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
 def _fit(loss_fn, logits: torch.Tensor, targets: torch.Tensor) -> float:
     """One temperature for `loss_fn(logits / T, targets)`, optimised as log T (keeps T positive)."""
     values = _minimise(lambda log_t: loss_fn(logits / log_t.exp(), targets), 1, max_iter=200)
-    return 1.0 if values is None else _clipped_temperature(values[0])
+    t = float("nan") if values is None else values[0].exp().item()
+    return float(np.clip(t, 0.05, 20.0)) if np.isfinite(t) else 1.0
 
 
 def _minimise(loss, size: int, max_iter: int) -> torch.Tensor | None:
@@ -55,12 +56,7 @@ def _minimise(loss, size: int, max_iter: int) -> torch.Tensor | None:
 
     opt.step(closure)
     values = params.detach()
-    return values if bool(torch.isfinite(values.exp()[:1]).all() and torch.isfinite(values).all()) else None
-
-
-def _clipped_temperature(log_t: torch.Tensor) -> float:
-    """exp(log T) kept within [0.05, 20]."""
-    return float(np.clip(log_t.exp().item(), 0.05, 20.0))
+    return values if bool(torch.isfinite(values).all()) else None
 
 
 def fit_thresholds(probs: np.ndarray, targets: np.ndarray, grid: np.ndarray | None = None,
