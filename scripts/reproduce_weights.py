@@ -10,6 +10,10 @@ far the new weights are from the model's. Exit 0 when every tensor is within --a
 1e-5, allows for CPUs whose kernels round differently: the shipped model, trained on an AMD EPYC and again on an
 Intel Xeon, differs by at most 1.7e-6 (the same answers on all 4,277 in-domain comments); on one machine a run is
 bit-identical. The shipped model trains on one CPU thread in 33-55 minutes.
+
+A model made by `synpunkt average-models` records each run's own training record: each run is trained again at its
+own commit (``--keep`` holds them as run1, run2, ...) and their weights are averaged as average-models averages them
+before the comparison.
 """
 
 from __future__ import annotations
@@ -40,6 +44,33 @@ run_training(TrainConfig(**{k: Path(v) if k in paths and v else v for k, v in co
 are the config and PATH_FIELDS (passed in: an older commit has no synpunkt.reproduce)."""
 
 
+def retrain(record: dict, revision: str, output: Path, tmp: Path, shared_data: Path, name: str) -> None:
+    """Run `revision`'s own training, in a temporary git worktree, with the recorded config; the model goes to
+    `output`."""
+    checkout = tmp / f"checkout-{revision[:12]}"
+    subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "add", "--detach", "--quiet", str(checkout),
+                    revision], check=True)
+    try:
+        config = retraining_config(record, checkout, output, shared_data)
+        print(f"retraining {name} at {revision[:12]}: seed {config.get('seed')}, {config.get('epochs')} epochs, "
+              f"{config.get('threads')} thread(s) -> {output}", flush=True)
+        env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1"}
+        subprocess.run([sys.executable, "-c", TRAIN, json.dumps(config), json.dumps(PATH_FIELDS)], check=True,
+                       env=env, cwd=checkout)
+    finally:
+        subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "remove", "--force", str(checkout)], check=False)
+
+
+def save_average(run_dirs: list[Path], output: Path) -> None:
+    """The runs' weights averaged as `synpunkt average-models` averages them, saved in `output`."""
+    from safetensors.torch import save_file
+
+    from synpunkt.model import WEIGHTS_FILE
+    from synpunkt.weight_averaging import average_state_dicts, load_weights
+
+    save_file(average_state_dicts([load_weights(d) for d in run_dirs]), str(output / WEIGHTS_FILE))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=model_dir(), help="model directory (default: the shipped one)")
@@ -50,28 +81,31 @@ def main() -> int:
     args = parser.parse_args()
 
     record = training_record(args.model)
+    members = [m.get("training") for m in (record.get("weight_average") or {}).get("models", [])]
+    if members and not all(m and (m.get("code") or {}).get("commit") for m in members):
+        parser.error(f"{args.model} is a weight average whose record lacks its runs' code revisions (averaged before "
+                     "they were recorded): train each run again with --model on a folder holding its own record")
+    runs = members or [record]
+    if args.revision and len(runs) > 1:
+        parser.error("--revision names one commit; a weight average's runs each train at their own")
     revision = args.revision or (record.get("code") or {}).get("commit")
     if not revision:
         parser.error(f"{args.model}'s training record names no code revision (trained before it was recorded): "
                      "pass --revision, the commit whose code and data trained it (its model card says which)")
     with tempfile.TemporaryDirectory(prefix="synpunkt-reproduce-") as tmp:
-        checkout, output = Path(tmp) / "checkout", args.keep or Path(tmp) / "model"
-        subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "add", "--detach", "--quiet", str(checkout),
-                        revision], check=True)
-        try:
-            config = retraining_config(record, checkout, output, args.shared_data)
-            print(f"retraining {args.model.name} at {revision[:12]}: seed {config.get('seed')}, "
-                  f"{config.get('epochs')} epochs, {config.get('threads')} thread(s) -> {output}", flush=True)
-            started = time.perf_counter()
-            env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1"}
-            subprocess.run([sys.executable, "-c", TRAIN, json.dumps(config), json.dumps(PATH_FIELDS)], check=True,
-                           env=env, cwd=checkout)
-            seconds = time.perf_counter() - started
-        finally:
-            subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "remove", "--force", str(checkout)],
-                           check=False)
+        output = args.keep or Path(tmp) / "model"
+        started = time.perf_counter()
+        if len(runs) == 1:
+            retrain(record, revision, output, Path(tmp), args.shared_data, args.model.name)
+        else:  # a weight average (synpunkt average-models): every run again at its own commit, then the average
+            dirs = [output / f"run{i}" for i in range(1, len(runs) + 1)]
+            for run, run_dir in zip(runs, dirs):
+                retrain(run, run["code"]["commit"], run_dir, Path(tmp), args.shared_data, args.model.name)
+            save_average(dirs, output)
+        seconds = time.perf_counter() - started
         diff = weights_difference(args.model, output)
-    print(f"\nretrained in {seconds:.0f} s (recorded: {record.get('seconds')} s)")
+    recorded = sum(run.get("seconds") or 0 for run in runs)
+    print(f"\nretrained in {seconds:.0f} s (recorded: {recorded:.0f} s)")
     print(f"tensors: {diff['tensors']}, bit-identical: {diff['identical']}, "
           f"largest absolute difference: {diff['max_abs_difference']:.3g} ({diff['worst_tensor']})")
     for key in ("only_in_first", "only_in_second", "shape_mismatch"):

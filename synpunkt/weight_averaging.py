@@ -105,13 +105,16 @@ def merged_deltas(state: dict[str, torch.Tensor], settings: ModelSettings) -> di
 
 
 def training_record(sources: Sequence[dict]) -> dict:
-    """The "training" record of an averaged model's evaluation.json: the first run's, plus where it came from."""
+    """The "training" record of an averaged model's evaluation.json: the first run's, plus where it came from,
+    each run's own record included (its config and code revision: scripts/reproduce_weights.py trains every run
+    again and averages them)."""
     first = sources[0].get("training") or {}
     seeds = [(s.get("training") or {}).get("config", {}).get("seed") for s in sources]
     config = {**first.get("config", {}), "seed": seeds}
     return {**first, "config": config,
             "weight_average": {"date": date.today().isoformat(), "command": "synpunkt average-models",
-                               "models": [{k: s[k] for k in ("dir", "model_version")} for s in sources],
+                               "models": [{k: s.get(k) for k in ("dir", "model_version", "training")}
+                                          for s in sources],
                                "seeds": seeds,
                                "epoch_losses": [(s.get("training") or {}).get("epoch_losses") for s in sources]}}
 

@@ -77,3 +77,27 @@ def test_a_tiny_model_trained_again_at_a_commit_has_the_same_weights(trained, tm
     assert again["config"]["seed"] == json.loads((model_dir / "evaluation.json").read_text())["training"]["config"]["seed"]
     worktrees = subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "list"], capture_output=True, text=True)
     assert "synpunkt-reproduce-" not in worktrees.stdout
+
+
+@pytest.mark.skipif(not in_git_checkout(), reason="needs the project's git checkout (a worktree of a commit)")
+def test_a_weight_average_is_trained_again_run_by_run_and_averaged(trained, tiny_base, tmp_path):
+    """A model made by `synpunkt average-models` records each run's own training record; the script trains every
+    run again at its own commit and averages them as average-models does: bit-identical."""
+    from synpunkt.train import TrainConfig, run_training
+    from synpunkt.weight_averaging import average_models
+
+    first = trained[0]
+    recorded = json.loads((first / "evaluation.json").read_text())["training"]["config"]
+    run_training(TrainConfig(output_dir=tmp_path / "seed43", base_model=str(tiny_base),
+                             in_domain=recorded["in_domain"], public_sources=(), epochs=2, batch_size=4,
+                             evaluate_public=False, name="tiny-test", seed=43))
+    average_models([first, tmp_path / "seed43"], tmp_path / "soup")
+    runs = json.loads((tmp_path / "soup" / "evaluation.json").read_text())["training"]["weight_average"]["models"]
+    assert [run["training"]["config"]["seed"] for run in runs] == [42, 43]
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "reproduce_weights.py"), "--model",
+                             str(tmp_path / "soup"), "--keep", str(tmp_path / "again"), "--atol", "0"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert [line.split(":")[1].strip().split(",")[0] for line in result.stdout.splitlines()
+            if line.startswith("retraining soup")] == ["seed 42", "seed 43"]
+    assert (tmp_path / "again" / "run2" / "evaluation.json").is_file()
