@@ -75,8 +75,7 @@ Only CC BY 4.0 public sources train this shipped model; the other public sets in
 {json.dumps(cfg, indent=2, ensure_ascii=False)}
 ```
 
-Training took {training.get('seconds', '?')} s on {_device(training)}; mean training
-loss per epoch: {', '.join(f'{x:.3f}' for x in training.get('epoch_losses', []))}.
+{_training_runs(training)}
 
 {_calibration(report, settings)}
 
@@ -104,6 +103,28 @@ comment-topic pairs. Reproduce with `synpunkt evaluate --standard` (needs `../sh
 
 {details}
 """
+
+
+def _training_runs(training: dict) -> str:
+    """The card's lines on how long training took; for a weight average (`synpunkt average-models`), one line per
+    run it averages (the settings and training rows above are the first run's)."""
+    def one(record: dict) -> str:
+        losses = ", ".join(f"{x:.3f}" for x in record.get("epoch_losses") or [])
+        return f"{record.get('seconds', '?')} s on {_device(record)}; mean training loss per epoch: {losses}"
+
+    average = training.get("weight_average")
+    if not average:
+        return f"Training took {one(training)}."
+    runs = []
+    for run in average.get("models", []):
+        record = run.get("training") or {}
+        code = (record.get("code") or {}).get("commit", "")[:7] or "not recorded"
+        rows = (record.get("train_rows") or {}).get("synpunkt_in_domain", "?")
+        runs.append(f"- `{run.get('model_version')}`: seed {(record.get('config') or {}).get('seed', '?')}, "
+                    f"commit `{code}`, {rows} in-domain training rows; {one(record)}.")
+    return (f"A weight average of {len(runs)} runs (`synpunkt average-models`, {average.get('date')}; the LoRA "
+            f"updates averaged exactly, the settings and training rows above are the first run's):\n\n"
+            + "\n".join(runs))
 
 
 def _calibration(report: dict, settings) -> str:

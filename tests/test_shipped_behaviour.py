@@ -26,26 +26,26 @@ MFT_TARGET = 0.85  # issue 7: accuracy of every minimum-functionality test
 # judged by these limits (a model exactly as good passes them all about 1.4 % of the time) but case by case on the
 # full suite, `python scripts/behaviour_gate.py --candidate DIR`; re-set these when a model ships.
 MAX_FAILURE_RATE = {
-    # invariance with an issue target (<= 3 %): met on the subset (at most 1 of 40) by the 2026-12-01 model N
+    # invariance with an issue target (<= 3 %): met on the subset (at most 1 of 40) by the 2026-12-01 model P
     "inv_upper": INVARIANCE_TARGET,
     "inv_lower": INVARIANCE_TARGET,
     "inv_emoji_neutral": INVARIANCE_TARGET,
     "inv_typos": INVARIANCE_TARGET,
     "inv_exclamations": INVARIANCE_TARGET,  # 1 of 40 here, 1.9 % on the full suite
-    # TARGET MISSED on the full suite: emoji matching the mood 3.8 % (6 of 160, every one a seed the model misreads
-    # without the emoji; 6.9 % before model N); 1 of 40 here, limit 2 of 40
+    # TARGET MISSED on the full suite: emoji matching the mood 3.1 % (5 of 160, every one a seed the model misreads
+    # without the emoji; 3.8 % for model N); 1 of 40 here, limit 2 of 40
     "inv_emoji_mood": 2 / 40,
-    # invariance without an issue target: measured on the subset plus one case. Diacritics 0 of 40 (1.3 % on the
-    # full suite); punctuation removed 0 of 40 (1.2 %); names swapped 2 of 40 (3 of 80, 3.8 %: 0 before model N)
+    # invariance without an issue target: measured on the subset plus one case. Diacritics 0 of 40 (1.9 % on the
+    # full suite); punctuation removed 1 of 40 (1.9 %); names swapped 2 of 40 (3 of 80, 3.8 %)
     "inv_ascii_diacritics": 1 / 40,
-    "inv_no_punctuation": 1 / 40,
+    "inv_no_punctuation": 2 / 40,
     "inv_name_swap": 3 / 40,
     # directional, no issue target: measured 0 of 40, plus one case
     "dir_add_complaint": 1 / 40,
     "dir_add_praise": 1 / 40,
-    # MFT TARGET MISSED (accuracy < 0.85): short comments wrong on 5 of 31 (the whole test; 4 before model N).
-    # Irony (4 of 33, 12.1 %; 18 % before model N), negation (5 of 40 here, 15.6 % on the full suite, just missed
-    # there), emphasis and long comments are held to the target
+    # MFT TARGET MISSED (accuracy < 0.85): short comments wrong on 5 of 31 (the whole test; the same for model N).
+    # Negation (4 of 40 here, 13.3 % on the full suite; 15.6 % for N), irony (2 of 33, 6.1 %), emphasis and long
+    # comments are held to the target
     "mft_short": 6 / 31,
 }
 MFT_MAX_FAILURE_RATE = 1 - MFT_TARGET  # per MFT test unless listed in MAX_FAILURE_RATE

@@ -170,3 +170,20 @@ def test_cli_averages_and_recalibrates(runs, tiny_base, tmp_path):
     refused = CliRunner().invoke(app, ["average-models", str(runs[0]), str(other), "--output-dir",
                                        str(tmp_path / "no"), "--no-recalibrate"])
     assert refused.exit_code == 2 and "setting trainable_layers" in refused.output
+
+
+def test_the_model_card_lists_each_averaged_run():
+    """A weight average's card names every run it averages, with its seed, commit and training time."""
+    from synpunkt.model_card import _training_runs
+    from synpunkt.weight_averaging import training_record
+
+    def run(seed, commit, seconds):
+        return {"config": {"seed": seed}, "code": {"commit": commit, "clean": True}, "seconds": seconds,
+                "epoch_losses": [1.0, 0.5], "train_rows": {"synpunkt_in_domain": 100 + seed}, "device": "cpu"}
+
+    record = training_record([{"dir": "a", "model_version": "m@1", "training": run(43, "a" * 40, 10.0)},
+                              {"dir": "b", "model_version": "m@2", "training": run(44, "b" * 40, 12.0)}])
+    lines = _training_runs(record)
+    assert lines.startswith("A weight average of 2 runs")
+    assert "`m@1`: seed 43, commit `aaaaaaa`, 143 in-domain" in lines and "`m@2`: seed 44, commit `bbbbbbb`" in lines
+    assert _training_runs(run(42, "c" * 40, 9.0)).startswith("Training took 9.0 s")
