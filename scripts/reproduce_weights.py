@@ -61,16 +61,6 @@ def retrain(record: dict, revision: str, output: Path, tmp: Path, shared_data: P
         subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "remove", "--force", str(checkout)], check=False)
 
 
-def save_average(run_dirs: list[Path], output: Path) -> None:
-    """The runs' weights averaged as `synpunkt average-models` averages them, saved in `output`."""
-    from safetensors.torch import save_file
-
-    from synpunkt.model import WEIGHTS_FILE
-    from synpunkt.weight_averaging import average_state_dicts, load_weights
-
-    save_file(average_state_dicts([load_weights(d) for d in run_dirs]), str(output / WEIGHTS_FILE))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=model_dir(), help="model directory (default: the shipped one)")
@@ -85,26 +75,27 @@ def main() -> int:
     if members and not all(m and (m.get("code") or {}).get("commit") for m in members):
         parser.error(f"{args.model} is a weight average whose record lacks its runs' code revisions (averaged before "
                      "they were recorded): train each run again with --model on a folder holding its own record")
-    runs = members or [record]
-    if args.revision and len(runs) > 1:
+    if args.revision and len(members) > 1:
         parser.error("--revision names one commit; a weight average's runs each train at their own")
     revision = args.revision or (record.get("code") or {}).get("commit")
-    if not revision:
+    if not members and not revision:
         parser.error(f"{args.model}'s training record names no code revision (trained before it was recorded): "
                      "pass --revision, the commit whose code and data trained it (its model card says which)")
+    runs = [(run, run["code"]["commit"]) for run in members] or [(record, revision)]
     with tempfile.TemporaryDirectory(prefix="synpunkt-reproduce-") as tmp:
         output = args.keep or Path(tmp) / "model"
         started = time.perf_counter()
-        if len(runs) == 1:
-            retrain(record, revision, output, Path(tmp), args.shared_data, args.model.name)
-        else:  # a weight average (synpunkt average-models): every run again at its own commit, then the average
-            dirs = [output / f"run{i}" for i in range(1, len(runs) + 1)]
-            for run, run_dir in zip(runs, dirs):
-                retrain(run, run["code"]["commit"], run_dir, Path(tmp), args.shared_data, args.model.name)
-            save_average(dirs, output)
+        # a weight average: every run again at its own commit, then averaged by average-models' own code
+        dirs = [output / f"run{i}" for i in range(1, len(runs) + 1)] if members else [output]
+        for (run, commit), run_dir in zip(runs, dirs):
+            retrain(run, commit, run_dir, Path(tmp), args.shared_data, args.model.name)
+        if members:
+            from synpunkt.weight_averaging import average_models
+
+            average_models(dirs, output)
         seconds = time.perf_counter() - started
         diff = weights_difference(args.model, output)
-    recorded = sum(run.get("seconds") or 0 for run in runs)
+    recorded = sum(run.get("seconds") or 0 for run, _ in runs)
     print(f"\nretrained in {seconds:.0f} s (recorded: {recorded:.0f} s)")
     print(f"tensors: {diff['tensors']}, bit-identical: {diff['identical']}, "
           f"largest absolute difference: {diff['max_abs_difference']:.3g} ({diff['worst_tensor']})")

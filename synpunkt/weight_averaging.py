@@ -114,9 +114,7 @@ def training_record(sources: Sequence[dict]) -> dict:
     return {**first, "config": config,
             "weight_average": {"date": date.today().isoformat(), "command": "synpunkt average-models",
                                "models": [{k: s.get(k) for k in ("dir", "model_version", "training")}
-                                          for s in sources],
-                               "seeds": seeds,
-                               "epoch_losses": [(s.get("training") or {}).get("epoch_losses") for s in sources]}}
+                                          for s in sources]}}
 
 
 # -- I/O ----------------------------------------------------------------------------------------------------
