@@ -108,7 +108,8 @@ def test_capability_batches_follow_the_schema_and_stay_out_of_the_training_data(
               "validation_blind_cap7": r"capg\d{4}", "validation_blind_cap8": r"caph\d{4}",
               "validation_blind_cap9": r"capi\d{4}", "validation_blind_cap10": r"capj\d{4}",
               "validation_blind_cap11": r"capk\d{4}", "validation_blind_cap12": r"capl\d{4}",
-              "validation_blind_cap13": r"capm\d{4}", "validation_blind_cap14": r"capn\d{4}"}
+              "validation_blind_cap13": r"capm\d{4}", "validation_blind_cap14": r"capn\d{4}",
+              "validation_blind_cap15": r"capo\d{4}"}
     assert {r["split"] for r in rows} == set(splits) and len({r["id"] for r in rows}) == len(rows) >= 600
     for number, row in enumerate(rows, start=1):
         assert list(row) == FIELDS + ["capability"], f"line {number}: fields"
