@@ -102,14 +102,10 @@ rows of cap6-cap10 as p0001-p0850, every row of cap11-cap13 as q0002-q1219. Ever
 def test_capability_batches_follow_the_schema_and_stay_out_of_the_training_data():
     lines = BLIND_CAPABILITIES.read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
-    splits = {"validation_blind_cap": r"cap\d{4}", "validation_blind_cap2": r"capb\d{4}",
-              "validation_blind_cap3": r"capc\d{4}", "validation_blind_cap4": r"capd\d{4}",
-              "validation_blind_cap5": r"cape\d{4}", "validation_blind_cap6": r"capf\d{4}",
-              "validation_blind_cap7": r"capg\d{4}", "validation_blind_cap8": r"caph\d{4}",
-              "validation_blind_cap9": r"capi\d{4}", "validation_blind_cap10": r"capj\d{4}",
-              "validation_blind_cap11": r"capk\d{4}", "validation_blind_cap12": r"capl\d{4}",
-              "validation_blind_cap13": r"capm\d{4}", "validation_blind_cap14": r"capn\d{4}",
-              "validation_blind_cap15": r"capo\d{4}"}
+    # batch 1 is `validation_blind_cap` with ids cap0001...; batch i >= 2 is `validation_blind_cap{i}` with ids
+    # cap + the i-th letter (cap2: capb..., cap15: capo...)
+    splits = {"validation_blind_cap": r"cap\d{4}",
+              **{f"validation_blind_cap{i}": rf"cap{chr(ord('a') + i - 1)}\d{{4}}" for i in range(2, 16)}}
     assert {r["split"] for r in rows} == set(splits) and len({r["id"] for r in rows}) == len(rows) >= 600
     for number, row in enumerate(rows, start=1):
         assert list(row) == FIELDS + ["capability"], f"line {number}: fields"
