@@ -20,7 +20,7 @@ import pandas as pd
 
 from synpunkt.municipalities import load_municipalities
 from synpunkt.redact import apply_spans
-from synpunkt.redaction.columns import is_name_column, name_cell, redact_header
+from synpunkt.redaction.columns import contact_cell, contact_column, is_name_column, name_cell, redact_header
 from synpunkt.redaction.spans import PLACEHOLDERS
 
 CACHE_ENTRIES = 50_000
@@ -97,9 +97,11 @@ class RedactionCache:
 
     def mappings(self, rows: list[dict]) -> list[dict]:
         """Metadata dicts (str -> str) with keys and values redacted; every cell of a name column ("efternamn",
-        "kontaktperson") is a name placeholder."""
+        "kontaktperson") is a name placeholder, and every address or number in an e-mail, phone or identity-number
+        column ("E-post", "Mobil", "Pnr") that kind's placeholder."""
         keys = self.labels({k for row in rows for k in row})
         names = {k for k in keys if is_name_column(k)}
+        contacts = {k: kind for k in keys if k not in names and (kind := contact_column(k))}
         values = self._lookup(v for row in rows for k, v in row.items()
                               if isinstance(v, str) and v and str(k) not in names)
         out = []
@@ -112,6 +114,8 @@ class RedactionCache:
                     name = f"{keys[str(k)]} ({n})"
                 if str(k) in names:
                     redacted[name] = PLACEHOLDERS["namn"] if name_cell(v) else v
+                elif str(k) in contacts and contact_cell(contacts[str(k)], v):
+                    redacted[name] = PLACEHOLDERS[contacts[str(k)]]
                 else:
                     redacted[name] = values[v][0] if isinstance(v, str) and v else v
             out.append(redacted)

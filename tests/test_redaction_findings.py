@@ -192,3 +192,54 @@ def test_no_cell_or_text_in_the_logs(rules, caplog):
     rules.redact_many(["Personnummer 85 06 12-2384, ring Ek på TEL 08-123 456 78"])
     logged = caplog.text
     assert "Holm" not in logged and "2384" not in logged and "456 78" not in logged and "Ek" not in logged
+
+
+# --- red-team finding (2026-12-01): keywords "P nr"/"Sam.nr", spoken and spaced e-mail, contact columns -----------
+
+@pytest.mark.parametrize("text, expected", [
+    ("P nr 19420217-9103 gäller ansökan.", "P nr [PERSONNUMMER] gäller ansökan."),  # wrong check digit
+    ("P.nr 621014 4959", "P.nr [PERSONNUMMER]"),
+    ("Sam.nr 9611798349 gäller", "Sam.nr [SAMORDNINGSNUMMER] gäller"),
+    ("samnr 570977 0191", "samnr [SAMORDNINGSNUMMER]"),
+    ("Mitt nummer är 45 02 14-6766 om ni undrar.", "Mitt nummer är [PERSONNUMMER] om ni undrar."),
+])
+def test_identity_numbers_after_short_keywords(rules, text, expected):
+    assert rules.redact(text).text == expected
+
+
+@pytest.mark.parametrize("text", [
+    "ärende 240315-1234 är stängt.",  # a case number with a wrong check digit stays
+    "Mitt nummer är 070 12 34 56.",  # a phone number, not an identity number
+])
+def test_short_keywords_leave_case_and_phone_numbers_to_their_rules(rules, text):
+    assert "[PERSONNUMMER]" not in rules.redact(text).text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Skriv till kalle_92 @ hotmail.com tack.", "Skriv till [E-POST] tack."),
+    ("nils1968 at gmail dot com", "[E-POST]"),
+    ("Svara på bullerklagan [at] gmail punkt com.", "Svara på [E-POST]."),
+    ("olle.s snabel-a gmail.com", "[E-POST]"),
+    ("tant.gron snabel-a telia punkt se", "[E-POST]"),
+])
+def test_e_mail_written_with_spaces_or_spelled_out(rules, text, expected):
+    assert rules.redact(text).text == expected
+
+
+@pytest.mark.parametrize("text", ["I looked at it dot dot dot.", "Vi möts at Kulturhuset. Sen fika."])
+def test_spoken_e_mail_needs_a_domain(rules, text):
+    assert "[E-POST]" not in rules.redact(text).text
+
+
+def test_a_phone_number_dialled_from_abroad_is_no_card_number(rules):
+    assert rules.redact("Ring 0046735987490 efter fem.").text == "Ring [TELEFON] efter fem."
+
+
+def test_cells_of_contact_columns_are_replaced_whatever_their_format(rules):
+    rows = [{"E-post": "nils1968 at gmail dot com", "Mobil": "070/123 45 67", "Pnr": "45 02 14 6766",
+             "Telefontid": "08.00-10.00", "Kanal": "telefon"},
+            {"E-post": "saknas", "Mobil": "nej", "Pnr": "-", "Telefontid": "stängd", "Kanal": "e-post"}]
+    first, second = RedactionCache(rules).mappings(rows)
+    assert first == {"E-post": "[E-POST]", "Mobil": "[TELEFON]", "Pnr": "[PERSONNUMMER]",
+                     "Telefontid": "08.00-10.00", "Kanal": "telefon"}
+    assert second == rows[1]  # no address or number: left as written

@@ -5,7 +5,10 @@ a fixed shape (a personnummer, phone number or e-mail address: ``pattern_spans``
 name and a capitalised word after it) are taken out of one; the other name rules and the name model are not run on
 headers. A header that says its column holds a person's name
 ("efternamn", "förnamn", "namn", "kontaktperson", "handläggare", "surname") makes every non-empty cell of it a name,
-whatever the word: surnames that are also words ("Lund", "Berg", "Ek") are names there.
+whatever the word: surnames that are also words ("Lund", "Berg", "Ek") are names there. A header that says its
+column holds e-mail addresses, phone numbers or identity numbers ("E-post", "Mobilnummer", "Pnr") makes every cell
+of it with such a value personal data of that kind, however it is written ("nils1968 at gmail dot com",
+"070/123 45 67").
 """
 
 from __future__ import annotations
@@ -40,6 +43,26 @@ file unit street organisation organization company department school municipalit
 category channel area place city town region
 """.split())
 """Words that make a header about a place, unit or thing even beside "namn" ("Enhetens namn", "Skolans namn")."""
+CONTACT_WORDS: dict[str, str] = {
+    **dict.fromkeys("epost e-post epostadress e-postadress email e-mail mail mejl mejladress mailadress".split(),
+                    "e-post"),
+    **dict.fromkeys("telefon telefonnummer telefonnr tel tfn mobil mobilnummer mobilnr mobiltelefon phone".split(),
+                    "telefon"),
+    **dict.fromkeys("personnummer personnr pnr födelsenummer".split(), "personnummer"),
+    **dict.fromkeys("samordningsnummer samordningsnr".split(), "samordningsnummer"),
+}
+"""Header words that say a column holds a person's contact detail or identity number ("E-post", "Telefon",
+"Kontaktpersonens mobilnummer", "Pnr"); "e-post"/"e-mail" also as the two words the header split makes of them."""
+NOT_CONTACT_HEADER_WORDS = frozenset("""
+tid tider öppettider svarstid väntetid kanal kontaktväg typ antal andel kö kön via ja nej samtal kostnad
+""".split())
+"""Words that make a header about the channel or a count ("Telefontid", "Kanal: telefon", "Antal samtal")."""
+_CONTACT_VALUE_RE = {
+    "e-post": re.compile(r"(?i)@|\b(?:at|snabel-?a)\b|[(\[{]\s?at\s?[)\]}]"),
+    "telefon": re.compile(r"(?:\d\D?){5}"),
+    "personnummer": re.compile(r"(?:\d\D?){6}"),
+    "samordningsnummer": re.compile(r"(?:\d\D?){6}"),
+}
 _SPLIT_RE = re.compile(r"[\s_\-.:/()\[\],;]+")
 
 
@@ -56,6 +79,28 @@ def is_name_column(header: str) -> bool:
     joined = f" {' '.join(words)} "
     return (any(w in NAME_WORDS for w in words) or all(w in PERSON_WORDS for w in words)
             or any(f" {p} " in joined for p in NAME_PHRASES))
+
+
+@lru_cache(maxsize=4096)
+def contact_column(header: str) -> str | None:
+    """The kind of personal data ("e-post", "telefon", "personnummer", "samordningsnummer") a metadata header says
+    its cells hold, else None. ``contact_cell`` says which of its cells are replaced whole."""
+    raw = str(header).lower()
+    words = [w for w in _SPLIT_RE.split(raw) if w]
+    if not words or any(w in NOT_CONTACT_HEADER_WORDS or w in NOT_NAME_HEADER_WORDS for w in words):
+        return None
+    joined = re.sub(r"[\s_.:/()\[\],;]+", " ", raw)  # "E-post" keeps its hyphen here
+    for w in [*words, *joined.split()]:
+        if w in CONTACT_WORDS:
+            return CONTACT_WORDS[w]
+    return None
+
+
+def contact_cell(kind: str, value: object) -> bool:
+    """A cell of a contact column that is replaced whole: one with an e-mail's "@" (or "at", "snabel-a") in an
+    e-mail column, five digits or more in a phone column, six or more in an identity-number column. Other cells
+    ("saknas", "nej", "-") are left to the rules for free text."""
+    return isinstance(value, str) and bool(_CONTACT_VALUE_RE[kind].search(value))
 
 
 def redact_header(header: str) -> str:

@@ -3,8 +3,8 @@
 A number of the shape ``[CC]YYMMDD[-+ ]NNNN`` (10 or 12 digits; "-", "+", "–", a space or nothing between the
 parts) is redacted when
 
-* a keyword before it says it is one ("personnummer", "pnr", "pers.nr", "födelsenummer", "samordningsnummer",
-  misspelt too: "personummer", "preson nr"), whatever its date and check digit;
+* a keyword before it says it is one ("personnummer", "pnr", "P nr", "pers.nr", "födelsenummer",
+  "samordningsnummer", "sam.nr", misspelt too: "personummer", "preson nr"), whatever its date and check digit;
 * its first part is a valid date (day + 60 for a samordningsnummer), whatever its check digit, unless it follows
   a payment reference ("OCR", "fakturanummer": never) or a case number ("ärende", "dnr": only with a right check
   digit), or reads as a Swedish phone number written together (0701234567, or "ring 070312-3456");
@@ -38,9 +38,9 @@ PNR_RE = re.compile(
 )
 """[CC]YYMMDD[-+ ]NNNN; without a dash it must not run on into more digits ("850312 2398 45")."""
 
-_SAMO_WORD = r"samordnings(?:num{1,2}e?r(?:et)?|nr)"
+_SAMO_WORD = r"samordnings(?:num{1,2}e?r(?:et)?|nr)|samordn\.?\s?nr|sam(?:\.\s?|\s)?nr"
 _PNR_WORD = (
-    r"person{1,2}um{1,2}e?r(?:et)?|person\s?nr|pers\.?\s?(?:nr|num{1,2}er)|p-?nr|prsnr|personbeteckning|"
+    r"person{1,2}um{1,2}e?r(?:et)?|person\s?nr|pers\.?\s?(?:nr|num{1,2}er)|p(?:-|\.\s?|\s)?nr|prsnr|personbeteckning|"
     r"födelsenum{1,2}er(?:et)?|födelsenr|fodelsenum{1,2}er|social security number|ssn|"
     r"personal (?:identity )?number|id-?num{1,2}er|" + _SAMO_WORD
 )
@@ -189,8 +189,8 @@ def _grouped_end(text: str, m: re.Match) -> int | None:
 
 
 def _grouped_spans(text: str, taken: list[Span]) -> list[Span]:
-    """Numbers written in groups after an identity-number keyword (or "mitt nummer"/"född" with a real date and the
-    right check digit)."""
+    """Numbers written in groups after an identity-number keyword (or "mitt nummer"/"född" with a real date of birth
+    and either the right check digit or digits that make no phone number)."""
     out = []
     for m in _GROUPED_RE.finditer(text):
         if any(s.start < m.end() and m.start() < s.end for s in taken):
@@ -201,9 +201,10 @@ def _grouped_spans(text: str, taken: list[Span]) -> list[Span]:
             continue
         ds = digits(text[m.start() : end])
         ten = ds[-10:]
-        if context == "weak" and not (len(ds) in (10, 12) and luhn.is_valid(ten) and not ds.startswith("0")
+        if context == "weak" and not (len(ds) in (10, 12) and not ds.startswith("0")
+                                      and (luhn.is_valid(ten) or not _phone_like(ds))
                                       and birth_date_kind(ds[:-10] or None, ten[:2], ten[2:4], ten[4:6])):
-            continue
+            continue  # after "mitt nummer"/"född": a real date of birth, and no phone number unless it checks
         kind = "samordningsnummer" if _samordning_said(text, m.start()) or (
             len(ds) >= 10 and ten[4:6].isdigit() and int(ten[4:6]) > 60) else "personnummer"
         out.append(Span(m.start(), end, kind))

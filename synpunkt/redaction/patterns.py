@@ -17,16 +17,20 @@ from synpunkt.redaction.phones import phone_spans
 from synpunkt.redaction.spans import Span, overlaps, placeholder_ranges
 
 EMAIL_RE = re.compile(
-    r"(?<![\w.+-])[\w.%+-]+(?:@|\s?[(\[{]\s?(?i:at|a|snabel-a)\s?[)\]}]\s?)"
+    r"(?<![\w.+-])[\w.%+-]+(?:\s?@\s?|\s?[(\[{]\s?(?i:at|a|snabel-a)\s?[)\]}]\s?)"
     r"[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"
 )
-"""An e-mail address, also written "namn (at) exempel.se" or "namn[at]exempel.se"."""
+"""An e-mail address, also written "namn @ exempel.se", "namn (at) exempel.se" or "namn[at]exempel.se"."""
 _BARE_EMAIL_RE = re.compile(r"(?<![\w.%+-])[^\W\d_][\w.%+-]*@[^\W\d_][\w-]+(?![\w@-])(?!\.\w)")
 """An address without its top-level domain ("sara.holm@telia"): the name before "@" is personal all the same."""
+_SPOKEN_DOT = r"(?:\.|\s(?:punkt|dot)\s)"
 _SPOKEN_EMAIL_RE = re.compile(
-    r"(?i)(?<![\w])[^\W\d_]+(?:\s(?:punkt|dot)\s[\w-]+)*\s(?:snabel-?a|at-tecken)\s[\w-]+"
-    r"(?:\s(?:punkt|dot)\s[^\W\d_]{2,})+(?![\w])")
-"""An address spelled out: "karin punkt lund snabel-a gmail punkt com"."""
+    r"(?i)(?<![\w.%+-])[\w%+-]*[^\W\d_][\w%+-]*(?:" + _SPOKEN_DOT + r"[\w%+-]+)*"
+    r"\s?(?:\s(?:snabel-?a|at-tecken)\s|\s?[(\[{]\s?(?:at|snabel-?a)\s?[)\]}]\s?|\s(?:at|@)\s(?=[\w-]+"
+    + _SPOKEN_DOT + r"))"
+    r"[\w-]+(?:" + _SPOKEN_DOT + r"[\w-]+)*" + _SPOKEN_DOT + r"(?!(?:dot|punkt)\b)[^\W\d_]{2,}(?![\w])")
+"""An address spelled out: "karin punkt lund snabel-a gmail punkt com", "nils1968 at gmail dot com",
+"klagomal [at] gmail punkt com", "olle.s snabel-a gmail.com"."""
 
 
 def email_spans(text: str) -> list[Span]:

@@ -36,11 +36,14 @@ _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def card_spans(text: str) -> list[Span]:
-    """Card numbers of 13-19 digits whose Luhn digit is right (not all one digit), not after "OCR", "faktura"..."""
+    """Card numbers of 13-19 digits whose Luhn digit is right (not all one digit), not after "OCR", "faktura"...
+    A card number never starts with 0 (its first digit names the card network): "0046735987490" is a phone number
+    dialled from abroad, left to the phone rule."""
     out = []
     for m in _CARD_RE.finditer(text):
         d = digits(m.group())
-        if 13 <= len(d) <= 19 and luhn.is_valid(d) and len(set(d)) > 1 and not case_number_context(text, m.start()):
+        if (13 <= len(d) <= 19 and not d.startswith("0") and luhn.is_valid(d) and len(set(d)) > 1
+                and not case_number_context(text, m.start())):
             out.append(Span(m.start(), m.end(), "kortnummer"))
     return out
 
