@@ -378,6 +378,16 @@ def redact_case_id(value: str | None) -> str | None:
     return apply_spans(value, spans).text if spans else value
 
 
+def case_id_columns(rows: Sequence[dict | None]) -> set[str]:
+    """The headers among quarantined rows' cells that name the case id column (synpunkt.validate's candidates):
+    their cells are redacted as case ids, like `comments.external_id`, so that an operator can find a rejected row's
+    case ("1280-2025-00065" is no bank account)."""
+    from synpunkt.validate import ID_COLUMN_CANDIDATES, header_key
+
+    wanted = set(ID_COLUMN_CANDIDATES)
+    return {str(k) for row in rows if row for k in row if header_key(k) in wanted}
+
+
 def _prepare(work: ChunkWork, cache: RedactionCache) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chunk's rows for `comments` and `quarantine`, redacted (texts, metadata keys and values, cells, case
     ids: redact_case_id)."""
@@ -408,8 +418,9 @@ def _prepare(work: ChunkWork, cache: RedactionCache) -> tuple[pd.DataFrame, pd.D
                 for n, e, d, c, t, m, dup in zip(accepted["row_number"], case_ids,
                                                   accepted["contact_date"], accepted["channel"], texts, metadata,
                                                   is_dup) if dup}
-    rejected_rows = cache.rows([r for r in rejected["row"]])
-    bad_rows = cache.rows([b.cells for b in work.bad])
+    raw_rows = [*rejected["row"], *(b.cells for b in work.bad)]
+    quarantined_rows = cache.rows(raw_rows, {k: redact_case_id for k in case_id_columns(raw_rows)})
+    rejected_rows, bad_rows = quarantined_rows[:len(rejected)], quarantined_rows[len(rejected):]
     quarantine = pd.DataFrame({
         "row_number": [*dups["row_number"], *rejected["row_number"], *(b.row_number for b in work.bad)],
         "reason_code": [*dups["reason_code"], *rejected["reason_code"], *(b.reason_code for b in work.bad)],

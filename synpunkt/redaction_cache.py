@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -95,7 +95,7 @@ class RedactionCache:
         return "".join(part if i % 2 else (self.label(part) if part else part)
                        for i, part in enumerate(parts)) + suffix
 
-    def mappings(self, rows: list[dict]) -> list[dict]:
+    def mappings(self, rows: list[dict], cell_rules: dict[str, Callable[[str], str]] | None = None) -> list[dict]:
         """Metadata dicts (str -> str) with keys and values redacted; every cell of a name column ("efternamn",
         "kontaktperson") is a name placeholder, and every address or number in an e-mail, phone or identity-number
         column ("E-post", "Mobil", "Pnr") that kind's placeholder."""
@@ -114,6 +114,8 @@ class RedactionCache:
                     name = f"{keys[str(k)]} ({n})"
                 if str(k) in names:
                     redacted[name] = PLACEHOLDERS["namn"] if name_cell(v) else v
+                elif cell_rules and str(k) in cell_rules:  # the caller's own rule for this column (case ids)
+                    redacted[name] = cell_rules[str(k)](v) if isinstance(v, str) and v else v
                 elif str(k) in contacts and contact_cell(contacts[str(k)], v):
                     redacted[name] = PLACEHOLDERS[contacts[str(k)]]
                 else:
@@ -121,10 +123,12 @@ class RedactionCache:
             out.append(redacted)
         return out
 
-    def rows(self, rows: list[dict | None]) -> list[str | None]:
-        """Quarantined rows' cells (any types) as redacted JSON objects; None stays None (NULL)."""
+    def rows(self, rows: list[dict | None],
+             cell_rules: dict[str, Callable[[str], str]] | None = None) -> list[str | None]:
+        """Quarantined rows' cells (any types) as redacted JSON objects; None stays None (NULL). ``cell_rules``:
+        header -> how that column's cells are redacted instead (a case id keeps its case number)."""
         cells = [None if row is None else {str(k): None if _missing(v) else str(v) for k, v in row.items()}
                  for row in rows]
-        redacted = self.mappings([c for c in cells if c is not None])
+        redacted = self.mappings([c for c in cells if c is not None], cell_rules)
         it = iter(redacted)
         return [None if c is None else json.dumps(next(it), ensure_ascii=False) for c in cells]

@@ -363,3 +363,29 @@ def test_alerts_options_that_do_nothing_are_refused_and_long_texts_are_cut(home)
     short = _shortened(text)
     assert short.startswith("Ett ord") and len(short) < 480 and "more characters" in short
     assert _shortened("Kort text.") == "Kort text."
+
+
+def test_alert_state_reads_open_alerts_among_acknowledged_ones():
+    """`synpunkt alerts --all` lists open and acknowledged alerts together: pandas gives the open ones' NULLs as NaN
+    and NaT, which must read as OPEN (they crashed the listing: "NaTType does not support strftime")."""
+    import numpy as np
+    import pandas as pd
+
+    from synpunkt.cli.pipeline_commands import alert_state
+
+    assert alert_state(np.nan, pd.NaT) == "OPEN"
+    assert alert_state(None, None) == "OPEN"
+    assert alert_state("Kim, socialjouren", pd.Timestamp("2026-03-02 14:05", tz="UTC")) == \
+        "acknowledged 2026-03-02 14:05 by Kim, socialjouren"
+    frame = pd.DataFrame({"acknowledged_by": ["Kim", None], "acknowledged_at": [pd.Timestamp("2026-03-02"), None]})
+    assert [alert_state(a.acknowledged_by, a.acknowledged_at) for a in frame.itertuples()] == \
+        ["acknowledged 2026-03-02 00:00 by Kim", "OPEN"]
+
+
+def test_status_notes_are_cut_at_a_word_boundary():
+    from synpunkt.cli.pipeline_commands import _note
+
+    long = "the file is not a table: a zip archive that is not an Excel workbook (BadZipFile); " * 3
+    assert _note("a short reason") == "a short reason"
+    cut = _note(long)
+    assert cut.endswith(" …") and len(cut) <= 162 and long.startswith(cut[:-2]) and long[len(cut) - 2] == " "

@@ -248,6 +248,18 @@ def test_personal_data_in_file_names_headers_and_quarantined_rows_is_redacted(ho
     assert empty[0] == "empty_text" and json.loads(empty[2])["kontakt_[PERSONNUMMER]"] == "y"
 
 
+def test_a_quarantined_row_keeps_its_case_id_readable(home):
+    """A rejected row's case id is redacted as a case id, like comments.external_id, so that the operator can find
+    the case: "1280-2025-00065" is no bank account (it was "[KONTONUMMER]"); a personnummer in it still goes."""
+    df = pd.DataFrame({"Ärendenummer": ["1280-2025-00065", f"KS {PNR}"], "datum": ["2025-03-14", "2025-03-14"],
+                       "kommentar": ["", ""]})
+    land(df, "synpunkter.csv")
+    [result] = ingest_all(CountingRedactor())
+    assert result.rows_quarantined == 2
+    rows = [json.loads(r) for (r,) in table("SELECT row_redacted FROM quarantine ORDER BY row_number")]
+    assert [r["Ärendenummer"] for r in rows] == ["1280-2025-00065", "KS [PERSONNUMMER]"]
+
+
 def test_the_comment_id_key_is_private_created_once_and_checked(home):
     from synpunkt.keys import KeyMismatch, check_key, comment_id_key
     from synpunkt.warehouse import connect

@@ -171,14 +171,16 @@ def status(limit: Annotated[int, typer.Option(min=1, help="How many recent batch
             note = "being ingested or waiting" if holder is not None else "waiting for the next run"
             typer.echo(f"{r.batch_id:<22} {name:<16} {'landed':<9} {'':>8} {'':>8} {'':>8}  {note}")
         else:
-            note = "not yet in the published copy" + (f"; {done['error'][:80]}" if done["error"] else "")
+            note = "not yet in the published copy" + (f"; {_note(done['error'], 120)}" if done["error"] else "")
             typer.echo(f"{r.batch_id:<22} {name:<16} {done['status']:<9} {done['rows_received'] or 0:>8} "
                        f"{done['rows_accepted'] or 0:>8} {done['rows_quarantined'] or 0:>8}  {note}")
     for batch_id, name, st, received, accepted, quarantined, error, _ in rows:
-        note = "interrupted: resumes at the next run" if st == "ingesting" else error[:100]
+        note = "interrupted: resumes at the next run" if st == "ingesting" else _note(error)
         typer.echo(f"{batch_id:<22} {str(name)[:16]:<16} {st:<9} {received:>8} {accepted:>8} {quarantined:>8}  "
                    f"{note}")
     failed = [r[6] for r in rows if r[2] == "failed"]
+    if any(len(" ".join((e or "").split())) > 160 for e in failed):
+        typer.echo("a failed batch's whole reason: SELECT error FROM batches WHERE batch_id = '...' (published copy)")
     if any(cause_in_file(e) for e in failed):
         typer.echo("failed batches whose cause is in the file (a missing column, not a table): correct the file "
                    "and submit it again; retrying the same file cannot help")
@@ -350,11 +352,21 @@ def alerts(
         typer.echo("no open alerts" if not all else "no alerts")
         return
     for a in frame.itertuples():
-        state = f"acknowledged {a.acknowledged_at:%Y-%m-%d %H:%M} by {a.acknowledged_by}" if a.acknowledged_by \
-            else "OPEN"
+        state = alert_state(a.acknowledged_by, a.acknowledged_at)
         typer.echo(f"{a.alert_id}  {a.municipality_code}  {a.category:<28} p={a.probability:.2f}  batch "
                    f"{a.batch_id} row {a.row_number}  case {a.external_id or '-'}  {state}")
         typer.echo(f"    {_shortened(a.text) if isinstance(a.text, str) else '(text unavailable: batch failed)'}")
+
+
+def alert_state(acknowledged_by: object, acknowledged_at: object) -> str:
+    """"OPEN", or who acknowledged the alert and when. In a listing with open and acknowledged alerts pandas gives
+    the open ones' NULLs as NaN and NaT (both truthy), so only a name counts."""
+    if not (isinstance(acknowledged_by, str) and acknowledged_by.strip()):
+        return "OPEN"
+    import pandas as pd
+
+    when = "" if pd.isna(acknowledged_at) else f" {pd.Timestamp(acknowledged_at):%Y-%m-%d %H:%M}"
+    return f"acknowledged{when} by {acknowledged_by}"
 
 
 def _published_alerts(list_alerts, code: str | None, include_acknowledged: bool, busy: str):
@@ -378,6 +390,15 @@ def _published_alerts(list_alerts, code: str | None, include_acknowledged: bool,
 
 ALERT_TEXT_CHARS = 400
 """`synpunkt alerts` shows this much of each (redacted) comment; the view urgent_comments holds all of it."""
+
+
+def _note(error: str | None, limit: int = 160) -> str:
+    """A batch's error for the status table: whole when short, else cut at a word boundary with "…" (the whole
+    reason is in the batches table: `synpunkt status` says where)."""
+    error = " ".join((error or "").split())
+    if len(error) <= limit:
+        return error
+    return (error[:limit].rsplit(" ", 1)[0] or error[:limit]) + " …"
 
 
 def _shortened(text: str, limit: int = ALERT_TEXT_CHARS) -> str:
