@@ -582,3 +582,24 @@ def test_channels_section_without_a_group_large_enough_has_no_figure(published, 
     finally:
         rep.close()
     assert "<img" not in html and 'data-section="channels"' in html
+
+
+def test_the_method_section_publishes_the_worse_test_set(tmp_path):
+    """The report's accuracy is the model card's headline: per figure, the worse of the two in-domain test sets."""
+    import json
+
+    from synpunkt.report.queries import model_evaluation
+
+    sets = {"in_domain_test": {"sentiment": {"n": 254, "macro_f1": 0.95, "macro_f1_ci95": [0.92, 0.97]},
+                               "topics": {"micro_f1": 0.84, "micro_f1_ci95": [0.81, 0.87]}},
+            "in_domain_test_independent": {"sentiment": {"n": 438, "macro_f1": 0.92, "macro_f1_ci95": [0.90, 0.95]},
+                                           "topics": {"micro_f1": 0.86, "micro_f1_ci95": [0.84, 0.88]}}}
+    targets = {"in_domain_test_independent.sentiment.macro_f1": {"target": 0.88, "met": True},
+               "in_domain_test.topics.micro_f1": {"target": 0.85, "met": False}}
+    (tmp_path / "evaluation.json").write_text(json.dumps({"model_version": "m@1", "sets": sets, "targets": targets}))
+    ev = model_evaluation(tmp_path, "m@1")
+    assert (ev["sentiment_macro_f1"], ev["sentiment_macro_f1_ci"], ev["sentiment_macro_f1_set"]) == \
+        (0.92, [0.90, 0.95], "in_domain_test_independent")
+    assert (ev["topic_micro_f1"], ev["topic_micro_f1_set"]) == (0.84, "in_domain_test")
+    assert ev["sentiment_target"]["met"] and not ev["topic_target"]["met"]
+    assert (ev["n"], ev["n_sets"]) == (692, 2)

@@ -45,7 +45,8 @@ def section_method(rep: Report) -> Markup:
                                                    ev.get("sentiment_target"))))
         facts.append((rep.t("m_topic_f1"), _f1(rep, ev["topic_micro_f1"], ev["topic_micro_f1_ci"],
                                                ev.get("topic_target"))))
-        notes.append(rep.t("m_eval_note", n=fmt.int(ev.get("n")), date=fmt.date(ev.get("date"))))
+        notes.append(rep.t("m_eval_note_two" if ev.get("n_sets", 1) > 1 else "m_eval_note", n=fmt.int(ev.get("n")),
+                           date=fmt.date(ev.get("date"))))
         if ev.get("topic_micro_f1") is not None and ev.get("sentiment_macro_f1") is not None and \
                 ev["topic_micro_f1"] < ev["sentiment_macro_f1"]:
             notes.append(rep.t("m_topic_caveat"))

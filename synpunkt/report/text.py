@@ -229,6 +229,10 @@ STRINGS: dict[str, dict] = {
         "m_topic_f1": "Träffsäkerhet för områden (F1, 0–1)",
         "m_eval_note": "Modellen har prövats på {n} synpunkter som människor har klassat och som den inte tränats "
                        "på ({date}). F1 är ett mått på träffsäkerhet där 1 betyder att allt blev rätt.",
+        "m_eval_note_two": "Modellen har prövats på {n} synpunkter som människor har klassat och som den inte "
+                           "tränats på, i två testmängder: en skriven som träningsdatan och en skriven oberoende av "
+                           "den ({date}). Varje värde ovan är det sämre av de två. F1 är ett mått på träffsäkerhet "
+                           "där 1 betyder att allt blev rätt.",
         "m_target": "mål {target}: {met}",
         "m_met": "uppnått", "m_not_met": "ej uppnått",
         "ci_short": "95" + NB + "%" + NB + "KI",
@@ -477,6 +481,10 @@ STRINGS: dict[str, dict] = {
         "m_topic_f1": "Accuracy for areas (F1, 0–1)",
         "m_eval_note": "The model was tested on {n} comments that people had classified and that it was not "
                        "trained on ({date}). F1 is a measure of accuracy where 1 means everything was right.",
+        "m_eval_note_two": "The model was tested on {n} comments that people had classified and that it was not "
+                           "trained on, in two test sets: one written like its training data and one written "
+                           "independently of it ({date}). Each figure above is the worse of the two. F1 is a measure "
+                           "of accuracy where 1 means everything was right.",
         "m_target": "target {target}: {met}",
         "m_met": "met", "m_not_met": "not met",
         "ci_short": "95% CI",
