@@ -143,7 +143,8 @@ def test_urgent_counts_reach_the_issue_targets(urgent):
 
 
 def test_urgent_none_rows_are_mostly_hard_negatives(urgent):
-    for split in URGENT_SPLITS:
+    ordinary_batches = {"validation_blind12"}  # written to measure false alarms on ordinary comments (GUIDE.md)
+    for split in set(URGENT_SPLITS) - ordinary_batches:
         none = [r for r in urgent if r["split"] == split and r["category"] == "none"]
         negative = sum(r["negative_tone"] for r in none)
         assert negative >= len(none) / 2, f"{split}: {negative} of {len(none)} none rows are negative in tone"
@@ -151,6 +152,9 @@ def test_urgent_none_rows_are_mostly_hard_negatives(urgent):
         kinds = Counter(r["none_kind"] for r in urgent if r["split"] == split and r["category"] == "none")
         thin = {k: kinds[k] for k in NONE_KINDS if kinds[k] < 15}
         assert not thin, f"{split}: too few none rows of kinds {thin}"
+    for split in ordinary_batches:
+        none = [r for r in urgent if r["split"] == split and r["category"] == "none"]
+        assert sum(r["none_kind"] == "ordinary" for r in none) >= len(none) / 2
 
 
 @pytest.mark.parametrize("path", [URGENT, REPEAT], ids=["urgent", "repeat_contact"])
