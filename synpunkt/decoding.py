@@ -1,18 +1,22 @@
 """Text encodings, decided per file and applied per line, refusing to guess wrong.
 
 UTF-8 (with or without BOM) and UTF-16 with a BOM are recognised first; UTF-16 without a BOM by its NUL bytes.
-Otherwise each line is decoded as UTF-8 and, where that fails, with the file's legacy code page: Windows-1252 or
-DOS code page 850, whichever makes the file's non-UTF-8 lines read as Swedish text (in cp850 ä is 0x84, which
-Windows-1252 shows as „). A file mixing UTF-8 and legacy lines is decoded line by line with Windows-1252 for the
-legacy lines, and mojibake ("Ã„ntligen") is repaired with ftfy. A line that no code page explains plausibly (a
-stray or binary byte) is flagged undecodable, decoded with U+FFFD in place of the bad bytes, for the reader to
-quarantine. Streams: memory is bounded by the longest line, not the file.
+Otherwise each line is decoded as UTF-8 and, where that fails, with the file's legacy code page: Windows-1252, DOS
+code page 850 or Mac Roman, whichever makes the file's non-UTF-8 lines read as Swedish text (in cp850 ä is 0x84,
+which Windows-1252 shows as „; Mac Roman's ä, 0x8A, is cp850's è). If even the best of them reads with more rare
+letters (è î ì ò ...) than Swedish ones, a warning says the encoding may be wrong. A file mixing UTF-8 and
+legacy lines is decoded line by line with Windows-1252 for the legacy lines, and mojibake ("Ã„ntligen") is
+repaired with ftfy. A line that no code page explains plausibly (a stray or binary byte) is flagged undecodable,
+decoded with U+FFFD in place of the bad bytes, for the reader to quarantine. Streams: memory is bounded by the
+longest line, not the file. Common binary formats (PDF, images, archives, old Office files) are recognised by
+their first bytes and refused by name.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -22,15 +26,20 @@ from typing import BinaryIO
 
 import ftfy
 
-LEGACY_CODEPAGES = ("cp1252", "cp850")
+log = logging.getLogger(__name__)
+
+LEGACY_CODEPAGES = ("cp1252", "cp850", "mac_roman")
+"""Candidates in order of preference on a tie."""
 _HEAD_BYTES = 64_000
 _FLOOR = -5
 _BLOCK = 1 << 18
 
 # Plausibility of a non-ASCII character in Swedish text (ASCII is the same in every candidate and scores 0).
 _SWEDISH = frozenset("åäöÅÄÖ")
-_ACCENTED = frozenset("éÉüÜ")
-_FOREIGN = frozenset("èÈàÀáÁíÍóÓúÚñÑçÇøØæÆßêÊëËôÔûÛâÂîÎïÏìÌòÒùÙ")
+_ACCENTED = frozenset("éÉ")  # idé, armé, René
+_FOREIGN = frozenset("üÜèÈàÀáÁíÍóÓúÚñÑçÇøØæÆßêÊëËôÔûÛâÂîÎïÏìÌòÒùÙ")  # rare: what a wrong code page makes of åäö
+_RARE_WARNING = 3
+"""A legacy decoding with at least this many rare letters, and more of them than Swedish ones, is warned about."""
 _ANYWHERE = frozenset("’‘´…")  # apostrophes ("it´s") and "bra…men" sit between letters too
 _DASHES = frozenset("–—")  # plausible apart from letters ("8–17", " – "), odd glued to a word ("pi—", cp850 "più")
 _PUNCT = frozenset("“”„«»•€§°½¼¾£·©®™\xa0")  # plausible between words, not inside one ("f”r" is "för")
@@ -43,6 +52,28 @@ class NotText(ValueError):
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\x1a")
 _BINARY_SHARE = 0.01
+
+
+_MAGICS = (
+    (b"%PDF-", "a PDF document", ""),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", ""),
+    (b"\xff\xd8\xff", "a JPEG image", ""),
+    (b"GIF87a", "a GIF image", ""),
+    (b"GIF89a", "a GIF image", ""),
+    (b"\x1f\x8b", "a gzip-compressed file", "; unpack it and submit the file inside"),
+    (b"Rar!\x1a\x07", "a RAR archive", "; unpack it and submit the file inside"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "; unpack it and submit the file inside"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-format Office file (.xls or .doc)",
+     "; save a workbook as .xlsx"),
+)
+"""First bytes of common binary formats that are not tables: (magic, what the file is, advice)."""
+
+
+def binary_kind(head: bytes) -> str | None:
+    """What a file whose first bytes are `head` is, if they announce a common binary format that is not a
+    table (PDF, image, archive, old Office file); None otherwise."""
+    return next((f"{what}, not a table{advice}" for magic, what, advice in _MAGICS if head.startswith(magic)),
+                None)
 
 
 def looks_binary(head: bytes) -> bool:
@@ -74,14 +105,21 @@ class Line:
     undecodable: bool = False
 
 
+def _inside_mixed_case_word(text: str, i: int) -> bool:
+    """text[i] follows a letter and has a lower-case letter next to it: not a word's initial, not all capitals."""
+    before = text[i - 1] if i > 0 else ""
+    after = text[i + 1] if i + 1 < len(text) else ""
+    return before.isalpha() and (before.islower() or after.islower())
+
+
 def char_score(text: str, i: int) -> int:
     """Plausibility of the non-ASCII character text[i] in Swedish text: positive for letters and punctuation
     Swedish writers use, negative for controls and symbols that betray a wrong code page."""
     c = text[i]
-    if c in _SWEDISH:
-        return 3
-    if c in _ACCENTED:
-        return 2
+    if c in _SWEDISH or c in _ACCENTED:
+        if c.isupper() and _inside_mixed_case_word(text, i):
+            return 1  # cp850's "IdÄ" is Mac Roman's "Idé", Mac Roman's "MÅller" is cp850's "Müller"
+        return 3 if c in _SWEDISH else 2
     if c in _FOREIGN or c in _ANYWHERE:
         return 1
     if c in _PUNCT or c in _DASHES:
@@ -94,6 +132,12 @@ def char_score(text: str, i: int) -> int:
     if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") or c == "\ufffd":
         return -10
     return -2
+
+
+def letter_counts(text: str) -> tuple[int, int]:
+    """(Swedish letters and é, rare foreign letters) among text's characters: what tells a right code page from a
+    wrong one that still reads as letters (Mac Roman's "Jättebra" is cp850's "Jèttebra")."""
+    return sum(c in _SWEDISH or c in _ACCENTED for c in text), sum(c in _FOREIGN for c in text)
 
 
 def plausibility(text: str) -> tuple[int, bool]:
@@ -159,6 +203,8 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
     """Decide a file's encoding (see the module docstring); reads the whole stream once, line by line.
     Raises NotText for binary data."""
     head = stream.read(_HEAD_BYTES)
+    if kind := binary_kind(head):  # before any text test: a small PDF is mostly printable ASCII
+        raise NotText(f"binary content: {kind}")
     if head.startswith(codecs.BOM_UTF8):
         base = TextEncoding("utf-8-sig", skip=len(codecs.BOM_UTF8))
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -176,8 +222,9 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
         base = TextEncoding("utf-8")
     newline = _newline(head)
     stream.seek(base.skip)
-    utf8_lines, scores = 0, dict.fromkeys(LEGACY_CODEPAGES, 0)
-    legacy_found = False
+    utf8_lines, legacy_found = 0, False
+    scores = dict.fromkeys(LEGACY_CODEPAGES, 0)
+    letters = {codepage: (0, 0) for codepage in LEGACY_CODEPAGES}
     for raw in _split(_blocks(stream), newline.encode()):
         if raw.isascii():
             continue
@@ -188,14 +235,29 @@ def detect_encoding(stream: BinaryIO) -> TextEncoding:
         except UnicodeDecodeError:
             legacy_found = True
         for codepage in LEGACY_CODEPAGES:  # a garbage line weighs no more than a little
-            scores[codepage] += max(plausibility(raw.decode(codepage, errors="replace"))[0], _FLOOR)
+            text = raw.decode(codepage, errors="replace")
+            total, bad = plausibility(text)
+            scores[codepage] += max(total, _FLOOR)
+            if total > 0 and not bad:  # a line decode_line will keep: count what it will read as
+                common, rare = letter_counts(text)
+                letters[codepage] = (letters[codepage][0] + common, letters[codepage][1] + rare)
     if not legacy_found:
         return TextEncoding(base.label, skip=base.skip, newline=newline)
     # Mixed files get Windows-1252 for their legacy lines; otherwise the code page that reads best: the higher
     # sum of the lines' scores, each line's floored at _FLOOR so that a stray garbage line cannot swing it.
-    legacy = "cp1252" if utf8_lines or scores["cp1252"] >= scores["cp850"] else "cp850"
+    legacy = "cp1252" if utf8_lines else max(LEGACY_CODEPAGES, key=scores.__getitem__)
     label = f"{base.label}+{legacy}" if utf8_lines else legacy
+    _warn_if_implausible(label, *letters[legacy])
     return TextEncoding(label, legacy=legacy, skip=base.skip, newline=newline)
+
+
+def _warn_if_implausible(label: str, common: int, rare: int) -> None:
+    """No code page read the legacy lines as Swedish: say so rather than store misread text silently (the
+    file is not named: its name may hold personal data)."""
+    if rare >= _RARE_WARNING and rare > common:
+        log.warning("text encoding %s chosen, but its legacy-encoded lines read with more rare letters (%d) "
+                    "than Swedish ones (%d): the encoding may be wrong; check the stored text",
+                    label, rare, common)
 
 
 # UTF-8 read as Windows-1252/Latin-1 leaves a lead byte (Â-ô) before continuation bytes (0x80-0xBF shown as a

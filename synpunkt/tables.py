@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["TEXT_COLUMN_CANDIDATES", "READ_SUFFIXES", "WRITE_SUFFIXES", "SEPARATORS", "BadRow", "TableChunk",
            "TableStream", "TableReadError", "TableWriteError", "estimated_rows", "iter_table", "read_table", "write_table",
-           "neutralise_formula", "join_list_cells", "find_column", "decode_text", "detect_separator"]
+           "neutralise_formula", "keep_formulas_as_text", "join_list_cells", "find_column", "decode_text", "detect_separator"]
 
 READ_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
 WRITE_SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl", ".parquet")
@@ -100,10 +101,42 @@ def binary_format(path: Path) -> str | None:
     return next((real for magic, real in BINARY_FORMATS.items() if head.startswith(magic)), None)
 
 
+def zip_content(names: set[str], mimetype: bytes) -> str | None:
+    """What a zip archive holding the members `names` is, when it is not an Excel workbook (None when it may be
+    one). `mimetype`: the start of its "mimetype" member (OpenDocument files have one)."""
+    if any(name.startswith("xl/") for name in names):
+        return None  # a workbook's parts, whole or not: the workbook reader reads or reports them
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "an OpenDocument spreadsheet (.ods), not an Excel workbook; save it as .xlsx"
+    if any(name.startswith("word/") for name in names):
+        return "a Word document (.docx), not a table"
+    return "a zip archive that is not an Excel workbook; unpack it and submit the file inside"
+
+
+def _not_a_workbook(path: Path) -> str | None:
+    """Why a zip archive is not an Excel workbook, or None; a damaged archive is left to the workbook reader,
+    which reports it. Member names are not echoed: they may hold personal data."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                with archive.open("mimetype") as member:
+                    mimetype = member.read(64)
+            else:
+                mimetype = b""
+    except Exception:  # noqa: BLE001 - truncated, encrypted, unsupported: the workbook reader reports it
+        return None
+    return zip_content(names, mimetype)
+
+
 def content_suffix(path: Path, suffix: str) -> str:
     """The suffix the file's content calls for: an Excel workbook or a Parquet file saved under another name
-    ("export.csv") is read as what it is, with a warning (the name is not logged: it may hold personal data)."""
+    ("export.csv") is read as what it is, with a warning (the name is not logged: it may hold personal data).
+    A zip archive that is not a workbook is refused here, saying what it is, before the workbook reader would
+    fail on it with a less telling message."""
     real = binary_format(path)
+    if real == ".xlsx" and (why := _not_a_workbook(path)):
+        raise TableReadError(f"{path}: {why}")
     if real is not None and suffix != real:
         log.warning("a file named *%s holds %s content: read as %s", suffix, real, real)
         return real
@@ -228,11 +261,18 @@ def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
     df.columns = [ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in df.columns]
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         df.to_excel(writer, index=False)
-        for row in writer.sheets["Sheet1"].iter_rows():
-            for cell in row:
-                if cell.data_type == "f" or is_formula_like(cell.value):
-                    cell.data_type = "s"
-                    cell.quotePrefix = True
+        keep_formulas_as_text(writer.sheets["Sheet1"])
+
+
+def keep_formulas_as_text(sheet) -> None:
+    """Every cell of an openpyxl worksheet whose text starts like a formula ("=HYPERLINK(...)", "+46 70...", "-")
+    typed as a string and quote-prefixed: Excel shows it as text and never runs it (OWASP's CSV-injection advice,
+    for XLSX). Citizens' comments reach contact-centre staff in such sheets."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" or is_formula_like(cell.value):
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def find_column(df: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str:

@@ -20,17 +20,15 @@ import pandas as pd
 
 from synpunkt.dates import MISSING, DateParse, parse_date, to_date
 from synpunkt.municipalities import UnknownMunicipality, validate_code
-from synpunkt.tables import TEXT_COLUMN_CANDIDATES
+# The header matching lives with the readers (they pick headers and sheets by it; readers may not import this
+# module, which imports them): it is imported, and re-exported, from there.
+from synpunkt.readers.common import (CHANNEL_COLUMN_CANDIDATES, DATE_COLUMN_CANDIDATES,
+                                     ID_COLUMN_CANDIDATES, INVISIBLE_CHARS, MUNICIPALITY_COLUMN_CANDIDATES,
+                                     TEXT_COLUMN_CANDIDATES, header_key, loose_comment_columns,
+                                     matches_candidate, pick_column)
 
 __all__ = ["MissingColumn", "ColumnMap", "Validated", "DateParse", "map_columns", "header_key", "parse_date",
            "to_date", "normalise_channel", "normalise_municipality_code", "row_numbers", "validate_rows"]
-
-DATE_COLUMN_CANDIDATES = ("datum", "date", "kontaktdatum", "contact_date", "inkom", "inkommen", "inkomdatum",
-                          "skapad", "created", "created_at", "tidpunkt", "timestamp")
-ID_COLUMN_CANDIDATES = ("id", "ärende", "ärendenummer", "arendenummer", "ärende_id", "comment_id", "kommentar_id",
-                        "löpnummer", "lopnummer", "external_id")
-CHANNEL_COLUMN_CANDIDATES = ("kanal", "channel", "kontaktväg", "kontaktvag", "kontaktsätt")
-MUNICIPALITY_COLUMN_CANDIDATES = ("kommunkod", "kommun_kod", "municipality_code")
 
 CHANNELS = ("telefon", "e-post", "chatt", "besök")
 CHANNEL_SYNONYMS = {
@@ -40,13 +38,6 @@ CHANNEL_SYNONYMS = {
     "besök": "besök", "besok": "besök", "visit": "besök", "reception": "besök", "fysiskt besök": "besök",
     "personligt besök": "besök", "kontaktcenter besök": "besök",
 }
-COMMENT_WORDS = ("synpunkt", "kommentar", "fritext", "beskrivning", "meddelande", "comment", "feedback")
-"""A multi-word header holding one of these words (or its inflected form) may name the comment column
-("Beskrivning av synpunkten"), when no header names it exactly and no other header looks like one."""
-_COMMENT_ENDINGS = ("", "en", "er", "erna", "ar", "arna", "et", "t", "n", "na", "s")
-_NOT_COMMENT_WORDS = frozenset(("id", "nr", "nummer", "number", "no", "datum", "date", "typ", "type", "kategori",
-                                "category", "kod", "code", "tid", "time", "status", "antal", "count", "längd"))
-"""A header with one of these words names something about the comment ("Synpunkt id", "Typ av synpunkt")."""
 MAX_TEXT_CHARS = 20_000
 EARLIEST_DATE = date(2000, 1, 1)
 
@@ -78,28 +69,6 @@ class Validated:
     columns: ColumnMap
 
 
-_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
-_DEDUP_SUFFIX = re.compile(r"(?:_\(\d{1,3}\)|[._]\d{1,3})$")
-
-
-def header_key(name: object) -> str:
-    """A column name compared loosely: BOM and zero-width characters dropped, NFC, case-folded, stripped,
-    inner spaces and hyphens as one underscore ("Kontakt-datum " -> "kontakt_datum")."""
-    text = unicodedata.normalize("NFC", str(name)).translate(_INVISIBLE).casefold()
-    return "_".join(text.replace("-", " ").replace("_", " ").split())
-
-
-def _matches(key: str, wanted: set[str]) -> bool:
-    """The key is a candidate, or a candidate with a de-duplication suffix ("kommentar_2", "kommentar.1")."""
-    return key in wanted or _DEDUP_SUFFIX.sub("", key) in wanted
-
-
-def _pick(columns: list, used: set[int], candidates: tuple[str, ...]) -> int | None:
-    """Position of the first column (in file order) not yet used whose name matches one of the candidates."""
-    wanted = {header_key(c) for c in candidates}
-    return next((i for i, c in enumerate(columns) if i not in used and _matches(header_key(c), wanted)), None)
-
-
 def _missing(role: str, n_columns: int, candidates: tuple[str, ...]) -> MissingColumn:
     """The message names how many columns there are and what was expected, never the names found: a file
     without a header has its first data row as column names."""
@@ -108,24 +77,11 @@ def _missing(role: str, n_columns: int, candidates: tuple[str, ...]) -> MissingC
                          f"{', '.join(candidates)} (a file whose first line is data, not a header, has none)")
 
 
-def _comment_word(word: str) -> bool:
-    """A word of a header that is a comment word or an inflection of one ("synpunkten", "kommentarer")."""
-    return any(word.startswith(w) and word[len(w):] in _COMMENT_ENDINGS for w in COMMENT_WORDS)
-
-
 def _loose_comment_column(columns: list, roles: tuple[tuple[str, ...], ...]) -> int | None:
     """The one column whose multi-word header holds a comment word ("Beskrivning av synpunkten") and nothing
     naming another role; None when there is none. Raises MissingColumn when several could be it (by position:
     loosely matched headers are not shown)."""
-    taken = {header_key(c) for candidates in roles for c in candidates}
-    found = []
-    for i, c in enumerate(columns):
-        key = header_key(c)
-        words = key.split("_")
-        if _matches(key, taken) or _NOT_COMMENT_WORDS.intersection(words):
-            continue
-        if any(_comment_word(w) for w in words):
-            found.append(i)
+    found = loose_comment_columns(columns, roles)
     if len(found) > 1:
         listed = ", ".join(str(i + 1) for i in found[:-1]) + f" and {found[-1] + 1}"
         raise MissingColumn(f"no column is named exactly like a comment column, and columns {listed} could each "
@@ -140,7 +96,7 @@ def _column_positions(df: pd.DataFrame) -> tuple[int, int, int | None, int | Non
              ("id", ID_COLUMN_CANDIDATES, False), ("channel", CHANNEL_COLUMN_CANDIDATES, False),
              ("municipality", MUNICIPALITY_COLUMN_CANDIDATES, False))
     for role, candidates, required in roles:
-        position = _pick(columns, used, candidates)
+        position = pick_column(columns, used, candidates)
         if position is None and role == "comment":
             position = _loose_comment_column(columns, tuple(r[1] for r in roles[1:]))
         if position is None and required:
@@ -156,8 +112,9 @@ def map_columns(df: pd.DataFrame) -> ColumnMap:
 
     Names are compared with ``header_key``; when several columns match a role the first in the file wins and
     the others stay metadata (a second comment column is never lost). Without a comment column so named, the one
-    header holding a comment word is taken (COMMENT_WORDS: "Beskrivning av synpunkten"). Raises MissingColumn
-    without a comment or a date column, or when several headers could each name the comment column.
+    header holding a comment word is taken (synpunkt.readers.common.COMMENT_WORDS: "Beskrivning av synpunkten").
+    Raises MissingColumn without a comment or a date column, or when several headers could each name the comment
+    column.
     """
     columns = list(df.columns)
     positions = _column_positions(df)
@@ -165,9 +122,9 @@ def map_columns(df: pd.DataFrame) -> ColumnMap:
     used = {p for p in positions if p is not None}
     metadata = [c for i, c in enumerate(columns) if i not in used]
     wanted = {header_key(c) for c in TEXT_COLUMN_CANDIDATES}
-    loose = not _matches(header_key(label[0]), wanted)  # a header holding a comment word: may hold more
+    loose = not matches_candidate(header_key(label[0]), wanted)  # a header holding a comment word: may hold more
     return ColumnMap(label[0], label[1], label[2], label[3], label[4], metadata,
-                     [c for c in metadata if _matches(header_key(c), wanted)],
+                     [c for c in metadata if matches_candidate(header_key(c), wanted)],
                      f"{positions[0] + 1} (the comment column)" if loose else None)
 
 
@@ -195,7 +152,7 @@ def normalise_municipality_code(value) -> str | None:
     if isinstance(value, (Integral, Real)):
         number = float(value)
         return f"{int(number):04d}" if number.is_integer() and 0 <= number <= 9999 else None
-    match = _CODE.fullmatch(unicodedata.normalize("NFKC", str(value)).translate(_INVISIBLE).strip())
+    match = _CODE.fullmatch(unicodedata.normalize("NFKC", str(value)).translate(INVISIBLE_CHARS).strip())
     return match[1].zfill(4) if match else None
 
 
@@ -269,7 +226,7 @@ def _municipality_problem(value, column: str, municipality_code: str) -> tuple[s
 
 def shown_column(column: object) -> str:
     """A matched column's name as reasons show it (it matched a known header, so it holds no personal data)."""
-    return str(column).translate(_INVISIBLE).strip()
+    return str(column).translate(INVISIBLE_CHARS).strip()
 
 
 def _check(row: dict, cols: ColumnMap, municipality_code: str, today: date) -> tuple[str, str] | DateParse:

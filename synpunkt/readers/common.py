@@ -1,9 +1,12 @@
 """What every table reader shares: the row and chunk types, the read error, header cleaning and detection,
-and the chunk builder. Errors and reasons name files, lines, sheets and columns by position, never cell text."""
+the column-name matching the validator also uses (synpunkt.validate imports it from here, so that a reader can
+ask "would the validator find a comment column here?" without importing the validator), and the chunk builder.
+Errors and reasons name files, lines, sheets and columns by position, never cell text."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,27 @@ TEXT_COLUMN_CANDIDATES: tuple[str, ...] = (
     "text", "kommentar", "synpunkt", "fritext", "comment", "svar", "meddelande", "beskrivning", "feedback",
 )
 """Column names (compared case-insensitively) that may hold the free-text comment."""
+DATE_COLUMN_CANDIDATES: tuple[str, ...] = (
+    "datum", "date", "kontaktdatum", "contact_date", "inkom", "inkommen", "inkomdatum", "skapad", "created",
+    "created_at", "tidpunkt", "timestamp",
+)
+ID_COLUMN_CANDIDATES: tuple[str, ...] = (
+    "id", "ärende", "ärendenummer", "arendenummer", "ärende_id", "comment_id", "kommentar_id", "löpnummer",
+    "lopnummer", "external_id",
+)
+CHANNEL_COLUMN_CANDIDATES: tuple[str, ...] = ("kanal", "channel", "kontaktväg", "kontaktvag", "kontaktsätt")
+MUNICIPALITY_COLUMN_CANDIDATES: tuple[str, ...] = ("kommunkod", "kommun_kod", "municipality_code")
+OTHER_ROLE_CANDIDATES: tuple[tuple[str, ...], ...] = (
+    DATE_COLUMN_CANDIDATES, ID_COLUMN_CANDIDATES, CHANNEL_COLUMN_CANDIDATES, MUNICIPALITY_COLUMN_CANDIDATES,
+)
+"""The candidates of every role but the comment, in the validator's order (date first)."""
+COMMENT_WORDS = ("synpunkt", "kommentar", "fritext", "beskrivning", "meddelande", "comment", "feedback")
+"""A multi-word header holding one of these words (or its inflected form) may name the comment column
+("Beskrivning av synpunkten"), when no header names it exactly and no other header looks like one."""
+_COMMENT_ENDINGS = ("", "en", "er", "erna", "ar", "arna", "et", "t", "n", "na", "s")
+_NOT_COMMENT_WORDS = frozenset(("id", "nr", "nummer", "number", "no", "datum", "date", "typ", "type", "kategori",
+                                "category", "kod", "code", "tid", "time", "status", "antal", "count", "längd"))
+"""A header with one of these words names something about the comment ("Synpunkt id", "Typ av synpunkt")."""
 
 HEADER_SEARCH_ROWS = 20
 """A header (the first row naming a comment column) is looked for among this many non-blank rows."""
@@ -69,6 +93,74 @@ class TableChunk:
     bad_rows: list[BadRow] = field(default_factory=list)
 
 
+INVISIBLE_CHARS = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
+"""BOM and zero-width characters, dropped before comparing names (a str.translate table)."""
+_DEDUP_SUFFIX = re.compile(r"(?:_\(\d{1,3}\)|[._]\d{1,3})$")
+
+
+def header_key(name: object) -> str:
+    """A column name compared loosely: BOM and zero-width characters dropped, NFC, case-folded, stripped,
+    inner spaces and hyphens as one underscore ("Kontakt-datum " -> "kontakt_datum")."""
+    text = unicodedata.normalize("NFC", str(name)).translate(INVISIBLE_CHARS).casefold()
+    return "_".join(text.replace("-", " ").replace("_", " ").split())
+
+
+def matches_candidate(key: str, wanted: set[str]) -> bool:
+    """The key is a candidate, or a candidate with a de-duplication suffix ("kommentar_2", "kommentar.1")."""
+    return key in wanted or _DEDUP_SUFFIX.sub("", key) in wanted
+
+
+def pick_column(columns: Sequence[object], used: set[int], candidates: tuple[str, ...]) -> int | None:
+    """Position of the first column (in file order) not yet used whose name matches one of the candidates."""
+    wanted = {header_key(c) for c in candidates}
+    return next((i for i, c in enumerate(columns)
+                 if i not in used and matches_candidate(header_key(c), wanted)), None)
+
+
+def _comment_word(word: str) -> bool:
+    """A word of a header that is a comment word or an inflection of one ("synpunkten", "kommentarer")."""
+    return any(word.startswith(w) and word[len(w):] in _COMMENT_ENDINGS for w in COMMENT_WORDS)
+
+
+def loose_comment_columns(columns: Sequence[object],
+                          roles: tuple[tuple[str, ...], ...] = OTHER_ROLE_CANDIDATES) -> list[int]:
+    """Positions of the columns whose header holds a comment word ("Beskrivning av synpunkten") and nothing
+    naming another role (`roles`: their candidates). More than one is ambiguous: the validator refuses that."""
+    taken = {header_key(c) for candidates in roles for c in candidates}
+    found = []
+    for i, c in enumerate(columns):
+        key = header_key(c)
+        words = key.split("_")
+        if matches_candidate(key, taken) or _NOT_COMMENT_WORDS.intersection(words):
+            continue
+        if any(_comment_word(w) for w in words):
+            found.append(i)
+    return found
+
+
+def _header_cells(cells: Iterable[object]) -> list[str]:
+    """Would-be header cells as names: quotes around them dropped (a title or header line split naively)."""
+    return ["" if c is None else str(c).strip().strip('"') for c in cells]
+
+
+def comment_column_like(cells: Iterable[object]) -> bool:
+    """True if the validator would find a comment column among these header cells: one named like a comment
+    column, or one (or, ambiguously, several) multi-word headers holding a comment word."""
+    names = _header_cells(cells)
+    return pick_column(names, set(), TEXT_COLUMN_CANDIDATES) is not None or bool(loose_comment_columns(names))
+
+
+def names_required_columns(cells: Iterable[object]) -> bool:
+    """True if the validator would find both required columns, a comment and a date column, among these cells
+    (the same matching as synpunkt.validate.map_columns: the comment column first, the date among the rest)."""
+    names = _header_cells(cells)
+    comment = pick_column(names, set(), TEXT_COLUMN_CANDIDATES)
+    if comment is None:
+        loose = loose_comment_columns(names)
+        comment = loose[0] if loose else None
+    return comment is not None and pick_column(names, {comment}, DATE_COLUMN_CANDIDATES) is not None
+
+
 def header_token(name: object) -> str:
     """A header cell compared loosely: BOM, quotes and surrounding space dropped, case-folded."""
     return str(name).replace("\ufeff", "").strip().strip('"').strip().casefold()
@@ -93,19 +185,36 @@ def _filled(cells: Sequence[object]) -> int:
 
 
 def pick_header(rows: Sequence[Sequence[object]]) -> int:
-    """Index of the header among the first non-blank rows (as cells): the first naming a comment column, if
-    every row above it is a title (fewer filled cells than the header), else 0."""
-    for i, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+    """Index of the header among the first non-blank rows (as cells): the first naming both a comment and a date
+    column as the validator matches them; failing that, the first naming a comment column, if every row above it
+    is a title (fewer filled cells than the header), else 0."""
+    search = rows[:HEADER_SEARCH_ROWS]
+    # A title may be as wide as the header (a merged group header, a title holding the separator), so a row
+    # naming the required columns wins whatever lies above it; the width rule only guards weaker evidence.
+    named = next((i for i, cells in enumerate(search) if names_required_columns(cells)), None)
+    if named is not None:
+        return named
+    for i, cells in enumerate(search):
         if names_comment_column(cells):
             width = _filled(cells)
             return i if all(_filled(above) < width for above in rows[:i]) else 0
     return 0
 
 
+def strip_header(name: object) -> str:
+    """A header name as clean_headers keeps it: BOM and surrounding spaces dropped ("" for None)."""
+    return str(name).replace("\ufeff", "").strip() if name is not None else ""
+
+
+def header_fold(name: object) -> str:
+    """What makes two header names the same column: the stripped name, case-folded ("Kommentar " = "kommentar")."""
+    return strip_header(name).casefold()
+
+
 def clean_headers(names: Sequence[object]) -> list[str]:
     """Header names stripped (BOM and spaces); empty ones named "Unnamed: i"; duplicates, compared without case,
     made unique with a suffix ("kommentar", "kommentar_2"), the first keeping its name."""
-    stripped = [str(n).replace("\ufeff", "").strip() if n is not None else "" for n in names]
+    stripped = [strip_header(n) for n in names]
     stripped = [s or f"Unnamed: {i}" for i, s in enumerate(stripped)]
     taken = {s.casefold() for s in stripped}
     seen: set[str] = set()
@@ -124,12 +233,13 @@ def clean_headers(names: Sequence[object]) -> list[str]:
 
 
 def make_frame(rows: list[Any], numbers: list[int], columns: list[str]) -> pd.DataFrame:
-    """A chunk's frame: rows (lists in column order, or dicts by column) indexed by their row numbers."""
+    """A chunk's frame: rows (lists in column order, or dicts by column) indexed by their row numbers. Every
+    column is of object dtype, each cell the value as read: pandas' type inference would turn a column of whole
+    numbers with one missing value into floats (101 -> 101.0, a 17-digit case id rounded)."""
     index = pd.Index(numbers, dtype="int64")
-    if rows and isinstance(rows[0], dict):
-        return pd.DataFrame.from_records(rows, columns=columns, index=index)
-    return pd.DataFrame(rows, columns=columns, index=index) if rows else \
-        pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}, index=index)
+    if not rows:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}, index=index)
+    return pd.DataFrame(rows, columns=columns, index=index, dtype=object)
 
 
 class ChunkBuilder:

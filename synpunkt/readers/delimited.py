@@ -6,10 +6,14 @@ row number; a record that cannot be read becomes a BadRow and the lines after it
 
 - too many fields (empty trailing fields are dropped; too few are padded with ""),
 - a quote that is not closed: a quoted field running over several lines whose closing quote is followed by
-  text, that reaches the end of the file, that runs implausibly long, or that swallows lines which are records
-  of their own (the right number of fields, a first field shaped like the opening row's). The opening line is
-  quarantined and the lines after it are read as rows. Legitimate multi-line quoted comments are kept whole.
+  text, that reaches the end of the file, or that swallows lines which are records of their own (a stray quote
+  "closed" by another one rows later: most lines it swallowed are formatted like records, see _Records._is_row).
+  The opening line is quarantined and the lines after it are read as rows. A quote that closes properly is
+  kept whole however many lines it spans, even when its lines begin like records ("2025-03-02, ingen svarade").
+- a quoted field of more than MAX_SPAN_CHARS characters whose lines are not records: one bad row (text_too_long).
 - a line whose bytes no supported text encoding explains (see synpunkt.decoding).
+
+A quote opening an unquoted cell (`"Bra" sa jag;...`) is kept as written, as Excel reads it.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ _SNIFF_CHARS = 64_000
 _SNIFF_LINES = 200
 _SEP_LINE = re.compile(r'\s*"?sep=(.)"?[,;\t|]*\s*', re.IGNORECASE)
 _ANY_SEP = re.compile(r"[,;\t|]")
-MAX_SPAN_LINES = 1_000
 MAX_SPAN_CHARS = 200_000
-"""A quoted field running longer than this is taken for an unclosed quote (also bounds memory)."""
+"""Memory bound on a record spanning lines: ten times validate.MAX_TEXT_CHARS, so that a comment over the text
+limit still reaches the validator whole (and is quarantined there as one row). A span this long is an unclosed
+quote if its lines are records, else one bad row. Lines are not counted: a closed quote is one record."""
 
 def detect_separator(text: str, default: str = ",") -> str:
     """Guess the separator among , ; tab | with csv.Sniffer, checked against the header line; falls
@@ -100,12 +105,48 @@ def scan_quotes(text: str, sep: str, quoted: bool) -> tuple[bool, bool]:
     return state == "quoted", bad
 
 
+def _closing_quote(text: str, start: int) -> int | None:
+    """Index of the quote closing a quoted field whose text starts at `start` ("" is an escaped quote)."""
+    i = text.find('"', start)
+    while i >= 0 and text.startswith('""', i):
+        i = text.find('"', i + 2)
+    return i if i >= 0 else None
+
+
+def literal_fields(text: str, sep: str) -> list[str]:
+    """The fields of one line (no terminator) read as Excel does: a field opening with a quote is quoted only if
+    its closing quote ends the field; if text follows it (`"Bra" sa jag`), the field's quotes are text, kept as
+    written (the csv module would drop them). A quote never closed runs to the end of the line."""
+    fields, i = [], 0
+    while True:
+        j = text.find(sep, i)
+        if text.startswith('"', i):
+            close = _closing_quote(text, i + 1)
+            if close is None:
+                fields.append(text[i + 1:].replace('""', '"'))
+                return fields
+            if text.startswith(sep, close + 1) or close + 1 == len(text):
+                fields.append(text[i + 1:close].replace('""', '"'))
+                j = close + 1 if close + 1 < len(text) else -1
+            else:  # the quoted part is followed by text: the field runs on to the next separator
+                j = text.find(sep, close + 1)
+                fields.append(text[i:j] if j >= 0 else text[i:])
+        else:
+            fields.append(text[i:j] if j >= 0 else text[i:])
+        if j < 0:
+            return fields
+        i = j + 1
+
+
 def parse_record(texts: list[str], sep: str) -> list[str]:
     """The fields of one record (its physical lines); raises csv.Error if they are not exactly one record."""
-    if len(texts) == 1 and '"' not in texts[0]:
+    if len(texts) == 1:
         body = texts[0].rstrip("\r\n")
         if "\r" not in body and "\n" not in body:
-            return body.split(sep)
+            if '"' not in body:
+                return body.split(sep)
+            if scan_quotes(body, sep, False)[1]:  # a closing quote followed by text
+                return literal_fields(body, sep)
     reader = csv.reader(texts, delimiter=sep)
     fields = next(reader, [])
     if reader.line_num != len(texts):
@@ -141,37 +182,54 @@ class _Records:
             if is_blank(line.text):
                 continue
             quoted, _ = scan_quotes(line.text, self.sep, False)
-            span = [line] if not quoted else self._span(line)
             self.number += 1
-            yield self.number, (self._unclosed(line) if span is None else self._record(span))
+            yield self.number, (self._quoted(line) if quoted else self._record([line]))
 
-    def _span(self, first: Line) -> list[Line] | None:
-        """The lines of a record whose quoted field runs over lines; None (lines pushed back) if the quote
-        looks unclosed."""
+    def _quoted(self, first: Line) -> list[str] | BadRow:
+        """The record opened by a line ending inside a quoted field. The csv module's quote balancing is
+        trusted; a quote that closes properly is overruled only when most lines it swallowed are formatted
+        like records of this file (a stray quote closed by another one rows later)."""
+        span, end = self._span(first)
+        if end == "closed" and not self._swallows(span):
+            return self._record(span)
+        if end == "too_long" and not self._swallows(span):
+            return self._too_long(first, span[-1])
+        self.lines.push_back(span[1:])  # an unclosed quote: the lines after the opening one are read again
+        return self._unclosed(first)
+
+    def _span(self, first: Line) -> tuple[list[Line], str]:
+        """The lines from `first` to where its quoted field ends, and how it ends: "closed", "bad_close" (a
+        closing quote followed by text), "eof", or "too_long" (more than MAX_SPAN_CHARS characters)."""
         span, chars = [first], len(first.text)
-        try:
-            shapes = [_shape(field) for field in parse_record([first.text], self.sep)[:-1]]  # the closed fields
-        except csv.Error:
-            shapes = []
-        while True:
-            line = self.lines.next()
-            if line is None:
-                break
+        while (line := self.lines.next()) is not None:
             span.append(line)
             chars += len(line.text)
             quoted, bad_close = scan_quotes(line.text, self.sep, True)
             if bad_close:
-                break
+                return span, "bad_close"
             if not quoted:
-                return span
-            if chars > MAX_SPAN_CHARS or len(span) > MAX_SPAN_LINES or self._is_row(line.text, shapes):
-                break
-        self.lines.push_back(span[1:])
-        return None
+                return span, "closed"
+            if chars > MAX_SPAN_CHARS:
+                return span, "too_long"
+        return span, "eof"
+
+    def _swallows(self, span: list[Line]) -> bool:
+        """Whether the lines after the opening one are records swallowed by a stray quote: more than half of
+        them read as records (not all: a swallowed record may be short of fields)."""
+        try:
+            shapes = [_shape(field) for field in parse_record([span[0].text], self.sep)[:-1]]  # the closed fields
+        except csv.Error:
+            return False
+        inner = [line for line in span[1:] if not is_blank(line.text)]
+        rows = sum(self._is_row(line.text, shapes) for line in inner)
+        return 2 * rows > len(inner)
 
     def _is_row(self, text: str, shapes: list[str]) -> bool:
-        """A line inside a quoted field that reads as a record of its own: the header's number of fields, and
-        the fields before the opening row's quoted one shaped like the opening row's (ids, dates: with digits)."""
+        """A line inside a quoted field that reads as a record of its own: the header's number of fields, the
+        fields before the opening row's quoted one shaped like the opening row's (ids, dates: with digits), and
+        no space after the separators up to the quoted column's field. That last test tells a writer's records
+        from prose: the opening row's quote follows its separator directly, while people type "2025-03-02, ingen
+        svarade" with a space."""
         if self.n < 2 or not any("9" in shape for shape in shapes) or scan_quotes(text, self.sep, False)[0]:
             return False
         try:
@@ -179,7 +237,24 @@ class _Records:
         except csv.Error:
             return False
         return (_fit(fields, self.n) is not None and len(fields) >= self.n
-                and [_shape(field) for field in fields[:len(shapes)]] == shapes)
+                and [_shape(field) for field in fields[:len(shapes)]] == shapes
+                and not any(field[:1].isspace() for field in fields[:len(shapes) + 1]))
+
+    def _too_long(self, first: Line, last: Line) -> BadRow:
+        """One bad row for a quoted field too long to hold: the rest of it is skipped, not kept, up to the line
+        where the quote closes (or the end of the file)."""
+        quoted, line = True, last
+        while quoted and (following := self.lines.next()) is not None:
+            line = following
+            quoted, bad_close = scan_quotes(line.text, self.sep, True)
+            quoted = quoted and not bad_close
+        try:
+            cells = cells_of(self.columns, parse_record([first.text], self.sep)[:-1])  # the fields before it
+        except csv.Error:
+            cells = None
+        closed = "never closed" if quoted else "closed"
+        return BadRow(self.number, "text_too_long", f"lines {first.number}-{line.number}: a quoted field of more "
+                      f"than {MAX_SPAN_CHARS:,} characters ({closed}); the record is not read", cells)
 
     def _unclosed(self, line: Line) -> BadRow:
         try:

@@ -1,7 +1,7 @@
 """JSON and JSONL/NDJSON. Values keep their JSON types (lists included).
 
 JSONL is streamed twice, line by line: once for the columns (the union of the objects' keys, in order of first
-appearance), once for the rows; a line that is not valid JSON or not an object becomes a BadRow. A JSON document
+appearance; keys equal but for case and surrounding space are one column, see _column_names), once for the rows; a line that is not valid JSON or not an object becomes a BadRow. A JSON document
 is read whole (a list of objects, an object holding one such list, or pandas' "columns" orientation); an item of
 the list that is not an object becomes a BadRow.
 """
@@ -9,13 +9,14 @@ the list that is not an object becomes a BadRow.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from synpunkt.decoding import Line, TextEncoding, iter_lines
 from synpunkt.readers.common import (BadRow, ChunkBuilder, TableChunk, TableReadError, TableStream,
-                                     clean_headers, is_blank, open_text_file, undecodable_reason)
+                                     clean_headers, header_fold, is_blank, open_text_file, undecodable_reason)
 
 _UNDECODABLE = "no supported text encoding (UTF-8, UTF-16, Windows-1252, code page 850) explains its bytes"
 
@@ -26,6 +27,26 @@ def _raw_cells(value: Any) -> dict[str, str | None]:
 
 def _renamed(row: dict, names: dict[str, str]) -> dict:
     return {names[k]: v for k, v in row.items()}
+
+
+def _clashes(row: dict) -> set[str]:
+    """The folded names (header_fold) that two or more keys of one object share ("Kommentar" and "kommentar")."""
+    counts = Counter(header_fold(k) for k in row)
+    return {fold for fold, n in counts.items() if n > 1}
+
+
+def _column_names(keys: list[str], clashing: set[str]) -> dict[str, str]:
+    """Each key's column: keys that differ only in case or surrounding space (one export writing "Kommentar",
+    another "kommentar") share the column of the first spelling met. Where one object holds two such keys
+    (`clashing`) they are two values, so each spelling keeps a column of its own ("kommentar_2")."""
+    first: dict[str, str] = {}
+    spelling: dict[str, str] = {}
+    for key in keys:
+        fold = header_fold(key)
+        spelling[key] = key if fold in clashing else first.setdefault(fold, key)
+    distinct = list(dict.fromkeys(spelling.values()))
+    cleaned = dict(zip(distinct, clean_headers(distinct)))
+    return {key: cleaned[spelling[key]] for key in keys}
 
 
 # --- JSONL ----------------------------------------------------------------------------------------------------
@@ -59,18 +80,19 @@ def read_jsonl(path: Path, *, chunk_rows: int) -> TableStream:
     stream, encoding = open_text_file(path)
     try:
         keys: dict[str, None] = {}
+        clashing: set[str] = set()
         rows = 0
         for _, row in _jsonl_rows(stream, encoding):
             rows += 1
             if isinstance(row, dict):
                 keys.update(dict.fromkeys(row))
+                clashing |= _clashes(row)
         if not rows:
             raise TableReadError(f"{path}: file is empty")
     except BaseException:
         stream.close()
         raise
-    raw = list(keys)
-    names = dict(zip(raw, clean_headers(raw)))
+    names = _column_names(list(keys), clashing)
     attrs = {"encoding": encoding.label}
     return TableStream(_jsonl_chunks(stream, encoding, names, chunk_rows, attrs), attrs)
 
@@ -78,7 +100,7 @@ def read_jsonl(path: Path, *, chunk_rows: int) -> TableStream:
 def _jsonl_chunks(stream, encoding: TextEncoding, names: dict[str, str], chunk_rows: int,
                   attrs: dict) -> Iterator[TableChunk]:
     with stream:
-        builder = ChunkBuilder(list(names.values()), chunk_rows, attrs)
+        builder = ChunkBuilder(list(dict.fromkeys(names.values())), chunk_rows, attrs)
         for number, row in _jsonl_rows(stream, encoding):
             chunk = builder.add_bad(row) if isinstance(row, BadRow) else builder.add(number, _renamed(row, names))
             if chunk is not None:
@@ -143,15 +165,16 @@ def read_json(path: Path, *, chunk_rows: int) -> TableStream:
     """Read a JSON document whole (errors raised now); its rows follow as chunks."""
     data, undecodable, label = _document(path)
     items = _items(data, path)
-    keys = list(dict.fromkeys(k for item in items if isinstance(item, dict) for k in item))
-    names = dict(zip(keys, clean_headers(keys)))
+    objects = [item for item in items if isinstance(item, dict)]
+    keys = list(dict.fromkeys(k for item in objects for k in item))
+    names = _column_names(keys, set().union(*map(_clashes, objects)))
     attrs = {"encoding": label}
     return TableStream(_json_chunks(items, undecodable, names, chunk_rows, attrs), attrs)
 
 
 def _json_chunks(items: list[Any], undecodable: bool, names: dict[str, str], chunk_rows: int,
                  attrs: dict) -> Iterator[TableChunk]:
-    builder = ChunkBuilder(list(names.values()), chunk_rows, attrs)
+    builder = ChunkBuilder(list(dict.fromkeys(names.values())), chunk_rows, attrs)
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             chunk = builder.add_bad(BadRow(number, "not_an_object", f"item {number} of the list is not an object "

@@ -1,10 +1,12 @@
 """XLSX workbooks, streamed sheet by sheet with openpyxl's read-only mode.
 
-Every sheet is read unless one is named. In each, the header is the first of the first 20 non-empty rows that
-names a comment column (else the first non-empty row): title rows above it are skipped. Sheets with the same
-columns are read one after the other, row numbers running on; empty sheets are skipped. If the sheets' columns
-differ, the sheets naming a comment column are read when they agree (the others are ignored and listed in
-attrs["ignored_sheets"]); otherwise the workbook fails naming two sheets that differ.
+Every sheet is read unless one is named. In each, the header is found by readers.common.pick_header among the
+first 20 non-empty rows (the first naming a comment and a date column): title rows above it are skipped. Sheets
+with the same columns (names compared without case or surrounding space) are read one after the other, row
+numbers running on; empty sheets are skipped. If the sheets' columns differ, the data sheets (those where the
+validator would find a comment column, loosely named ones included) are read when they agree; the others are
+ignored, logged and listed in attrs["ignored_sheets"]. Data sheets that disagree fail the workbook, naming two of
+them: no sheet of comments is ever dropped.
 Cells come out as text the validator can parse: dates as ISO "YYYY-MM-DD" (with the time if it is not
 midnight), whole numbers without ".0", empty cells as "".
 """
@@ -22,8 +24,8 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from synpunkt.readers.common import (HEADER_SEARCH_ROWS, BadRow, ChunkBuilder, TableChunk, TableReadError,
-                                     TableStream, cells_of, clean_headers, looks_like_data, names_comment_column,
-                                     pick_header)
+                                     TableStream, cells_of, clean_headers, comment_column_like, header_fold,
+                                     looks_like_data, pick_header)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class _Layout:
     name: str
     header_row: int  # Excel row number of the header
     columns: list[str]
-    named: bool  # the header names a comment column
+    named: bool  # the validator would find a comment column in the header: a data sheet
     data_like: bool  # the header holds numbers or dates
 
 
@@ -81,11 +83,23 @@ def _layout(sheet) -> _Layout | None:
     number, names = found[pick_header([cells for _, cells in found])]
     while names and not names[-1].strip():
         names.pop()
-    return _Layout(sheet.title, number, clean_headers(names), names_comment_column(names), looks_like_data(names))
+    return _Layout(sheet.title, number, clean_headers(names), comment_column_like(names), looks_like_data(names))
+
+
+def _folded(columns: list[str]) -> list[str]:
+    """Column names as sheets are matched by them: "Kommentar" on one sheet is "kommentar" on another."""
+    return [header_fold(c) for c in columns]
 
 
 def _same(a: _Layout, b: _Layout) -> bool:
-    return len(a.columns) == len(b.columns) and set(a.columns) == set(b.columns)
+    """The sheets have the same columns, in any order (clean_headers made each sheet's folded names unique)."""
+    return len(a.columns) == len(b.columns) and set(_folded(a.columns)) == set(_folded(b.columns))
+
+
+def _order(layout: _Layout, columns: list[str]) -> list[int]:
+    """Where each of `columns` (the first sheet's) sits in this sheet, matched as _same matches them."""
+    folded = _folded(layout.columns)
+    return [folded.index(header_fold(c)) for c in columns]
 
 
 def _select(layouts: list[_Layout], path: Path) -> tuple[list[_Layout], list[str]]:
@@ -97,7 +111,11 @@ def _select(layouts: list[_Layout], path: Path) -> tuple[list[_Layout], list[str
         return commented, [layout.name for layout in layouts if not layout.named]
     group = commented or layouts
     other = next(layout for layout in group if not _same(layout, group[0]))
-    raise TableReadError(f"{path}: sheets {group[0].name!r} and {other.name!r} have different columns")
+    # Two sheets of comments that cannot be read as one table fail the batch: ignoring one would lose its rows
+    # without counting them.
+    hint = "both hold comments" if commented else "neither names a comment column"
+    raise TableReadError(f"{path}: sheets {group[0].name!r} and {other.name!r} have different columns ({hint}); "
+                         "give every sheet the same header, or submit the sheets as separate files")
 
 
 def _open_book(path: Path):
@@ -136,7 +154,7 @@ def read_xlsx(path: Path, *, sheet: str | int | None, chunk_rows: int) -> TableS
         book.close()
         raise TableReadError(f"{path}: not a valid .xlsx workbook ({type(exc).__name__})") from None
     if ignored:
-        log.warning("sheets without a comment column ignored: %s", ", ".join(ignored))
+        log.warning("%d sheet(s) without a comment column ignored: %s", len(ignored), ", ".join(ignored))
     attrs = {"sheets": [layout.name for layout in selected], "ignored_sheets": ignored,
              "empty_sheets": [name for name, layout in found.items() if layout is None]}
     return TableStream(_chunks(book, path, selected, chunk_rows, attrs), attrs)
@@ -151,7 +169,7 @@ def _chunks(book, path: Path, selected: list[_Layout], chunk_rows: int, attrs: d
         for layout in selected:
             first = number + 1
             width = len(layout.columns)
-            order = [layout.columns.index(c) for c in columns]
+            order = _order(layout, columns)
             for excel_row, row in _rows(book[layout.name]):
                 if excel_row <= layout.header_row:
                     continue
