@@ -41,8 +41,10 @@ MART_ORDER = ("year", "municipality_code")
 MAX_UNSORTED_SHARE = 0.2
 """A refresh rebuilds the mart in full (sorted) when the rows appended by updates since the last full build, this
 update's included, would exceed this share of the mart's rows."""
-STATE_FORMAT = 1
-"""Version of comment_mart_state.watermarks; a mart whose state has another (or none) is rebuilt in full."""
+STATE_FORMAT = 2
+"""Version of comment_mart_state.watermarks; a mart whose state has another (or none) is rebuilt in full. 2: a
+corrected comment's topic_sentiment keeps the model's own per-area sentiments (corrected_topic_sentiment in
+sql/marts.sql), so marts built before are rebuilt once."""
 
 
 def repeat_counts_sql(mart: str) -> str:

@@ -6,7 +6,8 @@
   comments' metadata has the citizen's gender (a ``kön`` / ``gender`` column), K and M as well (groups of at least
   :data:`MIN_GENDER_GROUP` comments). T is the views' prevalence-corrected figure; K and M are put on T's
   corrected level (:func:`on_totals_level`: T plus the gender's difference from the gendered comments' mean as
-  classified), so K <= T <= M (or M <= T <= K) on one scale. The whole country is municipality ``0000``, as in
+  classified, the three shares shrunk together towards T where one would leave 0..100 %, so that they add up to
+  100 %), so K <= T <= M (or M <= T <= K) on one scale. The whole country is municipality ``0000``, as in
   Kolada. Values use a decimal point (percentage points for the net score, per cent for the shares); count is the number of comments
   behind the value.
 * ``excel``: an XLSX workbook with one sheet per main view and a sheet documenting every column.
@@ -18,16 +19,19 @@ file is written; failures raise :class:`ExportError` with a one-line message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from synpunkt.labels import ALL_TOPICS, SENTIMENTS, TOPICS
 from synpunkt.municipalities import UnknownMunicipality, municipality_name, resolve_municipality
+from synpunkt.tables import keep_formulas_as_text, neutralise_formula
 
 SUFFIXES: dict[str, tuple[str, ...]] = {"kolada": (".csv", ".txt"), "excel": (".xlsx",), "csv": (".csv",)}
 """Export formats and the file suffixes each may be written to."""
@@ -189,21 +193,39 @@ def _with_measures(counts: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def shrink_factor(total: np.ndarray, diff: np.ndarray) -> np.ndarray:
+    """Per row, the largest f in [0, 1] with 0 <= total + f * diff <= 1 in every column (total: shares in [0, 1],
+    one row per group and a column per sentiment); NaN columns are ignored."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(diff > 0, (1.0 - total) / diff, np.where(diff < 0, total / -diff, np.inf))
+    return np.clip(np.fmin.reduce(room, axis=1, initial=1.0), 0.0, 1.0)
+
+
 def on_totals_level(by_gender: pd.DataFrame, total: pd.DataFrame) -> pd.DataFrame:
     """K and M rows (_with_measures of the classified labels) moved to the corrected level of their T row: each
     measure is T's corrected value plus the gender's difference from the K and M comments' count-weighted mean as
     classified. The difference between women and men is the one classified; their weighted mean is T's corrected
-    value, so T lies between K and M (also after clipping to the measure's range), on the same scale as T."""
+    value, so T lies between K and M, on the same scale as T.
+
+    The net score is clipped to -100..100 on its own. The three shares move together: where T plus a gender's
+    differences would put a share outside 0..1, that gender's three differences are shrunk by one factor
+    (shrink_factor) until the share reaches the bound, so its shares still add up to T's (100 %) and each stays
+    on its side of T (clipping each share alone added up to 109.5 %)."""
     keys = ["municipality_code", "year", "topic"]
     if by_gender.empty or total.empty:
         return by_gender.iloc[0:0]
     df = by_gender.merge(total[keys + list(MEASURES.values())], on=keys, suffixes=("", "_t"))
     n = df["n"].astype(float)
-    for column in MEASURES.values():
-        mean = (df[column] * n).groupby([df[k] for k in keys]).transform("sum") / \
-            n.groupby([df[k] for k in keys]).transform("sum")
-        low, high = (-100.0, 100.0) if column == "net_score" else (0.0, 1.0)
-        df[column] = (df[f"{column}_t"].astype(float) + df[column] - mean).clip(low, high)
+    groups = [df[k] for k in keys]
+    diff = {c: df[c] - (df[c] * n).groupby(groups).transform("sum") / n.groupby(groups).transform("sum")
+            for c in MEASURES.values()}
+    df["net_score"] = (df["net_score_t"].astype(float) + diff["net_score"]).clip(-100.0, 100.0)
+    shares = [c for c in MEASURES.values() if c != "net_score"]
+    t = df[[f"{c}_t" for c in shares]].to_numpy(float)
+    d = np.column_stack([diff[c].to_numpy(float) for c in shares])
+    moved = np.clip(t + shrink_factor(t, d)[:, None] * d, 0.0, 1.0)
+    for i, c in enumerate(shares):
+        df[c] = moved[:, i]
     return df.drop(columns=[f"{c}_t" for c in MEASURES.values()])
 
 
@@ -243,14 +265,26 @@ def column_docs(con, views: tuple[str, ...]) -> pd.DataFrame:
 
 # -- writers -------------------------------------------------------------------------------------------------------
 def _atomic(output: Path, write) -> None:
-    """Write through a temporary file beside `output`, then rename it over (no half-written export)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary file beside `output`, then rename it over (no half-written export). A folder
+    that cannot be made or a file that cannot be written raises ExportError (one line); the temporary file is
+    removed when it can be (a failure to remove it never hides the first error)."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"{output.parent}: cannot make the folder ({_reason(err)})") from None
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp{output.suffix}")
     try:
         write(tmp)
         os.replace(tmp, output)
+    except OSError as err:
+        raise ExportError(f"{output}: cannot write the file ({_reason(err)})") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
 
 
 def write_kolada(df: pd.DataFrame, output: Path) -> None:
@@ -258,9 +292,10 @@ def write_kolada(df: pd.DataFrame, output: Path) -> None:
 
 
 def write_swedish_csv(df: pd.DataFrame, output: Path) -> None:
-    """Semicolons, decimal comma, UTF-8 with BOM, CRLF: what Excel with Swedish settings opens correctly."""
-    _atomic(output, lambda p: df.round(6).to_csv(p, sep=";", decimal=",", index=False, encoding="utf-8-sig",
-                                                 lineterminator="\r\n"))
+    """Semicolons, decimal comma, UTF-8 with BOM, CRLF: what Excel with Swedish settings opens correctly. Text that
+    would run as a formula is prefixed with ' (tables.neutralise_formula)."""
+    _atomic(output, lambda p: df.round(6).map(neutralise_formula).to_csv(
+        p, sep=";", decimal=",", index=False, encoding="utf-8-sig", lineterminator="\r\n"))
 
 
 def write_excel(sheets: dict[str, pd.DataFrame], output: Path) -> None:
@@ -270,6 +305,7 @@ def write_excel(sheets: dict[str, pd.DataFrame], output: Path) -> None:
             for name, df in sheets.items():
                 df.to_excel(writer, sheet_name=name, index=False)
                 sheet = writer.sheets[name]
+                keep_formulas_as_text(sheet)
                 sheet.freeze_panes = "A2"
                 for cells in sheet.iter_cols(min_row=1, max_row=1):
                     width = max(len(str(cells[0].value)), 10) if name != "columns" else 60

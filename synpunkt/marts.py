@@ -28,8 +28,10 @@ COLUMN_DOCS: dict[str, str] = {
     "text": "The comment, redacted: personal data replaced by [NAMN], [TELEFON], [PERSONNUMMER] and the like.",
     "sentiment": "Overall sentiment of the comment predicted by the current model: positive, skeptical or negative.",
     "topics": "Areas the comment is about (codes as in topic_labels), any number.",
-    "topic_sentiment": "JSON map from each predicted area to the sentiment towards it, e.g. {\"wait_time\": "
-                       "\"negative\"}.",
+    "topic_sentiment": "JSON map from each area to the sentiment towards it, e.g. {\"wait_time\": "
+                       "\"negative\"}. For a reviewer-corrected comment an area keeps the model's own sentiment "
+                       "when the model gave it one other than its overall sentiment; the other areas get the "
+                       "corrected overall sentiment.",
     "topic_sentiment_p": "The model's per-area sentiment probabilities: one [p_positive, p_skeptical, p_negative] "
                          "per area in topics, in the same order (numbers only). NULL for predictions stored before "
                          "they were kept and for a reviewer-corrected comment; the per-area shares are corrected "
@@ -70,9 +72,10 @@ COLUMN_DOCS: dict[str, str] = {
     "n_previous": "Number of comments in the previous year.",
     "net_score_previous": "Net score in the previous year, percentage points.",
     "change": "Change in net score since the previous year (this year minus last year), percentage points.",
-    "change_se": "Standard error of the change under the null hypothesis of no change (pooled counts), "
-                 "percentage points; z = change / change_se.",
-    "z": "z statistic of the two-sample z-test for a difference in net score (NULL when not tested).",
+    "change_se": "Standard error of the change: sqrt(se_previous^2 + se_this_year^2) from the two years' "
+                 "net_score_se (which come from the bootstrap intervals), percentage points; z = change / "
+                 "change_se.",
+    "z": "z statistic: the difference in net score divided by its standard error (NULL when not tested).",
     "p_value": "Two-sided p-value of the z-test, the test the reports use; NULL when either sample has fewer "
                "than 10 comments.",
     "significant": "True when p_value < 0.05 (two-sided, 5 % level); false when not significant or not tested.",
@@ -81,8 +84,8 @@ COLUMN_DOCS: dict[str, str] = {
     "net_score_national": "Net score of the whole country (this municipality included), percentage points.",
     "difference": "The municipality's net score minus the rest of the country's, percentage points "
                   "(negative = below the country).",
-    "difference_se": "Standard error of the difference under the null hypothesis (pooled counts), "
-                     "percentage points; z = difference / difference_se.",
+    "difference_se": "Standard error of the difference: both standard errors combined, sqrt(se1^2 + se2^2) "
+                     "(from the intervals), percentage points; z = difference / difference_se.",
     "origin": "How the file arrived: inbox, http, api, cli or demo.",
     "original_name": "The submitter's file name (metadata only, never used as a path).",
     "status": "ingested or failed (ingesting while a run is storing it; an interrupted batch resumes).",
@@ -138,8 +141,9 @@ VIEW_DOCS: dict[str, tuple[str, dict[str, str]]] = {
                        {"topic": "Area code the comment is about (names in topic_labels).",
                         "topic_sentiment": "Sentiment towards this area (the overall sentiment when the model "
                                            "gave none for the area): positive, skeptical or negative."}),
-    "yearly_shares": ("One row per municipality, year and area ('all' = every comment): counts, shares with "
-                      "Wilson 95 % intervals and the net score with its interval.", {}),
+    "yearly_shares": ("One row per municipality, year and area ('all' = every comment): counts, shares corrected "
+                      "for the classifier's errors with 95 % bootstrap intervals (Wilson without a fitted "
+                      "correction), the net score with its interval, and the classify-and-count figures.", {}),
     "national_shares": ("One row per year and area for the whole country (all municipalities in the warehouse "
                         "pooled): counts, shares and net score as in yearly_shares.", {}),
     "latest_corrections": ("The reviewers' answer in effect per comment: the latest import (the corrections "

@@ -119,10 +119,12 @@ def review_export(
 @review_app.command("import")
 def review_import(file: Annotated[Path, typer.Argument(help="Filled review file (.xlsx, .csv or Label Studio .json)")]) -> None:
     """Load reviewers' answers into the corrections table (idempotent), refresh the trends and publish, so that
-    the published copy, reports and exports have the corrections at once."""
+    the published copy's views and `synpunkt export` have the corrections at once; rendered reports of the
+    corrected comments' years are marked stale until rendered again."""
     from synpunkt.publish import refresh_and_publish
-    from synpunkt.review import ReviewImportError, import_review
-    from synpunkt.warehouse import busy_message, connect, lock_holder, pipeline_lock
+    from synpunkt.report import mark_stale
+    from synpunkt.review import ReviewImportError, import_corrections
+    from synpunkt.warehouse import busy_message, connect, lock_holder, now, pipeline_lock
 
     _input_file(file, "review file")
     _check_home()
@@ -138,20 +140,27 @@ def review_import(file: Annotated[Path, typer.Argument(help="Filled review file 
         con = connect()
         try:
             try:
-                counts = import_review(con, file)
+                result = import_corrections(con, file)
             except ReviewImportError as err:
                 _fail(str(err))
-            if counts["imported"]:  # the step a run ends with: the same snapshot, swapped in atomically
+            if result.imported:  # the step a run ends with: the same snapshot, swapped in atomically
                 published, held_back = refresh_and_publish(con)
         finally:
             con.close()
     finally:
         lock.__exit__(None, None, None)
-    typer.echo(f"{counts['imported']} corrections imported ({counts['already_imported']} already there, "
-               f"{counts['rows_reviewed']} reviewed rows in the file)")
+    typer.echo(f"{result.imported} corrections imported ({result.already_imported} already there, "
+               f"{result.rows_reviewed} reviewed rows in the file)")
+    if not result.imported:
+        return
     if published is not None:
-        typer.echo(f"published: {published} (reports and exports now have the corrections)")
-    elif counts["imported"]:
+        typer.echo(f"published: {published} (its views and `synpunkt export` now have the corrections; rendered "
+                   "reports do not until rendered again)")
+    else:
         typer.echo(f"the corrections reach the published copy, reports and exports at the next `synpunkt run` "
-                   f"({held_back})")
-
+                   f"({held_back}; rendered reports once rendered again after it)")
+    stale = mark_stale(list(result.years), f"review corrections imported from {file.name} "
+                                           f"{now():%Y-%m-%d %H:%M} UTC")
+    for folder in stale:
+        typer.echo(f"reports in {folder} are stale (marked): render them again with "
+                   f"`synpunkt report --year {folder.name}`")

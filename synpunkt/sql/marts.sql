@@ -61,6 +61,11 @@ CREATE OR REPLACE MACRO est_diff_p(diff, se1, n1, se2, n2) AS
     CASE WHEN least(n1, n2) < 10 OR diff IS NULL THEN NULL WHEN est_diff_se(se1, se2) = 0 THEN 1.0
          ELSE normal_p_two_sided(est_diff_z(diff, se1, n1, se2, n2)) END;
 
+-- Wilson bounds (schema.sql) that are exactly 0 at k = 0 and exactly 1 at k = n: the formula leaves rounding
+-- residue there (6e-18 instead of 0).
+CREATE OR REPLACE MACRO wilson_lo_exact(k, n) AS CASE WHEN n > 0 AND k = 0 THEN 0.0 ELSE wilson_lo(k, n) END;
+CREATE OR REPLACE MACRO wilson_hi_exact(k, n) AS CASE WHEN n > 0 AND k = n THEN 1.0 ELSE wilson_hi(k, n) END;
+
 -- The reviewers' answer in effect per comment: the latest import (history stays in the corrections table).
 CREATE OR REPLACE VIEW latest_corrections AS
 SELECT comment_id, sentiment, topics, reviewer, imported_at, model_version, model_sentiment, sample_kind,
@@ -116,15 +121,24 @@ CREATE OR REPLACE MACRO comment_mart_inputs(mv) AS (
 CREATE OR REPLACE MACRO comment_mart_fresh() AS coalesce(
     (SELECT inputs FROM comment_mart_state) = comment_mart_inputs((SELECT model_version FROM current_model)), false);
 
--- A reviewer's correction as per-topic sentiment: every corrected topic gets the corrected overall sentiment
--- (comments_classified's live branch and sql/comment_mart.sql).
-CREATE OR REPLACE MACRO corrected_topic_sentiment(topics, sentiment) AS
-    CASE WHEN len(topics) = 0 THEN CAST('{}' AS JSON)
-         ELSE CAST('{"' || replace(array_to_string(topics, ','), ',', '":"' || sentiment || '","') || '":"'
-                   || sentiment || '"}' AS JSON) END;
+-- A reviewer's correction as per-area sentiment (the review sheet's instructions say the same, synpunkt/review.py):
+-- the review sheet asks for the overall sentiment and the areas, not a sentiment per area, so each of the
+-- reviewer's areas keeps the model's sentiment towards it when the model gave the area a sentiment of its own
+-- (one that differs from the model's overall sentiment); an area the model gave its overall sentiment, or one the
+-- model did not find, gets the reviewer's overall sentiment. So a reviewer who only agrees changes no area's
+-- sentiment, and a corrected overall sentiment moves the areas that followed the model's overall sentiment.
+-- model_ts / model_sentiment: the model's topic_sentiment and sentiment (NULL without a prediction: every area
+-- gets the reviewer's sentiment). A correlated subquery: call it on the corrections only (a few thousand rows),
+-- never on every comment (comments_classified's live branch and sql/comment_mart.sql join them first).
+CREATE OR REPLACE MACRO corrected_topic_sentiment(topics, sentiment, model_ts, model_sentiment) AS (
+    SELECT CAST('{' || coalesce(string_agg('"' || u.topic || '":"' || CASE
+               WHEN json_extract_string(model_ts, '$.' || u.topic) IS NULL
+                    OR json_extract_string(model_ts, '$.' || u.topic) = model_sentiment THEN sentiment
+               ELSE json_extract_string(model_ts, '$.' || u.topic) END || '"', ',' ORDER BY u.i), '') || '}' AS JSON)
+    FROM (SELECT unnest(topics) AS topic, generate_subscripts(topics, 1) AS i) u);
 
 -- One row per stored comment with its current prediction and municipality; a reviewer's correction overrides the
--- model (the sentiment towards each corrected topic is then the corrected overall sentiment).
+-- model (the sentiment towards each area: corrected_topic_sentiment).
 CREATE OR REPLACE VIEW comments_classified AS
 SELECT mart.comment_id, mart.municipality_code, m.name AS municipality, m.county, mart.year, mart.contact_date,
        mart.channel, mart.text, mart.sentiment, mart.p_positive, mart.p_skeptical, mart.p_negative, mart.topics,
@@ -138,8 +152,7 @@ UNION ALL
 SELECT c.comment_id, c.municipality_code, c.name AS municipality, c.county, c.year, c.contact_date, c.channel,
        c.text, coalesce(r.sentiment, p.sentiment) AS sentiment, p.p_positive, p.p_skeptical, p.p_negative,
        coalesce(r.topics, p.topics) AS topics,
-       CASE WHEN r.comment_id IS NULL THEN p.topic_sentiment
-            ELSE corrected_topic_sentiment(r.topics, r.sentiment) END AS topic_sentiment,
+       CASE WHEN r.comment_id IS NULL THEN p.topic_sentiment ELSE r.topic_sentiment END AS topic_sentiment,
        r.comment_id IS NOT NULL AS corrected, p.sentiment AS model_sentiment,
        c.metadata, c.external_id, c.batch_id, c.row_number, p.model_version
 FROM (SELECT c.*, m.name, m.county FROM comments c
@@ -149,15 +162,21 @@ JOIN (SELECT p.* FROM predictions p
       JOIN (SELECT model_version FROM current_model WHERE NOT comment_mart_fresh()) live
         ON live.model_version = p.model_version
       OFFSET 0) p ON p.comment_id = c.comment_id
-LEFT JOIN latest_corrections r ON r.comment_id = c.comment_id;
+LEFT JOIN (SELECT r.comment_id, r.sentiment, r.topics,  -- the corrections (small) with their per-area sentiments
+                  corrected_topic_sentiment(r.topics, r.sentiment, p.topic_sentiment, p.sentiment) AS topic_sentiment
+           FROM latest_corrections r
+           JOIN (SELECT p.comment_id, p.topic_sentiment, p.sentiment FROM predictions p
+                 JOIN (SELECT model_version FROM current_model WHERE NOT comment_mart_fresh()) live
+                   ON live.model_version = p.model_version
+                 OFFSET 0) p ON p.comment_id = r.comment_id) r ON r.comment_id = c.comment_id;
 
 -- Accuracy of the current model per municipality, from the reviewers' random sample (unbiased; the least
 -- certain comments are left out), with a Wilson 95 % interval.
 CREATE OR REPLACE VIEW review_accuracy AS
 SELECT c.municipality_code, m.name AS municipality, r.model_version, count(*) AS n_reviewed,
        avg(CASE WHEN r.sentiment = r.model_sentiment THEN 1.0 ELSE 0.0 END) AS accuracy,
-       wilson_lo(sum(CASE WHEN r.sentiment = r.model_sentiment THEN 1 ELSE 0 END), count(*)) AS accuracy_lo,
-       wilson_hi(sum(CASE WHEN r.sentiment = r.model_sentiment THEN 1 ELSE 0 END), count(*)) AS accuracy_hi
+       wilson_lo_exact(sum(CASE WHEN r.sentiment = r.model_sentiment THEN 1 ELSE 0 END), count(*)) AS accuracy_lo,
+       wilson_hi_exact(sum(CASE WHEN r.sentiment = r.model_sentiment THEN 1 ELSE 0 END), count(*)) AS accuracy_hi
 FROM latest_corrections r JOIN comments c USING (comment_id) JOIN municipalities m ON m.code = c.municipality_code
 WHERE r.sample_kind = 'random' GROUP BY ALL;
 
@@ -287,6 +306,6 @@ WITH per_comment AS (
 )
 SELECT t.municipality_code, m.name AS municipality, t.year, t.topic, t.n, t.n_repeat_contact,
        t.n_repeat_contact / t.n AS share_repeat_contact,
-       wilson_lo(t.n_repeat_contact, t.n) AS share_repeat_contact_lo,
-       wilson_hi(t.n_repeat_contact, t.n) AS share_repeat_contact_hi
+       wilson_lo_exact(t.n_repeat_contact, t.n) AS share_repeat_contact_lo,
+       wilson_hi_exact(t.n_repeat_contact, t.n) AS share_repeat_contact_hi
 FROM counts t JOIN municipalities m ON m.code = t.municipality_code;

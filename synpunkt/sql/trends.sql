@@ -5,7 +5,8 @@
 -- to the overall sentiment) and the per-topic head's probabilities (topic_sentiment_p, aligned with topics; NULL
 -- for predictions stored before they were kept: n_unscored counts such model-classified rows, and
 -- synpunkt/trends.py corrects a group that has any from the labels). A human correction (latest_corrections)
--- replaces the model's answer and is counted as known (its topics' sentiment is the corrected overall sentiment).
+-- replaces the model's answer and is counted as known (its areas' sentiments: comment_mart.topic_sentiment, set by
+-- corrected_topic_sentiment in marts.sql).
 -- Read from comment_mart, which synpunkt.trends.refresh builds for $model_version just before (comments joined
 -- with that model's predictions and the corrections in effect): no join, each comment's topic_sentiment
 -- parsed once ($topics: the model's topics in labels.py order, $paths: their JSON paths '$.<topic>').
@@ -23,11 +24,11 @@ WITH mart AS (
     FROM mart
     UNION ALL
     SELECT municipality_code, year, topic,
-           CASE WHEN human THEN sentiment ELSE coalesce(said_by_topic[list_position($topics, topic)], sentiment) END,
+           coalesce(said_by_topic[list_position($topics, topic)], sentiment),
            human, p[1], p[2], p[3]
     FROM (SELECT municipality_code, year, sentiment, human, said_by_topic, unnest(topics) AS topic,
                  unnest(CASE WHEN human THEN [] ELSE topic_sentiment_p END) AS p
-          FROM (SELECT *, CASE WHEN NOT human THEN json_extract_string(topic_sentiment, $paths) END AS said_by_topic
+          FROM (SELECT *, json_extract_string(topic_sentiment, $paths) AS said_by_topic
                 FROM mart))
 )
 SELECT CASE WHEN grouping(municipality_code) = 0 THEN 'municipality' ELSE 'national' END AS scope,
