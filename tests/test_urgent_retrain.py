@@ -296,3 +296,28 @@ def test_the_registers_rule_wants_fewer_alarms_on_styled_comments_at_no_cost():
     ok, reasons = fewer_style_alarms(_styled(0.933, 0.911, 0.967, 0.05, 0.009, 1), _styled(0.9, 0.9, 0.9, 0.05,
                                                                                             0.009, 2))
     assert not ok and reasons[0].startswith("styled non-urgent rows flagged 1 > 0"), "nothing to fix: no gain"
+
+
+def _dominance(threat: int, self_harm: int, violence: int, none_flagged: int, negative_flagged: int,
+               comments: float = 0.0087) -> dict:
+    """Figures on a 300-row batch (45 / 45 / 30 urgent, 180 non-urgent of which 67 negative) from row counts."""
+    found = {"threat": (threat, 45), "self_harm": (self_harm, 45), "violence_close_relationship": (violence, 30)}
+    blind = {c: {"n": n, "recall": k / n} for c, (k, n) in found.items()}
+    blind |= {"urgent_recall": (threat + self_harm + violence) / 120,
+              "none": {"n": 180, "flag_rate": none_flagged / 180},
+              "negative": {"n": 67, "flag_rate": negative_flagged / 67}}
+    return {"blind": blind, "comments_flag_rate": comments}
+
+
+def test_the_dominates_rule_wants_no_loss_on_either_side_and_a_gain_on_one():
+    from synpunkt.signals.urgent_retrain import dominates
+
+    shipped = _dominance(40, 40, 27, 7, 2)
+    assert dominates(_dominance(42, 42, 28, 5, 2), shipped)[0], "better on both"
+    assert dominates(_dominance(40, 40, 27, 6, 2), shipped)[0], "one false alarm fewer, recall equal"
+    assert dominates(_dominance(42, 39, 27, 7, 2), shipped)[0], "more found overall, one self_harm fewer"
+    assert not dominates(_dominance(40, 40, 27, 7, 2), shipped)[0], "equal: no gain"
+    assert not dominates(_dominance(43, 43, 27, 8, 2), shipped)[0], "more found, one more false alarm"
+    assert not dominates(_dominance(44, 38, 27, 5, 2), shipped)[0], "two self_harm fewer"
+    assert not dominates(_dominance(42, 42, 28, 5, 4), shipped)[0], "two more negatives flagged"
+    assert not dominates(_dominance(42, 42, 28, 5, 2, comments=0.0115), shipped)[0], "comments +0.28 pt"

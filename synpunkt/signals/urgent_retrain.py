@@ -225,12 +225,37 @@ def fewer_style_alarms(candidate: dict, shipped: dict) -> tuple[bool, list[str]]
     return all(met for met, _ in checks), [reason for _, reason in checks]
 
 
-RULES = {"blind4": qualifies, "confirm": confirms, "blind7": worn_trained, "registers": fewer_style_alarms}
+def dominates(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
+    """(passes?, reasons) by the confirmatory rule fixed before validation_blind13 (pure): (a) recall over every
+    urgent row at least the shipped heads'; (b) no urgent category more than one row lower; (c) non-urgent rows
+    flagged no more than the shipped heads'; (d) non-urgent negative comments flagged at most one row's share more;
+    (e) in-domain validation comments flagged at most STYLE_COMMENTS_SLACK more; (f) strictly better on (a) or (c).
+    A candidate passes when it is no worse on finding urgent comments nor on false alarms, and better on one."""
+    cb, sb = candidate["blind"], shipped["blind"]
+    recall, s_recall = cb["urgent_recall"], sb["urgent_recall"]
+    alarms, s_alarms = cb["none"]["flag_rate"], sb["none"]["flag_rate"]
+    checks = [_check("urgent recall (all urgent rows)", recall, ">=", s_recall)]
+    checks += [_check(f"{c} recall", cb[c]["recall"], ">=", round(sb[c]["recall"] - 1 / cb[c]["n"], 4))
+               for c in ALERT_CATEGORIES]
+    checks += [_check("non-urgent rows flagged", alarms, "<=", s_alarms),
+               _check("negative comments flagged", cb["negative"]["flag_rate"], "<=",
+                      round(sb["negative"]["flag_rate"] + 1 / cb["negative"]["n"], 4)),
+               _check("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
+                      round(shipped["comments_flag_rate"] + STYLE_COMMENTS_SLACK, 4))]
+    better = recall > s_recall or alarms < s_alarms
+    checks.append((better, f"strictly better on urgent recall or non-urgent rows flagged: {'yes' if better else 'no'}"))
+    return all(met for met, _ in checks), [reason for _, reason in checks]
+
+
+RULES = {"blind4": qualifies, "confirm": confirms, "blind7": worn_trained, "registers": fewer_style_alarms,
+         "dominates": dominates}
 """The rules by name: "blind4" (fixed before validation_blind4, judged it and validation_blind5), "confirm" (fixed
 before validation_blind6, for the procedure "2" on heads with their own encoder), "blind7" (fixed before
 validation_blind7, for heads trained on the worn blind batches: version "1" only, as their recalibration would
 read their own training rows), "registers" (fixed before validation_blind11: fewer false alarms on comments written
-in dialect, second-language Swedish, SMS style or with identity numbers; version "1" only)."""
+in dialect, second-language Swedish, SMS style or with identity numbers; version "1" only), "dominates" (fixed
+before validation_blind13, confirmatory: no worse at finding urgent comments nor at false alarms, better at one;
+version "1" only)."""
 
 
 def rule_verdict(candidates: dict[str, dict], shipped: dict, rule: str = "blind4"
@@ -335,7 +360,8 @@ def judge(shipped_dir: Path, candidate_dir: Path, blind_split: str, rule: str = 
                                    candidate.urgent_span is not None)
         out[f"{name}2"] = figures(c_scores, recalibrated["urgent"], recalibrated.get("urgent_span"), whole_heads)
         out[f"{name}2"]["calibration"] = recalibrated
-    judged = {"confirm": (f"{name}2",), "blind7": (f"{name}1",), "registers": (f"{name}1",)}.get(
+    judged = {"confirm": (f"{name}2",), "blind7": (f"{name}1",), "registers": (f"{name}1",),
+              "dominates": (f"{name}1",)}.get(
         rule, (f"{name}1", f"{name}2"))
     winner, reasons = rule_verdict({k: out[k] for k in judged}, out["shipped"], rule)
     out["rule"], out["verdict"], out["reasons"] = rule, winner, reasons
