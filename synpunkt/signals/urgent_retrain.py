@@ -234,12 +234,13 @@ def dominates(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
     cb, sb = candidate["blind"], shipped["blind"]
     recall, s_recall = cb["urgent_recall"], sb["urgent_recall"]
     alarms, s_alarms = cb["none"]["flag_rate"], sb["none"]["flag_rate"]
+    row = 1e-6  # bars one row away come from counts: without this slack a rounded bar refuses exactly one row
     checks = [_check("urgent recall (all urgent rows)", recall, ">=", s_recall)]
-    checks += [_check(f"{c} recall", cb[c]["recall"], ">=", round(sb[c]["recall"] - 1 / cb[c]["n"], 4))
+    checks += [_check(f"{c} recall", cb[c]["recall"], ">=", round(sb[c]["recall"] - 1 / cb[c]["n"] - row, 6))
                for c in ALERT_CATEGORIES]
     checks += [_check("non-urgent rows flagged", alarms, "<=", s_alarms),
                _check("negative comments flagged", cb["negative"]["flag_rate"], "<=",
-                      round(sb["negative"]["flag_rate"] + 1 / cb["negative"]["n"], 4)),
+                      round(sb["negative"]["flag_rate"] + 1 / cb["negative"]["n"] + row, 6)),
                _check("in-domain validation comments flagged", candidate["comments_flag_rate"], "<=",
                       round(shipped["comments_flag_rate"] + STYLE_COMMENTS_SLACK, 4))]
     better = recall > s_recall or alarms < s_alarms
