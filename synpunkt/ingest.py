@@ -35,7 +35,7 @@ from synpunkt.batch_status import read_status, write_status
 from synpunkt.dedupe import DedupeState, duplicates
 from synpunkt.ingest_compute import (QUARANTINE_COLUMNS, ChunkFailed, ChunkOutput, ChunkWork, align_name_model,
                                      Progress, compute_chunk, redact_file_name, safe_detail)
-from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw
+from synpunkt.landing import Receipt, batch_dir, landed_batches, purge_raw, replace_original_name
 from synpunkt.redaction_cache import RedactionCache
 from synpunkt.runtime import release_memory
 from synpunkt.signals.detect import default_detector
@@ -330,11 +330,13 @@ def purge_expired_raw(con, retention_days: int, now_utc: datetime | None = None)
     """Delete raw copies of processed batches older than the retention; returns how many were purged."""
     purged = 0
     receipts = {r.batch_id: r for r in landed_batches()}
-    rows = con.execute("SELECT batch_id, processed_at FROM batches WHERE raw_purged_at IS NULL "
+    rows = con.execute("SELECT batch_id, processed_at, original_name FROM batches WHERE raw_purged_at IS NULL "
                        "AND status IN ('ingested', 'failed')").fetchall()
-    for batch_id, processed_at in rows:
+    for batch_id, processed_at, redacted_name in rows:
         receipt = receipts.get(batch_id)
         if receipt and purge_raw(receipt, processed_at.replace(tzinfo=timezone.utc), retention_days, now_utc):
+            # the receipt outlives the raw copy (it keeps the checksum): only the redacted file name stays in it
+            replace_original_name(batch_dir(receipt.municipality_code, batch_id), redacted_name or "[REDACTED]")
             con.execute("UPDATE batches SET raw_purged_at = ? WHERE batch_id = ?", [now(), batch_id])
             purged += 1
     return purged

@@ -145,6 +145,20 @@ def read_receipt(folder: Path) -> Receipt:
     return Receipt(**json.loads((Path(folder) / RECEIPT).read_text()))
 
 
+def replace_original_name(folder: Path, name: str) -> None:
+    """Rewrite a receipt's `original_name` (atomically, mode 0600): once the raw copy is purged, the receipt keeps
+    only the redacted name the warehouse stores, so a citizen's name or personnummer in a file name does not outlive
+    the retention period."""
+    path = Path(folder) / RECEIPT
+    data = json.loads(path.read_text())
+    if data.get("original_name") == name:
+        return
+    tmp = path.with_name(f".{RECEIPT}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({**data, "original_name": name}, indent=2, ensure_ascii=False))
+    private_file(tmp)
+    os.replace(tmp, path)
+
+
 def landed_batches(root: Path | None = None) -> list[Receipt]:
     """Every landed batch, oldest first."""
     root = root or landing_dir()

@@ -23,16 +23,45 @@ DuckDB 2.0 writes format 69 by default, which no 1.x release can read. (1.0 read
 primary-key indexes that 2.x writes into it.)"""
 
 
+def sql_string(text: str) -> str:
+    """A SQL string literal (single quotes doubled): ATTACH takes no parameters, and an operator's SYNPUNKT_HOME
+    may hold a quote ("/srv/o'brien")."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def remove_orphaned_snapshots(dest: Path) -> list[Path]:
+    """Delete snapshot files a killed publish left beside `dest` (".<name>.<pid>.tmp" whose process is gone); each
+    is as large as the warehouse, and no later run would reuse its name. Returns what was removed."""
+    removed = []
+    for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
+        pid = tmp.name[len(dest.name) + 2:-len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: not ours to judge
+    return True
+
+
 def publish(con, dest: Path | None = None) -> Path:
     """Snapshot the warehouse behind `con` to dest (default: the configured published path)."""
     dest = Path(dest or published_path())
     shared_dir(dest.parent)
+    remove_orphaned_snapshots(dest)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     source = con.execute("SELECT current_database()").fetchall()[0][0]
-    con.execute(f"ATTACH '{tmp}' AS snapshot (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
+    con.execute(f"ATTACH {sql_string(tmp)} AS snapshot (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
     try:
-        con.execute(f"COPY FROM DATABASE \"{source}\" TO snapshot")
+        con.execute(f"COPY FROM DATABASE \"{source.replace(chr(34), chr(34) * 2)}\" TO snapshot")
     finally:
         con.execute("DETACH snapshot")
     shared_file(tmp)  # 0640: redacted data only, readable by the analysts' group, whatever the umask

@@ -76,6 +76,10 @@ HOLDER_FILE = "pipeline.lock.holder"
 """Next to the lock, while it is held: the holder's pid, what it does and since when (lock_holder)."""
 
 
+class PipelineBusy(RuntimeError):
+    """Another process held the pipeline lock for the whole wait (a run, an import, a withdrawal)."""
+
+
 @contextmanager
 def pipeline_lock(timeout: float = 600, what: str = "a pipeline run", logger: logging.Logger | None = None):
     """Only one pipeline process writes the warehouse at a time; others say once (to `logger`, default this
@@ -95,7 +99,7 @@ def pipeline_lock(timeout: float = 600, what: str = "a pipeline run", logger: lo
         try:
             lock.acquire(timeout=max(timeout, 0))
         except Timeout:
-            raise RuntimeError(f"{held} holds {lock_path}; waited {timeout:.0f} s") from None
+            raise PipelineBusy(f"{held} holds {lock_path}; waited {timeout:.0f} s") from None
     holder = lock_path.with_name(HOLDER_FILE)
     try:
         holder.write_text(json.dumps({"pid": os.getpid(), "what": what, "since": now().isoformat(timespec="seconds")}),

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from synpunkt.config import landing_dir, private_dir, withdrawn_dir
-from synpunkt.landing import RECEIPT, Receipt, batch_dir, read_receipt
+from synpunkt.landing import RECEIPT, Receipt, batch_dir, read_receipt, replace_original_name
 from synpunkt.notify import SUMMARY_FIELDS
 from synpunkt.warehouse import now, transaction
 
@@ -173,9 +173,14 @@ def _move_folder(plan: WithdrawalPlan, when: datetime) -> Path:
     return target
 
 
+PURGED_NAME = "(removed with the raw copy)"
+"""A withdrawn batch's receipt keeps this instead of the submitter's file name once its raw copy is purged."""
+
+
 def purge_withdrawn_raw(con, retention_days: int, now_utc: datetime | None = None) -> int:
-    """Delete the raw copies of batches withdrawn more than retention_days ago (their receipts stay); returns how
-    many. The raw copy is unredacted: it is kept no longer than a processed batch's."""
+    """Delete the raw copies of batches withdrawn more than retention_days ago (their receipts stay, without the
+    submitter's file name: PURGED_NAME); returns how many. The raw copy is unredacted: it is kept no longer than a
+    processed batch's."""
     current = (now_utc or datetime.now(timezone.utc)).replace(tzinfo=None)
     purged = 0
     rows = con.execute("SELECT batch_id, withdrawn_at, moved_to FROM batch_withdrawals WHERE raw_purged_at IS NULL "
@@ -185,6 +190,8 @@ def purge_withdrawn_raw(con, retention_days: int, now_utc: datetime | None = Non
         for raw in Path(moved_to).glob("raw.*"):
             os.chmod(raw, 0o600)
             raw.unlink()
+        if (Path(moved_to) / RECEIPT).exists():  # the submitter's file name may hold personal data: gone with the raw
+            replace_original_name(Path(moved_to), PURGED_NAME)
         con.execute("UPDATE batch_withdrawals SET raw_purged_at = ? WHERE batch_id = ? AND withdrawn_at = ?",
                     [now(), batch_id, withdrawn_at])
         purged += 1

@@ -185,6 +185,7 @@ def test_a_landed_batch_is_withdrawn_before_any_run_and_its_raw_copy_purged_afte
         later = datetime.now(timezone.utc) + timedelta(days=31)
         assert purge_withdrawn_raw(con, 30, later) == 1 and not raw.exists()
         assert (raw.parent / "receipt.json").exists()
+        assert json.loads((raw.parent / "receipt.json").read_text())["original_name"] == "(removed with the raw copy)"
         assert con.execute("SELECT status, raw_purged_at IS NOT NULL FROM batch_withdrawals").fetchall() == [
             ("landed", True)]
     finally:

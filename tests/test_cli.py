@@ -389,3 +389,33 @@ def test_status_notes_are_cut_at_a_word_boundary():
     assert _note("a short reason") == "a short reason"
     cut = _note(long)
     assert cut.endswith(" …") and len(cut) <= 162 and long.startswith(cut[:-2]) and long[len(cut) - 2] == " "
+
+
+def test_a_run_that_cannot_get_the_warehouse_fails_in_one_line(home, monkeypatch):
+    """Another process holds the pipeline lock for the whole wait: `synpunkt run` says so in one line and exits 4,
+    before the flow starts (no tracebacks)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from typer.testing import CliRunner
+
+    from synpunkt.cli import app
+    from synpunkt.cli import pipeline_commands
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; from synpunkt.warehouse import pipeline_lock\n"
+                               "with pipeline_lock(what='a test holding the lock'):\n    print('held', flush=True)\n"
+                               "    time.sleep(60)"],
+        env={**os.environ, "SYNPUNKT_HOME": str(home)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(pipeline_commands, "RUN_LOCK_WAIT_S", 1)
+        started = time.monotonic()
+        result = CliRunner().invoke(app, ["run"])
+        assert result.exit_code == 4 and time.monotonic() - started < 30
+        assert "this run did not start" in result.output and "Traceback" not in result.output
+    finally:
+        holder.kill()
+        holder.wait()

@@ -226,3 +226,18 @@ def test_dir_helpers_set_modes_on_what_they_create_only(home, tmp_path, open_uma
     assert _mode(f) == 0o666  # what the open umask gives ...
     assert _mode(config.private_file(f)) == 0o600  # ... and what the helper sets
     assert _mode(config.shared_file(f)) == 0o640
+
+
+def test_a_purged_batch_keeps_only_the_redacted_file_name(home):
+    """The receipt outlives the raw copy; once that is purged it holds the warehouse's redacted file name only."""
+    import json
+
+    from synpunkt.landing import batch_dir, land_bytes, read_receipt, replace_original_name
+
+    receipt = land_bytes(b"kommentar;datum\nBra;2025-03-01\n", "0180", "19850412-1234 Anna Berg.csv", "cli")
+    folder = batch_dir(receipt.municipality_code, receipt.batch_id)
+    replace_original_name(folder, "[PERSONNUMMER] [NAMN].csv")
+    kept = read_receipt(folder)
+    assert kept.original_name == "[PERSONNUMMER] [NAMN].csv" and kept.checksum_sha256 == receipt.checksum_sha256
+    assert "19850412" not in json.dumps(json.loads((folder / "receipt.json").read_text()))
+    assert _mode(folder / "receipt.json") == 0o600

@@ -365,6 +365,10 @@ def test_raw_copies_are_private_and_purged_after_retention(home, trained, monkey
     assert purge_expired_raw(con, 30, now_utc=later) == 1
     assert not raw.exists()
     assert con.execute("SELECT raw_purged_at IS NOT NULL FROM batches").fetchone()[0]
+    stored_name = con.execute("SELECT original_name FROM batches").fetchone()[0]
+    kept = json.loads((raw.parent / "receipt.json").read_text())
+    assert kept["original_name"] == stored_name and kept["checksum_sha256"] == receipt.checksum_sha256
+    assert stat.S_IMODE(os.stat(raw.parent / "receipt.json").st_mode) == 0o600
     status = json.loads((raw.parent / "status.json").read_text())
     assert status["status"] == "ingested" and status["rows_accepted"] == 3
     con.close()

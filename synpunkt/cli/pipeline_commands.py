@@ -90,6 +90,7 @@ def run(
     _pipeline_settings(task_runner, dask_address)
     from flows.pipeline import pipeline_flow
 
+    _wait_for_the_lock()  # before the flow: a run that cannot start is one line, not the flow's tracebacks
     _start_prefect()
     result = pipeline_flow(model_dir=model, retry_failed=retry_failed)
     batches = result["ingest"]["batches"]
@@ -109,6 +110,27 @@ def run(
                    "again", err=True)
     if failed or not_landed:
         raise typer.Exit(code=RUN_FAILED_BATCHES_EXIT)
+
+
+RUN_BUSY_EXIT = 4
+"""`synpunkt run`'s exit status when another run (or an import, a withdrawal) held the warehouse for the whole wait."""
+RUN_LOCK_WAIT_S = 600
+
+
+def _wait_for_the_lock(timeout: float | None = None) -> None:
+    """Wait (saying so once) until no other process holds the pipeline lock, or fail in one line with RUN_BUSY_EXIT.
+    The flow takes the lock itself right after; a run that slips in between makes it wait again."""
+    import logging
+
+    from synpunkt.warehouse import PipelineBusy, pipeline_lock
+
+    timeout = RUN_LOCK_WAIT_S if timeout is None else timeout
+    try:
+        with pipeline_lock(timeout=timeout, what="a run about to start", logger=logging.getLogger("synpunkt")):
+            pass
+    except PipelineBusy as err:
+        _fail(f"{err}: this run did not start; run it again when that has finished (`synpunkt status`)",
+              code=RUN_BUSY_EXIT)
 
 
 def _failed_advice(failed: list[dict]) -> None:
