@@ -14,12 +14,14 @@ is reported as not found. The upload is parsed as it streams in, refused as soon
 Failed authentication is throttled per client address (429 + Retry-After), the body and the request head have
 deadlines, URLs handed out are built from ``api_public_url()`` (never the Host header), and the API description
 is served only when configured (see ``synpunkt.api_security`` and ``server_config``).
-Neither tokens nor comment contents (nor client file names) are ever logged.
+Neither tokens nor comment contents (nor client file names) are ever logged. Every error is JSON
+``{"detail": "one line"}``: a landing area or warehouse that cannot be written is a 503 (507 when out of space).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -32,11 +34,12 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from filelock import FileLock
@@ -62,6 +65,15 @@ ALERTS_WAIT_S = 5.0
 """Seconds an alerts request waits for a running pipeline before 503."""
 FORM_OVERHEAD = 64 * 1024
 """Room for multipart framing and small extra fields on top of the file size limit."""
+MAX_FILENAME_CHARS = 255
+"""The longest client file name accepted (what file systems allow for one name)."""
+NAME_TOO_LONG = f"the file name is too long (at most {MAX_FILENAME_CHARS} characters)"
+NO_FILENAME = "the field 'file' has no file name: send it as a file (curl -F file=@export.csv)"
+NOT_STORED = "could not store the upload; nothing was stored; try again later"
+NO_SPACE = "could not store the upload: the server is out of storage space; nothing was stored; try again later"
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+WAREHOUSE_UNWRITABLE = "the warehouse cannot be opened for writing now; try again later"
+INTERNAL_ERROR = "internal server error; the operator can find the details in the server log"
 
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
@@ -174,7 +186,11 @@ class _FileField:
             return  # other fields are ignored (their bytes still count against the body limit)
         if self.filename is not None:
             raise HTTPException(400, "send exactly one file per request")
-        self.filename = options.get(b"filename", b"").decode("utf-8", "replace")
+        if not options.get(b"filename"):  # a text field (curl -F "file=<export.csv"): no name, so no type
+            raise HTTPException(400, NO_FILENAME)
+        self.filename = options[b"filename"].decode("utf-8", "replace")
+        if len(self.filename) > MAX_FILENAME_CHARS:
+            raise HTTPException(400, NAME_TOO_LONG)
         self._in_file = True
         try:
             safe_suffix(self.filename)  # the client's name only tells the type; it never becomes a path
@@ -189,6 +205,19 @@ class _FileField:
 
     def on_end(self) -> None:
         self.complete = True
+
+    def in_disposition(self) -> bool:
+        """Whether the parser is in a part's Content-Disposition header (where the file name is)."""
+        return self._name.strip().lower() == b"content-disposition"
+
+
+def _parse_error(err: FormParserError, field: _FileField) -> HTTPException:
+    """The 400 for a multipart body python-multipart refused: a too long header (the file name, mostly) says so."""
+    if "header size" not in str(err).lower():
+        return HTTPException(400, "malformed multipart body")
+    if field.in_disposition():
+        return HTTPException(400, NAME_TOO_LONG)
+    return HTTPException(400, "a header of a part of the multipart body is too long")
 
 
 def _too_large(limit: int) -> HTTPException:
@@ -220,8 +249,8 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
                 raise _too_large(limit)
             parser.write(chunk)
         parser.finalize()
-    except FormParserError:
-        raise HTTPException(400, "malformed multipart body") from None
+    except FormParserError as err:
+        raise _parse_error(err, field) from None
     except ClientDisconnect:
         raise HTTPException(400, "the upload was interrupted; nothing was stored") from None
     if not field.complete:
@@ -232,6 +261,84 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
     if not field.data:
         raise HTTPException(400, "the file is empty")
     return field.filename, bytes(field.data)
+
+
+# -- errors ----------------------------------------------------------------------------------------------------
+def _os_error(err: OSError) -> str:
+    """'OSError, errno EROFS (Read-only file system)': what the operator needs, never a path."""
+    code = errno.errorcode.get(err.errno, str(err.errno)) if err.errno is not None else "none"
+    return f"{type(err).__name__}, errno {code} ({err.strerror or 'no description'})"
+
+
+def _not_stored(err: OSError, municipality: str) -> HTTPException:
+    """The reply for an upload the landing area could not store (land_bytes renames a complete batch folder into
+    place as its last step, so nothing of it was stored): 507 when out of space, else 503."""
+    log.error("API upload for %s not stored: the landing area cannot be written: %s", municipality, _os_error(err))
+    if err.errno in NO_SPACE_ERRNOS:
+        return HTTPException(507, NO_SPACE)
+    return HTTPException(503, NOT_STORED, headers={"Retry-After": "60"})
+
+
+def _warehouse_unwritable(err: OSError, what: str) -> HTTPException:
+    """The 503 for a warehouse (or its pipeline lock) that cannot be written now; logged for the operator."""
+    log.error("%s failed: the warehouse or its pipeline lock cannot be written: %s", what, _os_error(err))
+    return HTTPException(503, WAREHOUSE_UNWRITABLE, headers={"Retry-After": "60"})
+
+
+VALIDATION_PLACES = {"query": "query parameter", "path": "path parameter", "header": "header", "cookie": "cookie",
+                     "body": "body field"}
+VALIDATION_EXPECTED = {
+    "missing": "is required", "int_parsing": "must be an integer", "int_from_float": "must be an integer",
+    "float_parsing": "must be a number", "bool_parsing": "must be true or false",
+    "greater_than_equal": "must be at least {ge}", "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be at most {le}", "less_than": "must be less than {lt}",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} characters",
+}
+"""What a parameter must be, per pydantic error type (from the rule, never the value sent)."""
+
+
+def _validation_line(error: dict[str, Any]) -> str:
+    """The line for one pydantic error, e.g. query parameter 'limit': must be an integer (never the input)."""
+    loc = [str(part) for part in error.get("loc", ())]
+    place = VALIDATION_PLACES.get(loc[0]) if loc else None
+    subject = f"{place} '{'.'.join(loc[1:])}'" if place and len(loc) > 1 else "the request"
+    try:
+        expected = VALIDATION_EXPECTED[error.get("type", "")].format(**error.get("ctx", {}))
+    except (KeyError, IndexError):
+        expected = "has an invalid value"
+    return f"{subject}: {expected}"
+
+
+def validation_detail(errors: Sequence[dict[str, Any]]) -> str:
+    """One line for a request's validation errors (each distinct one, '; '-separated)."""
+    return "; ".join(dict.fromkeys(_validation_line(e) for e in errors)) or "the request is not valid"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 with one line naming the parameter and what it must be (FastAPI's default echoes the input)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": validation_detail(errors)}, status_code=422)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """JSON 500 for an unexpected error (the server still logs the traceback for the operator)."""
+    return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+
+
+def _enter_pipeline_lock(what: str) -> contextlib.AbstractContextManager:
+    """The pipeline lock, entered as `what` (exit it when done): 503 while a run holds it past ALERTS_WAIT_S, and
+    503 when it cannot be written (read-only, full or not permitted)."""
+    from synpunkt.warehouse import pipeline_lock
+
+    lock = pipeline_lock(timeout=ALERTS_WAIT_S, what=what)
+    try:
+        lock.__enter__()
+    except RuntimeError:
+        raise HTTPException(503, "the pipeline is running; try again shortly", headers={"Retry-After": "60"}) from None
+    except OSError as err:
+        raise _warehouse_unwritable(err, what) from None
+    return lock
 
 
 # -- the app ---------------------------------------------------------------------------------------------------
@@ -245,6 +352,8 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
     app = FastAPI(title="Synpunkt", summary="Municipalities submit batches of citizen comments.", version="1",
                   docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
                   openapi_url="/openapi.json" if docs else None)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(BodyDeadline, seconds=upload_timeout_s())
     app.add_middleware(CheckRequestHead)  # added last: runs first
     base_url = (public_url or api_public_url()).rstrip("/")
@@ -289,6 +398,8 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
             raise HTTPException(409, "this file has already been submitted for another municipality; one file holds "
                                      "one municipality's comments. If it was sent to the wrong one, ask the "
                                      "operator to withdraw that batch, then upload it again") from None
+        except OSError as err:  # read-only, full or not permitted: land_bytes leaves no partial batch behind
+            raise _not_stored(err, municipality) from None
         log.info("API batch %s for %s: %d bytes%s", receipt.batch_id, municipality, receipt.size_bytes,
                  " (duplicate)" if receipt.duplicate else "")
         status_url = base_url + app.url_path_for("batch_status", code=municipality, batch_id=receipt.batch_id)
@@ -328,21 +439,17 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
             raise HTTPException(404, "no such batch")
         return describe(folder)
 
-    def with_warehouse(work):
+    def with_warehouse(work: Callable[[Any], Any], what: str) -> Any:
         """Run `work(con)` on the live warehouse between pipeline runs (the pipeline is its one writer: while a
-        run holds it, 503 with Retry-After). None when there is no warehouse yet."""
+        run holds it, 503 with Retry-After), holding the pipeline lock as `what` (shown by `synpunkt status`).
+        None when there is no warehouse yet; 503 when the lock or the warehouse cannot be written."""
         import duckdb
 
         from synpunkt.config import warehouse_path
-        from synpunkt.warehouse import connect, pipeline_lock
+        from synpunkt.warehouse import connect
 
         path = Path(warehouse or warehouse_path())
-        lock = pipeline_lock(timeout=ALERTS_WAIT_S)
-        try:
-            lock.__enter__()
-        except RuntimeError:
-            raise HTTPException(503, "the pipeline is running; try again shortly",
-                                headers={"Retry-After": "60"}) from None
+        lock = _enter_pipeline_lock(what)
         try:
             if not path.exists():
                 return None
@@ -353,6 +460,8 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
                 con.close()
         except duckdb.IOException:
             raise HTTPException(503, "the warehouse is busy; try again shortly", headers={"Retry-After": "60"}) from None
+        except OSError as err:
+            raise _warehouse_unwritable(err, what) from None
         finally:
             lock.__exit__(None, None, None)
 
@@ -363,7 +472,8 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
         open ones, or all with ?all=true. Each carries the redacted text and the case id (external_id)."""
         from synpunkt.signals.store import list_alerts as read_alerts
 
-        frame = with_warehouse(lambda con: read_alerts(con, municipality, include_acknowledged=all))
+        frame = with_warehouse(lambda con: read_alerts(con, municipality, include_acknowledged=all),
+                               "the upload API listing alerts")
         alerts = [] if frame is None else json.loads(frame.to_json(orient="records", date_format="iso"))
         return {"municipality_code": municipality, "total": len(alerts), "alerts": alerts}
 
@@ -378,7 +488,8 @@ def create_app(root: Path | None = None, tokens_path: Path | None = None, public
             raise HTTPException(404, "no such alert")
         who = f"{' '.join(by.split())} (API, {municipality})" if by.strip() else f"API, {municipality}"
         try:
-            result = with_warehouse(lambda con: acknowledge(con, alert_id, who, municipality))
+            result = with_warehouse(lambda con: acknowledge(con, alert_id, who, municipality),
+                                    "the upload API acknowledging an alert")
         except UnknownAlert:
             raise HTTPException(404, "no such alert") from None
         if result is None:

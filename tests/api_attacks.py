@@ -525,7 +525,7 @@ def attacks(srv: Server) -> list[Attack]:
         Attack("double suffix .csv.exe", "415", _refuse_upload(multipart(part("file", "svar.csv.exe", CSV)))),
         Attack("right-to-left override in file name", "415", _refuse_upload(
             multipart(part("file", "svar\u202evsc.exe", CSV)))),
-        Attack("file field without a file name", "415", _refuse_upload(multipart(part("file", None, CSV)))),
+        Attack("file field without a file name", "400", _refuse_upload(multipart(part("file", None, CSV)))),
         Attack("too many part headers", "400", _refuse_upload(multipart(part(
             "file", "svar.csv", CSV, extra=b"".join(b"X-%d: y\r\n" % i for i in range(20)))))),
         Attack("overlong part header (10 kB file name)", "400", _refuse_upload(
