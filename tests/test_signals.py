@@ -449,9 +449,11 @@ def test_window_scoring_recovers_a_threat_diluted_in_a_long_ordinary_letter(dete
     whole, windows = whole_text.detect(texts), windowed.detect(texts)
     assert windowed.windowed and not whole_text.windowed and not windows["rule"].any()
     assert whole["probability"][1] < whole["probability"][0]  # diluted by the letter
-    # the urgent head installed on 2026-11-30 (trained on blind batches with urgent sentences inside long complaints)
-    # is diluted less: 0.88 whole-text against 0.97 windowed here (the margin was over 0.1 before)
-    assert windows["category"][1] == "threat" and windows["probability"][1] > whole["probability"][1] + 0.05
+    # the urgent heads installed since 2026-11-30 (trained on blind batches with urgent sentences inside long
+    # complaints) are diluted less: 0.88 whole-text against 0.97 windowed (2026-11-30), 0.96 against 0.99
+    # (2026-12-01; the margin was over 0.1 before): the window keeps the sentence's score whatever the letter
+    assert windows["category"][1] == "threat" and windows["probability"][1] > whole["probability"][1]
+    assert windows["probability"][1] >= windows["probability"][0] - 0.01
 
 
 def _random_head(classes: list[str], dim: int, rng: np.random.Generator):
