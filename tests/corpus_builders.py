@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 import json
 from datetime import date, timedelta
 
@@ -115,17 +116,26 @@ def delimited(header: list[str] | None, rows: list[list[str]], sep: str = ",", e
     return preamble + buf.getvalue()
 
 
-def xlsx(sheets: dict[str, list[list]]) -> bytes:
-    """A workbook with one sheet per entry (rows of Python values: str, int, float, datetime)."""
+def xlsx(sheets: dict[str, list[list]], merged: dict[str, str] | None = None) -> bytes:
+    """A workbook with one sheet per entry (rows of Python values: str, int, float, datetime); `merged`: sheet ->
+    a range of cells merged in it ("A1:B1")."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
         for row in rows:
             sheet.append(row)
+        if merged and title in merged:
+            sheet.merge_cells(merged[title])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def workbook(path: Path, sheets: dict[str, list[list]], merged: dict[str, str] | None = None) -> Path:
+    """`xlsx` written to `path`."""
+    path.write_bytes(xlsx(sheets, merged))
+    return path
 
 
 def parquet(columns: dict[str, pa.Array | list]) -> bytes:

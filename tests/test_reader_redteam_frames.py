@@ -9,10 +9,10 @@ import json
 import logging
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 
+from corpus_builders import workbook
 from synpunkt.tables import TableReadError, read_table
 from synpunkt.validate import validate_rows
 
@@ -30,17 +30,6 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def workbook(path: Path, sheets: dict[str, list[list]], merged: dict[str, str] | None = None) -> Path:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-        if merged and name in merged:
-            sheet.merge_cells(merged[name])
-    book.save(path)
-    return path
 
 
 def read_error(path: Path) -> str:

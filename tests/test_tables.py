@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from corpus_builders import workbook
 from synpunkt.tables import (
     TEXT_COLUMN_CANDIDATES,
     TableReadError,
@@ -712,15 +713,6 @@ def test_parquet_is_read_in_batches(tmp_path: Path) -> None:
 # --- XLSX -------------------------------------------------------------------------------------------------
 
 
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 def test_xlsx_every_sheet_with_the_same_columns_is_read(tmp_path: Path) -> None:
