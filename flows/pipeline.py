@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -319,6 +320,32 @@ def publish_flow(warehouse: Path | None = None, published: Path | None = None) -
         con.close()
 
 
+def changed_years(con, batches: list[dict], classified: int) -> list[int]:
+    """The years whose figures this run changed: those of the comments its batches added, and every year when
+    classification reached more comments than the run added (a new model classified the warehouse again)."""
+    ids = [b["batch_id"] for b in batches if b.get("rows_accepted")]
+    added = sum(b.get("rows_accepted") or 0 for b in batches)
+    if classified > added:
+        return [y for (y,) in con.execute("SELECT DISTINCT year FROM comments ORDER BY year").fetchall()]
+    if not ids:
+        return []
+    return [y for (y,) in con.execute("SELECT DISTINCT year FROM comments WHERE list_contains(?, batch_id) "
+                                      "ORDER BY year", [ids]).fetchall()]
+
+
+def mark_reports_stale(warehouse: Path | None, batches: list[dict], classified: int) -> list[int]:
+    """Rendered reports of the years this run changed get STALE.txt (synpunkt.report.render.mark_stale), as a
+    review import or a withdrawal does: their figures are no longer the published ones until rendered again."""
+    from synpunkt.report.render import mark_stale
+
+    con = connect(warehouse)
+    try:
+        years = changed_years(con, batches, classified)
+    finally:
+        con.close()
+    return [int(folder.name) for folder in mark_stale(years, f"new data published by the run of {date.today()}")]
+
+
 @flow(name="pipeline")
 def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, published: Path | None = None,
                   retry_failed: bool = False) -> dict:
@@ -335,7 +362,10 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
         classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)
         trends = trends_flow(warehouse)
         path = publish_flow(warehouse, published)
+        stale = mark_reports_stale(warehouse, ingested["batches"], classified.get("classified", 0))
     logger.info("published %s", path)
+    if stale:
+        logger.info("reports rendered before this run's data marked stale: %s", ", ".join(map(str, stale)))
     for failed in ingested["failed"]:
         logger.warning("batch %s (%s) failed: %s", failed["batch_id"], failed["municipality_code"], failed["error"])
     result = {"ingest": ingested, "classify": classified, "trends": trends, "published": path,

@@ -391,3 +391,31 @@ def test_a_file_whose_rows_are_all_rejected_is_quarantined_and_the_run_succeeds(
     assert query(home, "SELECT municipality_code, status, rows_received, rows_accepted, rows_quarantined, error "
                        "FROM batches ORDER BY 1") == [("0180", "ingested", 6, 3, 3, None),
                                                       ("0183", "ingested", 3, 0, 3, None)]
+
+
+def test_a_run_that_adds_data_marks_that_years_rendered_reports_stale(home, trained):
+    """Reports rendered before a run are out of date once it publishes new comments for their year: STALE.txt says
+    so, as after a review import or a withdrawal; another year's reports are left alone."""
+    model_dir, _ = trained
+    for year in (2023, 2024):
+        folder = home / "reports" / str(year)
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text("<html></html>")
+    drop_in_inbox(home, "0180", *encoded(rows(3, year=2024), "csv"))
+    run(model_dir)
+    assert "new data published by the run of" in (home / "reports" / "2024" / "STALE.txt").read_text()
+    assert not (home / "reports" / "2023" / "STALE.txt").exists()
+
+
+def test_changed_years_are_the_new_batches_years_or_all_after_a_reclassification():
+    import duckdb
+
+    from flows.pipeline import changed_years
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE comments AS SELECT * FROM (VALUES ('b1', 2023), ('b2', 2024), ('b2', 2025), "
+                "('b3', 2022)) t(batch_id, year)")
+    batches = [{"batch_id": "b2", "rows_accepted": 2}, {"batch_id": "b9", "rows_accepted": 0}]
+    assert changed_years(con, batches, classified=2) == [2024, 2025]
+    assert changed_years(con, batches, classified=40) == [2022, 2023, 2024, 2025]  # a new model: every year
+    assert changed_years(con, [], classified=0) == []
