@@ -42,6 +42,9 @@ def report(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             _fail(f"--out {out}: cannot make the folder ({err.strerror or type(err).__name__})")
+        problem = R.unwritable_reason(out)  # an existing folder the reports cannot be written into
+        if problem:
+            _fail(f"--out {out}: {problem}")
     code = _municipality(municipality) if municipality is not None else None
     if out is None or warehouse is None:  # the reports are written there, or the published copy read from there
         _check_home(write=out is None)
@@ -51,6 +54,8 @@ def report(
         rep.close()
     except (FileNotFoundError, ValueError, duckdb.Error) as err:
         _fail(str(err))
+    if out is None and (problem := R.unwritable_reason(R.default_out_dir(year))):  # the default folder, if made
+        _fail(f"reports for {year}: {problem}")
     _start_prefect()
     state = report_flow(year=year, municipality=code, lang=lang, out_dir=out, warehouse=warehouse, pdf=pdf,
                         model_dir=model, return_state=True)

@@ -29,11 +29,12 @@ from synpunkt.report.queries import (MIN_PEER_GROUP, Peers, channel_counts, coun
                                      model_evaluation, municipal_shares, municipalities_with_data, municipality_info,
                                      peer_group, pooled_shares, report_years, representative_comments,
                                      resolve_municipality, trend_shares, year_shares)
-from synpunkt.report.render import (NOTEBOOK, STALE_NOTE, RenderedReport, default_out_dir, mark_stale,
+from synpunkt.report.render import (NOTEBOOK, STALE_NOTE, RenderedReport, default_out_dir, index_language,
+                                    mark_stale,
                                     notebook_to_html, page_html, render_report, report_stem, report_targets, show,
-                                    write_index)
-from synpunkt.report.sections import (section_benchmark, section_channels, section_equal_treatment, section_quotes,
-                                      section_trends, section_year)
+                                    unwritable_reason, write_index)
+from synpunkt.report.sections import (MIN_QUOTE_GROUP, names_a_role, section_benchmark, section_channels,
+                                      section_equal_treatment, section_quotes, section_trends, section_year)
 from synpunkt.report.signals import section_signals
 from synpunkt.report.statistics import (ALPHA, MIN_RANK_N, MIN_TEST_N, SMALL_MARK, Z95, area_standing, chi_square,
                                         estimate_change_test, mean_ci, net_change_test, net_score, ranked, rest_estimate,

@@ -1,7 +1,7 @@
 """Numbers, percentages, p-values and dates as each language writes them, with Babel (CLDR locale data).
 
 Swedish: 1 234,5 · 58 % · −12 · 28 november 2025 (non-breaking spaces, the typographic minus);
-English: 1,234.5 · 58% · -12 · 28 November 2025. Missing values (None, NaN) are shown as an en dash.
+English: 1,234.5 · 58% · −12 · 28 November 2025 (the typographic minus too, as in the prose). Missing values (None, NaN) are shown as an en dash.
 """
 
 from __future__ import annotations
@@ -46,9 +46,14 @@ def shown_difference(a: float | None, b: float | None, digits: int = 0) -> float
     return _rounded(_rounded(a, digits) - _rounded(b, digits), digits)
 
 
+MINUS = "\u2212"
+
+
 def _minus(text: str, locale: str) -> str:
-    """Babel writes a hyphen; use the locale's minus sign (U+2212 in Swedish)."""
-    return get_minus_sign_symbol(locale) + text[1:] if text.startswith("-") else text
+    """Babel writes a hyphen (and en_GB keeps it): the typographic minus U+2212 in every language, as the
+    prose of both languages writes it ("−100 to +100")."""
+    text = get_minus_sign_symbol(locale) + text[1:] if text.startswith("-") else text
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def fmt_num(x: float | None, digits: int = 0, lang: str = "sv") -> str:

@@ -147,7 +147,8 @@ def section_title(rep: Report) -> Markup:
     # areas without a comment this year have no row in the views: listed with a dash, so every table has every area
     empty = [t for t in TOPICS if st is not None and t not in set(st.areas["topic"])]
     return render("lead.html.j2", rep=rep, title=page_title(rep), subtitle=subtitle, st=st, facts=facts,
-                  keyfigures=_keyfigures(rep, st) if st else None, prev=rep.year - 1, empty_topics=empty)
+                  keyfigures=_keyfigures(rep, st) if st else None, prev=rep.year - 1, empty_topics=empty,
+                  has_prev=st is not None and bool(st.areas["net_prev"].notna().any()))
 
 
 def _facts(rep: Report, st: Standing) -> list[tuple[str, Markup, dict]]:

@@ -8,6 +8,7 @@ import logging
 import re
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from synpunkt.report.formatting import Formatter, fmt_datetime
 from synpunkt.report.pdf import print_pdf
 from synpunkt.report.queries import municipalities_with_data, year_shares
 from synpunkt.report.templating import render
-from synpunkt.report.text import strings
+from synpunkt.report.text import LANGUAGES, strings
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,25 @@ def default_out_dir(year: int) -> Path:
     return config.home() / "reports" / str(year)
 
 
+def unwritable_reason(out: Path | str) -> str | None:
+    """Why the reports cannot be written into the folder `out` (and its notebooks/ subfolder, which the flow
+    makes), or None: a temporary file is created and deleted in each that exists. Checked before any work."""
+    import tempfile
+
+    out = Path(out)
+    for folder in (out, out / "notebooks"):
+        if not folder.exists():
+            continue  # made by the flow in a folder already checked
+        if not folder.is_dir():
+            return f"{folder} is not a folder; cannot write the reports there"
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".synpunkt-write-check-"):
+                pass
+        except OSError as err:
+            return f"cannot write into {folder} ({err.strerror or type(err).__name__})"
+    return None
+
+
 STALE_NOTE = "STALE.txt"
 """In a year's report folder: why its reports no longer match the warehouse (a batch withdrawn since they were
 rendered; mark_stale). A full render of the year into the folder removes it (flows/report.py)."""
@@ -122,6 +142,8 @@ class RenderedReport:
     net_score_lo: float
     net_score_hi: float
     seconds: float
+    generated: str | None = None
+    """When the report was rendered (ISO date and time, local), shown in the index."""
 
 
 def render_report(year: int, municipality: str | None = None, lang: str = "sv", out_dir: Path | str | None = None,
@@ -161,7 +183,8 @@ def render_report(year: int, municipality: str | None = None, lang: str = "sv", 
     return RenderedReport(year=year, municipality=code, name=name, lang=lang, html=str(html_path), pdf=pdf_path,
                           notebook=str(executed), n=int(head["n"]), net_score=float(head["net_score"]),
                           net_score_lo=float(head["net_score_lo"]), net_score_hi=float(head["net_score_hi"]),
-                          seconds=round(time.monotonic() - started, 1))
+                          seconds=round(time.monotonic() - started, 1),
+                          generated=datetime.now().isoformat(timespec="seconds"))
 
 
 def report_targets(warehouse: Path | str | None, year: int) -> list[tuple[str | None, str]]:
@@ -176,10 +199,20 @@ def report_targets(warehouse: Path | str | None, year: int) -> list[tuple[str | 
     return [(None, "national")] + list(zip(munis["code"], munis["name"]))
 
 
+def index_language(entries: list[dict]) -> str:
+    """The index's language: that of most of its reports; Swedish on a tie or without reports."""
+    counts = Counter(e.get("lang") for e in entries)
+    best = max((counts[lang] for lang in LANGUAGES), default=0)
+    return next((lang for lang in LANGUAGES if counts[lang] == best), LANGUAGES[0]) if best else LANGUAGES[0]
+
+
 def write_index(out_dir: Path | str, year: int, reports: list[RenderedReport | dict], lang: str = "sv",
                 warehouse: Path | str | None = None) -> Path:
-    """index.html linking every report in the folder (merged with earlier runs via index.json).
+    """index.html linking every report in the folder (merged with earlier runs via index.json), with each
+    report's language and the time it was rendered.
 
+    The index is in the language of most of its reports (index_language), not `lang` (the language of the
+    run that writes it, accepted for compatibility): one English report does not turn a Swedish index English.
     `warehouse` is accepted for compatibility and not shown: the index is published beside the reports.
     """
     out = Path(out_dir)
@@ -198,12 +231,17 @@ def write_index(out_dir: Path | str, year: int, reports: list[RenderedReport | d
             Path(d["notebook"]).is_relative_to(out) else d.get("notebook")
         entries[d["html"]] = d
     entries = {k: v for k, v in entries.items() if (out / k).exists()}
+    for k, e in entries.items():  # reports from before the field: the time their HTML was written
+        if not e.get("generated"):
+            e["generated"] = datetime.fromtimestamp((out / k).stat().st_mtime).isoformat(timespec="seconds")
     manifest_path.write_text(json.dumps(list(entries.values()), indent=1, ensure_ascii=False), encoding="utf-8")
+    lang = index_language(list(entries.values()))
     s = strings(lang)
     ordered = sorted(entries.values(), key=lambda e: (e["municipality"] is not None, e["name"], e["lang"]))
     title = s["index_title"].format(year=year)
+    latest = max((e["generated"] for e in ordered), default=None)
     body = render("index.html.j2", s=s, title=title, entries=ordered, fmt=Formatter(lang),
-                  generated=fmt_datetime(datetime.now(), lang))
+                  generated=fmt_datetime(latest, lang) if latest else None)
     index = out / "index.html"
     index.write_text(page_html(body, title, lang), encoding="utf-8")
     return index

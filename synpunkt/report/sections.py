@@ -7,6 +7,8 @@ appendix (:func:`synpunkt.report.appendix.section_method`).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from markupsafe import Markup
 
@@ -17,8 +19,9 @@ from synpunkt.report.formatting import shown_difference
 from synpunkt.report.lead import peers_label, standing
 from synpunkt.report.metadata import (MIN_GROUP, duration_groups, duration_value, find_metadata_key, gender_groups,
                                       group_label)
-from synpunkt.report.queries import (MIN_PEER_GROUP, channel_counts, metadata_rows, municipal_shares,
-                                     pooled_shares, representative_comments, trend_shares, year_shares)
+from synpunkt.report.queries import (MIN_PEER_GROUP, QUOTES_PER_GROUP, channel_counts, metadata_rows,
+                                     municipal_shares, pooled_shares, representative_comments, trend_shares,
+                                     year_shares)
 from synpunkt.report.statistics import (ALPHA, MIN_RANK_N, MIN_TEST_N, chi_square, kruskal_test, vs_rest,
                                         welch_test, year_changes)
 from synpunkt.report.templating import render
@@ -26,6 +29,15 @@ from synpunkt.report.templating import render
 RANKING_CHUNK = 40
 """At most this many municipalities per ranking plot (more are split over several plots)."""
 QUOTE_MAX_CHARS = 360
+MIN_QUOTE_GROUP = MIN_RANK_N
+"""No quotes from a municipality-year with fewer comments than this (the report's small-sample bar, †): with
+few comments a quote could point out its writer, even redacted."""
+ROLE_AT_PLACE = re.compile(
+    r"(?i:\b(?:vice\s+)?(?:ordförande|rektor|\w*chef|kontaktperson|undertecknad|sekreterare|kassör|\w*ledamot|"
+    r"föreståndare|kyrkoherde|vd|talesperson|ombud)\w{0,4}\b)"
+    r"(?:[\s,]+\S+){0,3}?[\s,]+(?i:i|på|för|vid|hos)\s+[A-ZÅÄÖ]")
+"""A role or title next to an organisation or place ("ordförande i PRO Sjöbo", "rektor på Ekskolan"): it can
+identify the writer although the name is redacted, so such a comment is never quoted."""
 
 
 def section_year(rep: Report) -> Markup:
@@ -206,9 +218,28 @@ def _truncate(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
+def names_a_role(text: str) -> bool:
+    """True when `text` names a role or title next to an organisation or place (ROLE_AT_PLACE)."""
+    return bool(ROLE_AT_PLACE.search(str(text)))
+
+
 def section_quotes(rep: Report) -> Markup:
-    """Representative comments per topic and sentiment: redacted text, escaped by the template."""
-    quotes = representative_comments(rep.con, rep.year, rep.code)
+    """Representative comments per topic and sentiment: redacted text, escaped by the template. None from a
+    municipality-year with fewer than MIN_QUOTE_GROUP comments, and none naming a role at a place."""
+    own = year_shares(rep.con, rep.year, rep.code)
+    own = own[own["topic"] == ALL_TOPICS]
+    n = int(own.iloc[0]["n"]) if not own.empty else 0
+    if n < MIN_QUOTE_GROUP:
+        return render("quotes.html.j2", rep=rep, topics=[], too_few=rep.t("quotes_too_few", name=rep.name,
+                      n=rep.fmt.int(n), year=rep.year, min_n=MIN_QUOTE_GROUP))
+    # more candidates than shown: some are left out below
+    quotes = representative_comments(rep.con, rep.year, rep.code, per_group=QUOTES_PER_GROUP + 4)
+    quotes = quotes[~quotes["text"].map(names_a_role)]
+    if rep.national:
+        sizes = municipal_shares(rep.con, rep.year, ALL_TOPICS)
+        small = set(sizes.loc[sizes["n"] < MIN_QUOTE_GROUP, "name"])
+        quotes = quotes[~quotes["municipality"].isin(small)]
+    quotes = quotes.groupby(["topic", "topic_sentiment"], sort=False).head(QUOTES_PER_GROUP)
     topics = []
     for topic in [t for t in TOPICS if t in set(quotes["topic"])]:
         columns = []
@@ -226,4 +257,4 @@ def section_quotes(rep: Report) -> Markup:
                 items.append({"text": _truncate(r["text"]), "source": source})
             columns.append((sent, items))
         topics.append((topic, columns))
-    return render("quotes.html.j2", rep=rep, topics=topics)
+    return render("quotes.html.j2", rep=rep, topics=topics, too_few=None)

@@ -76,6 +76,8 @@ STRINGS: dict[str, dict] = {
         "lead_marks_national": "▲/▼ = statistiskt säkerställd ökning/minskning sedan {prev}; – = ingen "
                                "säkerställd förändring. Hur det prövas står i avsnittet Om siffrorna.",
         "lead_no_prev": "ingen jämförelse",
+        "lead_marks_noprev": "▲/▼ = statistiskt säkerställt högre/lägre än övriga landet (alla andra kommuner); "
+                             "– = ingen säkerställd skillnad. Hur det prövas står i avsnittet Om siffrorna.",
         "keyfigures": "{n} synpunkter under {year}: {pos} positiva, {skep} skeptiska och {neg} negativa. "
                       "Nettotal {net} (95" + NB + "%" + NB + "KI {lo} till {hi}).",
         "keyfigures_change": "Jämfört med {prev}: {change} procentenheter{mark}.",
@@ -85,6 +87,8 @@ STRINGS: dict[str, dict] = {
         "not_tested": "för få för test",
         "sig_up": "statistiskt säkerställd ökning", "sig_down": "statistiskt säkerställd minskning",
         "not_sig": "ingen säkerställd förändring",
+        "gap_up": "statistiskt säkerställt högre än övriga landet",
+        "gap_down": "statistiskt säkerställt lägre än övriga landet", "gap_none": "ingen säkerställd skillnad",
         # -- sections -----------------------------------------------------------------------------------------
         "h_year": "Året i en bild", "h_trends": "Utveckling över tid", "h_benchmark": "Jämförelse",
         "h_channels": "Kanaler", "h_equal": "Likabehandling", "h_quotes": "Vad medborgarna säger",
@@ -103,8 +107,10 @@ STRINGS: dict[str, dict] = {
         "share_trend_intro": "Andelen positiva, skeptiska och negativa bland alla synpunkter, år för år.",
         "share_trend_alt": "Linjediagram: andel positiva, skeptiska och negativa synpunkter per år med band för "
                            "konfidensintervallen.",
-        "one_year_only": "Lagret har bara synpunkter från {year}; utvecklingen över tid visas när det finns minst "
-                         "två år.",
+        "one_year_only": "Det finns inga synpunkter från {name} före {year} i lagret, så det finns ingen "
+                         "utveckling att visa ännu.",
+        "one_year_only_national": "Det finns inga synpunkter före {year} i lagret, så det finns ingen utveckling "
+                                  "att visa ännu.",
         "no_prev_year": "Det finns inga synpunkter från {prev} att jämföra med.",
         "change_table_caption": "Förändring {prev} → {year}",
         "col_pos_prev_now": "Andel positiva {prev} → {year}", "col_net_prev": "Nettotal {prev}",
@@ -185,6 +191,8 @@ STRINGS: dict[str, dict] = {
                         "störst säkerhet. Texten är redigerad: personuppgifter är ersatta med markeringar som "
                         "[NAMN] och [TELEFON].",
         "quotes_none": "Inga synpunkter att visa för {year}.",
+        "quotes_too_few": "{name} har {n} synpunkter {year}, färre än {min_n}: med så få synpunkter kan ett "
+                          "citat peka ut den som skrev det, så inga citat visas.",
         "quotes_empty": "inga synpunkter",
         "quote_source_national": "{municipality}, {channel}",
         # -- appendix: about the figures, in plain language -------------------------------------------------------
@@ -261,8 +269,9 @@ STRINGS: dict[str, dict] = {
             "cc": "ingen: modellens svar räknade som de är"},
         "reasons": reason_labels("sv"),
         "index_title": "Synpunkter {year}: årsrapporter",
-        "index_intro": "Rapporter skapade {generated}.",
+        "index_intro": "Senaste rendering: {generated}. Varje rapports egen tid står i kolumnen Skapad.",
         "index_report": "Rapport", "index_lang": "Språk", "index_national": "Alla kommuner (riket)",
+        "index_generated": "Skapad", "lang_names": {"sv": "svenska", "en": "engelska"},
     },
     "en": {
         "locale": "en_GB",
@@ -326,6 +335,9 @@ STRINGS: dict[str, dict] = {
         "lead_marks_national": "▲/▼ = statistically significant increase/decrease since {prev}; – = no "
                                "significant change. How this is tested is described under About the figures.",
         "lead_no_prev": "no comparison",
+        "lead_marks_noprev": "▲/▼ = statistically significantly higher/lower than the rest of the country (every "
+                             "other municipality); – = no significant difference. How this is tested is described "
+                             "under About the figures.",
         "keyfigures": "{n} comments in {year}: {pos} positive, {skep} skeptical and {neg} negative. "
                       "Net score {net} (95% CI {lo} to {hi}).",
         "keyfigures_change": "Compared with {prev}: {change} percentage points{mark}.",
@@ -335,6 +347,9 @@ STRINGS: dict[str, dict] = {
         "not_tested": "too few to test",
         "sig_up": "statistically significant increase", "sig_down": "statistically significant decrease",
         "not_sig": "no significant change",
+        "gap_up": "statistically significantly higher than the rest of the country",
+        "gap_down": "statistically significantly lower than the rest of the country",
+        "gap_none": "no significant difference",
         "h_year": "The year at a glance", "h_trends": "Trends", "h_benchmark": "Benchmark",
         "h_channels": "Channels", "h_equal": "Equal treatment", "h_quotes": "What citizens say",
         "h_method": "About the figures",
@@ -353,8 +368,9 @@ STRINGS: dict[str, dict] = {
                              "year.",
         "share_trend_alt": "Line chart: share of positive, skeptical and negative comments per year with "
                            "confidence bands.",
-        "one_year_only": "The warehouse only has comments from {year}; trends are shown once there are at least "
-                         "two years.",
+        "one_year_only": "The warehouse has no comments from {name} before {year}, so there is no trend to show "
+                         "yet.",
+        "one_year_only_national": "The warehouse has no comments before {year}, so there is no trend to show yet.",
         "no_prev_year": "There are no comments from {prev} to compare with.",
         "change_table_caption": "Change {prev} → {year}",
         "col_pos_prev_now": "Share positive {prev} → {year}", "col_net_prev": "Net score {prev}",
@@ -436,6 +452,8 @@ STRINGS: dict[str, dict] = {
                         "the highest confidence. The text is redacted: personal data is replaced by markers such as "
                         "[NAMN] (name) and [TELEFON] (phone). Comments are shown in the original Swedish.",
         "quotes_none": "No comments to show for {year}.",
+        "quotes_too_few": "{name} has {n} comments in {year}, fewer than {min_n}: with so few comments a quote "
+                          "could identify its writer, so no quotes are shown.",
         "quotes_empty": "no comments",
         "quote_source_national": "{municipality}, {channel}",
         "method_intro": "Each comment is read by a language model that judges whether it is positive, skeptical or "
@@ -513,8 +531,9 @@ STRINGS: dict[str, dict] = {
             "cc": "none: the model's answers counted as they are"},
         "reasons": reason_labels("en"),
         "index_title": "Citizen comments {year}: annual reports",
-        "index_intro": "Reports generated {generated}.",
+        "index_intro": "Latest render: {generated}. Each report's own time is in the Generated column.",
         "index_report": "Report", "index_lang": "Language", "index_national": "All municipalities (national)",
+        "index_generated": "Generated", "lang_names": {"sv": "Swedish", "en": "English"},
     },
 }
 LANGUAGES = tuple(STRINGS)
