@@ -61,10 +61,19 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def is_blank(text) -> bool:
-    """True for None, NaN, non-strings that are empty, and whitespace-only strings."""
-    if text is None or (isinstance(text, float) and np.isnan(text)):
+    """True for a missing value (None, NaN of any float type, pd.NA, NaT), and for empty or whitespace-only text."""
+    if text is None or (np.ndim(text) == 0 and not isinstance(text, (str, bytes)) and pd.isna(text)):
         return True
     return not str(text).strip()
+
+
+def check_texts(texts: Sequence) -> None:
+    """Raise TypeError for items that are neither text nor a missing value (bytes, numbers, booleans): a number
+    read as the text "42" would get a sentiment nobody wrote. Names the first position, never the value."""
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) and not is_blank(t):
+            raise TypeError(f"predict() takes texts: item {i} is a {type(t).__name__}, not a str (decode bytes, "
+                            "and give missing comments as None)")
 
 
 class Classifier:
@@ -184,6 +193,9 @@ class Classifier:
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts; wrap a single text in a list")
         texts = list(texts)
+        check_texts(texts)
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1 (got {batch_size})")
         keep = [i for i, t in enumerate(texts) if not is_blank(t)]
         if len(keep) < len(texts):
             log.info("%d blank text(s) get a null prediction", len(texts) - len(keep))

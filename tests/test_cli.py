@@ -419,3 +419,42 @@ def test_a_run_that_cannot_get_the_warehouse_fails_in_one_line(home, monkeypatch
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_evaluate_fails_in_one_line_before_any_work(tmp_path, monkeypatch):
+    """Red-team findings: a folder that is no model, a bad SYNPUNKT_BACKEND and an --output under a file were
+    tracebacks (the last after the whole evaluation)."""
+    from typer.testing import CliRunner
+
+    from synpunkt.cli import app
+
+    data = tmp_path / "labelled.csv"
+    data.write_text("text,sentiment\nBra service,positive\nDålig service,negative\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    runner = CliRunner()
+    for args, says in ((["--model", str(tmp_path / "missing")], "no such model folder"),
+                       (["--model", str(tmp_path / "empty")], "not a Synpunkt model folder"),
+                       (["-o", str(blocker / "r.json")], "is a file, not a folder")):
+        result = runner.invoke(app, ["evaluate", "--data", str(data), *args])
+        assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output, args
+    monkeypatch.setenv("SYNPUNKT_BACKEND", "nonsense")
+    result = runner.invoke(app, ["evaluate", "--data", str(data)])
+    assert result.exit_code == 2 and "SYNPUNKT_BACKEND" in result.output
+
+
+def test_predict_reads_missing_values_as_missing_and_refuses_non_text(shipped_model_dir):
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from synpunkt.classifier import Classifier
+
+    shipped = Classifier.load(shipped_model_dir)
+    table = shipped.predict([pd.NA, np.float32("nan"), None, "Bra service"])
+    assert table["sentiment"].isna().tolist() == [True, True, True, False]
+    with pytest.raises(TypeError, match="item 1 is a bytes"):
+        shipped.predict(["Bra", b"Bra service"])
+    with pytest.raises(ValueError, match="batch_size"):
+        shipped.predict(["Bra"], batch_size=-1)

@@ -20,13 +20,13 @@ def classify(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its suffix")],
     text_column: Annotated[Optional[str], typer.Option(help="Column with the comment (default: guess: text, kommentar, synpunkt, fritext...)")] = None,
     model: ModelOpt = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Comments per forward pass (default: the backend's)")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Comments per forward pass (default: the backend's)")] = None,
     backend: BackendOpt = None,
 ) -> None:
     """Classify every comment in INPUT and write the input columns plus predictions to OUTPUT."""
     _setup_logging()
     _check_settings()  # a bad SYNPUNKT_* value: one line naming it, before any work
-    from synpunkt.classifier import Classifier
+    from synpunkt.classifier import Classifier, is_blank
     from synpunkt.tables import (READ_ERROR_COLUMN, TEXT_COLUMN_CANDIDATES, WRITE_SUFFIXES, TableReadError,
                                  find_column, read_table, with_sheet_column, with_unread_rows, write_table)
 
@@ -50,7 +50,8 @@ def classify(
         clf = Classifier.load(model, backend=backend)
     except (OSError, ValueError, KeyError) as err:
         _fail(f"cannot load the model{f' in {model}' if model else ''}: {type(err).__name__}: {err}")
-    predictions = clf.predict(df[column].tolist(), batch_size=batch_size, progress=len(df) >= 100)
+    texts = [t if isinstance(t, str) or is_blank(t) else str(t) for t in df[column]]  # a JSON number is its text
+    predictions = clf.predict(texts, batch_size=batch_size, progress=len(df) >= 100)
     clash = [c for c in predictions.columns if c in df.columns]
     out = with_unread_rows(df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index)),
                            df.attrs.get("bad_rows", []))
@@ -91,6 +92,11 @@ def evaluate(
 ) -> None:
     """Evaluate a model: macro-F1 and MCC with 95 % CIs, per-class report, confusion matrix, topic F1, ECE."""
     _setup_logging()
+    _check_settings()  # a bad SYNPUNKT_* value (SYNPUNKT_BACKEND=...): one line naming it, before any work
+    if model is not None or not quantification:
+        model = _model_folder(model)
+    if output is not None:  # checked before the evaluation, not after it
+        _output_file(output, (".json",), "--output")
     if quantification:
         from synpunkt.quantification_fit import card_section, fit_shares as fit
 
@@ -102,7 +108,10 @@ def evaluate(
 
     if not data and not standard and not behaviour:
         _fail("give --data FILE, --standard or --behaviour")
-    clf = Classifier.load(model, backend=_backend(backend))
+    try:
+        clf = Classifier.load(model, backend=_backend(backend))
+    except (OSError, ValueError, KeyError) as err:
+        _fail(f"cannot load the model in {model}: {type(err).__name__}: {err}")
     if behaviour and not data and not standard:
         import pandas as pd
 
@@ -112,7 +121,7 @@ def evaluate(
         table = evaluate_behaviour(clf)
         typer.echo(markdown_table(pd.DataFrame(table)))
         if output:
-            output.write_text(json.dumps({"model_version": clf.version, "behaviour": table}, indent=2))
+            _write_report(output, {"model_version": clf.version, "behaviour": table})
         return
     if standard:
         report = evaluate_standard(clf, load_in_domain(IN_DOMAIN_DATA), data_dir=shared_data, behaviour=behaviour)
@@ -125,6 +134,11 @@ def evaluate(
             df = df[df["split"] == split].reset_index(drop=True)
             if df.empty:
                 _fail(f"no rows with split == {split!r} in {data}")
+        classes = df["sentiment"].nunique()
+        if classes < 2 or len(df) < 30:
+            typer.echo(f"warning: {len(df)} labelled comment(s) with {classes} sentiment class(es): macro-F1, MCC and "
+                       "their intervals say little here (a test set needs every class and, for intervals of a few "
+                       "points, some hundred comments)", err=True)
         report = {"model_version": clf.version, "sets": {data.stem: evaluate_frame(clf, df)}}
     typer.echo(markdown_summary(report))
     for name, res in report["sets"].items():
@@ -134,7 +148,7 @@ def evaluate(
 
         typer.echo("\n" + behaviour_section(report["behaviour"]))
     if output:
-        output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        _write_report(output, report)
         typer.echo(f"\nreport written to {output}")
     if update_card and standard:
         from synpunkt.config import model_dir as default_model_dir
@@ -269,6 +283,15 @@ def average_models(
         typer.echo(f"recalibrated on {record['validation_rows']} validation rows: sentiment T "
                    f"{after['sentiment_temperature']:.4f}, topics T {after['topic_temperature']:.4f}")
     typer.echo("evaluate it with `synpunkt evaluate --standard -m OUTPUT_DIR` (or --data FILE --split validation)")
+
+
+def _write_report(output: Path, report: dict) -> None:
+    """The evaluation as JSON, its folder made; a write that fails is one line."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    except OSError as err:
+        _fail(f"--output {output}: cannot write it ({err.strerror or type(err).__name__})")
 
 
 @app.command()
