@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from synpunkt.config import IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES, shared_datasets
-from synpunkt.labels import SENTIMENTS, TOPICS
+from synpunkt.labels import SENTIMENT_LABELS_SV, SENTIMENTS, TOPICS
 
 LABELLED_COLUMNS = ["text", "sentiment", "topics", "topic_sentiment", "source", "split"]
 IN_DOMAIN_SOURCE = "synpunkt_in_domain"
@@ -68,13 +68,18 @@ def load_labelled_file(path: Path, text_column: str | None = None) -> pd.DataFra
     topic_col = next((lowered[c] for c in TOPIC_COLUMN_CANDIDATES if c in lowered), None)
     df = pd.DataFrame({
         "text": raw[text_col],
-        "sentiment": raw[sent_col].astype(str).str.strip().str.lower(),
+        # codes or the Swedish names the review sheet also accepts ("Positiv", "negativ"), any case
+        "sentiment": raw[sent_col].astype(str).str.strip().str.lower().replace(SENTIMENT_CODES_BY_SV_NAME),
         "topics": raw[topic_col].map(parse_topics) if topic_col else None,
         "topic_sentiment": raw["topic_sentiment"] if "topic_sentiment" in raw else None,
         "source": raw["source"] if "source" in raw else Path(path).stem,
         "split": raw["split"] if "split" in raw else "all",
     })
     return validate_labelled(df, where=str(path))
+
+
+SENTIMENT_CODES_BY_SV_NAME = {name: code for code, name in SENTIMENT_LABELS_SV.items()}
+"""A labelled file's Swedish sentiment names ("negativ") read as the codes ("negative")."""
 
 
 def parse_topics(value) -> list[str]:

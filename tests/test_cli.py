@@ -477,3 +477,12 @@ def test_a_hub_base_model_offline_is_one_line_saying_how_to_supply_it(monkeypatc
     assert "--local-dir" in result.output and "Traceback" not in result.output
     with pytest.raises(BaseModelUnavailable, match="not in the local Hugging Face cache"):
         load_base("KB/bert-base-swedish-cased")
+
+
+def test_a_labelled_file_may_name_sentiments_in_swedish(tmp_path):
+    """As the review sheet does: "Positiv", "negativ", "SKEPTISK" are the codes positive, negative, skeptical."""
+    from synpunkt.data import load_labelled_file
+
+    path = tmp_path / "labelled.csv"
+    path.write_text("text,sentiment\nBra,Positiv\nDåligt,negativ\nTja,SKEPTISK\nOk,positive\n", encoding="utf-8")
+    assert load_labelled_file(path)["sentiment"].tolist() == ["positive", "negative", "skeptical", "positive"]
