@@ -418,14 +418,17 @@ def _note(error: str | None, limit: int = 160) -> str:
     """A batch's error for the status table: whole when short, else cut at a word boundary with "…" (the whole
     reason is in the batches table: `synpunkt status` says where)."""
     error = " ".join((error or "").split())
-    if len(error) <= limit:
-        return error
-    return (error[:limit].rsplit(" ", 1)[0] or error[:limit]) + " …"
+    return error if len(error) <= limit else _cut_at_word(error, limit) + " …"
+
+
+def _cut_at_word(text: str, limit: int) -> str:
+    """`text` cut at the last word boundary before `limit` characters (at `limit` when there is none; pure)."""
+    return text[:limit].rsplit(" ", 1)[0] or text[:limit]
 
 
 def _shortened(text: str, limit: int = ALERT_TEXT_CHARS) -> str:
     """The text cut at a word boundary before `limit` characters, with how much was left out (pure)."""
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    cut = _cut_at_word(text, limit)
     return f"{cut} … ({len(text) - len(cut)} more characters: see the view urgent_comments)"
