@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from synpunkt.config import home, private_dir, private_file, warehouse_path
+from synpunkt.config import PRIVATE_FILE_MODE, home, private_dir, private_file, warehouse_path
 from synpunkt.labels import SENTIMENTS, TOPICS, prob_column
 from synpunkt.marts import create_marts
 from synpunkt.municipalities import load_municipalities
@@ -89,7 +89,7 @@ def pipeline_lock(timeout: float = 600, what: str = "a pipeline run", logger: lo
 
     lock_path = Path(home()) / LOCK_FILE
     private_dir(lock_path.parent)
-    lock = FileLock(str(lock_path))
+    lock = FileLock(str(lock_path), mode=PRIVATE_FILE_MODE)  # 0600 like the home's other files, whatever the umask
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -104,7 +104,9 @@ def pipeline_lock(timeout: float = 600, what: str = "a pipeline run", logger: lo
     try:
         holder.write_text(json.dumps({"pid": os.getpid(), "what": what, "since": now().isoformat(timespec="seconds")}),
                           encoding="utf-8")
-    except OSError:  # only a better message is lost
+        private_file(holder)
+        private_file(lock_path)  # a lock file left by an older version (0644)
+    except OSError:  # only a better message (or the mode of a lock file not ours) is lost
         pass
     try:
         yield

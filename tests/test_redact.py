@@ -85,7 +85,7 @@ def test_fixture_numbers_are_what_they_claim():
 
 def test_placeholders_and_api_shape(rules):
     assert set(PLACEHOLDERS) == {"personnummer", "samordningsnummer", "telefon", "e-post", "adress", "kontonummer",
-                                 "kortnummer", "namn"}
+                                 "kortnummer", "regnr", "namn"}
     assert PLACEHOLDERS["e-post"] == "[E-POST]" and PLACEHOLDERS["namn"] == "[NAMN]"
     red = rules.redact("Inget känsligt här.")
     assert isinstance(red, Redaction) and red.text == "Inget känsligt här."
@@ -284,7 +284,7 @@ def test_not_personal_data(full, text):
 
 
 def test_existing_placeholders_are_left_alone(full):
-    text = "[NAMN] ringde från [TELEFON] om [ADRESS], [E-POST] och [PERSONNUMMER]. [KONTONUMMER] [KORTNUMMER]"
+    text = "[NAMN] ringde från [TELEFON] om [ADRESS], [E-POST] och [PERSONNUMMER]. [KONTONUMMER] [KORTNUMMER] [REGNR]"
     red = full.redact(text)
     assert red.text == text and red.total == 0
     red = full.redact("Tack [NAMN] för hjälpen, ring [TELEFON] eller 070-123 45 67.")

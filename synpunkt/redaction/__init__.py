@@ -8,6 +8,7 @@ One module per job:
 * ``phones``: phone numbers (the phonenumbers library plus hand-written shapes);
 * ``payment_numbers``: card numbers, IBANs, bank accounts and giro numbers;
 * ``addresses``: street, Box and postcode addresses;
+* ``vehicles``: car registration numbers (Swedish plates);
 * ``patterns``: e-mail and the order in which the rules above take precedence;
 * ``columns``: metadata headers (only fixed-shape identifiers taken out) and name columns (every cell a name);
 * ``name_lists`` and ``names``: the name rules and the per-word decisions around the model;

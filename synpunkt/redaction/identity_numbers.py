@@ -14,6 +14,10 @@ After "referens", "ref", "kundnummer", "OCR", "faktura" (a reference or payment 
 date is valid and its check digit right: "Referens" is where people are asked to write their personnummer, and a
 reference number that passes as one is taken for one (privacy before a false alarm).
 
+Without a keyword, a number whose date is written in groups, "YY MM DD-NNNN" ("85 06 12-2384", "1985 06 12-2384"),
+is redacted when its date is valid, whatever its check digit, with the same guards (payment and case numbers, a
+unit after it, an account word before it, a phone number after a phone word).
+
 After a keyword, a number with a digit too few or too many ("personnummer 850312-239") is redacted too, and so is
 one whose date is written in groups ("85 06 12-2384", "85-06-12-2384", "19 850612-2384"). A keyword
 with another number between it and this one says nothing about this one. python-stdnum checks the check digit
@@ -28,7 +32,13 @@ import re
 import phonenumbers
 from stdnum import luhn
 
-from synpunkt.redaction.number_context import NUMBER_START, case_number_context, digits, payment_reference_context
+from synpunkt.redaction.number_context import (
+    NUMBER_START,
+    amount_follows,
+    case_number_context,
+    digits,
+    payment_reference_context,
+)
 from synpunkt.redaction.spans import PLACEHOLDER_RE, Span
 
 PNR_RE = re.compile(
@@ -60,6 +70,15 @@ _LOOSE_RE = re.compile(
 _GROUPED_RE = re.compile(NUMBER_START + r"\d+(?:(?:[ \u00a0]?[-+–.][ \u00a0]?|[ \u00a0])\d+)+(?![\w])")
 """Digits in groups ("85 06 12-2384", "19 850612-2384", "85-06-12-2384"); cut to a personnummer by _grouped_end."""
 _GROUP_RE = re.compile(r"\d+")
+
+_BARE_GROUPED_RE = re.compile(
+    NUMBER_START + r"(?:(?P<cc>1[89]|20)[ \u00a0]?)?(?P<yy>\d{2})[ \u00a0](?P<mm>\d{2})[ \u00a0](?P<dd>\d{2})"
+    r"[ \u00a0]?[-+–][ \u00a0]?(?P<tail>\d{4})(?![\w])(?![-/.,–]\d)(?![ \u00a0]\d)"
+)
+"""A personnummer with its date in groups and no keyword: "85 06 12-2384", "1985 06 12-2384" (YY MM DD-NNNN)."""
+_ACCOUNT_WORD_BEFORE_RE = re.compile(
+    r"(?i)(?<![\w])(?:bank)?(?:konto\w*|kto|clearing\w*|(?:bank|plus|post)?giro\w*|bg|pg)\W{0,4}"
+    r"(?:(?:nr|nummer|är|till|mitt|min)\W{1,3}){0,2}$")
 
 _FUZZY_KEYWORDS = ("personnummer", "personnumret", "personnr", "persnr", "födelsenummer", "samordningsnummer",
                    "samordningsnr")
@@ -211,6 +230,30 @@ def _grouped_spans(text: str, taken: list[Span]) -> list[Span]:
     return out
 
 
+def _bare_grouped_spans(text: str, taken: list[Span]) -> list[Span]:
+    """Personnummer written "YY MM DD-NNNN" (or "[CC]YY MM DD-NNNN") without a keyword: redacted when the date is
+    real (day + 60 for a samordningsnummer), whatever the check digit, with the guards of the ungrouped shape: after
+    "OCR", "faktura" or a case number only with a right check digit; not before a unit ("kr", "%"); not after an
+    account word (the account rule takes it); not a number in the phone plan after a phone word."""
+    out = []
+    for m in _BARE_GROUPED_RE.finditer(text):
+        if any(s.start < m.end() and m.start() < s.end for s in taken):
+            continue
+        kind = birth_date_kind(m["cc"], m["yy"], m["mm"], m["dd"])
+        if kind is None or amount_follows(text, m.end()):
+            continue
+        if _ACCOUNT_WORD_BEFORE_RE.search(text[max(0, m.start() - 30) : m.start()]):
+            continue
+        check_ok = luhn.is_valid(m["yy"] + m["mm"] + m["dd"] + m["tail"])
+        if (payment_reference_context(text, m.start()) or case_number_context(text, m.start())) and not (
+                check_ok and _plausible_birth(m["cc"], m["yy"])):
+            continue
+        if m["cc"] is None and m["yy"].startswith("0") and _phone_like(m.group()) and _phone_word_before(text, m):
+            continue
+        out.append(Span(m.start(), m.end(), kind))
+    return out
+
+
 def _phone_like(number: str) -> bool:
     """A valid Swedish phone number when read as one (0701234567 is; 0008096265 is not)."""
     try:
@@ -243,4 +286,5 @@ def identity_number_spans(text: str) -> list[Span]:
             kind = "samordningsnummer" if _samordning_said(text, m.start()) else "personnummer"
             out.append(Span(m.start(), m.end(), kind))
     out += _grouped_spans(text, out)
+    out += _bare_grouped_spans(text, out)
     return sorted(out, key=lambda s: s.start)

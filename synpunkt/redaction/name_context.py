@@ -63,6 +63,23 @@ _NO_INITIAL = frozenset("iåö")
 """Lowercase letters that are words on their own, never taken for an initial."""
 
 
+WORKPLACE_ENDINGS = ("tjänsten", "skolan", "kontoret", "förvaltningen", "enheten", "receptionen", "kommunen",
+                     "boendet", "centralen", "biblioteket", "nämnden", "avdelningen", "mottagningen", "växeln",
+                     "teamet", "personalen", "omsorgen", "fritids", "gården", "stadshuset", "kommunhuset", "vården",
+                     "kundtjänst", "hemtjänst", "socialen", "bygglov", "lovet", "kansliet")
+"""Workplaces ("hemtjänsten", "förskolan", "biblioteket"): a rare capitalised word before "från", "på", "i" or "hos"
+one of them is the person who works there ("Gurra från hemtjänsten")."""
+WORKPLACE_ZIPF = 3.5
+"""Below this a capitalised rare word before a workplace is taken for a name (a nickname such as "Gurra" is a word
+of some frequency in the news; places before a workplace are rare)."""
+
+
+def _works_at(words: list[str], i: int) -> bool:
+    """Word ``i`` is followed by "från", "på", "i", "hos" or "vid" and a workplace in lowercase."""
+    return (i + 2 < len(words) and words[i + 1] in ("från", "på", "i", "hos", "vid")
+            and words[i + 2].islower() and words[i + 2].endswith(WORKPLACE_ENDINGS))
+
+
 def naming_context(words: list[str], i: int, lowercase: bool = False) -> bool:
     """Whether word ``i`` follows a naming or addressing context (see ``NAMING_WORDS``, ``NAMING_PAIRS``; for a
     ``lowercase`` word not "det är", which comes before adjectives as often)."""
@@ -198,6 +215,9 @@ def context_names(words: list[str], line_start: list[bool] | None = None, lists:
                 or (words[i + 1] == "på" and i + 2 < n and words[i + 2].islower() and is_wordlike(words[i + 2]))
         ) and zipf(w) < VERY_RARE_ZIPF and rare_word(w) and not w.lower().endswith(NOUN_ENDINGS):
             out[i] = True  # "Mahad på bygglov lovade", "Liban svarade aldrig"
+        elif is_cap(w) and _works_at(words, i) and zipf(w) < WORKPLACE_ZIPF and rare_word(w) and not (
+                w.lower().endswith(NOUN_ENDINGS)):
+            out[i] = True  # "Gurra från hemtjänsten kom aldrig", "Zebbe på förskolan"
         elif (is_cap(w) and not initial[i] and w.endswith("s") and len(w) >= 5 and rare_word(w[:-1])
               and words[i - 1].lower() not in PLACE_PREPOSITIONS
               and i + 1 < n and words[i + 1].islower() and is_wordlike(words[i + 1])):

@@ -119,6 +119,18 @@ Skog Sköld Smith Stark Steen Storm Strand Strid Ström Svärd Thor Toft Turk Vi
 name or after a title (the hand-written lists above keep their say)."""
 
 
+NICKNAMES = frozenset("""
+Gurra Gugge Berra Roffe Uffe Totte Affe Perra Hasse Lelle Kenta Tompa Robban Danne Fredde Jonte Ludde Steffe Pirre
+Benke Classe Ninni Lollo Tusse Lottis Gittan Bettan Sussi Kattis Sessan Annis Mickan Tessan Vickan Jossan
+Mirre Hagge Pålle Kjelle Bengan Nicke Jimpa Tobbe Nille Rolle Tjalle Gunnis Ingis Birgan Nettan Frasse Acke
+Sickan Bibbi Gabbe Dodde Flisan Sassa Ollie Jonne Henke Jompa Tessi Nilla Kickan Ullis Lillemor Göte Jerka Peppe
+Tottan
+""".split())
+"""Swedish short forms of first names ("Gurra" for Gustav, "Berra" for Bertil, "Gittan" for Birgitta): first names
+of the rules (not of the name model's features). Those that are also words ("Stickan", "Putte", "Mange") are
+left out."""
+
+
 NOT_NAMES = frozenset("""
 dnr ocr ref ärende ärendenr faktura fakturanr kundnr ordernr willys coop lidl hemköp ica maxi apoteket postnord
 norr söder öst väst syd nordost nordväst sydost sydväst centrum city
@@ -150,7 +162,7 @@ CORE_LISTS = NameLists(FIRST_NAMES, AMBIGUOUS_FIRST_NAMES, SURNAMES, SURNAMES)
 _GAZ_FIRST, _GAZ_LAST = _read_names("first_names.txt"), _read_names("surnames.txt")
 _WORDS = COMMON_WORD_NAMES | {w for w in _GAZ_FIRST | _GAZ_LAST if w.lower() in STOPWORDS}
 GAZETTEER = NameLists(
-    first=FIRST_NAMES | (_GAZ_FIRST - _WORDS - AMBIGUOUS_FIRST_NAMES),
+    first=FIRST_NAMES | NICKNAMES | (_GAZ_FIRST - _WORDS - AMBIGUOUS_FIRST_NAMES),
     ambiguous=AMBIGUOUS_FIRST_NAMES | ((_WORDS & _GAZ_FIRST) - FIRST_NAMES),
     surnames=SURNAMES | (_GAZ_LAST - _WORDS),
     all_surnames=SURNAMES | _GAZ_LAST,

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from synpunkt.redaction.lexicon import rare_word
+from synpunkt.redaction.lexicon import common_word, known_word, rare_word, zipf
 from synpunkt.redaction.name_lists import (
     CORE_LISTS,
     GAZETTEER,
@@ -276,12 +276,25 @@ def _adjacent(offsets: list[tuple[int, int]], text: str, i: int, j: int) -> bool
     return text[offsets[i][1] : offsets[j][0]] in ("", " ")
 
 
+SIGNATURE_SURNAME_ZIPF = 2.5
+"""A capitalised word rarer than this before ", <listed first name>" is a surname written first when it is no common
+word ("Yousefi, Tove") or is hyphenated of capitalised parts ("Al-Hassan, Tove", "Abu-Salem, Tove": the parts may
+be words of their own)."""
+
+
+def _capitalised_parts(w: str) -> bool:
+    """A hyphenated word whose parts are all capitalised ("Al-Hassan", "Ben-Ali"; not "E-tjänsten")."""
+    parts = w.split("-")
+    return len(parts) > 1 and all(p[:1].isupper() and p[1:].islower() for p in parts)
+
+
 def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], line_start: list[bool],
                  is_name: np.ndarray) -> np.ndarray:
     """Grow each run of name words to the whole name: the capitalised word after it (a surname), a listed
     surname in lowercase after it ("anna lund"), the capitalised word before it (a first name: not at a
     sentence start unless the name is a surname, "Filmon Olsson"), a surname and comma before it ("Lund, Karin";
-    any capitalised word where that is the whole text), and an initial before it ("L. Andersson"). A word that is
+    any capitalised word where that is the whole text; a rare hyphenated one before a listed first name,
+    "Al-Hassan, Tove"), and an initial before it ("L. Andersson"). A word that is
     no common word (``lexicon.rare_word``) counts as a name beside one: at a sentence start ("Szymon Janczura"),
     in lowercase ("fatima doğan", "zabihullah gebru") and around the comma of a short cell ("Kumar, Rojda")."""
     flags = np.array(is_name, dtype=bool)
@@ -325,8 +338,10 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
             if (i >= 2 and words[i - 1] == "," and not flags[i - 2] and name_word(i - 2)
                     and (is_cap(words[i - 2]) or (cell and words[i - 2].islower()))
                     and (surname_word(i - 2) or surname_word_low(i - 2) or (i == 2 and n == 3) or (
-                        cell and rare_word(words[i - 2])))):
-                flags[i - 2] = changed = True  # "Lund, Karin" (a surname first, as in registers)
+                        cell and rare_word(words[i - 2])) or (
+                        known_first(words[i]) and is_cap(words[i - 2]) and zipf(words[i - 2]) < SIGNATURE_SURNAME_ZIPF
+                        and (_capitalised_parts(words[i - 2]) or rare_word(words[i - 2]))))):
+                flags[i - 2] = changed = True  # "Lund, Karin", "Al-Hassan, Tove" (a surname first, as in registers)
             if (j >= 0 and not flags[j] and _adjacent(offsets, text, j, i) and words[j].islower() and (
                     (name_word(j) and (words[j].title() in GAZETTEER.first | GAZETTEER.ambiguous
                                        or (rare_word(words[j]) and words[i].islower())))
@@ -342,6 +357,56 @@ def extend_names(text: str, words: list[str], offsets: list[tuple[int, int]], li
             if (i >= 2 and words[i - 1] == "." and _ANY_INITIAL_RE.match(words[i - 2]) and not flags[i - 2]
                     and text[offsets[i - 1][1] : offsets[i][0]] == " "):
                 flags[i - 2] = flags[i - 1] = changed = True
+    return flags
+
+
+CLAUSE_WORD_ZIPF = 4.0
+"""A capitalised word this frequent in Swedish (about one in 100,000 words: "Allt", "Hoppas", "Gäller", "Mobil")
+after a name, in none of the name lists, starts the next clause of a comment that left out its full stop."""
+CLAUSE_NOUN_ZIPF = 3.0
+"""The same for a noun in the definite form ("Mötet", "Hemtjänsten", "Receptionen"), which no surname is."""
+CLAUSE_AFTER_ONE_ZIPF = 5.0
+"""Right after a single name word only a very frequent word ("Allt", "Hoppas", "Gäller") is cut: a rarer one may be
+an unlisted surname that is also a word ("Anna Sommar")."""
+_DEFINITE_ENDINGS = ("en", "et", "na", "rn", "ln")
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def clause_word(w: str) -> bool:
+    """A capitalised common Swedish word that is no listed name: after a name it starts a new clause ("Mvh Stig
+    Engström Allt fungerade bra"), so a name span stops before it."""
+    if len(w) < 3 or not is_cap(w) or not is_wordlike(w) or "-" in w:
+        return False
+    if known_first(w) or w in GAZETTEER.ambiguous or w in GAZETTEER.all_surnames or is_surname(w):
+        return False
+    if not common_word(w):
+        return False
+    f = zipf(w)
+    low = w.lower()
+    return f >= CLAUSE_WORD_ZIPF or (f >= CLAUSE_NOUN_ZIPF and low.endswith(_DEFINITE_ENDINGS) and known_word(low))
+
+
+def stop_at_clause_words(text: str, words: list[str], offsets: list[tuple[int, int]], is_name: np.ndarray
+                         ) -> np.ndarray:
+    """Cut each run of name words (only a space between them) at a ``clause_word`` after two name words (after one
+    only a very frequent one; never after a particle: "Hjalmar von Essen"): that word and the rest of the run are
+    no name ("Mvh Stig Engström Allt fungerade" keeps "Allt fungerade")."""
+    flags = np.array(is_name, dtype=bool)
+    n = len(words)
+    i = 0
+    while i < n:
+        if not flags[i]:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and flags[j] and _adjacent(offsets, text, j - 1, j):
+            j += 1
+        for k in range(i + 1, j):
+            if clause_word(words[k]) and is_cap(words[k - 1]) and (
+                    k - i >= 2 or zipf(words[k]) >= CLAUSE_AFTER_ONE_ZIPF):
+                flags[k:j] = False
+                break
+        i = j
     return flags
 
 

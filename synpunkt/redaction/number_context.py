@@ -17,7 +17,9 @@ _DATE_LIKE_RE = re.compile(
 )
 _TIME_RANGE_RE = re.compile(r"^([01]\d|2[0-3])[.:]?([0-5]\d)\s?[-–]\s?([01]\d|2[0-3])[.:]?([0-5]\d)$")
 _AMOUNT_AFTER_RE = re.compile(
-    r"^\s?(?:kr\b|kronor|sek\b|:-|%|procent|st\b|stycken|år\b|km\b|m\b|meter|min\b|minuter)", re.IGNORECASE)
+    r"^\s?(?:(?i:kr\b|kronor|sek\b|procent|stycken|meter|minuter)|:-|%|(?:st|ST|år|ÅR|km|KM|m|M|min|MIN)\b)")
+"""A unit after a number. The short ones only in lowercase or capitals: a capitalised "Min", "St", "År" starts the
+next sentence ("kontonr 6123-456 789 012 Min son ...": the number is no sum of minutes)."""
 _CASE_PREFIX_RE = re.compile(
     r"(?:\b[A-ZÅÄÖ]{1,5}|(?i:\b(?:dnr|diarienr|diarienummer|ärende|ärendet|ärendenr|ärendenummer|nr|referens|"
     r"referensnummer|ref|beslut|faktura|fakturanr|fakturanummer|ocr|ocr-nummer|order|ordernr|ordernummer|"

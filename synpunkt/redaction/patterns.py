@@ -1,8 +1,8 @@
 """Identifiers with a fixed shape (everything but names), in the order their rules take precedence.
 
 E-mail first (an address may hold digits), then cards (Luhn over 13-19 digits), personnummer and
-samordningsnummer, bank accounts, phone numbers and postal addresses. A span overlapping an earlier rule's span
-or a placeholder already in the text is dropped.
+samordningsnummer, bank accounts, phone numbers, postal addresses and car registration numbers. A span
+overlapping an earlier rule's span or a placeholder already in the text is dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from synpunkt.redaction.identity_numbers import identity_number_spans
 from synpunkt.redaction.payment_numbers import account_spans, card_spans
 from synpunkt.redaction.phones import phone_spans
 from synpunkt.redaction.spans import Span, overlaps, placeholder_ranges
+from synpunkt.redaction.vehicles import plate_spans
 
 EMAIL_RE = re.compile(
     r"(?<![\w.+-])[\w.%+-]+(?:\s?@\s?|\s?[(\[{]\s?(?i:at|a|snabel-a)\s?[)\]}]\s?)"
@@ -49,6 +50,7 @@ RULES: tuple[tuple[str, Callable[[str], list[Span]]], ...] = (
     ("kontonummer", account_spans),
     ("telefon", phone_spans),
     ("adress", address_spans),
+    ("regnr", plate_spans),
 )
 """(type, rule) in order of precedence; the personnummer rule also yields samordningsnummer."""
 

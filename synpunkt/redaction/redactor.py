@@ -24,6 +24,7 @@ from synpunkt.redaction.names import (
     is_wordlike,
     model_may_add,
     name_spans,
+    stop_at_clause_words,
     tokenize,
 )
 from synpunkt.redaction.patterns import pattern_spans
@@ -83,6 +84,7 @@ class Redactor:
         for k, (text, (words, offsets, line_start)) in enumerate(zip(name_texts, tokenised)):
             taken = [(s.start, s.end) for s in result[k]] + placeholder_ranges(text)
             flags = drop_places(words, extend_names(text, words, offsets, line_start, names[k]))
+            flags = stop_at_clause_words(text, words, offsets, flags)
             # words only (and an initial's period), never a placeholder or a span a pattern already took
             flags = np.array([bool(f) and (is_wordlike(w) or w == ".") and w.lower() not in NOT_NAMES
                               and not overlaps(s, e, taken)

@@ -13,6 +13,7 @@ PLACEHOLDERS: dict[str, str] = {
     "adress": "[ADRESS]",
     "kontonummer": "[KONTONUMMER]",
     "kortnummer": "[KORTNUMMER]",
+    "regnr": "[REGNR]",
     "namn": "[NAMN]",
 }
 """Type of personal data -> the placeholder that replaces it."""
