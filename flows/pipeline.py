@@ -211,7 +211,9 @@ def classify_chunk_task(chunk: int, texts: list[str], model_dir: str | None = No
 @flow(name="classify", task_runner=scaleout.local_task_runner())
 def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
                   chunk_size: int | None = None, backend: str | None = None) -> dict:
-    """Classify every stored comment without a prediction from the current model version, in chunks.
+    """Classify every stored comment without a prediction from the current model version, in chunks. The version is
+    the model's, with a suffix when the backend's answers are not the reference's (onnx-int8: "+onnx-int8",
+    synpunkt.inference.stored_version): predictions of the other are not this version's, and are made again.
 
     The chunks run on the flow's task runner (in this process by default; `classify_flow.with_options(task_runner=
     scaleout.task_runner())` for Dask), a bounded number at a time; the flow alone writes their predictions, in
@@ -220,12 +222,14 @@ def classify_flow(warehouse: Path | None = None, model_dir: Path | None = None,
     """
     from tqdm.auto import tqdm
 
+    from synpunkt.inference import predictions_version
     from synpunkt.model import model_version
 
     logger = get_run_logger()
     runner = FlowRunContext.get().task_runner
-    version = model_version(Path(model_dir or config.model_dir()))
     backend = backend or config.backend()  # this process's setting: every worker uses the same backend
+    folder = Path(model_dir or config.model_dir())
+    version = predictions_version(model_version(folder), backend, folder)  # as the workers' predictions carry it
     retries = config.chunk_retries(scaleout.runner_name(runner))
     submit = classify_chunk_task.with_options(retries=retries, retry_delay_seconds=1).submit
     size = chunk_size or CLASSIFY_CHUNK
@@ -274,7 +278,9 @@ def _store_chunk(con, number: int, ids: list[str], future, version: str, failed:
         predictions = future.result()
         if (used := set(predictions["model_version"])) != {version}:
             raise RuntimeError(f"chunk {number} was classified with {', '.join(sorted(used))} instead of {version}: "
-                               f"every worker must see the same model files")
+                               "every worker must see the same model files and run a backend that gives the same "
+                               "answers (set SYNPUNKT_BACKEND or --backend where 'auto' picks onnx-int8 on some "
+                               "machines only)")
     except Exception as err:  # noqa: BLE001 - reported below, the other chunks carry on
         logger.error("chunk %d (%d comments) failed: %s", number, len(ids), type(err).__name__)
         failed.append((number, len(ids), err))

@@ -1,7 +1,9 @@
 """The classifier that the pipeline and analysts use: ``Classifier.load().predict(texts)``.
 
-The network runs on an inference backend (synpunkt.inference: torch, onnx, onnx-int8, cuda); predictions keep the
-same model_version whatever the backend, since a backend is chosen only when it agrees with the torch reference.
+The network runs on an inference backend (synpunkt.inference: torch, onnx, onnx-int8, cuda). Predictions carry the
+model's version on the backends that give the torch reference's answers (torch, onnx, cuda), and the version with a
+suffix on onnx-int8, whose quantised weights change some answers ("name@hash+onnx-int8":
+synpunkt.inference.stored_version), so that the warehouse never takes one for the other.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from synpunkt import config
 from synpunkt.classifier_inputs import BatchInputs, PreparedBatch, prepared_batches
 from synpunkt.config import model_dir as default_model_dir
 from synpunkt.fast_tokenize import FastTokenizer, fast_tokenizer
-from synpunkt.inference import GraphRunner, make_runner, resolve_backend
+from synpunkt.inference import GraphRunner, make_runner, reference_version, resolve_backend, stored_version
 from synpunkt.inference.torch_runner import bf16_supported, resolve_precision  # noqa: F401 (their old home)
 from synpunkt.labels import prob_column
 from synpunkt.model import CommentClassifier, ModelSettings, load_model, model_version
@@ -80,11 +82,13 @@ class Classifier:
     """Sentiment and topic classifier for Swedish citizen comments.
 
     ``predict(texts)`` returns one row per text: ``sentiment``, ``p_positive``, ``p_skeptical``,
-    ``p_negative``, ``topics`` (list), ``p_<topic>`` for each topic, and ``model_version``. Blank texts get
-    an explicit null result (sentiment None, probabilities NaN, no topics).
+    ``p_negative``, ``topics`` (list), ``p_<topic>`` for each topic, and ``model_version`` (``version``). Blank
+    texts get an explicit null result (sentiment None, probabilities NaN, no topics).
 
     ``backend`` says where the network runs (synpunkt.inference.BACKENDS). The constructor, which training uses on
     a model not saved yet, runs the torch reference unless told otherwise; ``load`` resolves the backend.
+    ``base_version`` is the model files' version; ``version``, what the predictions carry, adds the backend's suffix
+    where its answers are not the reference's (synpunkt.inference.stored_version).
 
     ``lexicon`` (the model directory's topic_lexicon.npz, synpunkt.topic_lexicon) is blended into the topic
     probabilities with the weight ``settings.topic_lexicon_weight``; without one the topic head stands alone.
@@ -95,9 +99,9 @@ class Classifier:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.settings = settings
-        self.version = version
+        self.version = version  # base_version, the model files' (a backend's suffix in it is dropped)
         self.runner: GraphRunner = make_runner(ClassifierGraph(self.model), backend, output_names=OUTPUTS,
-                                               cache_key=f"classifier-{version}", precision=precision)
+                                               cache_key=f"classifier-{self.base_version}", precision=precision)
         self.backend = self.runner.backend
         self.precision = getattr(self.runner, "precision", "fp32")  # torch: fp32 or bf16; onnx-int8: int8
         self._fast: FastTokenizer | bool | None = None  # built on first use (_encode)
@@ -121,6 +125,16 @@ class Classifier:
             load_word_lists()  # here rather than in the first batch (about a second)
         return cls(model, tok, settings, model_version(model_dir), precision, backend=chosen,
                    lexicon=TopicLexicon.load(model_dir))
+
+    @property
+    def version(self) -> str:
+        """The model version its predictions carry: base_version, with the backend's suffix where the backend's
+        answers are not the reference's ("name@hash+onnx-int8")."""
+        return stored_version(self.base_version, self.backend)
+
+    @version.setter
+    def version(self, value: str) -> None:
+        self.base_version = reference_version(value)
 
     # -- raw scores -------------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], batch_size: int | None = None,

@@ -31,6 +31,7 @@ import pandas as pd
 
 from synpunkt.labels import ALL_TOPICS, SENTIMENTS, TOPICS
 from synpunkt.municipalities import UnknownMunicipality, municipality_name, resolve_municipality
+from synpunkt.os_errors import plain_reason
 from synpunkt.tables import keep_formulas_as_text, neutralise_formula
 
 SUFFIXES: dict[str, tuple[str, ...]] = {"kolada": (".csv", ".txt"), "excel": (".xlsx",), "csv": (".csv",)}
@@ -271,20 +272,16 @@ def _atomic(output: Path, write) -> None:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ExportError(f"{output.parent}: cannot make the folder ({_reason(err)})") from None
+        raise ExportError(f"{output.parent}: cannot make the folder ({plain_reason(err)})") from None
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp{output.suffix}")
     try:
         write(tmp)
         os.replace(tmp, output)
     except OSError as err:
-        raise ExportError(f"{output}: cannot write the file ({_reason(err)})") from None
+        raise ExportError(f"{output}: cannot write the file ({plain_reason(err)})") from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-
-
-def _reason(err: OSError) -> str:
-    return err.strerror or type(err).__name__
 
 
 def write_kolada(df: pd.DataFrame, output: Path) -> None:

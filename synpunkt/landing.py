@@ -17,12 +17,13 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from synpunkt.config import inbox_dir, inbox_settle_seconds, landing_dir, private_dir, private_file
 from synpunkt.municipalities import validate_code
+from synpunkt.os_errors import plain_reason
 from synpunkt.tables import READ_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,7 @@ def land_bytes(data: bytes, municipality: str | int, original_name: str, origin:
         raw = tmp / f"raw{suffix}"
         raw.write_bytes(data)
         os.chmod(raw, 0o400)  # immutable copy, owner read-only
-        (tmp / RECEIPT).write_text(json.dumps(asdict(receipt), indent=2, ensure_ascii=False))
-        private_file(tmp / RECEIPT)
+        write_receipt(tmp, receipt)
         os.chmod(tmp, 0o700)
         os.rename(tmp, folder)  # atomic: a batch is either fully landed or not at all
     except OSError as err:
@@ -142,21 +142,32 @@ def land_file(path: Path, municipality: str | int, origin: str = "cli", root: Pa
 
 
 def read_receipt(folder: Path) -> Receipt:
-    return Receipt(**json.loads((Path(folder) / RECEIPT).read_text()))
+    return Receipt(**json.loads((Path(folder) / RECEIPT).read_text(encoding="utf-8")))
+
+
+def write_receipt(folder: Path, receipt: Receipt) -> Path:
+    """Write `folder`/receipt.json, the one way every receipt is written: the Receipt's fields in their declared
+    order, indented by 2, non-ASCII as UTF-8 (not escaped), through a temporary file renamed over it (a reader sees
+    the old receipt or the new one, never half of one), mode 0600 whatever the umask. Returns its path."""
+    path = Path(folder) / RECEIPT
+    tmp = path.with_name(f".{RECEIPT}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(asdict(receipt), indent=2, ensure_ascii=False), encoding="utf-8")
+        private_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def replace_original_name(folder: Path, name: str) -> None:
-    """Rewrite a receipt's `original_name` (atomically, mode 0600): once the raw copy is purged, the receipt keeps
-    only the redacted name the warehouse stores, so a citizen's name or personnummer in a file name does not outlive
-    the retention period."""
-    path = Path(folder) / RECEIPT
-    data = json.loads(path.read_text())
-    if data.get("original_name") == name:
-        return
-    tmp = path.with_name(f".{RECEIPT}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({**data, "original_name": name}, indent=2, ensure_ascii=False))
-    private_file(tmp)
-    os.replace(tmp, path)
+    """Rewrite a receipt's `original_name` (write_receipt: atomically, mode 0600): once the raw copy is purged, the
+    receipt keeps only the redacted name the warehouse stores, so a citizen's name or personnummer in a file name
+    does not outlive the retention period."""
+    receipt = read_receipt(folder)
+    if receipt.original_name != name:
+        write_receipt(folder, replace(receipt, original_name=name))
 
 
 def landed_batches(root: Path | None = None) -> list[Receipt]:
@@ -186,16 +197,6 @@ class InboxProblem:
         """The line inbox/<folder>/<name>: <reason>, with `redact` (str -> str) applied to the folder and name."""
         where = f"{redact(self.folder)}/" if self.folder else ""
         return f"inbox/{where}{redact(self.name)}: {self.reason}"
-
-
-def _reason(err: Exception, *names: str) -> str:
-    """An error's message with the given names replaced, so that a problem never quotes them (pure)."""
-    if isinstance(err, OSError):
-        return err.strerror or type(err).__name__
-    text = str(err)
-    for name in filter(None, names):
-        text = text.replace(name, "…")
-    return text
 
 
 def collect_inbox(inbox: Path | None = None, root: Path | None = None, settle_seconds: float | None = None,
@@ -230,7 +231,7 @@ def collect_inbox(inbox: Path | None = None, root: Path | None = None, settle_se
                                                                    "received before: removed from the inbox, nothing "
                                                                    "new to ingest"))
         except (ValueError, OSError) as err:
-            problems.append(InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name)))
+            problems.append(InboxProblem(folder.name, path.name, plain_reason(err, path.name, folder.name)))
             continue
         path.unlink()
     return receipts, problems
@@ -253,7 +254,7 @@ def _inbox_files(inbox: Path):
                     validate_code(folder.name)  # checked before reading a file that could not land anyway
                     safe_suffix(path.name)
                 except ValueError as err:
-                    yield folder, path, InboxProblem(folder.name, path.name, _reason(err, path.name, folder.name))
+                    yield folder, path, InboxProblem(folder.name, path.name, plain_reason(err, path.name, folder.name))
                 else:
                     yield folder, path, None
 

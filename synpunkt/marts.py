@@ -13,6 +13,7 @@ from importlib import resources
 from synpunkt.labels import (ALL_TOPICS, ALL_TOPICS_LABEL_EN, ALL_TOPICS_LABEL_SV, SENTIMENTS, TOPIC_LABELS_EN,
                              TOPIC_LABELS_SV, TOPICS)
 from synpunkt.quarantine_reasons import reason_codes_text
+from synpunkt.sql_literals import sql_string
 
 _SENTIMENT_WORD = {"positive": "positive", "skeptical": "skeptical", "negative": "negative"}
 
@@ -208,24 +209,20 @@ def topic_label_rows() -> list[tuple[str, str, str, int]]:
     return rows + [(t, TOPIC_LABELS_SV[t], TOPIC_LABELS_EN[t], i + 1) for i, t in enumerate(TOPICS)]
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def comment_statements(con, tables: dict[str, tuple[str, dict[str, str]]] | None = None) -> list[str]:
     """COMMENT ON statements for every documented view and table (or only `tables`) and each of its columns that
     has a description."""
     statements = []
     for kind, docs in ((("VIEW", VIEW_DOCS), ("TABLE", TABLE_DOCS)) if tables is None else (("TABLE", tables),)):
         for name, (doc, overrides) in docs.items():
-            statements.append(f"COMMENT ON {kind} {name} IS {_quote(doc)}")
+            statements.append(f"COMMENT ON {kind} {name} IS {sql_string(doc)}")
             columns = [r[0] for r in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
                 "AND schema_name = 'main' ORDER BY column_index", [name]).fetchall()]
             for column in columns:
                 text = overrides.get(column) or COLUMN_DOCS.get(column)
                 if text:  # a column without a description stays uncommented (tests/test_analyst_sql.py catches it)
-                    statements.append(f"COMMENT ON COLUMN {name}.{column} IS {_quote(text)}")
+                    statements.append(f"COMMENT ON COLUMN {name}.{column} IS {sql_string(text)}")
     return statements
 
 

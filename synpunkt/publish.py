@@ -16,17 +16,12 @@ import os
 from pathlib import Path
 
 from synpunkt.config import published_path, shared_dir, shared_file
+from synpunkt.sql_literals import sql_string
 
 PUBLISHED_STORAGE_VERSION = "v1.1.0"
 """Storage format of the published copy (format 64): read by DuckDB 1.1 and every later release, 1.x and 2.x.
 DuckDB 2.0 writes format 69 by default, which no 1.x release can read. (1.0 reads format 64 too, but not the
 primary-key indexes that 2.x writes into it.)"""
-
-
-def sql_string(text: str) -> str:
-    """A SQL string literal (single quotes doubled): ATTACH takes no parameters, and an operator's SYNPUNKT_HOME
-    may hold a quote ("/srv/o'brien")."""
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def remove_orphaned_snapshots(dest: Path) -> list[Path]:
@@ -59,6 +54,7 @@ def publish(con, dest: Path | None = None) -> Path:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     source = con.execute("SELECT current_database()").fetchall()[0][0]
+    # ATTACH takes no parameters, and an operator's SYNPUNKT_HOME may hold a quote ("/srv/o'brien")
     con.execute(f"ATTACH {sql_string(tmp)} AS snapshot (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
     try:
         con.execute(f"COPY FROM DATABASE \"{source.replace(chr(34), chr(34) * 2)}\" TO snapshot")

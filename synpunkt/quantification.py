@@ -348,6 +348,17 @@ class Quantification:
         return self.heads.get(name + LABELS_SUFFIX)
 
 
+def _refit_hint(fitted: str, wanted: str) -> str:
+    """What to do about a correction fitted for another version. Where only the backend's suffix differs
+    (synpunkt.inference.stored_version: "+onnx-int8"), the correction saw another backend's answers and errors."""
+    from synpunkt.inference.backends import reference_version
+
+    if reference_version(fitted) == reference_version(wanted):
+        return ("fitted on the answers of another backend than the one that classified the comments: re-fit with "
+                "`synpunkt fit-shares` under the pipeline's SYNPUNKT_BACKEND")
+    return "re-fit with `synpunkt fit-shares`"
+
+
 def load(model_dir: Path | None, model_version: str | None = None) -> Quantification:
     """The model's fitted corrections, or an empty Quantification (classify-and-count with Wilson intervals)
     whose status says why: no file, or a file fitted for another model version."""
@@ -360,7 +371,7 @@ def load(model_dir: Path | None, model_version: str | None = None) -> Quantifica
     doc = json.loads(path.read_text(encoding="utf-8"))
     if model_version and doc.get("model_version") != model_version:
         return Quantification({}, f"{path} was fitted for {doc.get('model_version')}, not {model_version}: "
-                                  "classify-and-count (re-fit with `synpunkt fit-shares`)")
+                                  f"classify-and-count ({_refit_hint(str(doc.get('model_version')), model_version)})")
     heads = {h: Correction(**c) for h, c in doc.get("heads", {}).items()}
     methods = ", ".join(f"{h}: {c.method}" for h, c in heads.items())
     return Quantification(heads, f"corrected ({methods})", doc.get("model_version"), doc.get("evaluation", {}))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from synpunkt.decoding import decode_text
 from synpunkt.labels import SENTIMENT_LABELS_SV, SENTIMENTS, TOPIC_LABELS_EN, TOPIC_LABELS_SV, TOPICS
+from synpunkt.os_errors import plain_reason
 from synpunkt.readers.delimited import detect_separator
 from synpunkt.tables import keep_formulas_as_text, neutralise_formula
 
@@ -212,10 +213,6 @@ def write_review_xlsx(sample: pd.DataFrame, out: Path) -> None:
             writer.sheets["instruktioner"].column_dimensions[column].width = width
 
 
-def _reason(err: OSError) -> str:
-    return err.strerror or type(err).__name__
-
-
 def export_review(con, municipality_code: str, year: int, n: int, out: Path, seed: int = 0) -> tuple[Path, int]:
     """Write the review file (XLSX with an instructions sheet, or CSV with semicolons and a BOM for Swedish Excel)
     and the Label Studio import file beside it; returns (the Label Studio file, rows). Raises ReviewExportError
@@ -230,7 +227,7 @@ def export_review(con, municipality_code: str, year: int, n: int, out: Path, see
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ReviewExportError(f"{out.parent}: cannot make the folder ({_reason(err)})") from None
+        raise ReviewExportError(f"{out.parent}: cannot make the folder ({plain_reason(err)})") from None
     ls = out.with_name(out.stem + LABEL_STUDIO_SUFFIX)
     try:
         if out.suffix.lower() == ".xlsx":
@@ -239,7 +236,7 @@ def export_review(con, municipality_code: str, year: int, n: int, out: Path, see
             sample.map(neutralise_formula).to_csv(out, sep=";", index=False, encoding="utf-8-sig")
         ls.write_text(json.dumps(label_studio_tasks(sample), ensure_ascii=False, indent=1), encoding="utf-8")
     except OSError as err:
-        raise ReviewExportError(f"{err.filename or out}: cannot write the review file ({_reason(err)})") from None
+        raise ReviewExportError(f"{err.filename or out}: cannot write the review file ({plain_reason(err)})") from None
     return ls, len(sample)
 
 
@@ -305,10 +302,26 @@ def read_review(path: Path) -> tuple[pd.DataFrame, int]:
     raise ReviewImportError(f"{path.name}: unsupported file type; use .xlsx, .csv or a Label Studio .json export")
 
 
+def shown_answer(row: dict, current: tuple[str, list]) -> tuple[str, list]:
+    """(sentiment, areas) of the model's answer as the review file showed it (its model_sentiment and model_topics
+    cells, as export_review wrote them): what a blank corrected cell agrees with. `current` (the warehouse's current
+    model's answer) where the row shows none: no model_sentiment label or no model_topics column (a Label Studio
+    export, a sheet made by hand), or a cell that does not read as labels. The two differ when the comments were
+    classified again between export and import: a new model, or another backend's answers (a "+onnx-int8" version,
+    synpunkt.inference.stored_version)."""
+    sentiment = read_label(row.get("model_sentiment") or "", sentiment_names())
+    cell = row.get("model_topics")
+    codes = [None] if cell is None else [read_label(t, topic_names()) for t in cell.split(";") if t.strip()]
+    if sentiment is None or None in codes:
+        return current[0], list(current[1])
+    return sentiment, list(dict.fromkeys(codes))
+
+
 def parse_rows(df: pd.DataFrame, first_row: int, model: dict[str, tuple[str, list]], where: str) -> pd.DataFrame:
-    """Reviewed rows as (comment_id, sentiment, topics, reviewer, sample_kind, source_row); rows nobody filled in
-    are skipped; a blank corrected column means the reviewer agrees with the model. Raises ReviewImportError
-    listing every malformed row and column."""
+    """Reviewed rows as (comment_id, sentiment, topics, reviewer, sample_kind, source_row, model_sentiment); rows
+    nobody filled in are skipped; a blank corrected column means the reviewer agrees with the answer the file
+    showed (shown_answer). model_sentiment is the current model's (`model`), whose accuracy the random sample
+    measures. Raises ReviewImportError listing every malformed row and column."""
     problems, out = [], []
     for i, r in enumerate(df.fillna("").astype(str).to_dict("records")):
         row = first_row + i
@@ -327,10 +340,11 @@ def parse_rows(df: pd.DataFrame, first_row: int, model: dict[str, tuple[str, lis
         sent, problem = parse_sentiment(sent_cell)
         if problem:
             problems.append(f"row {row}, column corrected_sentiment: {problem}")
-        topics, problem = parse_topics(topics_cell, model[cid][1])
+        shown = shown_answer(r, model[cid])
+        topics, problem = parse_topics(topics_cell, shown[1])
         if problem:
             problems.append(f"row {row}, column corrected_topics: {problem}")
-        out.append({"comment_id": cid, "sentiment": sent or model[cid][0], "topics": topics, "reviewer": reviewer,
+        out.append({"comment_id": cid, "sentiment": sent or shown[0], "topics": topics, "reviewer": reviewer,
                     "sample_kind": kind, "source_row": row, "model_sentiment": model[cid][0]})
     if problems:
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""

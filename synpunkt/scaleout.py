@@ -207,7 +207,7 @@ def cached_classifier(model_dir: str | Path | None = None, backend: str | None =
     key = (str(path), backend)
     with _LOCK:
         clf = _CLASSIFIERS.get(key)
-        if clf is None or clf.version != model_version(path):
+        if clf is None or clf.base_version != model_version(path):  # version: with a backend's suffix
             options = {"backend": backend} if backend is not None and _takes_backend(Classifier.load) else {}
             clf = _CLASSIFIERS[key] = Classifier.load(path, **options)
         return clf

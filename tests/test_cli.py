@@ -52,6 +52,47 @@ def test_classify_round_trip_each_format(trained, tmp_path, suffix):
         assert col in df.columns
 
 
+def test_classify_keeps_every_input_column_and_renames_the_ones_named_like_predictions(trained, tmp_path):
+    """Every input column, in its order, then the predictions under their own names; an input column named like
+    one (here sentiment and model_version) is kept as input_<name>, also in an unreadable row's recovered cells."""
+    model_dir, _ = trained
+    src = tmp_path / "in.csv"
+    src.write_text("ärende;kommentar;kön;sentiment;samtalstid;model_version;input_model_version\n"
+                   "1;Handläggaren var trevlig;k;nöjd;3,5;v1;a\n"
+                   "2;Kön var lång;m;missnöjd;12;v1;b;EXTRA\n"
+                   "3;Appen kraschar;;missnöjd;7;v2;c\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = _classify([src, "-o", out, "--model", model_dir])
+    df = read_table(out)
+    inputs = ["ärende", "kommentar", "kön", "input_sentiment", "samtalstid", "input_input_model_version",
+              "input_model_version"]
+    predictions = ["sentiment", *map(prob_column, SENTIMENTS), "topics", *map(prob_column, TOPICS), "model_version"]
+    assert df.columns.tolist() == inputs + predictions + ["read_error"]
+    assert df["ärende"].tolist() == ["1", "2", "3"] and df["kön"].tolist() == ["k", "m", ""]
+    assert df["input_sentiment"].tolist() == ["nöjd", "missnöjd", "missnöjd"]
+    assert df["samtalstid"].tolist() == ["3,5", "12", "7"] and df["input_model_version"].tolist() == ["a", "b", "c"]
+    assert df["input_input_model_version"].tolist() == ["v1", "v1", "v2"]
+    sentiment, version = df["sentiment"].tolist(), df["model_version"].tolist()
+    assert sentiment[0] in SENTIMENTS and sentiment[2] in SENTIMENTS and sentiment[1] == ""  # row 2 was not read
+    assert version[0].startswith("tiny-test@") and "row 2" in result.output
+    assert "input_<name>" in runner.invoke(app, ["classify", "--help"]).output
+
+
+def test_with_predictions_renames_only_clashing_input_columns():
+    from synpunkt.cli.model_commands import with_predictions
+    from synpunkt.readers.common import BadRow
+
+    df = pd.DataFrame({"text": ["a", "b"], "topics": ["x", "y"], "read_error": ["", "!"]}, index=[1, 3])
+    predictions = pd.DataFrame({"sentiment": ["positive", "negative"], "topics": [["handler"], []]})
+    bad = [BadRow(2, "malformed_row", "line 3: 4 fields", {"text": "c", "topics": "z", "read_error": "?"})]
+    out, renamed = with_predictions(df, predictions, bad)
+    assert out.columns.tolist() == ["text", "input_topics", "input_read_error", "sentiment", "topics"]
+    assert out.index.tolist() == [1, 3] and out["topics"].tolist() == [["handler"], []]
+    assert renamed[0].cells == {"text": "c", "input_topics": "z", "input_read_error": "?"} and bad[0].cells["topics"]
+    out, _ = with_predictions(df, predictions, [])  # read_error is only added with unreadable rows
+    assert out.columns.tolist() == ["text", "input_topics", "read_error", "sentiment", "topics"]
+
+
 def test_classify_excel_csv_in_windows_1252_with_semicolons(trained, tmp_path):
     model_dir, _ = trained
     src = tmp_path / "excel.csv"

@@ -329,8 +329,8 @@ def test_classifier_on_onnx_predicts_what_torch_predicts(trained):
     np.testing.assert_allclose(got[numeric].to_numpy(float), expected[numeric].to_numpy(float), atol=1e-4)
     for column in ("sentiment", "topics", "topic_sentiment", "model_version"):
         assert got[column].tolist() == expected[column].tolist()
-    int8 = Classifier.load(model_dir, backend="onnx-int8").predict(texts)
-    assert int8["sentiment"].isna().sum() == 2 and int8["model_version"].eq(reference.version).all()
+    int8 = Classifier.load(model_dir, backend="onnx-int8").predict(texts)  # int8 changes answers: its own version
+    assert int8["sentiment"].isna().sum() == 2 and int8["model_version"].eq(reference.version + "+onnx-int8").all()
 
 
 def test_compare_backends_records_the_default(trained, monkeypatch):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from synpunkt import config
-from synpunkt.landing import (InboxProblem, collect_inbox, in_progress, land_bytes, landed_batches, read_settled,
-                              stuck_inbox_files)
+from synpunkt.landing import (InboxProblem, Receipt, collect_inbox, in_progress, land_bytes, landed_batches,
+                              read_settled, stuck_inbox_files)
 
 HEADER = b"id,datum,kommentar\n"
 
@@ -241,3 +241,37 @@ def test_a_purged_batch_keeps_only_the_redacted_file_name(home):
     assert kept.original_name == "[PERSONNUMMER] [NAMN].csv" and kept.checksum_sha256 == receipt.checksum_sha256
     assert "19850412" not in json.dumps(json.loads((folder / "receipt.json").read_text()))
     assert _mode(folder / "receipt.json") == 0o600
+
+
+def test_landing_and_renaming_write_the_receipt_one_way(home, monkeypatch):
+    """land_bytes and replace_original_name both write through write_receipt: the same bytes but for the name
+    (fields in Receipt's order, indent 2, UTF-8 not escaped), mode 0600, no temporary file left, and a failed
+    rewrite leaves the receipt as it was."""
+    import json
+    from dataclasses import asdict, fields
+
+    from synpunkt import landing
+
+    written = []
+    real = landing.write_receipt
+    monkeypatch.setattr(landing, "write_receipt", lambda folder, r: written.append(r.original_name) or real(folder, r))
+    receipt = land_bytes(HEADER + _row(1), "0180", "Åsa Öberg.csv", "cli")
+    folder = landing.batch_dir(receipt.municipality_code, receipt.batch_id)
+    landed = (folder / "receipt.json").read_bytes()
+    assert landed == json.dumps(asdict(receipt), indent=2, ensure_ascii=False).encode("utf-8")
+    assert "Åsa Öberg".encode("utf-8") in landed and list(json.loads(landed)) == [f.name for f in fields(Receipt)]
+    landing.replace_original_name(folder, "[NAMN].csv")
+    landing.replace_original_name(folder, "[NAMN].csv")  # already so: not written again
+    assert written == ["Åsa Öberg.csv", "[NAMN].csv"]
+    assert (folder / "receipt.json").read_bytes() == landed.replace("Åsa Öberg".encode("utf-8"), b"[NAMN]")
+    assert _mode(folder / "receipt.json") == 0o600 and sorted(p.name for p in folder.iterdir()) == ["raw.csv",
+                                                                                                  "receipt.json"]
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(landing, "private_file", refused)
+    with pytest.raises(PermissionError):
+        landing.replace_original_name(folder, "(removed)")
+    assert landing.read_receipt(folder).original_name == "[NAMN].csv"
+    assert sorted(p.name for p in folder.iterdir()) == ["raw.csv", "receipt.json"]

@@ -132,10 +132,31 @@ def test_a_p_value_below_five_percent_is_never_printed_as_five_percent(lang, mar
     assert R.fmt_p(0.048, lang) == f"p = 0{mark}048"
     assert R.fmt_p(0.0496, lang) == f"p = 0{mark}0496"
     assert R.fmt_p(0.049999, lang) == f"p < 0{mark}05"
-    # unchanged elsewhere: three decimals below 0.01, two from there, "p < 0,001" at the bottom
+    # APA: three decimals below 0.1, two from there, "p < 0,001" at the bottom
     assert R.fmt_p(0.004, lang) == f"p = 0{mark}004" and R.fmt_p(0.31, lang) == f"p = 0{mark}31"
-    assert R.fmt_p(0.044, lang) == f"p = 0{mark}04" and R.fmt_p(0.0004, lang) == f"p < 0{mark}001"
-    assert R.fmt_p(0.05, lang) == f"p = 0{mark}05" and R.fmt_p(0.052, lang) == f"p = 0{mark}05"  # not significant
+    assert R.fmt_p(0.044, lang) == f"p = 0{mark}044" and R.fmt_p(0.0004, lang) == f"p < 0{mark}001"
+    assert R.fmt_p(0.05, lang) == f"p = 0{mark}050" and R.fmt_p(0.052, lang) == f"p = 0{mark}052"  # not significant
+
+
+@pytest.mark.parametrize("lang,mark", [("sv", ","), ("en", ".")])
+def test_a_p_value_near_five_percent_shows_on_which_side_it_lies(lang, mark):
+    """From 0,05 up to 0,1 three decimals (APA): 0,0504 and 0,052 are no longer both "p = 0,05", the figure a reader
+    takes for the threshold itself. A p-value at or above ALPHA never prints below it, and no text is printed both
+    for a p-value below ALPHA and for one at or above it."""
+    below, above = set(), set()
+    for k in range(10, 20000):
+        p = k / 200000  # 0.00005 ... 0.099995
+        text = R.fmt_p(p, lang)
+        (below if p < R.ALPHA else above).add(text)
+        if p >= R.ALPHA:
+            value = text.removeprefix("p = ")
+            assert text.startswith("p = ") and len(value.split(mark)[1]) == (3 if p < 0.0995 else 2), (p, text)
+            assert float(value.replace(mark, ".")) >= R.ALPHA, (p, text)
+    assert not below & above
+    assert R.fmt_p(0.0504, lang) == f"p = 0{mark}050" and R.fmt_p(0.0496, lang) == f"p = 0{mark}0496"
+    assert R.fmt_p(0.0549, lang) == f"p = 0{mark}055" and R.fmt_p(0.0996, lang) == f"p = 0{mark}10"
+    assert R.fmt_p(0.1, lang) == f"p = 0{mark}10" and R.fmt_p(0.0123, lang) == f"p = 0{mark}012"
+    assert R.fmt_p(None, lang) == "p = –"
 
 
 # -- finding 10: differences of the printed figures ------------------------------------------------------------

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _check_settings, _fail, _input_file, _model_folder,
                                   _output_file, _setup_logging, _start_prefect, app)
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @app.command()
@@ -23,7 +26,9 @@ def classify(
     batch_size: Annotated[Optional[int], typer.Option(min=1, help="Comments per forward pass (default: the backend's)")] = None,
     backend: BackendOpt = None,
 ) -> None:
-    """Classify every comment in INPUT and write the input columns plus predictions to OUTPUT."""
+    """Classify every comment in INPUT and write OUTPUT: every input column in its order, then the predictions
+    (sentiment, p_<label>, topics, model_version). An input column named like a prediction column is kept, as
+    input_<name>."""
     _setup_logging()
     _check_settings()  # a bad SYNPUNKT_* value: one line naming it, before any work
     from synpunkt.classifier import Classifier, is_blank
@@ -52,9 +57,7 @@ def classify(
         _fail(f"cannot load the model{f' in {model}' if model else ''}: {type(err).__name__}: {err}")
     texts = [t if isinstance(t, str) or is_blank(t) else str(t) for t in df[column]]  # a JSON number is its text
     predictions = clf.predict(texts, batch_size=batch_size, progress=len(df) >= 100)
-    clash = [c for c in predictions.columns if c in df.columns]
-    out = with_unread_rows(df.join(predictions.rename(columns={c: f"pred_{c}" for c in clash}).set_index(df.index)),
-                           df.attrs.get("bad_rows", []))
+    out = with_unread_rows(*with_predictions(df, predictions, df.attrs.get("bad_rows", [])))
     write_table(with_sheet_column(out, df.attrs.get("sheet_rows", [])), output)
     blank = int(predictions["sentiment"].isna().sum())
     counts = predictions["sentiment"].value_counts(normalize=True).mul(100).round(0).astype(int).to_dict()
@@ -74,6 +77,33 @@ def classify(
                    + "; ".join(f"row {b.row_number}: {b.reason}" for b in bad[:5])
                    + (f"; and {len(bad) - 5} more" if len(bad) > 5 else ""), err=True)
 
+
+
+INPUT_PREFIX = "input_"
+"""What `synpunkt classify` puts before an input column whose name a column it adds (a prediction's, read_error)
+takes."""
+
+
+def with_predictions(df: pd.DataFrame, predictions: pd.DataFrame, bad_rows: list) -> tuple[pd.DataFrame, list]:
+    """(every column of `df` in its order, then `predictions` (row for row), and `bad_rows` to match) (pure): an
+    input column whose name a prediction column or READ_ERROR_COLUMN (with bad rows) takes is renamed input_<name>
+    (input_input_<name> where that is taken too), in the frame and in the bad rows' recovered cells."""
+    from dataclasses import replace
+
+    from synpunkt.tables import READ_ERROR_COLUMN
+
+    taken = set(map(str, predictions.columns)) | ({READ_ERROR_COLUMN} if bad_rows else set())
+    names, renamed = set(map(str, df.columns)) | taken, {}
+    for column in df.columns:
+        if column in taken:
+            new = INPUT_PREFIX + str(column)
+            while new in names:
+                new = INPUT_PREFIX + new
+            names.add(new)
+            renamed[column] = new
+    out = df.rename(columns=renamed).join(predictions.set_index(df.index))
+    bad = [replace(b, cells={renamed.get(k, k): v for k, v in b.cells.items()}) if b.cells else b for b in bad_rows]
+    return out, bad
 
 
 @app.command()

@@ -9,7 +9,8 @@ sentiment, topics and topic_sentiment logits; an encoder's features). ``make_run
     cuda        torch on a CUDA GPU in bf16 (fp16 on older GPUs) autocast
 
 ``resolve_backend`` picks one: an explicit choice (--backend) > SYNPUNKT_BACKEND > the default recorded for the
-model by ``synpunkt compare-backends --write`` (backends.json) > torch. A runner holds its own session or module
+model by ``synpunkt compare-backends --write`` (backends.json) > torch. Predictions made on onnx-int8, whose answers
+are not the reference's, carry the model version with a suffix (``stored_version``: "name@hash+onnx-int8"). A runner holds its own session or module
 and is built where it is used (every Dask worker builds its own); nothing in it needs to be pickled.
 """
 
@@ -21,12 +22,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from synpunkt.inference.backends import (AUTO, BACKENDS, BACKENDS_FILE, MIN_AGREEMENT, REFERENCE, BackendError,
-                                         available_backends, check_backend, cuda_available, read_backends,
-                                         resolve_backend)
+from synpunkt.inference.backends import (AUTO, BACKENDS, BACKENDS_FILE, MIN_AGREEMENT, REFERENCE, VERSION_SUFFIXES,
+                                         BackendError, available_backends, check_backend, cuda_available,
+                                         predictions_version, read_backends, reference_version, resolve_backend,
+                                         stored_version)
 
-__all__ = ["AUTO", "BACKENDS", "BACKENDS_FILE", "MIN_AGREEMENT", "REFERENCE", "BackendError", "GraphRunner",
-           "available_backends", "cuda_available", "make_runner", "read_backends", "resolve_backend"]
+__all__ = ["AUTO", "BACKENDS", "BACKENDS_FILE", "MIN_AGREEMENT", "REFERENCE", "VERSION_SUFFIXES", "BackendError",
+           "GraphRunner", "available_backends", "cuda_available", "make_runner", "predictions_version",
+           "read_backends", "reference_version", "resolve_backend", "stored_version"]
 
 
 @runtime_checkable

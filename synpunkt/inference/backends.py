@@ -1,6 +1,7 @@
 """Which inference backend to use: the names, the recorded default per model, and resolution.
 
     resolve_backend(requested, model_dir)   argument > SYNPUNKT_BACKEND > the default recorded for the model > torch
+    stored_version(version, backend)        the model version the backend's predictions carry ("+onnx-int8")
 
 A model directory's ``backends.json`` (written by ``synpunkt compare-backends --write``) holds the comparison of the
 backends on that model and the default chosen from it: the fastest backend whose answers agree with the torch
@@ -35,6 +36,32 @@ CPU_BACKENDS = ("torch", "onnx", "onnx-int8")
 BACKENDS_FILE = "backends.json"
 MIN_AGREEMENT = 0.995
 """A backend may be the default only if its sentiment agrees with the reference's on at least this share."""
+
+
+VERSION_SUFFIXES = {"onnx-int8": "+onnx-int8"}
+"""Backends whose answers are not the reference's, and the suffix the model version of their predictions gets
+(stored_version). onnx-int8 runs quantised weights, in effect another network: on the shipped model it changes about 3 %
+of the sentiments and takes macro-F1 outside the reference's interval (backends.json). The other backends run the
+model's own float weights (torch fp32 or bf16, onnx fp32, cuda) and give the reference's answers but for rounding
+(onnx: 99.97 % the same sentiments; they must agree on 99.5 % to be a default): their predictions keep the plain
+version."""
+
+
+def stored_version(version: str, backend: str) -> str:
+    """The model version that predictions made on `backend` carry (pure): the model's own (synpunkt.model.
+    model_version) for a backend that gives the reference's answers, with its VERSION_SUFFIXES suffix for one that
+    does not ("name@hash+onnx-int8"). The warehouse so keeps them apart: a comment predicted by another version is
+    classified again, the views read the current version's predictions only, and a review, a share correction or an
+    evaluation of one version is not taken for the other's. A suffix already in `version` is replaced."""
+    return reference_version(version) + VERSION_SUFFIXES.get(backend, "")
+
+
+def reference_version(version: str) -> str:
+    """`version` without a backend's suffix: the version of the model files themselves (pure)."""
+    for suffix in VERSION_SUFFIXES.values():
+        if version.endswith(suffix):
+            return version[:-len(suffix)]
+    return version
 
 
 class BackendError(ValueError):
@@ -214,6 +241,21 @@ def resolve_backend(requested: str | None = None, model_dir: Path | None = None)
     if name == AUTO:
         return recorded_default(model_dir)
     return check_backend(name)
+
+
+def predictions_version(version: str, requested: str | None = None, model_dir: Path | None = None) -> str:
+    """The version the predictions of model `version` carry on the backend `requested` names, resolved as
+    resolve_backend resolves it (`requested` > SYNPUNKT_BACKEND > the default recorded for `model_dir`), without
+    asking whether this machine can run it: a flow computes it for chunks its workers run (cuda on GPU workers).
+    An unknown name raises BackendError."""
+    from synpunkt.config import backend as configured
+
+    name = (requested or configured() or AUTO).strip().lower()
+    if name == AUTO:
+        name = recorded_default(model_dir)
+    elif name not in BACKENDS:
+        check_backend(name)
+    return stored_version(version, name)
 
 
 def choose_default(rows: list[dict]) -> str:

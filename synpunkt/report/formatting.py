@@ -21,6 +21,9 @@ from synpunkt.report.text import strings
 MISSING = "–"
 P_MAX_DIGITS = 4
 """Most decimals fmt_p writes to keep a p-value below ALPHA from being printed as ALPHA (else "p < 0,05")."""
+P_TWO_DECIMALS_FROM = 0.1
+"""fmt_p writes p-values that round to this or more with two decimals, smaller ones with three (APA style): the
+decimals around ALPHA say on which side of it a p-value lies."""
 
 
 def locale_of(lang: str) -> str:
@@ -94,14 +97,15 @@ def fmt_signed(x: float | None, lang: str = "sv", digits: int = 0) -> str:
 
 
 def fmt_p(p: float | None, lang: str = "sv") -> str:
-    """A p-value: p < 0,001, p = 0,004, p = 0,31. A p-value below ALPHA is never printed as ALPHA or above:
-    where two decimals would round it up to 0,05 it gets more (p = 0,048, p = 0,0496), and "p < 0,05"
-    when even P_MAX_DIGITS decimals would."""
+    """A p-value as APA writes it: "p < 0,001" below 0,001, three decimals up to P_TWO_DECIMALS_FROM (p = 0,004,
+    p = 0,048, p = 0,052), two from there (p = 0,31). The printed value is on the same side of ALPHA as p: p ≥ ALPHA
+    never rounds below it (0,0504 is "p = 0,050", not significant), and a p below ALPHA that three decimals would
+    round up to it gets more (p = 0,0496), or "p < 0,05" when even P_MAX_DIGITS decimals would."""
     if _missing(p):
         return "p = " + MISSING
     if p < 0.001:
         return "p < " + fmt_num(0.001, 3, lang)
-    digits = 3 if p < 0.01 else 2
+    digits = 3 if _rounded(p, 3) < P_TWO_DECIMALS_FROM else 2
     if p < ALPHA:
         while digits <= P_MAX_DIGITS and _rounded(p, digits) >= ALPHA:
             digits += 1
