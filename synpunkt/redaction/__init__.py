@@ -5,7 +5,7 @@ One module per job:
 * ``spans``: the placeholders, ``Span``, ``Redaction`` and applying spans to a text;
 * ``number_context``: what marks a number as a date, time range, sum or case number (shared guards);
 * ``identity_numbers``: personnummer and samordningsnummer (shape, date and context; python-stdnum's Luhn);
-* ``phones``: phone numbers (the phonenumbers library plus hand-written shapes);
+* ``phones``: phone numbers (the phonenumbers library plus hand-written shapes, and numbers read out in words);
 * ``payment_numbers``: card numbers, IBANs, bank accounts and giro numbers;
 * ``addresses``: street, Box and postcode addresses;
 * ``vehicles``: car registration numbers (Swedish plates);

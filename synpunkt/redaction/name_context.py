@@ -7,7 +7,10 @@ three such words ("Kourosh", "Sultani, Selam", "owczarczak róża"), and as a po
 beslut"). Also an initial before a surname in lowercase ("k. hashemi"). Common words, typos of them, inflections
 and compounds are never taken here; names that are also words ("Soran", "Emir") are left to the lists and the
 name model, except a listed surname that is also a word, capitalised in mid-sentence, right after a person
-context ("talade med Ek", "fråga efter Holm", "Tack till Berg", and "sedan med Lund" after "pratade med").
+context ("talade med Ek", "fråga efter Holm", "Tack till Berg", and "sedan med Lund" after "pratade med"), and a
+listed first name that is also a word ("Rosa", "Sten", "Ros", the nickname "Ankan") capitalised after a greeting
+and before "!", ",", "." or "för" ("Hej Rosa!", "Tack Ankan för ...") or before a workplace ("Ros i kundtjänst
+förstod": in mid-sentence, or at a sentence's start with a person's verb after it, "Sten på gatukontoret sa").
 """
 
 from __future__ import annotations
@@ -72,6 +75,56 @@ one of them is the person who works there ("Gurra från hemtjänsten")."""
 WORKPLACE_ZIPF = 3.5
 """Below this a capitalised rare word before a workplace is taken for a name (a nickname such as "Gurra" is a word
 of some frequency in the news; places before a workplace are rare)."""
+
+
+GREETING_WORDS = frozenset("hej hejsan hallå tjena tjenare tack kära käre bästa bäste".split())
+"""Words before the name of who is greeted or thanked ("Hej Rosa!", "Tack Ankan för ...", "Kära Sten,"); "Till"
+counts too at a sentence's start ("Till Sten, ...")."""
+_AFTER_GREETED = frozenset({"!", ",", ".", ":", "för"})
+"""What follows a greeted name ("Hej Rosa!", "Hej Sten,", "Tack Ankan för")."""
+SAYING_VERBS = PERSON_VERBS | frozenset("""
+sagt svarat skrivit lovat förstod förstår förstått visste vet menade menar trodde tror lyssnade lyssnar bad ber
+""".split())
+"""Verbs of saying and knowing: after "<first name that is a word> på <workplace>" at a sentence's start they
+make it a person ("Sten på gatukontoret sa", against "Sol på förskolan är viktigt")."""
+WORD_NAME_MAX_ZIPF = 5.5
+"""First names that are words more frequent than this are function words at a sentence's start ("Inga på kommunen
+svarade", "Bara i kundtjänsten"), unless ``_NAMES_FIRST``."""
+_NAMES_FIRST = frozenset({"Hans", "Per"})
+"""Frequent words that are still names before "på <workplace>" ("Hans på bygglov sa")."""
+
+
+def _greeted(words: list[str], i: int, initial: list[bool], lists: NameLists) -> bool:
+    """Word ``i`` is a first name that is a word, capitalised after a greeting and before "!", ",", "." or "för":
+    "Hej Rosa!", "Tack Ankan för", "Kära Sten,"."""
+    w = words[i]
+    if i < 1 or not is_cap(w):
+        return False
+    prev = words[i - 1].lower()
+    if prev not in GREETING_WORDS and not (prev == "till" and initial[i - 1]):
+        return False
+    if i + 1 < len(words) and words[i + 1].lower() not in _AFTER_GREETED:
+        return False
+    return w in lists.ambiguous  # not any rare word: "Tack Lantmäteriet för hjälpen!"
+
+
+def _word_name_at_work(words: list[str], i: int, initial: list[bool], lists: NameLists) -> bool:
+    """Word ``i`` is a first name that is a word, capitalised before "på", "i", "från", "hos" or "vid" and a
+    workplace: in mid-sentence ("vecka Ros i kundtjänst förstod"), or at a sentence's start with a verb of saying or
+    knowing later in the sentence ("Sten på gatukontoret sa att ...")."""
+    w = words[i]
+    if not (is_cap(w) and w in lists.ambiguous and _works_at(words, i)):
+        return False
+    if zipf(w.lower()) >= WORD_NAME_MAX_ZIPF and w not in _NAMES_FIRST:
+        return False
+    if not initial[i]:
+        return True
+    for k in range(i + 3, min(len(words), i + 12)):
+        if words[k] in SENTENCE_END:
+            return False
+        if words[k].lower() in SAYING_VERBS:
+            return True
+    return False
 
 
 def _works_at(words: list[str], i: int) -> bool:
@@ -207,6 +260,8 @@ def context_names(words: list[str], line_start: list[bool] | None = None, lists:
             out[i] = True  # "Fråga efter Zana", "pratade med ubah", "/Hawre"
         elif word_surname_named(words, i, initial, lists):
             out[i] = True  # "talade med Ek", "och sedan med Lund"
+        elif _greeted(words, i, initial, lists) or _word_name_at_work(words, i, initial, lists):
+            out[i] = True  # "Hej Rosa!", "Tack Ankan för", "Sten på gatukontoret sa"
         elif _signature(words, line_start, i) and is_cap(w) and (
                 i + 1 == n or words[i + 1] in SENTENCE_END or line_start[i + 1]):
             out[i] = True  # "/Hans." : a capitalised word alone after the slash

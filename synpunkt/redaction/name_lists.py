@@ -127,8 +127,11 @@ Sickan Bibbi Gabbe Dodde Flisan Sassa Ollie Jonne Henke Jompa Tessi Nilla Kickan
 Tottan
 """.split())
 """Swedish short forms of first names ("Gurra" for Gustav, "Berra" for Bertil, "Gittan" for Birgitta): first names
-of the rules (not of the name model's features). Those that are also words ("Stickan", "Putte", "Mange") are
-left out."""
+of the rules (not of the name model's features). Those that are also words are in ``WORD_NICKNAMES``."""
+
+WORD_NICKNAMES = frozenset("Ankan Stickan Putte Mange".split())
+"""Short forms that are also words ("ankan" is the duck): names only where the rules for ambiguous first names say
+so (beside a surname, after a title or a greeting: "Tack Ankan för ...")."""
 
 
 NOT_NAMES = frozenset("""
@@ -162,8 +165,8 @@ CORE_LISTS = NameLists(FIRST_NAMES, AMBIGUOUS_FIRST_NAMES, SURNAMES, SURNAMES)
 _GAZ_FIRST, _GAZ_LAST = _read_names("first_names.txt"), _read_names("surnames.txt")
 _WORDS = COMMON_WORD_NAMES | {w for w in _GAZ_FIRST | _GAZ_LAST if w.lower() in STOPWORDS}
 GAZETTEER = NameLists(
-    first=FIRST_NAMES | NICKNAMES | (_GAZ_FIRST - _WORDS - AMBIGUOUS_FIRST_NAMES),
-    ambiguous=AMBIGUOUS_FIRST_NAMES | ((_WORDS & _GAZ_FIRST) - FIRST_NAMES),
+    first=FIRST_NAMES | NICKNAMES | (_GAZ_FIRST - _WORDS - AMBIGUOUS_FIRST_NAMES - WORD_NICKNAMES),
+    ambiguous=AMBIGUOUS_FIRST_NAMES | WORD_NICKNAMES | ((_WORDS & _GAZ_FIRST) - FIRST_NAMES),
     surnames=SURNAMES | (_GAZ_LAST - _WORDS),
     all_surnames=SURNAMES | _GAZ_LAST,
 )

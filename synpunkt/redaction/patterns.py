@@ -1,8 +1,8 @@
 """Identifiers with a fixed shape (everything but names), in the order their rules take precedence.
 
-E-mail first (an address may hold digits), then cards (Luhn over 13-19 digits), personnummer and
-samordningsnummer, bank accounts, phone numbers, postal addresses and car registration numbers. A span
-overlapping an earlier rule's span or a placeholder already in the text is dropped.
+E-mail first (an address may hold digits), then cards (Luhn over 13-19 digits, or after a card word),
+personnummer and samordningsnummer, bank accounts, phone numbers (also in words), postal addresses and car
+registration numbers. A span overlapping an earlier rule's span or a placeholder already in the text is dropped.
 """
 
 from __future__ import annotations
