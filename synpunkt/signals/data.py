@@ -17,7 +17,8 @@ URGENT_CATEGORIES = ("none", "threat", "self_harm", "violence_close_relationship
 ALERT_CATEGORIES = URGENT_CATEGORIES[1:]
 BLIND_SPLITS = ("validation_blind", "validation_blind2", "validation_blind3", "validation_blind4", "validation_blind5",
                 "validation_blind6", "validation_blind7", "validation_blind8", "validation_blind9",
-                "validation_blind10", "validation_blind11", "validation_blind12", "validation_blind13")
+                "validation_blind10", "validation_blind11", "validation_blind12", "validation_blind13",
+                "validation_blind14")
 """The fresh blind batches of urgent.jsonl in the order they were written (data/urgent/GUIDE.md). No training step
 reads one unless asked by name (SignalsConfig.train_on): each judges one decision, and the batches before it (and
 `validation`) are worn: they may calibrate thresholds or become training rows, never decide."""
