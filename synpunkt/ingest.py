@@ -98,7 +98,7 @@ def failure_reason(stage: str, err: BaseException, receipt: Receipt) -> str:
     if isinstance(err, SAFE_MESSAGES):
         detail = str(err).replace(str(receipt.raw_path()), f"batch {receipt.batch_id}")
     else:
-        detail = safe_detail(err)
+        detail = safe_detail(err, receipt.raw_path())
     return f"{stage}: {type(err).__name__}: {detail}"
 
 

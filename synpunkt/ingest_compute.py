@@ -20,6 +20,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
@@ -100,10 +101,18 @@ class ChunkFailed(Exception):
         return cls(stage, type(err).__name__, safe_detail(err), "".join(traceback.format_tb(err.__traceback__)))
 
 
-def safe_detail(err: BaseException) -> str:
-    """A description of `err` that never quotes its message (messages can hold cell values)."""
+RAW_COPY_MISSING = "the raw copy is missing from the landing area"
+FILE_MISSING = ("a file the pipeline needs is missing (not the raw copy: a model folder? check SYNPUNKT_MODEL and "
+                "SYNPUNKT_SIGNALS_MODEL)")
+
+
+def safe_detail(err: BaseException, raw_path: Path | None = None) -> str:
+    """A description of `err` that never quotes its message (messages can hold cell values). A FileNotFoundError
+    is the raw copy missing only when `raw_path` (the batch's raw copy) is given and is the file that is missing."""
     if isinstance(err, FileNotFoundError):
-        return "the raw copy is missing from the landing area"
+        raw_missing = raw_path is not None and (not Path(raw_path).exists() or (
+            err.filename is not None and Path(err.filename) == Path(raw_path)))
+        return RAW_COPY_MISSING if raw_missing else FILE_MISSING
     if isinstance(err, MemoryError):
         return "out of memory"
     if isinstance(err, duckdb.ConstraintException):

@@ -91,6 +91,50 @@ def settings(runner: str | None = None, address: str | None = None, workers: int
     return name, address, n
 
 
+class SchedulerUnreachable(ValueError):
+    """The Dask scheduler at SYNPUNKT_DASK_ADDRESS cannot be reached, or a tls:// one has no TLS settings."""
+
+
+SCHEDULER_CHECK_S = 5.0
+"""How long check_scheduler waits for the scheduler to answer before the run is refused."""
+
+
+def check_scheduler(address: str | None, timeout: float = SCHEDULER_CHECK_S) -> None:
+    """Before a run starts: the scheduler at `address` (None: a LocalCluster, nothing to check) accepts a connection
+    within `timeout` seconds, with Dask's distributed.comm.tls settings for a tls:// address. Raises
+    SchedulerUnreachable with one line naming SYNPUNKT_DASK_ADDRESS (never the connection's traceback)."""
+    if not address:
+        return
+    import asyncio
+
+    from distributed import Security
+    from distributed.comm import connect
+
+    where = f"SYNPUNKT_DASK_ADDRESS {address}"
+    try:
+        args = Security().get_connection_args("client")
+    except Exception as err:  # noqa: BLE001 - a TLS file that cannot be read: its message names the file
+        raise SchedulerUnreachable(f"{where}: Dask's TLS settings cannot be used: {type(err).__name__}: "
+                                   f"{err}") from None
+    if address.strip().lower().startswith("tls://") and args.get("ssl_context") is None:
+        raise SchedulerUnreachable(
+            f"{where}: a tls:// scheduler needs Dask's TLS settings, and none are set: distributed.comm.tls.ca-file, "
+            "distributed.comm.tls.client.cert and distributed.comm.tls.client.key (in the Dask configuration, or "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY); nothing was run")
+
+    async def reach() -> None:
+        comm = await connect(address, timeout=timeout, **args)
+        await comm.close()
+
+    try:
+        asyncio.run(reach())
+    except Exception as err:  # noqa: BLE001 - refused, timed out, a bad address, a TLS handshake that failed
+        reason = "no answer" if isinstance(err, (OSError, asyncio.TimeoutError)) else f"{type(err).__name__}: {err}"
+        raise SchedulerUnreachable(f"{where}: the Dask scheduler cannot be reached within {timeout:g} s ({reason}); "
+                                   "start it or correct the address; nothing was run") from None
+
+
 def local_cluster(**kwargs) -> "distributed.LocalCluster":
     """A distributed.LocalCluster whose workers report to this process's Prefect API (without it each worker would
     start a temporary API server of its own), share this machine's cores between them (torch and ONNX Runtime

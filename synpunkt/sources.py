@@ -177,6 +177,14 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}{'?…' if parts.query else ''}"
 
 
+def source_name(municipality: str, url: str) -> str:
+    """A source as the run's summary names it: its municipality and host, e.g. "1480 (data.example.se)"; never
+    the URL's path, query or user info, any of which may hold a token."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{municipality} ({host}:{parts.port})" if parts.port else f"{municipality} ({host})"
+
+
 def resolve_suffix(source: Source, content_type: str | None) -> str:
     """The landed file's suffix: the configured format, else the URL path's suffix, else the Content-Type."""
     if source.format:

@@ -520,6 +520,45 @@ def test_a_hub_base_model_offline_is_one_line_saying_how_to_supply_it(monkeypatc
         load_base("KB/bert-base-swedish-cased")
 
 
+def test_a_hub_base_model_without_network_is_one_line_whatever_hf_hub_offline_says(monkeypatch, tmp_path):
+    """Operator red team: without HF_HUB_OFFLINE, a hub id on a machine without network was the train flow's
+    tracebacks and exit 1. The Hub's answer is simulated here (no network call): no connection, then no such model."""
+    import huggingface_hub
+    import pytest
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+    from typer.testing import CliRunner
+
+    from synpunkt.base_model import BaseModelUnavailable, check_base_available
+    from synpunkt.cli import app
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    calls = []
+
+    def no_network(repo_id, filename, **kwargs):
+        calls.append((repo_id, filename))
+        raise LocalEntryNotFoundError("An error happened while trying to locate the file on the Hub")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
+    result = CliRunner().invoke(app, ["train", "--base-model", "KB/bert-base-swedish-cased",
+                                      "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2 and _one_line_error(result), result.output
+    assert "cannot be reached from here" in result.output and "--local-dir" in result.output
+    assert calls == [("KB/bert-base-swedish-cased", "config.json")]
+    assert not (tmp_path / "out").exists()
+
+    def no_such_model(repo_id, filename, **kwargs):
+        raise RepositoryNotFoundError.__new__(RepositoryNotFoundError)  # as the Hub's 404 (its response not needed)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_such_model)
+    with pytest.raises(BaseModelUnavailable, match="has no such model"):
+        check_base_available("KB/no-such-model")
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *a, **k: pytest.fail("offline: no Hub call"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BaseModelUnavailable, match="HF_HUB_OFFLINE is set"):
+        check_base_available("KB/bert-base-swedish-cased")
+
+
 def test_a_labelled_file_may_name_sentiments_in_swedish(tmp_path):
     """As the review sheet does: "Positiv", "negativ", "SKEPTISK" are the codes positive, negative, skeptical."""
     from synpunkt.data import load_labelled_file

@@ -322,3 +322,31 @@ def test_missing_default_file_means_no_sources(tmp_path, monkeypatch):
 def test_bad_config_is_a_clear_error(tmp_path, text, message):
     with pytest.raises(SourceConfigError, match=message):
         load_sources(write(tmp_path, text))
+
+
+def test_the_pipeline_names_a_source_that_failed_after_its_retries_without_its_secrets(tmp_path, monkeypatch):
+    """Operator red team: a source refused after its retries left `synpunkt run` at "0 failed batch(es)", exit 0.
+    The pull task now returns it by municipality and host (no path, query or user info: they may hold a token)."""
+    import synpunkt.sources as sources_module
+    from flows.pipeline import pull_sources_task
+    from prefect import flow
+    from synpunkt.warehouse import connect
+
+    monkeypatch.setenv("SYNPUNKT_HOME", str(tmp_path))
+    monkeypatch.delenv("SYNPUNKT_SOURCES", raising=False)
+    (tmp_path / "sources.toml").write_text(  # port 9 (discard) on this machine: refused at once, no network
+        '[[source]]\nmunicipality = "1480"\nurl = "http://user:pa55@127.0.0.1:9/exp/TOKEN123/x.csv?key=s3cr3t"\n',
+        encoding="utf-8")
+    monkeypatch.setattr(sources_module, "pull_source_task", fast(retries=1))
+
+    @flow(name="pull-sources-test")
+    def pull_flow():
+        con = connect(tmp_path / "w.duckdb")
+        try:
+            return pull_sources_task(con)
+        finally:
+            con.close()
+
+    landed, failed = pull_flow()
+    assert (landed, failed) == (0, ["1480 (127.0.0.1:9)"])
+    assert not any(secret in failed[0] for secret in ("pa55", "TOKEN123", "s3cr3t", "user"))

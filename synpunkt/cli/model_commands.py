@@ -375,7 +375,10 @@ def train(
 
         cfg.corrections = warehouse_path()
     _start_prefect()
-    report = train_flow(cfg)
+    try:
+        report = train_flow(cfg)
+    except BaseModelUnavailable as err:  # cached config.json but not the weights, or the network gone since
+        _fail(f"--base-model: {err}")
     typer.echo(markdown_summary(report))
     typer.echo(f"\nmodel written to {output_dir} (model card: {output_dir / 'README.md'})")
 

@@ -13,7 +13,8 @@ from synpunkt.cli.common import (BackendOpt, ModelOpt, _backend, _check_home, _c
 RUN_WHAT = "a pipeline run"
 """What a pipeline run writes next to the lock it holds (synpunkt.warehouse.pipeline_lock's default)."""
 RUN_FAILED_BATCHES_EXIT = 3
-"""`synpunkt run` exits with this status when a batch failed (after every stage has run)."""
+"""`synpunkt run` exits with this status when a batch failed, an inbox file was not landed or a source was not
+pulled (after every stage has run)."""
 
 
 @app.command()
@@ -67,6 +68,48 @@ def _pipeline_settings(runner: str | None = None, address: str | None = None) ->
         _fail(str(err))
     _check_settings()
     _check_home()
+    _signals_folder()
+    _sources_file()
+
+
+def _signals_folder() -> None:
+    """SYNPUNKT_SIGNALS_MODEL (or the shipped heads) holds signal heads, before any work: ingest loads them for
+    every batch, and a missing folder would fail each batch instead (one line and exit status 2)."""
+    from synpunkt.config import signals_dir
+    from synpunkt.signals.heads import SETTINGS, WEIGHTS
+
+    folder = signals_dir()
+    if not folder.is_dir():
+        _fail(f"SYNPUNKT_SIGNALS_MODEL {folder}: no such folder of signal heads (unset it for the shipped ones)")
+    missing = [name for name in (SETTINGS, WEIGHTS) if not (folder / name).is_file()]
+    if missing:
+        _fail(f"SYNPUNKT_SIGNALS_MODEL {folder}: not a folder of signal heads (no {' or '.join(missing)}; "
+              "`synpunkt train-signals` writes them)")
+
+
+def _sources_file() -> None:
+    """The sources file (sources.toml) read and checked before any work: a mistake in it is its SourceConfigError's
+    one line and exit status 2, not the pull task's tracebacks."""
+    from synpunkt.sources import SourceConfigError, load_sources
+
+    try:
+        load_sources()
+    except (SourceConfigError, OSError) as err:  # OSError: a file that cannot be read (its message names it)
+        _fail(str(err))
+
+
+def _check_scheduler() -> None:
+    """A Dask scheduler named by SYNPUNKT_DASK_ADDRESS (or --dask-address) answers, with TLS settings for a tls://
+    one (scaleout.check_scheduler, a few seconds at most), before the run starts: otherwise one line and exit
+    status 2, and every batch is left as it is."""
+    from synpunkt import scaleout
+
+    try:
+        _, address, _ = scaleout.settings()
+        if address:
+            scaleout.check_scheduler(address, scaleout.SCHEDULER_CHECK_S)
+    except ValueError as err:
+        _fail(str(err))
 
 
 @app.command()
@@ -78,8 +121,8 @@ def run(
     task_runner: TaskRunnerOpt = None,
     dask_address: DaskAddressOpt = None,
 ) -> None:
-    """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed or an inbox file
-    could not be landed."""
+    """Run the pipeline once: ingest -> classify -> trends -> publish. Exits 3 if a batch failed, an inbox file
+    could not be landed or a source could not be pulled."""
     _setup_logging()
     if model is not None:
         _model_folder(model)  # before any work: not after ingest, when classify would load it
@@ -88,6 +131,7 @@ def run(
 
         os.environ["SYNPUNKT_BACKEND"] = _backend(backend)
     _pipeline_settings(task_runner, dask_address)
+    _check_scheduler()
     from flows.pipeline import pipeline_flow
 
     _wait_for_the_lock()  # before the flow: a run that cannot start is one line, not the flow's tracebacks
@@ -103,13 +147,30 @@ def run(
     not_landed = result.get("inbox_not_landed") or []
     for line in not_landed:
         typer.secho(f"  not landed: {line}", fg=typer.colors.RED, err=True)
+    not_pulled = result.get("sources_not_pulled") or []
     typer.echo(f"analysts' copy: {result['published']}")
     _failed_advice(failed)
     if not_landed:
         typer.echo(f"{len(not_landed)} inbox file(s) not landed: fix or remove them; the next run collects them "
                    "again", err=True)
-    if failed or not_landed:
+    for line in _run_problems(not_pulled, result.get("alerts_not_delivered") or 0):
+        typer.secho(line, fg=typer.colors.RED, err=True)
+    if failed or not_landed or not_pulled:
         raise typer.Exit(code=RUN_FAILED_BATCHES_EXIT)
+
+
+def _run_problems(not_pulled: list[str], undelivered: int) -> list[str]:
+    """The last lines of a run's summary for what it could not do (pure): sources that failed after their retries
+    (named by municipality and host: synpunkt.sources.source_name; they make the run exit 3, as a batch that
+    failed does) and alerts not delivered through every channel."""
+    lines = []
+    if not_pulled:
+        lines.append(f"{len(not_pulled)} source(s) not pulled after their retries: {', '.join(not_pulled)}; the log "
+                     "says why; the next run pulls them again")
+    if undelivered:
+        lines.append(f"{undelivered} alert(s) not delivered; they are retried at the next run (the log names the "
+                     "channel that failed; `synpunkt alerts` lists them)")
+    return lines
 
 
 RUN_BUSY_EXIT = 4
@@ -282,6 +343,7 @@ def demo(
     """Sample submissions for eight municipalities over three years, the whole pipeline, and a summary."""
     _setup_logging()
     _pipeline_settings()  # before the sample files are landed
+    _check_scheduler()
     from datetime import date
 
     from flows.pipeline import pipeline_flow
