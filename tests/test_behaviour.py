@@ -33,7 +33,7 @@ from synpunkt.labels import SENTIMENTS, TOPICS
 
 MFT_CAPABILITIES = {"negation", "irony", "resigned", "conditional", "mixed", "emphasis", "short", "long", "dialect",
                     "sms", "english", "other_languages", "placeholders", "service_named", "implicit_negative"}
-INV_CAPABILITIES = {"casing", "emphasis", "emoji", "typos", "diacritics", "punctuation", "names"}
+INV_CAPABILITIES = {"casing", "emphasis", "emoji", "typos", "diacritics", "punctuation", "names", "reference"}
 
 
 def rule_predictor(texts: list[str]) -> pd.DataFrame:

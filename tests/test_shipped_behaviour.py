@@ -40,6 +40,9 @@ MAX_FAILURE_RATE = {
     "inv_ascii_diacritics": 1 / 40,
     "inv_no_punctuation": 2 / 40,
     "inv_name_swap": 3 / 40,
+    # added 2026-12-02, no issue target, a KNOWN WEAKNESS: a case or reference number appended changes the sentiment
+    # on 13 of 40 here (the first 40 seeds are mostly positive), 20 of 160 (12.5 %) on the full suite; limit 14 of 40
+    "inv_reference": 14 / 40,
     # directional, no issue target: measured 0 of 40, plus one case
     "dir_add_complaint": 1 / 40,
     "dir_add_praise": 1 / 40,

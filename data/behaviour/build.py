@@ -286,6 +286,11 @@ COMPLAINTS = {  # by the seed's label, so the added sentence reads naturally aft
 PRAISES = ["Men personalen var trevlig.", "Hemsidan var dock lätt att förstå.", "Tack ändå för ett vänligt bemötande.",
            "Chatten svarade i alla fall snabbt."]
 
+REFERENCES = ["Ärende 2025-0412.", "Dnr KS 2024/118.", "Ärendenummer: 324585.", "Gäller ärende 7781.",
+              "Referensnummer 4471-22.", "Kundnummer 55120."]
+"""Case and reference numbers as citizens write them into a comment; they say nothing about the judgement
+(added 2026-12-02 after an operator red team saw "Dnr 2025-123." turn praise negative)."""
+
 INV_TESTS = {  # test -> (capability, perturbation(text, label, index) -> text)
     "inv_upper": ("casing", lambda t, label, i: to_upper(t)),
     "inv_lower": ("casing", lambda t, label, i: to_lower(t)),
@@ -295,6 +300,7 @@ INV_TESTS = {  # test -> (capability, perturbation(text, label, index) -> text)
     "inv_typos": ("typos", lambda t, label, i: swap_typos(t, n=1 + len(t.split()) // 10, seed=stable_seed("typo", t))),
     "inv_ascii_diacritics": ("diacritics", lambda t, label, i: ascii_diacritics(t)),
     "inv_no_punctuation": ("punctuation", lambda t, label, i: strip_punctuation(t)),
+    "inv_reference": ("reference", lambda t, label, i: with_sentence(t, REFERENCES[i % len(REFERENCES)])),
 }
 
 
