@@ -4,14 +4,18 @@
     publish_run_artifact(result)   inside the pipeline flow: the Markdown as a Prefect artifact of the run
 
 The summary lists each batch's counts (received, accepted, quarantined, status, error), the quarantine reasons by
-reason code, the comments classified, the sources pulled and the alerts raised, when the result has them. It
-holds counts, codes and error messages only (which name columns and rows, never cell values): no comment text.
-Missing keys are tolerated, so the summary keeps working while the result grows.
+reason code, the comments classified, the sources pulled and the alerts raised, when the result has them, and
+what the run could not do: inbox files not landed, sources not pulled after their retries (by municipality and host
+only, as synpunkt.sources.source_name names them: never a URL's path, query or credentials) and alerts not
+delivered through every channel (a count). It holds counts, codes and error messages only (which name columns and
+rows, never cell values): no comment text. Missing keys are tolerated, so the summary keeps working while the
+result grows.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -75,6 +79,53 @@ def quarantine_counts(result: Mapping[str, Any]) -> dict[str, int]:
     return dict(totals)
 
 
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def _host_only(url: str) -> str:
+    """A URL cut to its host (and port), as synpunkt.sources.source_name shows it: never its path, query or user
+    info, any of which may hold a token."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "?", parts.port
+    except ValueError:  # a port that is not a number
+        return "?"
+    return f"{host}:{port}" if port else host
+
+
+def sources_not_pulled(result: Mapping[str, Any]) -> list[str]:
+    """The sources the run could not pull after their retries (``result["sources_not_pulled"]``, else
+    ``result["ingest"]["not_pulled"]``), each named by municipality and host (synpunkt.sources.source_name). A
+    mapping with a municipality and a url is named that way; a URL inside a name is cut to its host: the summary
+    never shows a URL's path, query or user info."""
+    from synpunkt.sources import source_name
+
+    ingest = result.get("ingest") or {}
+    entries = result.get("sources_not_pulled")
+    if entries is None:
+        entries = ingest.get("not_pulled")
+    names = []
+    for entry in entries or []:
+        if isinstance(entry, Mapping):
+            code = str(entry.get("municipality") or entry.get("municipality_code") or "?")
+            try:
+                names.append(source_name(code, str(entry.get("url") or "")))
+            except ValueError:  # a port that is not a number
+                names.append(f"{code} (?)")
+        else:
+            names.append(URL.sub(lambda m: _host_only(m.group()), str(entry)))
+    return names
+
+
+def alerts_not_delivered(result: Mapping[str, Any]) -> int:
+    """How many alerts a channel failed to deliver (``result["alerts_not_delivered"]``, else the ingest's): they are
+    retried at the next run."""
+    ingest = result.get("ingest") or {}
+    return _int(result.get("alerts_not_delivered", ingest.get("alerts_not_delivered")))
+
+
 def alert_counts(alerts: Any) -> list[tuple[str, str, int]]:
     """(category, municipality, count) rows from the result's alerts, whatever their shape: a count, a mapping
     category -> count, or a list of alert records (their text fields are never read)."""
@@ -114,6 +165,15 @@ def run_summary_markdown(result: Mapping[str, Any], quarantine_reasons: Mapping[
     if not_landed:
         lines.append(f"- **{len(not_landed)} inbox file(s) not landed** (they stay in the inbox; names redacted):")
         lines += [f"  - {line}" for line in not_landed]
+    not_pulled = sources_not_pulled(result)
+    if not_pulled:
+        lines.append(f"- **{len(not_pulled)} source(s) not pulled** after their retries (the log says why; the next "
+                     "run pulls them again):")
+        lines += [f"  - {_cell(name)}" for name in not_pulled]
+    undelivered = alerts_not_delivered(result)
+    if undelivered:
+        lines.append(f"- **{undelivered} alert(s) not delivered** through every channel (retried at the next run; "
+                     "the log names the channel that failed; `synpunkt alerts` lists them)")
     if classify:
         model = f" with {classify['model_version']}" if classify.get("model_version") else ""
         lines.append(f"- {_int(classify.get('classified'))} comment(s) classified{model}")
@@ -179,6 +239,10 @@ def publish_run_artifact(result: Mapping[str, Any], key: str = ARTIFACT_KEY) -> 
     batches = batch_rows(result)
     failed = sum(b.get("status") == "failed" for b in batches)
     description = f"{len(batches)} batch(es), {failed} failed"
+    if sources_not_pulled(result):
+        description += f", {len(sources_not_pulled(result))} source(s) not pulled"
+    if alerts_not_delivered(result):
+        description += f", {alerts_not_delivered(result)} alert(s) not delivered"
     try:
         return create_markdown_artifact(run_summary_markdown(result, reasons), key=key, description=description)
     except Exception as err:

@@ -139,3 +139,33 @@ def test_undelivered_alerts_are_counted_in_the_warehouse(tmp_path):
         assert undelivered_alerts(con) == 0
     finally:
         con.close()
+
+
+# -- follow-up: SYNPUNKT_MODEL checked as --model is -----------------------------------------------------------
+@pytest.mark.parametrize("command", [["run"], ["serve"], ["demo"]])
+def test_a_wrong_synpunkt_model_is_one_line_before_any_work(local, monkeypatch, tmp_path, command):
+    from synpunkt.cli import pipeline_commands
+
+    def no_work():
+        raise AssertionError("the command started work with a wrong SYNPUNKT_MODEL")
+
+    monkeypatch.setattr(pipeline_commands, "_start_prefect", no_work)  # fails fast, never serves or runs
+    (tmp_path / "empty").mkdir()
+    for value, says in ((str(tmp_path / "nonexistent"), "no such model folder"),
+                        (str(tmp_path / "empty"), "not a Synpunkt model folder"),
+                        ("KB/bert-base-swedish-cased", "no such model folder")):  # a hub id: as --model has it
+        monkeypatch.setenv("SYNPUNKT_MODEL", value)
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2 and _one_line_error(result), result.output
+        assert result.output.startswith(f"error: SYNPUNKT_MODEL {value}: {says}"), result.output
+    assert _untouched(local)
+
+
+def test_a_synpunkt_model_folder_passes_the_check(monkeypatch):
+    from synpunkt.cli.pipeline_commands import _model_setting
+    from synpunkt.config import DEFAULT_MODEL_DIR
+
+    monkeypatch.delenv("SYNPUNKT_MODEL", raising=False)
+    _model_setting()  # unset: the shipped model
+    monkeypatch.setenv("SYNPUNKT_MODEL", str(DEFAULT_MODEL_DIR))
+    _model_setting()

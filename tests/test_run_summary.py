@@ -133,3 +133,43 @@ def test_artifact_of_a_flow_run(tmp_path):
     assert artifact.description == "3 batch(es), 1 failed"
     assert "| 0180-aaaaaaaaaaaaaaaa | 0180 | ingested | 120 | 115 | 5 |  |" in artifact.data
     assert "| empty_text | 2 |\n| invalid_date | 1 |" in artifact.data and "future_date" not in artifact.data
+
+
+def test_sources_not_pulled_and_alerts_not_delivered_are_listed_by_name_only():
+    """What `synpunkt run`'s last lines say is in the artifact too: the sources not pulled after their retries, by
+    municipality and host (synpunkt.sources.source_name), and the alerts a channel failed to deliver, as a count."""
+    run = {**result(), "sources_not_pulled": ["1480 (data.example.se)", "0180 (127.0.0.1:9)"],
+           "alerts_not_delivered": 2}
+    md = run_summary_markdown(run)
+    assert "- **2 source(s) not pulled** after their retries" in md
+    assert "  - 1480 (data.example.se)\n  - 0180 (127.0.0.1:9)\n" in md
+    assert "- **2 alert(s) not delivered** through every channel (retried at the next run" in md
+    assert SECRET_TEXT not in md
+    from_ingest = run_summary_markdown({"ingest": {"not_pulled": ["2480 (x.example.se)"], "alerts_not_delivered": 1}})
+    assert "**1 source(s) not pulled**" in from_ingest and "  - 2480 (x.example.se)" in from_ingest
+    assert "**1 alert(s) not delivered**" in from_ingest
+    clean = run_summary_markdown({**result(), "sources_not_pulled": [], "alerts_not_delivered": 0})
+    assert "not pulled" not in clean and "not delivered" not in clean
+
+
+def test_a_source_is_never_shown_with_its_path_query_or_credentials():
+    from synpunkt.sources import source_name
+
+    url = "https://user:s3cret@data.example.se:8443/export/comments.csv?token=abc123#x"
+    run = {"sources_not_pulled": [source_name("1480", url), f"0180 {url}", {"municipality": "2480", "url": url}]}
+    md = run_summary_markdown(run)
+    assert md.count("data.example.se:8443") == 3 and "  - 1480 (data.example.se:8443)" in md
+    assert "  - 2480 (data.example.se:8443)" in md
+    for secret in ("s3cret", "user", "export", "comments.csv", "token", "abc123", "https"):
+        assert secret not in md, secret
+
+
+def test_the_artifact_description_counts_sources_not_pulled_and_alerts_not_delivered(monkeypatch):
+    import prefect.artifacts
+
+    made = {}
+    monkeypatch.setattr(prefect.artifacts, "create_markdown_artifact",
+                        lambda markdown, key, description: made.update(markdown=markdown, description=description))
+    publish_run_artifact({**result(None), "sources_not_pulled": ["1480 (data.example.se)"], "alerts_not_delivered": 3})
+    assert made["description"] == "3 batch(es), 1 failed, 1 source(s) not pulled, 3 alert(s) not delivered"
+    assert "  - 1480 (data.example.se)" in made["markdown"]

@@ -51,8 +51,8 @@ DaskAddressOpt = Annotated[Optional[str], typer.Option(
 
 def _pipeline_settings(runner: str | None = None, address: str | None = None) -> None:
     """Before a command that runs the pipeline does any work: --task-runner and --dask-address onto their settings
-    (synpunkt.config), the task runner checked (synpunkt.scaleout.settings), then every other setting and
-    SYNPUNKT_HOME; a mistake is one line and exit status 2."""
+    (synpunkt.config), the task runner checked (synpunkt.scaleout.settings), then every other setting,
+    SYNPUNKT_HOME, SYNPUNKT_MODEL, the signal heads and the sources file; a mistake is one line and exit status 2."""
     import os
 
     from synpunkt import scaleout
@@ -68,8 +68,29 @@ def _pipeline_settings(runner: str | None = None, address: str | None = None) ->
         _fail(str(err))
     _check_settings()
     _check_home()
+    _model_setting()
     _signals_folder()
     _sources_file()
+
+
+def _model_setting() -> None:
+    """SYNPUNKT_MODEL, when set, is a Synpunkt model folder, checked before any work as --model is
+    (synpunkt.cli.common._model_folder): the classify stage, the ingest's encoder pass and the trends' corrections
+    read it, and a wrong one would fail each batch or the run's last stages instead. A hub id is no local folder and
+    is refused the same way. A mistake is one line naming SYNPUNKT_MODEL and exit status 2."""
+    import os
+
+    from synpunkt.config import model_dir
+    from synpunkt.model import SETTINGS_FILE
+
+    if "SYNPUNKT_MODEL" not in os.environ:
+        return  # the shipped model
+    folder = model_dir()
+    if not folder.is_dir():
+        _fail(f"SYNPUNKT_MODEL {folder}: no such model folder (unset it for the shipped model)")
+    if not (folder / SETTINGS_FILE).is_file():
+        _fail(f"SYNPUNKT_MODEL {folder}: not a Synpunkt model folder (no {SETTINGS_FILE}; `synpunkt train` writes "
+              "one; unset it for the shipped model)")
 
 
 def _signals_folder() -> None:
