@@ -313,12 +313,13 @@ def _chunks_failed(failed: list, retries: int, size: int) -> Exception:
 
 
 @flow(name="trends")
-def trends_flow(warehouse: Path | None = None) -> dict:
-    """Yearly shares with Wilson intervals and net score, per municipality, topic and year, and nationally."""
+def trends_flow(warehouse: Path | None = None, model_dir: Path | None = None) -> dict:
+    """Yearly shares with corrected shares and their intervals and net score, per municipality, topic and year, and
+    nationally; the share correction is read from `model_dir` (the model that classified; default config's)."""
     con = connect(warehouse)
     try:
         current = con.execute("SELECT model_version FROM current_model").fetchall()
-        rows = refresh_trends(con, current[0][0]) if current else 0
+        rows = refresh_trends(con, current[0][0], model_dir=model_dir) if current else 0
     finally:
         con.close()
     return {"trend_rows": rows}
@@ -376,7 +377,7 @@ def pipeline_flow(warehouse: Path | None = None, model_dir: Path | None = None, 
         ingested = ingest_flow.with_options(task_runner=runner)(warehouse, retry_failed, model_dir)
         free_ingest_models()
         classified = classify_flow.with_options(task_runner=runner)(warehouse, model_dir)
-        trends = trends_flow(warehouse)
+        trends = trends_flow(warehouse, model_dir)  # the correction fitted for the model that classified
         path = publish_flow(warehouse, published)
         stale = mark_reports_stale(warehouse, ingested["batches"], classified.get("classified", 0))
     logger.info("published %s", path)

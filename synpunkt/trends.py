@@ -206,16 +206,17 @@ def trend_rows(stats: pd.DataFrame, quant: Q.Quantification, seed: int = 0, cell
     return out
 
 
-def refresh(con, model_version: str, quant: Q.Quantification | None = None, seed: int = 0) -> int:
+def refresh(con, model_version: str, quant: Q.Quantification | None = None, seed: int = 0,
+            model_dir=None) -> int:
     """Rebuild the comment-level mart for model_version (synpunkt.marts.build_comment_mart; the comment-level views
-    read it while that model is current) and recompute yearly_trends from it (corrections from the current model
-    directory unless given)."""
-    from synpunkt.config import model_dir
+    read it while that model is current) and recompute yearly_trends from it (corrections from `model_dir`, the
+    model that classified, else config's model directory, unless given)."""
+    from synpunkt.config import model_dir as configured_model_dir
     from synpunkt.marts import build_comment_mart
     from synpunkt.warehouse import insert_frame, now, transaction
 
     if quant is None:
-        quant = Q.load(model_dir(), model_version)
+        quant = Q.load(model_dir or configured_model_dir(), model_version)
     log.info("trends for %s: %s", model_version, quant.status)
     build_comment_mart(con, model_version)
     stats = trend_stats(con, model_version)

@@ -342,11 +342,12 @@ def topic_probabilities(p, topics, row: int) -> list[list[float]] | None:
     return out
 
 
-def refresh_trends(con, model_version: str, quant=None) -> int:
-    """Recompute yearly_trends for model_version with corrected shares (synpunkt.trends); returns the row count."""
+def refresh_trends(con, model_version: str, quant=None, model_dir: Path | str | None = None) -> int:
+    """Recompute yearly_trends for model_version with corrected shares (synpunkt.trends; the correction given, else
+    the one in `model_dir`, else in config's model folder); returns the row count."""
     from synpunkt.trends import refresh
 
-    return refresh(con, model_version, quant)
+    return refresh(con, model_version, quant, model_dir=model_dir)
 
 
 # -- pull-source state -------------------------------------------------------------------------------------------

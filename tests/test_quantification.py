@@ -252,3 +252,19 @@ def test_too_few_sources_fall_back_to_random_halves():
     check = validation_coverage("acc", {k: cal[k] for k in ("n", "shares", "net_score")}, proba, y, repeats=2,
                                 sizes=(100,), source=source)
     assert check["scheme"] == "random_halves" and check["sizes"]["100"]["pools"] == 4
+
+
+def test_trends_read_the_correction_of_the_model_that_classified(con, tmp_path):
+    """`run --model X`: the trends use X's quantification.json, not the configured model's (fitted for another
+    version, which would leave the shares uncorrected)."""
+    from analyst_warehouse import VERSION
+    from synpunkt.warehouse import refresh_trends
+
+    model = tmp_path / "model_x"
+    model.mkdir()
+    Q.save(model / Q.QUANTIFICATION_FILE, VERSION, _quant().heads, {})
+    refresh_trends(con, VERSION, model_dir=model)
+    methods = set(con.execute("SELECT method FROM yearly_shares").df()["method"])
+    assert methods == {"pacc", "acc"}
+    refresh_trends(con, VERSION)  # the configured (shipped) model's file is fitted for another version
+    assert set(con.execute("SELECT method FROM yearly_shares").df()["method"]) == {"cc"}
