@@ -83,16 +83,13 @@ URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 
 def _host_only(url: str) -> str:
-    """A URL cut to its host (and port), as synpunkt.sources.source_name shows it: never its path, query or user
-    info, any of which may hold a token."""
-    from urllib.parse import urlsplit
+    """A URL cut to its host (and port), as synpunkt.sources.source_name shows it; "?" for an unreadable port."""
+    from synpunkt.sources import url_host
 
     try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "?", parts.port
+        return url_host(url)
     except ValueError:  # a port that is not a number
         return "?"
-    return f"{host}:{port}" if port else host
 
 
 def sources_not_pulled(result: Mapping[str, Any]) -> list[str]:
@@ -239,10 +236,11 @@ def publish_run_artifact(result: Mapping[str, Any], key: str = ARTIFACT_KEY) -> 
     batches = batch_rows(result)
     failed = sum(b.get("status") == "failed" for b in batches)
     description = f"{len(batches)} batch(es), {failed} failed"
-    if sources_not_pulled(result):
-        description += f", {len(sources_not_pulled(result))} source(s) not pulled"
-    if alerts_not_delivered(result):
-        description += f", {alerts_not_delivered(result)} alert(s) not delivered"
+    not_pulled, undelivered = len(sources_not_pulled(result)), alerts_not_delivered(result)
+    if not_pulled:
+        description += f", {not_pulled} source(s) not pulled"
+    if undelivered:
+        description += f", {undelivered} alert(s) not delivered"
     try:
         return create_markdown_artifact(run_summary_markdown(result, reasons), key=key, description=description)
     except Exception as err:

@@ -177,12 +177,17 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}{'?…' if parts.query else ''}"
 
 
-def source_name(municipality: str, url: str) -> str:
-    """A source as the run's summary names it: its municipality and host, e.g. "1480 (data.example.se)"; never
-    the URL's path, query or user info, any of which may hold a token."""
+def url_host(url: str) -> str:
+    """A URL's host and port ("data.example.se", "127.0.0.1:9"); never its path, query or user info, any of which
+    may hold a token. A port that is not a number raises ValueError (urllib's)."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
-    return f"{municipality} ({host}:{parts.port})" if parts.port else f"{municipality} ({host})"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def source_name(municipality: str, url: str) -> str:
+    """A source as the run's summary names it: its municipality and host (url_host), e.g. "1480 (data.example.se)"."""
+    return f"{municipality} ({url_host(url)})"
 
 
 def resolve_suffix(source: Source, content_type: str | None) -> str:

@@ -94,16 +94,18 @@ def _output_file(path: Path, suffixes: tuple[str, ...], option: str) -> None:
         _fail(f"{option} {path}: {parent} is a file, not a folder")
 
 
-def _model_folder(model: Path | None) -> Path:
-    """--model, or the default model folder; a clear one-line error, before any work, when it is not a model."""
+def _model_folder(model: Path | None, what: str = "--model", hint: str = "") -> Path:
+    """--model, or the default model folder; a clear one-line error naming `what` (and ending with `hint`), before
+    any work, when it is not a model."""
     from synpunkt.config import model_dir as default_model_dir
     from synpunkt.model import SETTINGS_FILE
 
     folder = model or default_model_dir()
     if not folder.is_dir():
-        _fail(f"--model {folder}: no such model folder")
+        _fail(f"{what} {folder}: no such model folder" + (f" ({hint})" if hint else ""))
     if not (folder / SETTINGS_FILE).is_file():
-        _fail(f"--model {folder}: not a Synpunkt model folder (no {SETTINGS_FILE}; `synpunkt train` writes one)")
+        _fail(f"{what} {folder}: not a Synpunkt model folder (no {SETTINGS_FILE}; `synpunkt train` writes one"
+              + (f"; {hint})" if hint else ")"))
     return folder
 
 

@@ -80,17 +80,8 @@ def _model_setting() -> None:
     is refused the same way. A mistake is one line naming SYNPUNKT_MODEL and exit status 2."""
     import os
 
-    from synpunkt.config import model_dir
-    from synpunkt.model import SETTINGS_FILE
-
-    if "SYNPUNKT_MODEL" not in os.environ:
-        return  # the shipped model
-    folder = model_dir()
-    if not folder.is_dir():
-        _fail(f"SYNPUNKT_MODEL {folder}: no such model folder (unset it for the shipped model)")
-    if not (folder / SETTINGS_FILE).is_file():
-        _fail(f"SYNPUNKT_MODEL {folder}: not a Synpunkt model folder (no {SETTINGS_FILE}; `synpunkt train` writes "
-              "one; unset it for the shipped model)")
+    if "SYNPUNKT_MODEL" in os.environ:  # unset: the shipped model
+        _model_folder(None, "SYNPUNKT_MODEL", "unset it for the shipped model")
 
 
 def _signals_folder() -> None:
