@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal, format_percent, get_minus_sign_symbol
+from babel.numbers import format_decimal, format_percent
 
 from synpunkt.report.statistics import ALPHA
 from synpunkt.report.text import strings
@@ -52,10 +52,9 @@ def shown_difference(a: float | None, b: float | None, digits: int = 0) -> float
 MINUS = "\u2212"
 
 
-def _minus(text: str, locale: str) -> str:
+def _minus(text: str) -> str:
     """Babel writes a hyphen (and en_GB keeps it): the typographic minus U+2212 in every language, as the
     prose of both languages writes it ("−100 to +100")."""
-    text = get_minus_sign_symbol(locale) + text[1:] if text.startswith("-") else text
     return MINUS + text[1:] if text.startswith("-") else text
 
 
@@ -65,7 +64,7 @@ def fmt_num(x: float | None, digits: int = 0, lang: str = "sv") -> str:
         return MISSING
     loc = locale_of(lang)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return _minus(format_decimal(_rounded(x, digits), format=pattern, locale=loc), loc)
+    return _minus(format_decimal(_rounded(x, digits), format=pattern, locale=loc))
 
 
 def fmt_int(n: int | float | None, lang: str = "sv") -> str:
@@ -84,7 +83,7 @@ def fmt_pct(share: float | None, lang: str = "sv", digits: int = 0) -> str:
         return MISSING
     loc = locale_of(lang)
     value = _rounded(100 * float(share), digits) / 100
-    return _minus(format_percent(value, format=_percent_pattern(loc, digits), locale=loc), loc)
+    return _minus(format_percent(value, format=_percent_pattern(loc, digits), locale=loc))
 
 
 def fmt_signed(x: float | None, lang: str = "sv", digits: int = 0) -> str:
